@@ -1,0 +1,49 @@
+import { Command, Errors, Flags, type Interfaces } from '@oclif/core'
+import createDebug from 'debug'
+import { resolveConfig, type ForrestConfig } from './config.js'
+import { formatError, ForrestError, toForrestError } from './errors.js'
+
+export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
+
+/**
+ * Every forrest command extends this. It is the one place where errors become output and exit
+ * codes: commands throw ForrestError and never call process.exit themselves.
+ */
+export abstract class BaseCommand extends Command {
+  static enableJsonFlag = true
+
+  static baseFlags = {
+    debug: Flags.boolean({ description: 'Print debug logs and stack traces (same as DEBUG=forrest*).', helpGroup: 'GLOBAL' }),
+    etcd: Flags.string({ description: 'etcd endpoints, host:port[,host:port] [env: ETCD_HOST, default 127.0.0.1:2379]', helpGroup: 'GLOBAL' }),
+    prefix: Flags.string({ description: 'etcd prefix for instance keys [env: ETCD_PREFIX, default app/servers]', helpGroup: 'GLOBAL' }),
+    ip: Flags.string({ description: 'Address to announce [env: FORREST_IP, default: detected]', helpGroup: 'GLOBAL' }),
+  }
+
+  private debugEnabled = false
+
+  protected forrestConfig(flags: { etcd?: string; prefix?: string; ip?: string; debug?: boolean }): ForrestConfig {
+    if (flags.debug) {
+      this.debugEnabled = true
+      createDebug.enable(process.env.DEBUG ? `${process.env.DEBUG},forrest*` : 'forrest*')
+    }
+    return resolveConfig(process.env, flags)
+  }
+
+  protected async catch(err: Error & { exitCode?: number }): Promise<never> {
+    if (err instanceof Errors.ExitError) throw err
+    // oclif's own parse errors (unknown flag, missing arg) are bad input too.
+    const fe =
+      err instanceof Errors.CLIError && !(err instanceof ForrestError)
+        ? new ForrestError('BAD_INPUT', err.message.replace(/^Error: /, ''), { suggestion: `See: forrest ${this.id ?? ''} --help` })
+        : toForrestError(err)
+    if (this.jsonEnabled()) {
+      this.logJson({ ok: false, error: { code: fe.code, exit: fe.exit, message: fe.message, suggestion: fe.suggestion, detail: fe.detail } })
+    } else {
+      process.stderr.write(`${formatError(fe)}\n`)
+    }
+    if (this.debugEnabled || /forrest/.test(process.env.DEBUG ?? '')) {
+      process.stderr.write(`${(fe.cause as Error | undefined)?.stack ?? fe.stack}\n`)
+    }
+    this.exit(fe.exit)
+  }
+}

@@ -1,0 +1,28 @@
+import { Args, Flags } from '@oclif/core'
+import { BaseCommand } from '../base-command.js'
+import { parseLabels } from '../config.js'
+import { withContext } from '../context.js'
+import { launch, type LaunchResult } from '../rollout/launch.js'
+
+export default class Launch extends BaseCommand {
+  static summary = 'Start a container from IMAGE and announce it in etcd (the original forrest launch).'
+  static description = 'Publishes the container port on a free host port and puts /<prefix>/<container-name> = <FORREST_IP>:<host-port> in etcd. If the announce fails, the container is removed again.'
+  static examples = ['<%= config.bin %> launch demo/myapp:1', '<%= config.bin %> launch demo/myapp:1 --name web-1 --port 8080 -e MODE=prod']
+  static args = { image: Args.string({ required: true, description: 'Docker image (must be present on the Docker host)' }) }
+  static flags = {
+    name: Flags.string({ description: 'Container name (default: Docker picks one)' }),
+    port: Flags.integer({ description: 'Container port to publish (default: the port the image exposes)', min: 1, max: 65535 }),
+    env: Flags.string({ char: 'e', multiple: true, description: 'Environment variable K=V (repeatable)' }),
+    label: Flags.string({ char: 'l', multiple: true, description: 'Extra Docker label K=V (repeatable)' }),
+  }
+
+  async run(): Promise<LaunchResult> {
+    const { args, flags } = await this.parse(Launch)
+    const config = this.forrestConfig(flags)
+    const env = parseLabels((flags.env ?? []).join(','), '-e')
+    const labels = parseLabels((flags.label ?? []).join(','), '--label')
+    return withContext(config, (ctx) =>
+      launch(ctx, { image: args.image, name: flags.name, port: flags.port, env, labels }, (line) => this.log(line)),
+    )
+  }
+}

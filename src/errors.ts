@@ -1,0 +1,95 @@
+/**
+ * Every error a user can hit, with a stable code and exit number. The base command is the only
+ * place that turns these into output and an exit code; everything else just throws them.
+ */
+export const EXIT = {
+  ok: 0,
+  internal: 1,
+  badInput: 2,
+  rolledBack: 3,
+  failed: 4,
+  lockHeld: 5,
+  etcdUnreachable: 6,
+  dockerUnreachable: 7,
+  notFound: 8,
+  conflict: 9,
+  notConverged: 10,
+  interrupted: 130,
+} as const
+
+export type ErrorCode =
+  | 'BAD_INPUT'
+  | 'INVALID_SPEC'
+  | 'ROLLED_BACK'
+  | 'ROLLOUT_FAILED'
+  | 'LOCK_HELD'
+  | 'ETCD_UNREACHABLE'
+  | 'DOCKER_UNREACHABLE'
+  | 'IMAGE_NOT_FOUND'
+  | 'CONTAINER_NOT_FOUND'
+  | 'APP_NOT_FOUND'
+  | 'REVISION_NOT_FOUND'
+  | 'NOT_FORREST_CONTAINER'
+  | 'NAME_TAKEN'
+  | 'NO_EXPOSED_PORT'
+  | 'NOT_CONVERGED'
+  | 'GATEWAY_UNREACHABLE'
+  | 'INTERRUPTED'
+  | 'INTERNAL'
+
+const EXIT_BY_CODE: Record<ErrorCode, number> = {
+  BAD_INPUT: EXIT.badInput,
+  INVALID_SPEC: EXIT.badInput,
+  NO_EXPOSED_PORT: EXIT.badInput,
+  ROLLED_BACK: EXIT.rolledBack,
+  ROLLOUT_FAILED: EXIT.failed,
+  LOCK_HELD: EXIT.lockHeld,
+  ETCD_UNREACHABLE: EXIT.etcdUnreachable,
+  DOCKER_UNREACHABLE: EXIT.dockerUnreachable,
+  GATEWAY_UNREACHABLE: EXIT.failed,
+  IMAGE_NOT_FOUND: EXIT.notFound,
+  CONTAINER_NOT_FOUND: EXIT.notFound,
+  APP_NOT_FOUND: EXIT.notFound,
+  REVISION_NOT_FOUND: EXIT.notFound,
+  NOT_FORREST_CONTAINER: EXIT.conflict,
+  NAME_TAKEN: EXIT.conflict,
+  NOT_CONVERGED: EXIT.notConverged,
+  INTERRUPTED: EXIT.interrupted,
+  INTERNAL: EXIT.internal,
+}
+
+export class ForrestError extends Error {
+  readonly code: ErrorCode
+  readonly exit: number
+  readonly suggestion?: string
+  /** Extra machine-readable detail for --json output (e.g. the rollout result). */
+  readonly detail?: unknown
+
+  constructor(code: ErrorCode, message: string, opts: { suggestion?: string; cause?: unknown; detail?: unknown } = {}) {
+    super(message, { cause: opts.cause })
+    this.name = 'ForrestError'
+    this.code = code
+    this.exit = EXIT_BY_CODE[code]
+    this.suggestion = opts.suggestion
+    this.detail = opts.detail
+  }
+}
+
+export const exitCodeFor = (code: ErrorCode): number => EXIT_BY_CODE[code]
+
+/** Any thrown value as a ForrestError: typed errors pass through, the rest are INTERNAL. */
+export function toForrestError(err: unknown): ForrestError {
+  if (err instanceof ForrestError) return err
+  const message = err instanceof Error ? err.message : String(err)
+  return new ForrestError('INTERNAL', message, {
+    cause: err,
+    suggestion: 'This is a bug or an unexpected condition; run again with --debug for a stack trace.',
+  })
+}
+
+/** One line for humans: "error CODE: message" plus the suggestion on the next line. */
+export function formatError(err: ForrestError): string {
+  const lines = [`Error (${err.code}): ${err.message}`]
+  if (err.suggestion) lines.push(`  Hint: ${err.suggestion}`)
+  return lines.join('\n')
+}

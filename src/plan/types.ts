@@ -1,0 +1,88 @@
+/**
+ * The data the planner consumes and produces. Plain data only: printable, diffable, and
+ * asserted on in unit tests. The executor (src/rollout) turns a RolloutPlan into listr2 tasks.
+ */
+
+/** One instance as observed in Docker (forrest-labelled containers) and etcd (keys). */
+export interface ObservedInstance {
+  /** Instance name = container name = last segment of its etcd key. */
+  name: string
+  /** Docker container id; undefined when only an etcd key exists (its container is gone). */
+  containerId?: string
+  /** Revision from the container's forrest.revision label; undefined for a key with no container. */
+  revision?: number
+  /** Container is running (State.Running). */
+  running: boolean
+  /** A key for this instance exists under the announce prefix. */
+  registered: boolean
+  /** ip:port, from the key when registered, else from the container's published port. */
+  address?: string
+}
+
+export interface ObservedState {
+  app: string
+  /** The revision currently recorded as current in forrest's records, if any. */
+  currentRevision?: number
+  instances: ObservedInstance[]
+}
+
+/** What the rollout should converge to. */
+export interface RolloutTarget {
+  revision: number
+  replicas: number
+  /** Update strategy, already resolved from the spec (counts, not percentages). */
+  maxSurge: number
+  maxUnavailable: number
+  order: 'start-first' | 'stop-first'
+}
+
+/** Start one new instance: launch → wait until healthy → (soak) → announce. */
+export interface StartStep {
+  kind: 'start'
+  instance: string
+  revision: number
+}
+
+/** Take an already running, unregistered container of the target revision into service: health → announce. */
+export interface AdoptStep {
+  kind: 'adopt'
+  instance: string
+  revision: number
+}
+
+/** Retire an instance: withdraw (if registered) → drain (if it was registered and running) → stop → remove. */
+export interface RetireStep {
+  kind: 'retire'
+  instance: string
+  revision?: number
+  registered: boolean
+  running: boolean
+  /** Why it goes: replaced by a new revision, scaled down, or drift repair. */
+  reason: 'replace' | 'scale-down' | 'stale-key' | 'orphan'
+}
+
+export type PlanStep = StartStep | AdoptStep | RetireStep
+
+/**
+ * A wave runs its steps in parallel: with order start-first every start/adopt of the wave
+ * finishes before any retire of the wave begins; with stop-first retires go first.
+ * Waves run one after another.
+ */
+export interface Wave {
+  order: 'start-first' | 'stop-first'
+  starts: Array<StartStep | AdoptStep>
+  retires: RetireStep[]
+}
+
+export type PlanAction = 'noop' | 'create' | 'scale' | 'update' | 'repair'
+
+export interface RolloutPlan {
+  app: string
+  action: PlanAction
+  fromRevision?: number
+  toRevision: number
+  replicas: number
+  waves: Wave[]
+  /** Human-readable lines explaining the plan (what changed, why nothing to do, drift found). */
+  notes: string[]
+}

@@ -1,0 +1,19 @@
+import pRetry, { AbortError } from 'p-retry'
+
+/**
+ * The one retry policy for transient Docker and etcd faults: a few quick attempts with
+ * backoff. Typed ForrestErrors (bad input, not found, conflicts) are never retried.
+ */
+export async function retryTransient<T>(fn: () => Promise<T>, isTransient: (err: unknown) => boolean, retries = 3): Promise<T> {
+  return pRetry(
+    async () => {
+      try {
+        return await fn()
+      } catch (err) {
+        if (!isTransient(err)) throw new AbortError(err as Error)
+        throw err
+      }
+    },
+    { retries, minTimeout: 50, maxTimeout: 500, factor: 2 },
+  )
+}

@@ -1,0 +1,73 @@
+import createDebug from 'debug'
+import type { ContainerInfo, ContainerRuntime } from '../docker/runtime.js'
+import { ForrestError } from '../errors.js'
+import { isForrestManaged, LABEL } from '../labels.js'
+import { instanceKey } from '../plan/keys.js'
+import type { InstanceRegistry } from '../registry/instances.js'
+
+const debug = createDebug('forrest:instance')
+
+/**
+ * The two state-changing building blocks every command shares: bring one container into
+ * service, and take one out. `forrest launch`/`stop` call them directly; rollouts call them
+ * per plan step.
+ */
+export interface InstanceDeps {
+  runtime: ContainerRuntime
+  registry: InstanceRegistry
+}
+
+/** The container port to use: the flag/spec, else the image's single exposed TCP port. */
+export function choosePort(image: string, requested: number | undefined, exposed: number[]): number {
+  if (requested) return requested
+  if (exposed.length === 1) return exposed[0]!
+  throw new ForrestError(
+    'NO_EXPOSED_PORT',
+    exposed.length === 0 ? `image "${image}" exposes no port` : `image "${image}" exposes several ports (${exposed.join(', ')})`,
+    { suggestion: 'Name the container port: --port 8080 (or `port:` in the deployment file).' },
+  )
+}
+
+export const addressOf = (ip: string, c: ContainerInfo): string => {
+  if (!c.hostPort) throw new ForrestError('ROLLOUT_FAILED', `container ${c.name} has no published port`)
+  return `${ip}:${c.hostPort}`
+}
+
+/**
+ * Announces a started container; if the announce fails, the container is stopped and removed
+ * again so nothing is left half done.
+ */
+export async function announceOrUndo(deps: InstanceDeps, c: ContainerInfo, key: string, address: string): Promise<number> {
+  try {
+    return await deps.registry.announce(key, address)
+  } catch (err) {
+    debug('announce of %s failed, removing container', c.name)
+    await deps.runtime.remove(c.id).catch(() => undefined)
+    throw err
+  }
+}
+
+/** Finds a container forrest may touch, or says clearly why not. */
+export async function findForrestContainer(runtime: ContainerRuntime, name: string): Promise<ContainerInfo> {
+  const c = await runtime.inspect(name)
+  if (!c) {
+    throw new ForrestError('CONTAINER_NOT_FOUND', `no container named "${name}" on this Docker host`, {
+      suggestion: 'List forrest containers with: docker ps --filter label=forrest.managed=true',
+    })
+  }
+  if (!isForrestManaged(c.labels)) {
+    throw new ForrestError('NOT_FORREST_CONTAINER', `container "${name}" was not started by forrest; leaving it alone`, {
+      suggestion: 'forrest only stops containers carrying its forrest.managed label; use docker stop for others.',
+    })
+  }
+  return c
+}
+
+/** The etcd key a forrest container is announced under: /<its prefix label>/<its name>. */
+export const keyOf = (c: ContainerInfo, defaultPrefix: string): string => instanceKey(c.labels[LABEL.prefix] ?? defaultPrefix, c.name)
+
+/** Withdraw first so no new traffic is routed, then stop (SIGTERM, grace, SIGKILL) and remove. */
+export async function stopAndRemove(runtime: ContainerRuntime, id: string, graceSeconds: number): Promise<void> {
+  await runtime.stop(id, graceSeconds)
+  await runtime.remove(id)
+}
