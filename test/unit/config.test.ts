@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest'
+import { detectIp, parseEtcdHosts, parseLabels, resolveConfig } from '../../src/config.js'
+import { EXIT, ForrestError, exitCodeFor, formatError, toForrestError } from '../../src/errors.js'
+
+const ifaces = {
+  lo: [{ address: '127.0.0.1', family: 'IPv4', internal: true }],
+  eth0: [{ address: '10.1.2.3', family: 'IPv4', internal: false }],
+} as never
+
+describe('resolveConfig', () => {
+  it('uses the original defaults', () => {
+    const c = resolveConfig({}, {}, ifaces)
+    expect(c).toMatchObject({ etcdHosts: ['127.0.0.1:2379'], prefix: 'app/servers', ip: '10.1.2.3', ipSource: 'detected', bindIp: '0.0.0.0', recordsRoot: 'forrest' })
+  })
+  it('reads ETCD_HOST, ETCD_PREFIX, FORREST_IP', () => {
+    const c = resolveConfig({ ETCD_HOST: 'a:1, b:2', ETCD_PREFIX: '/x/y/', FORREST_IP: '127.0.0.1' }, {}, ifaces)
+    expect(c).toMatchObject({ etcdHosts: ['a:1', 'b:2'], prefix: 'x/y', ip: '127.0.0.1', ipSource: 'FORREST_IP', bindIp: '127.0.0.1' })
+  })
+  it('flags win over environment', () => {
+    const c = resolveConfig({ ETCD_HOST: 'a:1', FORREST_IP: '127.0.0.1' }, { etcd: 'c:3', ip: '10.9.9.9', prefix: 'p' }, ifaces)
+    expect(c).toMatchObject({ etcdHosts: ['c:3'], ip: '10.9.9.9', ipSource: 'flag', prefix: 'p' })
+  })
+  it('reads FORREST_LABELS', () => {
+    expect(resolveConfig({ FORREST_LABELS: 'a=1,b=x=y' }, {}, ifaces).extraLabels).toEqual({ a: '1', b: 'x=y' })
+  })
+  it.each([
+    [{ ETCD_HOST: 'nohostport' }, 'ETCD_HOST'],
+    [{ ETCD_HOST: ',' }, 'ETCD_HOST'],
+    [{ FORREST_IP: 'example.com' }, 'FORREST_IP'],
+    [{ FORREST_IP: '300.1.1.1' }, 'FORREST_IP'],
+    [{ ETCD_PREFIX: '/' }, 'ETCD_PREFIX'],
+    [{ FORREST_LABELS: 'novalue' }, 'FORREST_LABELS'],
+  ])('rejects %o as bad input naming %s', (env, name) => {
+    try {
+      resolveConfig(env, {}, ifaces)
+      expect.unreachable()
+    } catch (err) {
+      expect(err).toBeInstanceOf(ForrestError)
+      expect((err as ForrestError).exit).toBe(EXIT.badInput)
+      expect((err as ForrestError).message).toContain(name)
+      expect((err as ForrestError).suggestion).toBeTruthy()
+    }
+  })
+  it('accepts endpoint URLs', () => expect(parseEtcdHosts('http://a:1')).toEqual(['http://a:1']))
+  it('detects loopback when nothing else exists', () => expect(detectIp({ lo: [{ address: '127.0.0.1', family: 'IPv4', internal: true }] } as never)).toBe('127.0.0.1'))
+  it('parses labels', () => expect(parseLabels('')).toEqual({}))
+})
+
+describe('error mapping', () => {
+  it('maps every user-facing code to its documented exit number', () => {
+    expect(exitCodeFor('INVALID_SPEC')).toBe(2)
+    expect(exitCodeFor('ROLLED_BACK')).toBe(3)
+    expect(exitCodeFor('ROLLOUT_FAILED')).toBe(4)
+    expect(exitCodeFor('LOCK_HELD')).toBe(5)
+    expect(exitCodeFor('ETCD_UNREACHABLE')).toBe(6)
+    expect(exitCodeFor('DOCKER_UNREACHABLE')).toBe(7)
+    expect(exitCodeFor('IMAGE_NOT_FOUND')).toBe(8)
+    expect(exitCodeFor('NAME_TAKEN')).toBe(9)
+    expect(exitCodeFor('NOT_CONVERGED')).toBe(10)
+  })
+  it('wraps unknown errors as INTERNAL with a --debug hint', () => {
+    const e = toForrestError(new TypeError('boom'))
+    expect(e.code).toBe('INTERNAL')
+    expect(e.exit).toBe(1)
+    expect(formatError(e)).toContain('--debug')
+  })
+  it('passes typed errors through and formats message + hint', () => {
+    const e = new ForrestError('LOCK_HELD', 'held by ci', { suggestion: 'wait' })
+    expect(toForrestError(e)).toBe(e)
+    expect(formatError(e)).toBe('Error (LOCK_HELD): held by ci\n  Hint: wait')
+  })
+})
