@@ -1,4 +1,22 @@
-/** etcd key of an instance in the confd-friendly layout: /<prefix>/<instance-name>. */
+/**
+ * etcd keys: `/<prefix>/<instance name>`, the prefix written with or without slashes
+ * ("app/servers", "/app/servers/") always normalised the same way, so confd templates see one form.
+ */
+
+/** "/app/servers/" for any spelling of the prefix; "/" for an empty one. */
+export function keyPrefix(prefix: string): string {
+  const trimmed = prefix.replace(/^\/+|\/+$/g, '')
+  return trimmed ? `/${trimmed}/` : '/'
+}
+
 export function instanceKey(prefix: string, name: string): string {
-  return `/${prefix.replace(/^\/+|\/+$/g, '')}/${name}`
+  return `${keyPrefix(prefix)}${name}`
+}
+
+/** The instance name of a key directly under the prefix, or undefined for a key elsewhere. */
+export function instanceNameFromKey(prefix: string, key: string): string | undefined {
+  const base = keyPrefix(prefix)
+  if (!key.startsWith(base)) return undefined
+  const name = key.slice(base.length)
+  return name && !name.includes('/') ? name : undefined
 }

@@ -1,0 +1,26 @@
+/** Human-readable plan for --dry-run: the notes, then one line per wave in execution order. */
+import type { AdoptStep, RetireStep, RolloutPlan, StartStep, Wave } from './types.js'
+
+export function describePlan(plan: RolloutPlan): string[] {
+  return [...plan.notes, ...plan.waves.map((wave, i) => `wave ${i + 1}: ${describeWave(wave)}`)]
+}
+
+function describeWave(wave: Wave): string {
+  const starts = describeStarts(wave.starts)
+  const retires = wave.retires.length > 0 ? `retire ${wave.retires.map(describeRetire).join(', ')}` : ''
+  const [first, then] = wave.order === 'start-first' ? [starts, retires] : [retires, starts]
+  return first && then ? `${first}; then ${then}` : first || then
+}
+
+function describeStarts(steps: Array<StartStep | AdoptStep>): string {
+  const parts: string[] = []
+  const started = steps.filter((s) => s.kind === 'start').map((s) => s.instance)
+  const adopted = steps.filter((s) => s.kind === 'adopt').map((s) => s.instance)
+  if (started.length > 0) parts.push(`start ${started.join(', ')}`)
+  if (adopted.length > 0) parts.push(`adopt ${adopted.join(', ')}`)
+  return parts.join(' and ')
+}
+
+function describeRetire(step: RetireStep): string {
+  return `${step.instance} (${step.reason})`
+}

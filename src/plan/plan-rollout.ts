@@ -1,0 +1,176 @@
+/**
+ * The planner: (target, observed) → RolloutPlan. Pure and deterministic.
+ *
+ * 1. Drift wave: withdraw stale keys, remove stopped and unneeded unregistered containers, adopt
+ *    running unregistered containers of the target revision that are still needed.
+ * 2. Converge: waves of starts and retires until exactly `replicas` instances of the target
+ *    revision serve. At every step, serving >= floor and containers <= ceiling, where
+ *      floor   = min(serving now, replicas - maxUnavailable)
+ *      ceiling = max(containers now, replicas + maxSurge)
+ *    (relaxed to the current state, so an already degraded app can still be rolled).
+ */
+import { ForrestError } from '../errors.js'
+import { freshInstanceNames, parseInstanceName } from './naming.js'
+import type { AdoptStep, ObservedInstance, ObservedState, PlanAction, RetireStep, RolloutPlan, RolloutTarget, StartStep, Wave } from './types.js'
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`
+
+export function planRollout(target: RolloutTarget, observed: ObservedState): RolloutPlan {
+  checkTarget(target)
+  const { app } = observed
+  const drift = planDrift(target, observed)
+  const converge = planConverge(target, app, drift.servingTarget, drift.servingOld, new Set(observed.instances.map((i) => i.name)))
+  const waves = drift.wave ? [drift.wave, ...converge.waves] : converge.waves
+
+  const revisionChanged = observed.currentRevision !== undefined && observed.currentRevision !== target.revision
+  const action: PlanAction =
+    waves.length === 0
+      ? 'noop'
+      : observed.instances.length === 0 && observed.currentRevision === undefined
+        ? 'create'
+        : drift.servingOld.length > 0 || revisionChanged
+          ? 'update'
+          : drift.wave
+            ? 'repair'
+            : 'scale'
+
+  const notes = [...drift.notes]
+  const n = drift.servingTarget.length
+  const o = drift.servingOld.length
+  const strategy = `${target.order}, maxSurge ${target.maxSurge}, maxUnavailable ${target.maxUnavailable}`
+  if (action === 'noop') {
+    notes.push(`${app} is up to date: revision ${target.revision}, ${n}/${target.replicas} serving`)
+    if (revisionChanged) notes.push(`records say revision ${observed.currentRevision}, but every instance already runs revision ${target.revision}`)
+  } else if (action === 'create') {
+    notes.push(`create ${app} revision ${target.revision}: start ${plural(target.replicas, 'instance')}`)
+  } else if (action === 'update') {
+    const from = observed.currentRevision === undefined ? 'an unrecorded revision' : `revision ${observed.currentRevision}`
+    notes.push(`update ${app} from ${from} to revision ${target.revision}: replace ${plural(o, 'instance')} with ${target.replicas} (${strategy})`)
+  } else if (converge.waves.length > 0) {
+    notes.push(`scale ${app} revision ${target.revision} from ${n} to ${plural(target.replicas, 'instance')}`)
+  }
+  if (converge.waves.length > 1) {
+    notes.push(`${plural(converge.waves.length, 'wave')}; at least ${converge.floor} serving and at most ${converge.ceiling} containers at every step`)
+  }
+
+  return { app, action, fromRevision: observed.currentRevision, toRevision: target.revision, replicas: target.replicas, waves, notes }
+}
+
+function checkTarget(target: RolloutTarget): void {
+  for (const key of ['revision', 'replicas', 'maxSurge', 'maxUnavailable'] as const) {
+    if (!Number.isInteger(target[key]) || target[key] < 0) {
+      throw new ForrestError('BAD_INPUT', `${key} must be an integer >= 0, got ${target[key]}`)
+    }
+  }
+}
+
+interface Drift {
+  wave?: Wave
+  servingTarget: ObservedInstance[]
+  servingOld: ObservedInstance[]
+  notes: string[]
+}
+
+/** Everything that is not "running and registered" is settled first, in one wave. */
+function planDrift(target: RolloutTarget, observed: ObservedState): Drift {
+  const byOrdinal = sortBy(observed.app, 'asc')
+  const serving = observed.instances.filter((i) => i.running && i.registered)
+  const servingTarget = serving.filter((i) => i.revision === target.revision)
+  const servingOld = serving.filter((i) => i.revision !== target.revision)
+  const retires: RetireStep[] = []
+  const adopts: AdoptStep[] = []
+  const notes: string[] = []
+
+  let stillNeeded = target.replicas - servingTarget.length
+  for (const instance of [...observed.instances].sort(byOrdinal)) {
+    if (instance.running && instance.registered) continue
+    if (instance.containerId === undefined) {
+      retires.push(retireStep({ ...instance, registered: true, running: false }, 'stale-key'))
+      notes.push(`drift: ${instance.name} is registered but its container is gone: withdraw the key`)
+    } else if (!instance.running) {
+      retires.push(retireStep(instance, 'orphan'))
+      notes.push(`drift: ${instance.name} exists but is not running: remove it`)
+    } else if (instance.revision === target.revision && stillNeeded > 0) {
+      stillNeeded--
+      adopts.push({ kind: 'adopt', instance: instance.name, revision: target.revision })
+      servingTarget.push({ ...instance, registered: true })
+      notes.push(`drift: ${instance.name} runs revision ${target.revision} but is not registered: adopt it (health check, then announce)`)
+    } else {
+      retires.push(retireStep(instance, 'orphan'))
+      notes.push(`drift: ${instance.name} is running but not registered and not needed: remove it`)
+    }
+  }
+  // stop-first: clear broken things away before adopting; neither kind changes what is serving.
+  const wave = retires.length + adopts.length > 0 ? { order: 'stop-first' as const, starts: adopts, retires } : undefined
+  return { wave, servingTarget, servingOld, notes }
+}
+
+interface Converge {
+  waves: Wave[]
+  floor: number
+  ceiling: number
+}
+
+function planConverge(target: RolloutTarget, app: string, servingTarget: ObservedInstance[], servingOld: ObservedInstance[], taken: Set<string>): Converge {
+  const R = target.replicas
+  const fresh = [...servingTarget].sort(sortBy(app, 'desc')) // scale-down retires the highest ordinals
+  const old = [...servingOld].sort(byAge(app)) // oldest revision, lowest ordinal first
+  const floor = Math.min(fresh.length + old.length, R - target.maxUnavailable)
+  const ceiling = Math.max(fresh.length + old.length, R + target.maxSurge)
+  const waves: Wave[] = []
+  const oldReason = R === 0 ? 'scale-down' : 'replace'
+
+  let n = fresh.length // instances of the target revision, all serving between waves
+  const startNew = (count: number): StartStep[] => {
+    const names = freshInstanceNames(app, target.revision, count, taken)
+    names.forEach((name) => taken.add(name))
+    n += count
+    return names.map((instance) => ({ kind: 'start', instance, revision: target.revision }))
+  }
+  const retireOld = (count: number): RetireStep[] => old.splice(0, count).map((i) => retireStep(i, oldReason))
+
+  while (old.length > 0 || n !== R) {
+    const serving = n + old.length
+    if (n >= R) {
+      // Nothing left to start: retire the rest of the old and any extra new at once (serving stays >= R).
+      const extra = fresh.splice(0, n - R).map((i) => retireStep(i, 'scale-down'))
+      waves.push({ order: target.order, starts: [], retires: [...retireOld(old.length), ...extra] })
+      break
+    }
+    const room = Math.min(ceiling - serving, R - n)
+    const retirable = Math.min(old.length, serving - floor)
+    if (room > 0 && (target.order === 'start-first' || retirable === 0)) {
+      const starts = startNew(room)
+      waves.push({ order: 'start-first', starts, retires: retireOld(Math.min(old.length, n + old.length - floor)) })
+    } else if (retirable > 0) {
+      // stop-first, or no room above the ceiling (maxSurge 0): make room, then start into it.
+      const retires = retireOld(retirable)
+      waves.push({ order: 'stop-first', starts: startNew(Math.min(ceiling - (serving - retirable), R - n)), retires })
+    } else {
+      throw new ForrestError('BAD_INPUT', `cannot roll ${app}: maxSurge and maxUnavailable are both 0 for ${R} replicas`, {
+        suggestion: 'Set update.maxSurge: 1 (start-first) or update.maxUnavailable: 1.',
+      })
+    }
+  }
+  return { waves, floor, ceiling }
+}
+
+function retireStep(instance: ObservedInstance, reason: RetireStep['reason']): RetireStep {
+  const step: RetireStep = { kind: 'retire', instance: instance.name, registered: instance.registered, running: instance.running, reason }
+  if (instance.revision !== undefined) step.revision = instance.revision
+  return step
+}
+
+function sortBy(app: string, direction: 'asc' | 'desc') {
+  const sign = direction === 'asc' ? 1 : -1
+  return (a: ObservedInstance, b: ObservedInstance): number => {
+    const oa = parseInstanceName(app, a.name)?.ordinal ?? Number.MAX_SAFE_INTEGER
+    const ob = parseInstanceName(app, b.name)?.ordinal ?? Number.MAX_SAFE_INTEGER
+    return sign * (oa - ob) || a.name.localeCompare(b.name)
+  }
+}
+
+function byAge(app: string) {
+  const ordinal = sortBy(app, 'asc')
+  return (a: ObservedInstance, b: ObservedInstance): number => (a.revision ?? -1) - (b.revision ?? -1) || ordinal(a, b)
+}

@@ -1,0 +1,155 @@
+/**
+ * The deployment spec schema (zod). It is the single source for validation, defaults and the
+ * published JSON Schema (json-schema.ts): input = what users write, output = DeploymentSpec.
+ * Messages here name the fix; generic messages come from the error map in issues.ts.
+ */
+import { z } from 'zod'
+import { DURATION_HINT, DURATION_PATTERN, parseDuration } from './duration.js'
+
+export const NAME_PATTERN = '^[a-z0-9][a-z0-9-]{0,40}$'
+export const PERCENT_PATTERN = '^\\d+%$'
+const RESERVED_LABEL_PREFIX = 'forrest.'
+
+const DURATION_MESSAGE = `expected a duration like "500ms", "10s", "2m", "1h" or "1m30s"; ${DURATION_HINT}`
+const COUNT_OR_PERCENT_MESSAGE = 'expected an integer >= 0 or a percentage like "25%"'
+
+const duration = (fallback: string, description: string) =>
+  z
+    .string({ error: (iss) => (typeof iss.input === 'number' ? `a bare number is ambiguous; ${DURATION_HINT}` : DURATION_MESSAGE) })
+    .regex(new RegExp(DURATION_PATTERN), DURATION_MESSAGE)
+    .transform((text) => parseDuration(text) as number)
+    .prefault(fallback)
+    .describe(`${description} Duration: "500ms", "10s", "2m", "1h", "1m30s". Default ${fallback}.`)
+
+const countOrPercent = (fallback: number, description: string) =>
+  z
+    .union([z.int(COUNT_OR_PERCENT_MESSAGE).min(0, COUNT_OR_PERCENT_MESSAGE), z.string(COUNT_OR_PERCENT_MESSAGE).regex(new RegExp(PERCENT_PATTERN), COUNT_OR_PERCENT_MESSAGE)], {
+      error: COUNT_OR_PERCENT_MESSAGE,
+    })
+    .default(fallback)
+    .describe(description)
+
+/** Env and label values: scalars, stringified (YAML `true`/`8080` become "true"/"8080"). */
+const scalar = (what: string) =>
+  z
+    .union([z.string(), z.number(), z.boolean()], {
+      error: `expected a string, number or boolean ${what} (quote it if it is meant to be text)`,
+    })
+    .transform(String)
+
+export const announceShape = {
+  prefix: z
+    .string()
+    .regex(/^\/?[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*\/?$/, 'expected an etcd key prefix like "app/servers"')
+    .optional()
+    .describe('etcd key prefix the instances are registered under. Default: $ETCD_PREFIX, else app/servers.'),
+  address: z
+    .union([z.ipv4(), z.ipv6()], { error: 'expected an IP address like 10.0.0.5' })
+    .optional()
+    .describe('IP address to announce (the host\'s address the load balancer reaches). Default: $FORREST_IP.'),
+}
+
+export const healthShape = {
+  type: z.enum(['http', 'docker', 'none']).default('http').describe('http: GET path expects status; docker: the image HEALTHCHECK; none: running is enough.'),
+  path: z.string().regex(/^\//, 'must start with "/", e.g. /healthz').optional().describe('HTTP path to probe (type http only). Default /.'),
+  status: z
+    .int('expected an HTTP status code 100..599')
+    .min(100, 'expected an HTTP status code 100..599')
+    .max(599, 'expected an HTTP status code 100..599')
+    .optional()
+    .describe('Expected HTTP status (type http only). Default 200.'),
+  interval: duration('200ms', 'Time between probes.'),
+  timeout: duration('1s', 'Timeout of one probe.'),
+  successes: z.int().min(1).default(1).describe('Consecutive successful probes needed to be healthy.'),
+  deadline: duration('30s', 'An instance not healthy by then has failed.'),
+}
+
+export const updateShape = {
+  order: z.enum(['start-first', 'stop-first']).default('start-first').describe('start-first: start new before stopping old; stop-first: the reverse.'),
+  maxSurge: countOrPercent(1, 'Instances allowed above replicas during a rollout: integer or "N%" of replicas (rounded up). Default 1.'),
+  maxUnavailable: countOrPercent(0, 'Instances allowed below replicas during a rollout: integer or "N%" of replicas (rounded down). Default 0.'),
+  soak: duration('0s', 'Time a new instance must stay healthy before it is announced.'),
+  drain: duration('5s', 'Time between withdrawing an instance from etcd and stopping it.'),
+  stopGracePeriod: duration('10s', 'Time between SIGTERM and SIGKILL.'),
+  onFailure: z.enum(['rollback', 'pause']).default('rollback').describe('What to do when a new instance fails: roll back to the previous revision, or stop where it is.'),
+  progressDeadline: duration('10m', 'The whole rollout must finish within this time.'),
+}
+
+const portMessage = (input: unknown): string =>
+  typeof input === 'string' && /^\d+$/.test(input.trim())
+    ? `expected a number, got the string "${input}": write ${input.trim()} without quotes`
+    : 'expected a port number 1..65535'
+
+export const rootShape = {
+  name: z
+    .string()
+    .regex(new RegExp(NAME_PATTERN), 'expected lowercase letters, digits and "-", starting with a letter or digit, at most 41 characters')
+    .describe('App name; used in container names and etcd keys.'),
+  image: z.string().regex(/^\S+$/, 'expected an image reference like demo/myapp:1').describe('Docker image, e.g. demo/myapp:1.'),
+  replicas: z.int().min(0).default(1).describe('Number of instances. Default 1.'),
+  port: z
+    .int({ error: (iss) => portMessage(iss.input) })
+    .min(1, 'expected a port number 1..65535')
+    .max(65535, 'expected a port number 1..65535')
+    .optional()
+    .describe("Container port to announce and probe. Default: the image's single EXPOSEd port."),
+  command: z
+    .array(z.string(), { error: 'expected a list of strings, e.g. ["/bin/httpd", "-f"]' })
+    .optional()
+    .describe('Overrides the image CMD.'),
+  env: z
+    .record(z.string().regex(/^[^=]+$/, 'environment variable names cannot contain "="'), scalar('value'))
+    .default({})
+    .describe('Environment variables; numbers and booleans are stringified.'),
+  labels: z
+    .record(
+      z.string().refine((key) => !key.startsWith(RESERVED_LABEL_PREFIX), 'labels starting with "forrest." are reserved for forrest itself; pick another prefix'),
+      scalar('label value'),
+    )
+    .default({})
+    .describe('Extra Docker labels. Keys starting with "forrest." are reserved.'),
+  announce: z.strictObject(announceShape).default({}).describe('Where instances are registered in etcd.'),
+  health: z
+    .strictObject(healthShape)
+    .superRefine((health, ctx) => {
+      if (health.type === 'http') return
+      for (const key of ['path', 'status'] as const) {
+        if (health[key] !== undefined) ctx.addIssue({ code: 'custom', path: [key], message: `only used when health.type is http (it is ${health.type}); remove it` })
+      }
+    })
+    .transform((health) => ({ ...health, path: health.path ?? '/', status: health.status ?? 200 }))
+    .prefault({})
+    .describe('How a new instance is judged ready.'),
+  update: z.strictObject(updateShape).prefault({}).describe('Rolling update strategy.'),
+}
+
+/** Keys allowed at each object path, for "did you mean" hints on unknown keys. */
+export const KNOWN_KEYS: Record<string, readonly string[]> = {
+  '': Object.keys(rootShape),
+  announce: Object.keys(announceShape),
+  health: Object.keys(healthShape),
+  update: Object.keys(updateShape),
+}
+
+/** Resolve "N%" of replicas; surge rounds up, unavailable rounds down (as Kubernetes does). */
+export function resolveCount(value: number | string, replicas: number, round: 'up' | 'down'): number {
+  if (typeof value === 'number') return value
+  const fraction = (Number(value.slice(0, -1)) * replicas) / 100
+  return round === 'up' ? Math.ceil(fraction) : Math.floor(fraction)
+}
+
+export const deploymentSchema = z.strictObject(rootShape).superRefine((spec, ctx) => {
+  if (spec.replicas === 0) return
+  const surge = resolveCount(spec.update.maxSurge, spec.replicas, 'up')
+  const unavailable = resolveCount(spec.update.maxUnavailable, spec.replicas, 'down')
+  if (surge === 0 && unavailable === 0) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['update', 'maxSurge'],
+      message: `maxSurge and maxUnavailable both resolve to 0 for ${spec.replicas} replica${spec.replicas === 1 ? '' : 's'}, so a rollout could not progress; set maxSurge: 1 or maxUnavailable: 1`,
+    })
+  }
+})
+
+export type DeploymentSpecInput = z.input<typeof deploymentSchema>
+export type DeploymentSpecOutput = z.output<typeof deploymentSchema>

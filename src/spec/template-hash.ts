@@ -1,0 +1,31 @@
+import { createHash } from 'node:crypto'
+import type { DeploymentSpec } from './types.js'
+
+/**
+ * Identity of a revision: what the containers run (image id, command, env, port, labels,
+ * health). Replicas, update strategy and announce settings are deliberately left out: changing
+ * them scales or re-announces but does not need new containers. Hex sha256.
+ */
+export function specTemplateHash(spec: DeploymentSpec, imageId: string): string {
+  const template = {
+    imageId,
+    command: spec.command ?? null,
+    env: spec.env,
+    port: spec.port ?? null,
+    labels: spec.labels,
+    health: spec.health,
+  }
+  return createHash('sha256').update(stableStringify(template)).digest('hex')
+}
+
+/** JSON with object keys sorted, so key order in the YAML does not change the hash. */
+function stableStringify(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(stableStringify).join(',')}]`
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableStringify(v)}`).join(',')}}`
+  }
+  return JSON.stringify(value)
+}

@@ -1,0 +1,57 @@
+/**
+ * DeploymentSpec: a validated deployment YAML with defaults applied. Durations are
+ * milliseconds, env and label values strings. Fields that depend on the environment or the
+ * image (port, announce.prefix, announce.address) stay undefined here and are resolved later.
+ */
+import type { DeploymentSpecOutput } from './schema.js'
+
+export type HealthType = 'http' | 'docker' | 'none'
+
+export interface HealthSpec {
+  type: HealthType
+  /** HTTP path probed (type http). */
+  path: string
+  /** Expected HTTP status (type http). */
+  status: number
+  interval: number
+  timeout: number
+  /** Consecutive successful probes needed. */
+  successes: number
+  /** Per instance: not healthy by then means failed. */
+  deadline: number
+}
+
+export interface UpdateSpec {
+  order: 'start-first' | 'stop-first'
+  /** Count or "N%" of replicas, as written; resolveStrategy() turns it into a count. */
+  maxSurge: number | string
+  maxUnavailable: number | string
+  soak: number
+  drain: number
+  stopGracePeriod: number
+  onFailure: 'rollback' | 'pause'
+  progressDeadline: number
+}
+
+export interface DeploymentSpec {
+  name: string
+  image: string
+  replicas: number
+  /** Container port; undefined = the image's single EXPOSEd port. */
+  port?: number
+  command?: string[]
+  env: Record<string, string>
+  labels: Record<string, string>
+  announce: {
+    /** etcd key prefix; undefined = $ETCD_PREFIX, else app/servers. */
+    prefix?: string
+    /** IP to announce; undefined = $FORREST_IP. */
+    address?: string
+  }
+  health: HealthSpec
+  update: UpdateSpec
+}
+
+// The schema's output must stay assignable to the hand-written type above (compile-time check).
+type Assert<T extends true> = T
+export type _SchemaMatchesType = Assert<DeploymentSpecOutput extends DeploymentSpec ? true : false>
