@@ -1,0 +1,46 @@
+import { Args, Flags } from '@oclif/core'
+import { currentActor } from '../actor.js'
+import { BaseCommand } from '../base-command.js'
+import { withContext } from '../context.js'
+import { describePlan } from '../plan/describe.js'
+import { deploy } from '../rollout/deploy.js'
+import { chooseRenderer } from '../rollout/renderer.js'
+import type { RolloutResult } from '../rollout/rollout.js'
+import { withInterrupts } from '../rollout/signals.js'
+import { parseDuration } from '../spec/duration.js'
+import { loadSpecFile } from '../spec/load.js'
+import { expandBareWaitLock, printResult, waitLockFlag } from './shared.js'
+
+export default class Deploy extends BaseCommand {
+  static summary = 'Roll out a deployment file with zero downtime: observe, plan, then launch → health → announce → withdraw → drain → stop.'
+  static description = `Reads the desired state from FILE, compares it with what is registered in etcd and running in Docker, and carries out the difference. Re-running an unchanged file is a no-op. A changed image, env, command or port makes a new revision; a changed replica count alone scales. The file's replica count wins over an earlier \`forrest scale\` (the plan says so).
+
+Exit codes: 0 done (or nothing to do), 2 bad input, 3 failed and rolled back, 4 failed and needs a human, 5 another deploy holds the lock, 6 etcd unreachable, 7 Docker unreachable, 8 image not found, 130 interrupted.`
+  static examples = ['<%= config.bin %> deploy deployments/myapp.yml', '<%= config.bin %> deploy deployments/myapp.yml --dry-run', 'CI=1 <%= config.bin %> deploy deployments/myapp.yml --wait-lock=2m --json']
+  static args = { file: Args.string({ required: true, description: 'Deployment YAML' }) }
+  static flags = {
+    'dry-run': Flags.boolean({ description: 'Print the plan and change nothing' }),
+    'wait-lock': waitLockFlag,
+  }
+
+  async run(): Promise<RolloutResult> {
+    const { args, flags } = await this.parse(Deploy, expandBareWaitLock(this.argv))
+    const config = this.forrestConfig(flags)
+    // Validate the whole file before any I/O against Docker or etcd.
+    const spec = await loadSpecFile(args.file)
+    const result = await withContext(config, (ctx) =>
+      withInterrupts((signal) =>
+        deploy(ctx, spec, args.file, {
+          dryRun: flags['dry-run'],
+          waitLockMs: flags['wait-lock'] === undefined ? 0 : (parseDuration(flags['wait-lock']) ?? 0),
+          renderer: chooseRenderer({ isTTY: Boolean(process.stdout.isTTY), env: process.env, json: this.jsonEnabled() }),
+          signal,
+          actor: currentActor(),
+          command: `deploy ${args.file}`,
+        }),
+      ),
+    )
+    if (!this.jsonEnabled()) printResult(result, (l) => this.log(l), describePlan)
+    return result
+  }
+}

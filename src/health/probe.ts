@@ -1,0 +1,107 @@
+import createDebug from 'debug'
+import type { ContainerRuntime } from '../docker/runtime.js'
+import { ForrestError } from '../errors.js'
+import type { HealthSpec } from '../spec/types.js'
+
+const debug = createDebug('forrest:health')
+
+export interface ProbeTarget {
+  containerId: string
+  name: string
+  /** host:port the probe reaches the container on. */
+  address: string
+}
+
+/**
+ * Readiness as a strategy: one interface, a deadline, polling at the spec's interval with no
+ * fixed sleeps. Resolves when ready; throws ROLLOUT_FAILED (with the reason) when not.
+ */
+export interface ReadinessProbe {
+  waitUntilHealthy(target: ProbeTarget, signal?: AbortSignal): Promise<{ ms: number }>
+}
+
+const tick = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve, reject) => {
+    const t = setTimeout(resolve, ms) // poll interval between probe attempts
+    signal?.addEventListener('abort', () => {
+      clearTimeout(t)
+      reject(signal.reason ?? new Error('aborted'))
+    }, { once: true })
+  })
+
+type Check = () => Promise<{ ok: boolean; detail: string }>
+
+/** Polls check until `successes` consecutive passes, or fails at the deadline / container exit. */
+async function poll(runtime: ContainerRuntime, spec: HealthSpec, target: ProbeTarget, check: Check, signal?: AbortSignal) {
+  const started = Date.now()
+  const deadline = started + spec.deadline
+  let streak = 0
+  let last = 'no probe yet'
+  for (let attempt = 1; ; attempt++) {
+    signal?.throwIfAborted()
+    const r = await check()
+    last = r.detail
+    streak = r.ok ? streak + 1 : 0
+    if (streak >= spec.successes) {
+      debug('%s healthy after %dms', target.name, Date.now() - started)
+      return { ms: Date.now() - started }
+    }
+    // A container that exited will never become healthy: stop waiting early.
+    if (!r.ok && attempt % 10 === 0) {
+      const info = await runtime.inspect(target.containerId)
+      if (!info?.running) throw new ForrestError('ROLLOUT_FAILED', `${target.name} exited before it became healthy (${info?.state ?? 'gone'})`)
+    }
+    if (Date.now() + spec.interval > deadline) {
+      throw new ForrestError('ROLLOUT_FAILED', `${target.name} was not healthy within ${spec.deadline}ms (last probe: ${last})`)
+    }
+    await tick(spec.interval, signal)
+  }
+}
+
+export function httpProbe(runtime: ContainerRuntime, spec: HealthSpec): ReadinessProbe {
+  return {
+    waitUntilHealthy: (target, signal) =>
+      poll(runtime, spec, target, async () => {
+        try {
+          const res = await fetch(`http://${target.address}${spec.path}`, { signal: AbortSignal.timeout(spec.timeout) })
+          await res.arrayBuffer().catch(() => undefined)
+          return { ok: res.status === spec.status, detail: `HTTP ${res.status}` }
+        } catch (err) {
+          const e = err as Error & { cause?: { code?: string } }
+          return { ok: false, detail: e.cause?.code ?? e.name }
+        }
+      }, signal),
+  }
+}
+
+export function dockerHealthProbe(runtime: ContainerRuntime, spec: HealthSpec): ReadinessProbe {
+  return {
+    waitUntilHealthy: (target, signal) =>
+      poll(runtime, spec, target, async () => {
+        const info = await runtime.inspect(target.containerId)
+        return { ok: info?.health === 'healthy', detail: `docker health ${info?.health ?? 'none'}` }
+      }, signal),
+  }
+}
+
+/** health.type none: ready as soon as the container is running. */
+export function runningProbe(runtime: ContainerRuntime): ReadinessProbe {
+  return {
+    async waitUntilHealthy(target) {
+      const info = await runtime.inspect(target.containerId)
+      if (!info?.running) throw new ForrestError('ROLLOUT_FAILED', `${target.name} is not running (${info?.state ?? 'gone'})`)
+      return { ms: 0 }
+    },
+  }
+}
+
+export function probeFor(runtime: ContainerRuntime, spec: HealthSpec): ReadinessProbe {
+  switch (spec.type) {
+    case 'http':
+      return httpProbe(runtime, spec)
+    case 'docker':
+      return dockerHealthProbe(runtime, spec)
+    case 'none':
+      return runningProbe(runtime)
+  }
+}

@@ -1,0 +1,144 @@
+import type { Etcd3 } from 'etcd3'
+import type { DeploymentSpec } from '../spec/types.js'
+import { withEtcd } from './client.js'
+
+/**
+ * forrest's own records, under a root separate from the instance keys (default /forrest):
+ *   /forrest/apps/<app>/revisions/<000001>  RevisionRecord (full spec, image id, who, outcome)
+ *   /forrest/apps/<app>/current             CurrentRecord (revision + replica count)
+ *   /forrest/apps/<app>/instances/<name>    InstanceRecord (container, host, revision)
+ *   /forrest/apps/<app>/events/<ms>         EventRecord (short deploy log)
+ */
+export type Outcome = 'in-progress' | 'succeeded' | 'rolled-back' | 'failed'
+
+export interface RevisionRecord {
+  revision: number
+  spec: DeploymentSpec
+  imageId: string
+  templateHash: string
+  createdAt: string
+  author: string
+  outcome: Outcome
+  /** Set when this revision was made by `forrest rollback` restoring an older one. */
+  restoredFrom?: number
+  /** What changed from the revision before (human lines). */
+  changes: string[]
+}
+
+export interface CurrentRecord {
+  revision: number
+  replicas: number
+  updatedAt: string
+  by: string
+  /** Set when `forrest scale` changed the count after the last deploy. */
+  scaled?: { replicas: number; at: string; by: string }
+}
+
+export interface InstanceRecord {
+  name: string
+  container: string
+  host: string
+  revision: number
+  address: string
+}
+
+export interface EventRecord {
+  at: string
+  kind: string
+  message: string
+  by: string
+  revision?: number
+}
+
+const pad = (n: number) => String(n).padStart(6, '0')
+const MAX_EVENTS = 50
+
+export class Records {
+  constructor(
+    private readonly client: Etcd3,
+    private readonly hosts: string[],
+    private readonly root: string,
+    private readonly keep = 10,
+  ) {}
+
+  private appKey(app: string, ...rest: string[]) {
+    return [`/${this.root}/apps/${app}`, ...rest].join('/')
+  }
+
+  private async getJson<T>(key: string): Promise<T | undefined> {
+    const v = await withEtcd(this.hosts, () => this.client.get(key).string())
+    return v === null ? undefined : (JSON.parse(v) as T)
+  }
+
+  private async putJson(key: string, value: unknown): Promise<void> {
+    await withEtcd(this.hosts, () => this.client.put(key).value(JSON.stringify(value)).exec())
+  }
+
+  private async listJson<T>(prefix: string): Promise<Array<[string, T]>> {
+    const all = await withEtcd(this.hosts, () => this.client.getAll().prefix(prefix).sort('Key', 'Ascend').strings())
+    return Object.entries(all).map(([k, v]) => [k.slice(prefix.length), JSON.parse(v) as T])
+  }
+
+  async apps(): Promise<string[]> {
+    const keys = await withEtcd(this.hosts, () => this.client.getAll().prefix(`/${this.root}/apps/`).keys().then((ks) => ks.map(String)))
+    const names = new Set<string>()
+    for (const k of keys) if (k.endsWith('/current')) names.add(k.split('/').slice(-2)[0]!)
+    return [...names].sort()
+  }
+
+  current(app: string) {
+    return this.getJson<CurrentRecord>(this.appKey(app, 'current'))
+  }
+
+  setCurrent(app: string, rec: CurrentRecord) {
+    return this.putJson(this.appKey(app, 'current'), rec)
+  }
+
+  revision(app: string, n: number) {
+    return this.getJson<RevisionRecord>(this.appKey(app, 'revisions', pad(n)))
+  }
+
+  /** Revisions, oldest first. */
+  async revisions(app: string): Promise<RevisionRecord[]> {
+    return (await this.listJson<RevisionRecord>(this.appKey(app, 'revisions') + '/')).map(([, r]) => r)
+  }
+
+  /** Writes a revision and trims history to `keep` entries, never dropping the current one. */
+  async putRevision(app: string, rec: RevisionRecord, current?: number): Promise<void> {
+    await this.putJson(this.appKey(app, 'revisions', pad(rec.revision)), rec)
+    const all = await this.revisions(app)
+    const excess = all.length - this.keep
+    for (const old of all.slice(0, Math.max(0, excess))) {
+      if (old.revision === current || old.revision === rec.revision) continue
+      await withEtcd(this.hosts, () => this.client.delete().key(this.appKey(app, 'revisions', pad(old.revision))).exec())
+    }
+  }
+
+  async setOutcome(app: string, n: number, outcome: Outcome): Promise<void> {
+    const rec = await this.revision(app, n)
+    if (rec) await this.putJson(this.appKey(app, 'revisions', pad(n)), { ...rec, outcome })
+  }
+
+  async instances(app: string): Promise<Map<string, InstanceRecord>> {
+    return new Map((await this.listJson<InstanceRecord>(this.appKey(app, 'instances') + '/')).map(([k, v]) => [k, v]))
+  }
+
+  putInstance(app: string, rec: InstanceRecord) {
+    return this.putJson(this.appKey(app, 'instances', rec.name), rec)
+  }
+
+  async deleteInstance(app: string, name: string): Promise<void> {
+    await withEtcd(this.hosts, () => this.client.delete().key(this.appKey(app, 'instances', name)).exec())
+  }
+
+  async event(app: string, ev: EventRecord): Promise<void> {
+    await this.putJson(this.appKey(app, 'events', String(Date.parse(ev.at)).padStart(14, '0')), ev)
+    const prefix = this.appKey(app, 'events') + '/'
+    const keys = await withEtcd(this.hosts, () => this.client.getAll().prefix(prefix).sort('Key', 'Ascend').keys())
+    for (const k of keys.slice(0, Math.max(0, keys.length - MAX_EVENTS))) await withEtcd(this.hosts, () => this.client.delete().key(String(k)).exec())
+  }
+
+  async events(app: string): Promise<EventRecord[]> {
+    return (await this.listJson<EventRecord>(this.appKey(app, 'events') + '/')).map(([, e]) => e)
+  }
+}

@@ -1,0 +1,31 @@
+import type { Context } from '../context.js'
+import { ForrestError } from '../errors.js'
+import type { DeploymentSpec } from '../spec/types.js'
+import { choosePort } from './instance-ops.js'
+import { rollout, type ResolvedSpec, type RolloutRequest, type RolloutResult } from './rollout.js'
+
+/**
+ * Fills in what the file leaves to the environment (announce prefix/address) and the image
+ * (port), checking etcd and the image before anything is touched.
+ */
+export async function resolveSpec(ctx: Context, spec: DeploymentSpec, file: string): Promise<{ spec: ResolvedSpec; imageId: string }> {
+  await ctx.registry.check()
+  const image = await ctx.runtime.inspectImage(spec.image)
+  const port = choosePort(spec.image, spec.port, image.exposedPorts)
+  if (spec.health.type === 'docker' && !image.hasHealthcheck) {
+    throw new ForrestError('INVALID_SPEC', `${file}: health.type: docker, but image "${spec.image}" has no HEALTHCHECK`, {
+      suggestion: 'Use health.type: http with a path, or add a HEALTHCHECK to the image.',
+    })
+  }
+  return {
+    spec: { ...spec, port, announce: { prefix: spec.announce.prefix ?? ctx.config.prefix, address: spec.announce.address ?? ctx.config.ip } },
+    imageId: image.id,
+  }
+}
+
+export type DeployOptions = Pick<RolloutRequest, 'dryRun' | 'waitLockMs' | 'renderer' | 'signal' | 'actor' | 'command'>
+
+export async function deploy(ctx: Context, spec: DeploymentSpec, file: string, opts: DeployOptions): Promise<RolloutResult> {
+  const resolved = await resolveSpec(ctx, spec, file)
+  return rollout(ctx, { kind: 'deploy', ...resolved, replicas: spec.replicas, ...opts })
+}

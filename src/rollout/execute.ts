@@ -1,0 +1,98 @@
+import { Listr, type ListrTask } from 'listr2'
+import { ForrestError } from '../errors.js'
+import type { PlanStep, RolloutPlan, Wave } from '../plan/types.js'
+import { listrRendererOptions, type RendererName } from './renderer.js'
+import { adoptInstance, retireInstance, startInstance, type StepDeps, type StepOutcome } from './steps.js'
+
+export interface StepReport {
+  kind: PlanStep['kind']
+  instance: string
+  revision?: number
+  ok: boolean
+  ms: number
+  detail: string
+}
+
+export interface ExecutionReport {
+  steps: StepReport[]
+  ms: number
+}
+
+/** Thrown when a step failed: the failed step has been undone, the report says what ran. */
+export class ExecutionFailure extends Error {
+  constructor(
+    readonly failures: ForrestError[],
+    readonly report: ExecutionReport,
+  ) {
+    super(failures.map((f) => f.message).join('\n'))
+  }
+}
+
+const title = (s: PlanStep) =>
+  s.kind === 'retire' ? `retire ${s.instance} (${s.reason})` : `${s.kind} ${s.instance} (revision ${s.revision})`
+
+/**
+ * Runs a plan as a listr2 task tree: waves one after another; inside a wave, the starts run in
+ * parallel, then the retires (stop-first: the other way round). A failed step undoes itself
+ * (its container is removed); the rest of that wave finishes, nothing after it starts.
+ */
+export async function executePlan(plan: RolloutPlan, deps: StepDeps, opts: { renderer: RendererName; containerIds: Map<string, string> }): Promise<ExecutionReport> {
+  const t0 = Date.now()
+  const steps: StepReport[] = []
+  const failures: ForrestError[] = []
+  const stop = () => failures.length > 0 || deps.signal.aborted
+
+  const runStep = async (s: PlanStep): Promise<StepOutcome> => {
+    if (s.kind === 'start') return startInstance(deps, s)
+    if (s.kind === 'adopt') return adoptInstance(deps, s)
+    return retireInstance(deps, s, opts.containerIds.get(s.instance))
+  }
+
+  const stepTask = (s: PlanStep): ListrTask => ({
+    title: title(s),
+    task: async (_, task) => {
+      const started = Date.now()
+      try {
+        const out = await runStep(s)
+        if (out.detail) task.title = `${title(s)}: ${out.detail}`
+        steps.push({ kind: s.kind, instance: s.instance, revision: s.revision, ok: true, ms: out.ms, detail: out.detail })
+      } catch (err) {
+        const fe = err instanceof ForrestError ? err : new ForrestError('ROLLOUT_FAILED', `${s.instance}: ${(err as Error).message}`, { cause: err })
+        failures.push(fe)
+        steps.push({ kind: s.kind, instance: s.instance, revision: s.revision, ok: false, ms: Date.now() - started, detail: fe.message })
+        throw fe
+      }
+    },
+  })
+
+  const phase = (label: string, list: PlanStep[]): ListrTask => ({
+    title: label,
+    skip: () => stop(),
+    task: (_, task) => task.newListr(list.map(stepTask), { concurrent: true, exitOnError: false }),
+  })
+
+  const waveTask = (w: Wave, i: number): ListrTask => {
+    const groups: Array<[string, PlanStep[]]> = [[`start ${w.starts.length}`, w.starts], [`retire ${w.retires.length}`, w.retires]]
+    if (w.order === 'stop-first') groups.reverse()
+    const phases = groups.filter(([, list]) => list.length > 0).map(([label, list]) => phase(label, list))
+    return {
+      title: `wave ${i + 1}/${plan.waves.length}`,
+      skip: () => stop(),
+      task: (_, task) => task.newListr(phases, { concurrent: false, exitOnError: false }),
+    }
+  }
+
+  const { renderer, rendererOptions } = listrRendererOptions(opts.renderer)
+  const listr = new Listr(plan.waves.map(waveTask), {
+    concurrent: false,
+    exitOnError: false,
+    registerSignalListeners: false,
+    renderer,
+    rendererOptions,
+  } as never)
+  await listr.run()
+  const report = { steps, ms: Date.now() - t0 }
+  if (deps.signal.aborted) throw new ExecutionFailure([new ForrestError('INTERRUPTED', 'interrupted')], report)
+  if (failures.length) throw new ExecutionFailure(failures, report)
+  return report
+}

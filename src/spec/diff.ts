@@ -1,0 +1,20 @@
+import type { DeploymentSpec } from './types.js'
+
+/** Human lines for what changed between two revisions' specs (history, plan output). Pure. */
+export function diffSpecs(prev: DeploymentSpec | undefined, next: DeploymentSpec, prevImageId?: string, nextImageId?: string): string[] {
+  if (!prev) return ['first revision']
+  const out: string[] = []
+  if (prev.image !== next.image) out.push(`image ${prev.image} → ${next.image}`)
+  else if (prevImageId && nextImageId && prevImageId !== nextImageId) out.push(`image ${next.image} now resolves to ${nextImageId.slice(7, 19)}`)
+  if (prev.port !== next.port) out.push(`port ${prev.port} → ${next.port}`)
+  if (JSON.stringify(prev.command) !== JSON.stringify(next.command)) out.push(`command ${JSON.stringify(prev.command ?? null)} → ${JSON.stringify(next.command ?? null)}`)
+  for (const k of new Set([...Object.keys(prev.env), ...Object.keys(next.env)])) {
+    if (!(k in next.env)) out.push(`env -${k}`)
+    else if (!(k in prev.env)) out.push(`env +${k}`)
+    else if (prev.env[k] !== next.env[k]) out.push(`env ~${k}`)
+  }
+  if (JSON.stringify(prev.labels) !== JSON.stringify(next.labels)) out.push('labels changed')
+  if (JSON.stringify(prev.health) !== JSON.stringify(next.health)) out.push('health check changed')
+  if (prev.replicas !== next.replicas) out.push(`replicas ${prev.replicas} → ${next.replicas}`)
+  return out.length ? out : ['no change']
+}
