@@ -67,7 +67,7 @@ export async function executePlan(plan: RolloutPlan, deps: StepDeps, opts: { ren
 
   const phase = (label: string, list: PlanStep[]): ListrTask => ({
     title: label,
-    skip: () => stop(),
+    skip: () => stop() && 'an earlier step failed or was interrupted',
     task: (_, task) => task.newListr(list.map(stepTask), { concurrent: true, exitOnError: false }),
   })
 
@@ -77,7 +77,7 @@ export async function executePlan(plan: RolloutPlan, deps: StepDeps, opts: { ren
     const phases = groups.filter(([, list]) => list.length > 0).map(([label, list]) => phase(label, list))
     return {
       title: `wave ${i + 1}/${plan.waves.length}`,
-      skip: () => stop(),
+      skip: () => stop() && 'an earlier step failed or was interrupted',
       task: (_, task) => task.newListr(phases, { concurrent: false, exitOnError: false }),
     }
   }
@@ -92,7 +92,7 @@ export async function executePlan(plan: RolloutPlan, deps: StepDeps, opts: { ren
   } as never)
   await listr.run()
   const report = { steps, ms: Date.now() - t0 }
-  if (deps.signal.aborted) throw new ExecutionFailure([new ForrestError('INTERRUPTED', 'interrupted')], report)
+  if (deps.signal.aborted && !failures.length) failures.push(new ForrestError('INTERRUPTED', 'interrupted'))
   if (failures.length) throw new ExecutionFailure(failures, report)
   return report
 }

@@ -103,7 +103,8 @@ export async function rollout(ctx: Context, req: RolloutRequest): Promise<Rollou
         return t
       },
       update: spec.update,
-      signal: req.signal,
+      // The progress deadline aborts like Ctrl-C does, but is handled as a failure (rollback).
+      signal: AbortSignal.any([req.signal, AbortSignal.timeout(spec.update.progressDeadline)]),
     }
     const observed = await observe(ctx, records, app, prefix, deps.ip)
     const plan = planRollout({ revision, replicas: req.replicas, ...resolveStrategy({ ...spec, replicas: req.replicas }) }, observed.state)
@@ -166,10 +167,12 @@ async function handleFailure(
   },
 ): Promise<never> {
   const app = req.spec.name
-  const reason = f.failure.failures.map((e) => e.message).join('\n')
+  const deadlineHit = f.deps.signal.aborted && !req.signal.aborted
+  const reason = deadlineHit
+    ? `progress deadline of ${req.spec.update.progressDeadline}ms passed`
+    : f.failure.failures.map((e) => e.message).join('\n')
   const at = () => new Date().toISOString()
-  const interrupted = f.failure.failures.some((e) => e.code === 'INTERRUPTED')
-  if (interrupted) {
+  if (req.signal.aborted) {
     if (f.revision !== f.currentRec?.revision) await records.setOutcome(app, f.revision, 'failed')
     await records.event(app, { at: at(), kind: 'interrupted', revision: f.revision, by: req.actor, message: 'interrupted; the next run picks up from here' })
     throw new ForrestError('INTERRUPTED', `${req.kind} of ${app} interrupted; the step in flight was finished or undone`, {
@@ -194,7 +197,7 @@ async function handleFailure(
   const replicas = f.currentReplicas ?? prev.spec.replicas
   const plan = planRollout({ revision: prev.revision, replicas, ...resolveStrategy({ ...prev.spec, replicas }) }, observed.state)
   try {
-    await executePlan(plan, f.deps, { renderer: req.renderer, containerIds: new Map([...observed.containers].map(([n, c]) => [n, c.id])) })
+    await executePlan(plan, { ...f.deps, signal: req.signal }, { renderer: req.renderer, containerIds: new Map([...observed.containers].map(([n, c]) => [n, c.id])) })
   } catch (err) {
     await records.setOutcome(app, f.revision, 'failed')
     await records.event(app, { at: at(), kind: 'rollback-failed', revision: f.revision, by: req.actor, message: String((err as Error).message) })

@@ -12,6 +12,9 @@ import { stopAndRemove } from './instance-ops.js'
 
 const debug = createDebug('forrest:step')
 
+/** How long a rollout waits for a live gateway to acknowledge a change before going on. */
+const GATEWAY_ACK_TIMEOUT_MS = 30_000
+
 /** Everything needed to run one instance of a revision (from the spec and its resolved image). */
 export interface InstanceTemplate {
   revision: number
@@ -60,17 +63,18 @@ export async function startInstance(deps: StepDeps, step: StartStep): Promise<St
     command: tpl.command,
     labels: { ...ctx.config.extraLabels, ...tpl.labels, ...forrestLabels({ app, revision: step.revision, prefix }) },
   })
-  return bringIntoService(deps, step.instance, c.id, c.hostPort, tpl, t0, true)
+  return bringIntoService(deps, step.instance, c.id, c.hostPort, tpl, t0)
 }
 
 /** A running, unregistered container of the target revision: health check, then announce. */
 export async function adoptInstance(deps: StepDeps, step: AdoptStep): Promise<StepOutcome> {
   const c = await deps.ctx.runtime.inspect(step.instance)
   if (!c) throw new ForrestError('ROLLOUT_FAILED', `${step.instance} disappeared before it could be adopted`)
-  return bringIntoService(deps, step.instance, c.id, c.hostPort, deps.template(step.revision), Date.now(), true)
+  return bringIntoService(deps, step.instance, c.id, c.hostPort, deps.template(step.revision), Date.now())
 }
 
-async function bringIntoService(deps: StepDeps, name: string, id: string, hostPort: number | undefined, tpl: InstanceTemplate, t0: number, undo: boolean): Promise<StepOutcome> {
+/** Probe, soak, announce; on any failure withdraw and remove the container again (undo). */
+async function bringIntoService(deps: StepDeps, name: string, id: string, hostPort: number | undefined, tpl: InstanceTemplate, t0: number): Promise<StepOutcome> {
   const { ctx, records, app, prefix } = deps
   const key = instanceKey(prefix, name)
   let announced = false
@@ -86,12 +90,15 @@ async function bringIntoService(deps: StepDeps, name: string, id: string, hostPo
     }
     if (deps.signal.aborted) throw interrupted()
     const address = `${deps.ip}:${hostPort}`
-    await ctx.registry.announce(key, address)
+    const rev = await ctx.registry.announce(key, address)
     announced = true
     await records.putInstance(app, { name, container: id, host: ctx.config.ip, revision: tpl.revision, address })
-    return { detail: `healthy in ${health.ms}ms, announced ${address}`, ms: Date.now() - t0 }
+    // With gateways, the instance counts as serving only once every gateway has HAProxy's own
+    // check verdict for it; only then may an old instance be withdrawn.
+    const ack = await waitForGatewayAcks(ctx.etcd, prefix, rev, { timeoutMs: GATEWAY_ACK_TIMEOUT_MS, root: ctx.config.recordsRoot })
+    const lb = ack.outcome === 'acked' ? `, gateways took it in ${ack.waitedMs}ms` : ack.outcome === 'timeout' ? `, gateway ack timed out (${ack.lagging?.join(',')})` : ''
+    return { detail: `healthy in ${health.ms}ms, announced ${address}${lb}`, ms: Date.now() - t0 }
   } catch (err) {
-    if (!undo) throw err
     const logs = (await ctx.runtime.logs(id, 20)).trim()
     debug('undo %s: %s', name, (err as Error).message)
     if (announced) await ctx.registry.withdraw(key).catch(() => undefined)
@@ -115,7 +122,7 @@ export async function retireInstance(deps: StepDeps, step: RetireStep, container
     const rev = await ctx.registry.withdraw(instanceKey(prefix, step.instance))
     await records.deleteInstance(app, step.instance)
     if (step.running && containerId) {
-      const ack = await waitForGatewayAcks(ctx.etcd, prefix, rev, { timeoutMs: Math.max(deps.update.drain, 30_000) })
+      const ack = await waitForGatewayAcks(ctx.etcd, prefix, rev, { timeoutMs: Math.max(deps.update.drain, GATEWAY_ACK_TIMEOUT_MS), root: ctx.config.recordsRoot })
       if (ack.outcome === 'no-gateways') {
         await new Promise((r) => setTimeout(r, deps.update.drain)) // configured drain time (no gateway to acknowledge)
         drained = `drained ${deps.update.drain}ms (no gateway)`

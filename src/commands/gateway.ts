@@ -1,0 +1,103 @@
+import { access, writeFile } from 'node:fs/promises'
+import { Flags } from '@oclif/core'
+import { BaseCommand } from '../base-command.js'
+import { ForrestError } from '../errors.js'
+import { startGateway, type GatewayEvent } from '../gateway/gateway.js'
+import { DEFAULT_STARTER, renderStarterConfig } from '../gateway/haproxy-config.js'
+import { createEtcdClient } from '../registry/client.js'
+import { gatewayAckPrefix } from '../registry/gateway-acks.js'
+
+export interface GatewayResult {
+  id?: string
+  appliedRevision?: number
+  configWritten?: string
+}
+
+export default class Gateway extends BaseCommand {
+  static summary = 'Keep a running HAProxy in step with the instances in etcd, through its admin socket, without reloads.'
+  static description =
+    'Watches /<prefix>/ and adds each instance to the HAProxy backend as a dynamic server, gated until HAProxy\'s own HTTP check passes; withdrawn instances are drained, then removed. Publishes the applied etcd revision under a lease at /<root>/gateways/<prefix>/<id> so deploys can wait for it. With --init-config, writes a starter haproxy.cfg and exits.'
+  static examples = [
+    '<%= config.bin %> gateway --init-config haproxy.cfg --socket /run/haproxy/admin.sock',
+    '<%= config.bin %> gateway --socket /run/haproxy/admin.sock --backend app',
+  ]
+  static flags = {
+    socket: Flags.string({ description: 'HAProxy admin socket (stats socket ... level admin)' }),
+    backend: Flags.string({ description: 'HAProxy backend the gateway owns', default: 'app' }),
+    id: Flags.string({ description: 'Gateway id in the acks (default: hostname-pid)' }),
+    'drain-timeout': Flags.integer({ description: 'Seconds a withdrawn server may keep sessions before they are shut down', default: 30, min: 0 }),
+    'init-config': Flags.string({ description: 'Write a starter haproxy.cfg to FILE and exit' }),
+    listen: Flags.string({ description: 'With --init-config: frontend bind address', default: DEFAULT_STARTER.frontendBind }),
+    force: Flags.boolean({ description: 'With --init-config: overwrite FILE' }),
+  }
+
+  async run(): Promise<GatewayResult> {
+    const { flags } = await this.parse(Gateway)
+    if (flags['init-config']) return this.initConfig(flags['init-config'], flags)
+    if (!flags.socket) throw new ForrestError('BAD_INPUT', '--socket is required', { suggestion: 'Pass the HAProxy admin socket path, e.g. --socket /run/haproxy/admin.sock.' })
+    const config = this.forrestConfig(flags)
+    const client = createEtcdClient(config.etcdHosts)
+    const json = this.jsonEnabled()
+    const print = (e: GatewayEvent) => {
+      const line = json ? JSON.stringify(e) : formatEvent(e)
+      if (line) process.stdout.write(`${line}\n`)
+    }
+    try {
+      const gw = await startGateway({
+        client,
+        etcdHosts: config.etcdHosts,
+        socketPath: flags.socket,
+        backend: flags.backend,
+        prefix: config.prefix,
+        id: flags.id,
+        drainTimeoutMs: flags['drain-timeout'] * 1000,
+        recordsRoot: config.recordsRoot,
+        onEvent: print,
+      })
+      if (!json) this.log(`acks under ${gatewayAckPrefix(config.prefix, config.recordsRoot)}${gw.id}; Ctrl-C to stop`)
+      const signal = await new Promise<string>((resolve) => {
+        process.once('SIGINT', () => resolve('SIGINT'))
+        process.once('SIGTERM', () => resolve('SIGTERM'))
+      })
+      if (!json) this.log(`${signal}: stopping (lease revoked; HAProxy keeps its servers)`)
+      await gw.stop()
+      return { id: gw.id, appliedRevision: gw.appliedRevision() }
+    } finally {
+      client.close()
+    }
+  }
+
+  private async initConfig(file: string, flags: { socket?: string; backend: string; listen: string; force: boolean }): Promise<GatewayResult> {
+    const exists = await access(file).then(() => true, () => false)
+    if (exists && !flags.force) throw new ForrestError('BAD_INPUT', `${file} exists`, { suggestion: 'Pass --force to overwrite it.' })
+    await writeFile(file, renderStarterConfig({ socketPath: flags.socket ?? DEFAULT_STARTER.socketPath, frontendBind: flags.listen, backend: flags.backend }))
+    this.log(`wrote ${file}; check it with: haproxy -c -f ${file}`)
+    return { configWritten: file }
+  }
+}
+
+/** One human line per event; undefined for events only --json shows. */
+export function formatEvent(e: GatewayEvent): string | undefined {
+  switch (e.type) {
+    case 'started':
+      return `gateway ${e.id}: HAProxy ${e.socket} (pid ${e.haproxyPid}) backend ${e.backend} <- etcd /${e.prefix}/`
+    case 'added':
+      return `  ${e.name} ${e.address} (added, waiting for HTTP check)`
+    case 'up':
+      return `+ ${e.name} ${e.address} (up${e.msSinceAdded === undefined ? '' : `, ${e.msSinceAdded} ms`})`
+    case 'check-failed':
+      return `! ${e.name} ${e.address} (HTTP check failing: not routed)`
+    case 'draining':
+      return `~ ${e.name} draining`
+    case 'drained':
+      return `- ${e.name} ${e.forced ? `drain timeout, ${e.sessions} sessions shut down` : 'drained'}`
+    case 'applied':
+      return `  applied revision ${e.revision}`
+    case 'haproxy-restarted':
+      return `HAProxy restarted or reloaded (pid ${e.pid}): re-applying`
+    case 'skipped':
+      return `! skipped key ${e.name}: ${e.reason}`
+    case 'warning':
+      return `! ${e.message}`
+  }
+}

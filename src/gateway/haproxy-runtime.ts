@@ -1,0 +1,188 @@
+import { createConnection } from 'node:net'
+import createDebug from 'debug'
+import { ForrestError } from '../errors.js'
+
+const debug = createDebug('forrest:haproxy')
+
+/** One backend server as HAProxy reports it, merged from `show servers state` and `show stat`. */
+export interface HaproxyServer {
+  name: string
+  /** "ip:port" */
+  address: string
+  /** srv_op_state: 0 stopped, 1 starting, 2 running, 3 stopping. */
+  opState: number
+  /** srv_admin_state bit mask (0x01 FMAINT, 0x04 CMAINT, 0x08 FDRAIN, ...). */
+  adminState: number
+  /** Weight set by us/the config (srv_uweight). 0 = gated: checked, but gets no traffic. */
+  weight: number
+  /** srv_check_result: 0 unknown, 2 failed, 3 passed (a real check ran and passed). */
+  checkResult: number
+  /** srv_check_state mask: 0x04 = health check enabled. */
+  checkState: number
+  /** Current sessions on the server (show stat scur). */
+  sessions: number
+  /** Queued requests waiting for this server (show stat qcur). */
+  queued: number
+}
+
+export const ADMIN_MAINT_MASK = 0x01 | 0x02 | 0x04 | 0x20 | 0x40
+export const ADMIN_DRAIN_MASK = 0x08 | 0x10
+export const CHECK_ENABLED = 0x04
+export const OP_RUNNING = 2
+export const CHECK_PASSED = 3
+export const CHECK_FAILED = 2
+
+export interface ProcessInfo {
+  pid: number
+  uptimeSec: number
+  startTimeSec?: number
+}
+
+/**
+ * HAProxy's Runtime API, one command per connection on the admin (stats) socket: in
+ * non-interactive mode HAProxy answers and closes, so "read until close" frames the reply.
+ * Errors come back as plain text with a normal close, hence the pattern check in `run`.
+ */
+export class HaproxyRuntime {
+  constructor(
+    readonly socketPath: string,
+    private readonly timeoutMs = 3000,
+  ) {}
+
+  /** Sends one command and returns the raw answer. Throws GATEWAY_UNREACHABLE if the socket does not answer. */
+  send(command: string): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const sock = createConnection(this.socketPath)
+      let out = ''
+      const timer = setTimeout(() => sock.destroy(new Error(`no answer within ${this.timeoutMs}ms`)), this.timeoutMs)
+      sock.setEncoding('utf8')
+      sock.on('connect', () => sock.end(`${command}\n`))
+      sock.on('data', (d: string) => (out += d))
+      sock.on('error', (err) => {
+        clearTimeout(timer)
+        reject(
+          new ForrestError('GATEWAY_UNREACHABLE', `HAProxy admin socket ${this.socketPath} did not answer: ${err.message}`, {
+            cause: err,
+            suggestion: 'Check --socket and that haproxy.cfg has "stats socket <path> level admin" (forrest gateway --init-config writes one).',
+          }),
+        )
+      })
+      sock.on('close', () => {
+        clearTimeout(timer)
+        resolve(out)
+      })
+    })
+  }
+
+  /** Sends a state-changing command; throws when HAProxy answers with an error message. */
+  async run(command: string): Promise<string> {
+    const out = (await this.send(command)).trim()
+    debug('%s -> %s', command, out || '(ok)')
+    if (looksLikeError(out)) throw new HaproxyCommandError(command, out)
+    return out
+  }
+
+  async info(): Promise<ProcessInfo> {
+    const fields = new Map<string, string>()
+    for (const line of (await this.send('show info')).split('\n')) {
+      const i = line.indexOf(':')
+      if (i > 0) fields.set(line.slice(0, i).trim(), line.slice(i + 1).trim())
+    }
+    const pid = Number(fields.get('Pid'))
+    if (!Number.isFinite(pid)) throw new HaproxyCommandError('show info', 'no Pid in answer')
+    return { pid, uptimeSec: Number(fields.get('Uptime_sec') ?? 0), startTimeSec: Number(fields.get('Start_time_sec') ?? NaN) || undefined }
+  }
+
+  /** All servers of one backend, or a BAD_INPUT error if the backend does not exist. */
+  async servers(backend: string): Promise<HaproxyServer[]> {
+    const stateText = await this.send(`show servers state ${backend}`)
+    if (/Can't find backend/i.test(stateText)) {
+      throw new ForrestError('BAD_INPUT', `HAProxy has no backend "${backend}"`, { suggestion: 'Pass --backend NAME matching a backend in haproxy.cfg.' })
+    }
+    const stats = parseStatCsv(await this.send('show stat'))
+    return mergeServers(parseServersState(stateText), stats, backend)
+  }
+}
+
+export class HaproxyCommandError extends Error {
+  constructor(
+    readonly command: string,
+    readonly answer: string,
+  ) {
+    super(`haproxy: "${command}" failed: ${answer}`)
+    this.name = 'HaproxyCommandError'
+  }
+}
+
+const ERROR_PATTERNS = [/^No such/i, /^Unknown command/i, /^Already exists/i, /^Permission denied/i, /expects/i, /cannot/i, /^Require/i, /invalid/i, /error/i, /^Can't/i, /not found/i, /failed/i, /must be/i, /^Only/i]
+const looksLikeError = (out: string): boolean => out !== '' && ERROR_PATTERNS.some((re) => re.test(out))
+
+interface StateRow {
+  backend: string
+  name: string
+  addr: string
+  port: number
+  opState: number
+  adminState: number
+  weight: number
+  checkResult: number
+  checkState: number
+}
+
+/** Parses `show servers state` (format version 1: space-separated, header line starts with '#'). */
+export function parseServersState(text: string): StateRow[] {
+  const lines = text.split('\n').map((l) => l.trim()).filter(Boolean)
+  const header = lines.find((l) => l.startsWith('#'))
+  if (!header) return []
+  const cols = header.replace(/^#\s*/, '').split(/\s+/)
+  const idx = (c: string) => cols.indexOf(c)
+  const rows: StateRow[] = []
+  for (const line of lines) {
+    if (line.startsWith('#') || /^\d+$/.test(line)) continue // comments and the format-version line
+    const f = line.split(/\s+/)
+    const num = (c: string) => Number(f[idx(c)])
+    rows.push({
+      backend: f[idx('be_name')],
+      name: f[idx('srv_name')],
+      addr: f[idx('srv_addr')],
+      port: num('srv_port'),
+      opState: num('srv_op_state'),
+      adminState: num('srv_admin_state'),
+      weight: num('srv_uweight'),
+      checkResult: num('srv_check_result'),
+      checkState: num('srv_check_state'),
+    })
+  }
+  return rows
+}
+
+/** Parses `show stat` CSV into records keyed by the header's column names. */
+export function parseStatCsv(text: string): Record<string, string>[] {
+  const lines = text.split('\n').filter((l) => l.trim())
+  if (!lines[0]?.startsWith('#')) return []
+  const cols = lines[0].replace(/^#\s*/, '').split(',')
+  return lines.slice(1).map((line) => {
+    const f = line.split(',')
+    return Object.fromEntries(cols.map((c, i) => [c, f[i] ?? '']))
+  })
+}
+
+function mergeServers(state: StateRow[], stats: Record<string, string>[], backend: string): HaproxyServer[] {
+  const statByName = new Map(stats.filter((s) => s.pxname === backend).map((s) => [s.svname, s]))
+  return state
+    .filter((r) => r.backend === backend)
+    .map((r) => {
+      const st = statByName.get(r.name)
+      return {
+        name: r.name,
+        address: `${r.addr}:${r.port}`,
+        opState: r.opState,
+        adminState: r.adminState,
+        weight: r.weight,
+        checkResult: r.checkResult,
+        checkState: r.checkState,
+        sessions: Number(st?.scur || 0),
+        queued: Number(st?.qcur || 0),
+      }
+    })
+}

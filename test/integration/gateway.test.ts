@@ -1,0 +1,219 @@
+import { execFileSync, spawn } from 'node:child_process'
+import { randomUUID } from 'node:crypto'
+import type { Etcd3 } from 'etcd3'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { ForrestError } from '../../src/errors.js'
+import { startGateway, type GatewayEvent, type GatewayHandle } from '../../src/gateway/gateway.js'
+import { createEtcdClient } from '../../src/registry/client.js'
+import { gatewayAckPrefix, readGatewayAcks, waitForGatewayAcks } from '../../src/registry/gateway-acks.js'
+import { pollUntil, startEtcd, type TestEtcd } from '../helpers/etcd.js'
+import { startHaproxy, type TestHaproxy } from '../helpers/haproxy.js'
+
+const RUN = `gw-${randomUUID().slice(0, 8)}`
+const LABEL = `forrest.test.run=${RUN}`
+const PREFIX = `test/${RUN}/servers`
+const key = (name: string) => `/${PREFIX}/${name}`
+
+function docker(...args: string[]): string {
+  return execFileSync('docker', args, { encoding: 'utf8' }).trim()
+}
+/** Starts a labelled container with 8080 published on a random loopback port; returns ip:port. */
+function runApp(image: string): string {
+  const id = docker('run', '-d', '--label', LABEL, '-p', '127.0.0.1::8080', image)
+  const port = docker('port', id, '8080/tcp').split('\n')[0].split(':').pop()
+  return `127.0.0.1:${port}`
+}
+
+async function get(url: string): Promise<{ status: number; body: string }> {
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(2000) })
+    return { status: res.status, body: (await res.text()).trim() }
+  } catch (err) {
+    return { status: 0, body: String(err) }
+  }
+}
+
+/** Sends requests from `concurrency` loops until stopped; counts anything but a 200. */
+function requestLoad(url: string, concurrency = 4) {
+  let stop = false
+  const counts = { ok: 0, failed: 0, bodies: new Map<string, number>(), failures: [] as string[] }
+  const loops = Array.from({ length: concurrency }, async () => {
+    while (!stop) {
+      const r = await get(url)
+      if (r.status === 200) {
+        counts.ok++
+        counts.bodies.set(r.body, (counts.bodies.get(r.body) ?? 0) + 1)
+      } else {
+        counts.failed++
+        if (counts.failures.length < 5) counts.failures.push(`${r.status} ${r.body.slice(0, 80)}`)
+      }
+    }
+  })
+  return {
+    counts,
+    stop: async () => {
+      stop = true
+      await Promise.all(loops)
+      return counts
+    },
+  }
+}
+
+describe('forrest gateway (real etcd, HAProxy, Docker)', () => {
+  let etcd: TestEtcd
+  let haproxy: TestHaproxy
+  let client: Etcd3
+  let gateway: GatewayHandle | undefined
+  const events: GatewayEvent[] = []
+  const servers = async () => (await haproxy.runtime.servers('app')).map((s) => `${s.name}:${s.weight > 0 ? 'live' : 'gated'}`).sort()
+
+  beforeAll(async () => {
+    ;[etcd, haproxy] = await Promise.all([startEtcd(), startHaproxy()])
+    client = createEtcdClient([etcd.endpoint], { callTimeoutMs: 2000 })
+  }, 30_000)
+
+  afterAll(async () => {
+    await gateway?.stop().catch(() => undefined)
+    client?.close()
+    const ids = docker('ps', '-aq', '--filter', `label=${LABEL}`)
+    if (ids) docker('rm', '-f', ...ids.split('\n'))
+    await Promise.all([haproxy?.stop(), etcd?.stop()])
+  }, 30_000)
+
+  it('fails typed when the socket or etcd cannot be reached', async () => {
+    const err1 = await startGateway({ client, socketPath: '/nonexistent/admin.sock', prefix: PREFIX }).catch((e: unknown) => e)
+    expect(err1).toBeInstanceOf(ForrestError)
+    expect((err1 as ForrestError).code).toBe('GATEWAY_UNREACHABLE')
+    const dead = createEtcdClient(['127.0.0.1:1'], { callTimeoutMs: 1000 })
+    const err2 = await startGateway({ client: dead, etcdHosts: ['127.0.0.1:1'], socketPath: haproxy.socket, prefix: PREFIX }).catch((e: unknown) => e)
+    dead.close()
+    expect((err2 as ForrestError).code).toBe('ETCD_UNREACHABLE')
+  })
+
+  it("waitForGatewayAcks says 'no-gateways' when none runs", async () => {
+    const r = await waitForGatewayAcks(client, PREFIX, 1, { timeoutMs: 1000 })
+    expect(r.outcome).toBe('no-gateways')
+    expect(r.waitedMs).toBeLessThan(500)
+  })
+
+  it('routes to a newly announced instance once its HTTP check passes', async () => {
+    gateway = await startGateway({ client, etcdHosts: [etcd.endpoint], socketPath: haproxy.socket, prefix: PREFIX, id: 'gw-main', onEvent: (e) => events.push(e) })
+    const addr = runApp('demo/myapp:1')
+    await pollUntil(async () => (await get(`http://${addr}/`)).status === 200, { timeoutMs: 15_000, what: 'myapp:1 container' })
+
+    const t0 = Date.now()
+    await client.put(key('myapp-r1-1')).value(addr)
+    await pollUntil(async () => (await get(haproxy.url)).body === 'v1', { timeoutMs: 5000, intervalMs: 10, what: 'v1 through haproxy' })
+    const latency = Date.now() - t0
+    const up = events.find((e) => e.type === 'up' && e.name === 'myapp-r1-1')
+    console.info(`[gateway] announce→first request served: ${latency} ms (added→promoted ${up?.type === 'up' ? up.msSinceAdded : '?'} ms)`)
+    expect(latency).toBeLessThan(3000)
+    expect(await servers()).toEqual(['myapp-r1-1:live'])
+  }, 30_000)
+
+  it('never routes to a container that accepts TCP but does not answer HTTP', async () => {
+    const load = requestLoad(haproxy.url)
+    const bad = runApp('demo/myapp:bad')
+    await client.put(key('myapp-bad-1')).value(bad)
+    await pollUntil(() => events.some((e) => e.type === 'check-failed' && e.name === 'myapp-bad-1'), { timeoutMs: 10_000, what: 'check-failed event' })
+    // Keep sending for a few more check intervals: it must stay gated.
+    await pollUntil(() => load.counts.ok > 200, { timeoutMs: 10_000 })
+    const counts = await load.stop()
+    expect(counts.failures).toEqual([])
+    expect(counts.failed).toBe(0)
+    expect(await servers()).toEqual(['myapp-bad-1:gated', 'myapp-r1-1:live'])
+    await client.delete().key(key('myapp-bad-1'))
+    await pollUntil(async () => (await servers()).length === 1, { timeoutMs: 5000, what: 'bad server removed' })
+  }, 40_000)
+
+  it('drains a withdrawn instance with zero failed requests and acks the delete revision', async () => {
+    const addr2 = runApp('demo/myapp:2')
+    await pollUntil(async () => (await get(`http://${addr2}/`)).status === 200, { timeoutMs: 15_000, what: 'myapp:2 container' })
+    const put = await client.put(key('myapp-r2-1')).value(addr2)
+    // The deploy waits for the announce to be applied (new server up) before withdrawing the old.
+    const putAck = await waitForGatewayAcks(client, PREFIX, Number(put.header.revision), { timeoutMs: 10_000 })
+    expect(putAck.outcome).toBe('acked')
+    expect(await servers()).toEqual(['myapp-r1-1:live', 'myapp-r2-1:live'])
+
+    const load = requestLoad(haproxy.url, 8)
+    await pollUntil(() => load.counts.ok > 100, { timeoutMs: 10_000 })
+    const del = await client.delete().key(key('myapp-r1-1'))
+    const ack = await waitForGatewayAcks(client, PREFIX, Number(del.header.revision), { timeoutMs: 35_000 })
+    console.info(`[gateway] delete→ack (drained): ${ack.waitedMs} ms`)
+    expect(ack).toMatchObject({ outcome: 'acked', gateways: ['gw-main'] })
+    expect((await servers()).filter((s) => s.startsWith('myapp-r1-1'))).toEqual([])
+    const okBefore = load.counts.ok
+    await pollUntil(() => load.counts.ok > okBefore + 100, { timeoutMs: 10_000 })
+    const counts = await load.stop()
+    expect(counts.failures).toEqual([])
+    expect(counts.failed).toBe(0)
+    expect(events.some((e) => e.type === 'drained' && e.name === 'myapp-r1-1')).toBe(true)
+  }, 50_000)
+
+  it('resyncs after an etcd restart', async () => {
+    await etcd.restart()
+    const addr = runApp('demo/myapp:1')
+    await pollUntil(async () => (await get(`http://${addr}/`)).status === 200, { timeoutMs: 15_000, what: 'container' })
+    const put = await pollUntilValue(() => client.put(key('myapp-r3-1')).value(addr).exec())
+    await pollUntil(async () => (await servers()).includes('myapp-r3-1:live'), { timeoutMs: 15_000, what: 'r3 live after etcd restart' })
+    const ack = await waitForGatewayAcks(client, PREFIX, Number(put.header.revision), { timeoutMs: 15_000 })
+    expect(ack.outcome).toBe('acked')
+    await client.delete().key(key('myapp-r3-1'))
+    await pollUntil(async () => !(await servers()).some((s) => s.startsWith('myapp-r3-1')), { timeoutMs: 10_000, what: 'r3 removed' })
+  }, 50_000)
+
+  it('re-applies after an HAProxy reload', async () => {
+    const before = await servers()
+    expect(before).toEqual(['myapp-r2-1:live'])
+    const load = requestLoad(haproxy.url, 2)
+    const t0 = Date.now()
+    await haproxy.reload()
+    await pollUntil(async () => JSON.stringify(await servers()) === JSON.stringify(before), { timeoutMs: 10_000, intervalMs: 10, what: 're-applied servers' })
+    const gap = Date.now() - t0
+    const counts = await load.stop()
+    console.info(`[gateway] haproxy reload → servers re-applied: ${gap} ms; requests during it: ${counts.ok} ok, ${counts.failed} failed`)
+    expect(events.some((e) => e.type === 'haproxy-restarted')).toBe(true)
+    // Not zero: the new worker starts with an empty backend until the gateway re-adds (caveat).
+    expect(counts.ok).toBeGreaterThan(0)
+    expect((await get(haproxy.url)).body).toBe('v2')
+  }, 30_000)
+
+  it('acks with live gateways, and a dead gateway disappears with its lease', async () => {
+    const { revision } = await readGatewayAcks(client, PREFIX)
+    const acked = await waitForGatewayAcks(client, PREFIX, revision - 1, { timeoutMs: 5000 })
+    expect(acked.outcome).toBe('acked')
+
+    const doomed = spawn('npx', ['vite-node', 'test/helpers/gateway-process.ts'], {
+      env: { ...process.env, ETCD: etcd.endpoint, SOCKET: haproxy.socket, PREFIX, GW_ID: 'gw-doomed', TTL: '2' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+      detached: true, // own process group: npx → node, killed together below
+    })
+    try {
+      await pollUntil(async () => (await readGatewayAcks(client, PREFIX)).acks.has('gw-doomed'), { timeoutMs: 20_000, what: 'doomed ack' })
+    } finally {
+      process.kill(-(doomed.pid as number), 'SIGKILL') // dies without revoking its lease
+    }
+    const t0 = Date.now()
+    await pollUntil(async () => !(await readGatewayAcks(client, PREFIX)).acks.has('gw-doomed'), { timeoutMs: 10_000, intervalMs: 100, what: 'dead gateway key gone' })
+    console.info(`[gateway] SIGKILLed gateway's ack disappeared after ${Date.now() - t0} ms (TTL 2 s)`)
+
+    // A wait for a revision nobody has applied yet times out, naming the laggard.
+    const far = await waitForGatewayAcks(client, PREFIX, revision + 1000, { timeoutMs: 500 })
+    expect(far).toMatchObject({ outcome: 'timeout', lagging: ['gw-main'] })
+
+    // Clean stop revokes the lease at once.
+    await gateway?.stop()
+    gateway = undefined
+    expect((await client.getAll().prefix(gatewayAckPrefix(PREFIX)).keys()).length).toBe(0)
+  }, 30_000)
+})
+
+/** Retries an etcd call while etcd comes back (right after a restart). */
+async function pollUntilValue<T>(fn: () => Promise<T>): Promise<T> {
+  let value: T | undefined
+  await pollUntil(async () => {
+    value = await fn()
+    return true
+  }, { timeoutMs: 10_000, what: 'etcd call' })
+  return value as T
+}

@@ -1,0 +1,132 @@
+import { describe, expect, it } from 'vitest'
+import { renderStarterConfig } from '../../src/gateway/haproxy-config.js'
+import { parseServersState, parseStatCsv, type HaproxyServer } from '../../src/gateway/haproxy-runtime.js'
+import { planSync, type SyncInput } from '../../src/gateway/sync.js'
+
+const srv = (name: string, over: Partial<HaproxyServer> = {}): HaproxyServer => ({
+  name,
+  address: '127.0.0.1:30001',
+  opState: 2,
+  adminState: 0,
+  weight: 100,
+  checkResult: 3,
+  checkState: 6,
+  sessions: 0,
+  queued: 0,
+  ...over,
+})
+const input = (desired: Record<string, string>, actual: HaproxyServer[], over: Partial<SyncInput> = {}): SyncInput => ({
+  desired: new Map(Object.entries(desired)),
+  actual,
+  now: 100_000,
+  drainStartedAt: new Map(),
+  drainTimeoutMs: 30_000,
+  ...over,
+})
+
+describe('planSync', () => {
+  it('adds a new instance gated and waits for its check', () => {
+    const plan = planSync(input({ a: '127.0.0.1:30001' }, []))
+    expect(plan.actions).toEqual([{ kind: 'add', name: 'a', address: '127.0.0.1:30001' }])
+    expect(plan.gating).toEqual(['a'])
+  })
+
+  it('does nothing for a live server that matches', () => {
+    const plan = planSync(input({ a: '127.0.0.1:30001' }, [srv('a')]))
+    expect(plan).toEqual({ actions: [], gating: [], draining: [], skipped: [] })
+  })
+
+  it.each([
+    ['assumed up before any check', { opState: 2, checkResult: 0 }, [], ['a']],
+    ['check passed', { opState: 2, checkResult: 3 }, [{ kind: 'promote', name: 'a', address: '127.0.0.1:30001' }], []],
+    ['check failed: a verdict, stays gated', { opState: 0, checkResult: 2 }, [], []],
+    ['"UP 1/2" going down', { opState: 2, checkResult: 2 }, [], []],
+  ])('gated server, %s', (_what, over, actions, gating) => {
+    const plan = planSync(input({ a: '127.0.0.1:30001' }, [srv('a', { weight: 0, ...over })]))
+    expect(plan.actions).toEqual(actions)
+    expect(plan.gating).toEqual(gating)
+  })
+
+  it('enables health checks that are off', () => {
+    const plan = planSync(input({ a: '127.0.0.1:30001' }, [srv('a', { weight: 0, checkState: 2, checkResult: 0 })]))
+    expect(plan.actions).toEqual([{ kind: 'enable-health', name: 'a' }])
+  })
+
+  it('puts a re-announced server back: from drain as is, from maint re-gated', () => {
+    expect(planSync(input({ a: '127.0.0.1:30001' }, [srv('a', { adminState: 0x08 })])).actions).toEqual([{ kind: 'ready', name: 'a', regate: false }])
+    const plan = planSync(input({ a: '127.0.0.1:30001' }, [srv('a', { adminState: 0x01 })]))
+    expect(plan.actions).toEqual([{ kind: 'ready', name: 'a', regate: true }])
+    expect(plan.gating).toEqual(['a'])
+  })
+
+  it('removes an idle withdrawn server at once', () => {
+    const plan = planSync(input({}, [srv('old')]))
+    expect(plan.actions).toEqual([{ kind: 'remove', name: 'old', address: '127.0.0.1:30001', forced: false, sessions: 0 }])
+    expect(plan.draining).toEqual([])
+  })
+
+  it('drains a withdrawn server with sessions, then waits, then removes at 0', () => {
+    expect(planSync(input({}, [srv('old', { sessions: 3 })]))).toMatchObject({
+      actions: [{ kind: 'drain', name: 'old', reason: 'withdrawn' }],
+      draining: ['old'],
+    })
+    const draining = srv('old', { sessions: 1, adminState: 0x08 })
+    expect(planSync(input({}, [draining], { drainStartedAt: new Map([['old', 90_000]]) }))).toMatchObject({ actions: [], draining: ['old'] })
+    expect(planSync(input({}, [{ ...draining, sessions: 0 }])).actions).toMatchObject([{ kind: 'remove', forced: false }])
+  })
+
+  it('counts queued requests as busy', () => {
+    expect(planSync(input({}, [srv('old', { queued: 2 })])).draining).toEqual(['old'])
+  })
+
+  it('forces removal after the drain timeout', () => {
+    const plan = planSync(input({}, [srv('old', { sessions: 2, adminState: 0x08 })], { drainStartedAt: new Map([['old', 60_000]]) }))
+    expect(plan.actions).toEqual([{ kind: 'remove', name: 'old', address: '127.0.0.1:30001', forced: true, sessions: 2 }])
+    expect(plan.draining).toEqual([])
+  })
+
+  it('never repoints a live server to a new address: drains it, re-adds later', () => {
+    const plan = planSync(input({ a: '127.0.0.1:30002' }, [srv('a', { sessions: 1 })]))
+    expect(plan.actions).toMatchObject([{ kind: 'drain', name: 'a', reason: 'moved' }])
+    expect(plan.gating).toEqual(['a'])
+    expect(planSync(input({ a: '127.0.0.1:30002' }, [srv('a')])).actions).toMatchObject([{ kind: 'remove', name: 'a' }])
+  })
+
+  it('skips invalid keys and leaves an existing server of that name alone', () => {
+    const plan = planSync(input({ 'bad name': '127.0.0.1:1', x: 'not-an-address' }, [srv('x')]))
+    expect(plan.actions).toEqual([])
+    expect(plan.skipped.map((s) => s.name)).toEqual(['bad name', 'x'])
+  })
+
+  it('handles a mixed rollout step', () => {
+    const plan = planSync(input({ 'app-r2-1': '127.0.0.1:30002', 'app-r1-2': '127.0.0.1:30003' }, [srv('app-r1-1', { sessions: 1 }), srv('app-r1-2', { address: '127.0.0.1:30003' })]))
+    expect(plan.actions.map((a) => `${a.kind} ${a.name}`)).toEqual(['add app-r2-1', 'drain app-r1-1'])
+  })
+})
+
+describe('HAProxy answers', () => {
+  it('parses show servers state and show stat', () => {
+    const state = `1
+# be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state srv_uweight srv_iweight srv_time_since_last_change srv_check_status srv_check_result srv_check_health srv_check_state srv_agent_state bk_f_forced_id srv_f_forced_id srv_fqdn srv_port srvrecord srv_use_ssl srv_check_port srv_check_addr srv_agent_addr srv_agent_port
+3 app 1 good 127.0.0.1 2 0 100 0 3 15 3 2 6 0 0 0 - 32769 - 0 0 - - 0
+`
+    expect(parseServersState(state)).toEqual([
+      { backend: 'app', name: 'good', addr: '127.0.0.1', port: 32769, opState: 2, adminState: 0, weight: 100, checkResult: 3, checkState: 6 },
+    ])
+    const stat = parseStatCsv('# pxname,svname,qcur,qmax,scur\napp,good,1,0,4\n')
+    expect(stat).toEqual([{ pxname: 'app', svname: 'good', qcur: '1', qmax: '0', scur: '4' }])
+  })
+})
+
+describe('renderStarterConfig', () => {
+  it('has an admin socket, HTTP checks and no layer-4-only checks', () => {
+    const cfg = renderStarterConfig({ socketPath: '/tmp/x.sock', frontendBind: '127.0.0.1:9000', backend: 'web' })
+    expect(cfg).toContain('stats socket /tmp/x.sock mode 600 level admin expose-fd listeners')
+    expect(cfg).toContain('bind 127.0.0.1:9000')
+    expect(cfg).toMatch(/backend web\n {2}# .*\n {2}balance roundrobin/)
+    expect(cfg).toContain('option httpchk GET /')
+    expect(cfg).toContain('http-check expect status 200')
+    expect(cfg).toContain('default-server inter 200ms fall 2 rise 1')
+    expect(cfg).not.toMatch(/^\s*server /m)
+  })
+})
