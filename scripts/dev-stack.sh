@@ -90,7 +90,7 @@ export ETCD_HOST=127.0.0.1:$ETCD_PORT FORREST_IP=${FORREST_IP:-127.0.0.1}
 # 6. HAProxy on 127.0.0.1:$LB_PORT, kept in step with etcd by `forrest gateway`.
 if [ "${NO_GATEWAY:-0}" != 1 ] && node bin/run.js gateway --help >/dev/null 2>&1; then
   if ! alive haproxy; then
-    node bin/run.js gateway --init-config "$STACK_DIR/haproxy.cfg" --bind "127.0.0.1:$LB_PORT" --socket "$STACK_DIR/haproxy.sock" >/dev/null
+    node bin/run.js gateway --init-config "$STACK_DIR/haproxy.cfg" --force --listen "127.0.0.1:$LB_PORT" --socket "$STACK_DIR/haproxy.sock" >/dev/null
     say "starting haproxy on 127.0.0.1:$LB_PORT (config: $STACK_DIR/haproxy.cfg)"
     setsid nohup haproxy -db -f "$STACK_DIR/haproxy.cfg" >"$STACK_DIR/haproxy.log" 2>&1 < /dev/null &
     echo $! > "$STACK_DIR/haproxy.pid"
