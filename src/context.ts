@@ -1,8 +1,6 @@
 import type { Etcd3 } from 'etcd3'
 import type { ForrestConfig } from './config.js'
-import { DockerRuntime } from './docker/docker-runtime.js'
 import type { ContainerRuntime } from './docker/runtime.js'
-import { createEtcdClient } from './registry/client.js'
 import { InstanceRegistry } from './registry/instances.js'
 
 /** One Docker and one etcd connection per command run, shared by every step. */
@@ -14,7 +12,12 @@ export interface Context {
   close(): void
 }
 
-export function openContext(config: ForrestConfig): Context {
+/**
+ * dockerode and etcd3 (gRPC) are imported on first use: they take most of a cold start, and
+ * `forrest --version` or `--help` should not pay for them.
+ */
+export async function openContext(config: ForrestConfig): Promise<Context> {
+  const [{ DockerRuntime }, { createEtcdClient }] = await Promise.all([import('./docker/docker-runtime.js'), import('./registry/client.js')])
   const etcd = createEtcdClient(config.etcdHosts)
   return {
     config,
@@ -27,7 +30,7 @@ export function openContext(config: ForrestConfig): Context {
 
 /** Runs fn with a context and always closes it, so no gRPC handle keeps the process alive. */
 export async function withContext<T>(config: ForrestConfig, fn: (ctx: Context) => Promise<T>): Promise<T> {
-  const ctx = openContext(config)
+  const ctx = await openContext(config)
   try {
     return await fn(ctx)
   } finally {

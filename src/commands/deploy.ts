@@ -2,13 +2,10 @@ import { Args, Flags } from '@oclif/core'
 import { currentActor } from '../actor.js'
 import { BaseCommand } from '../base-command.js'
 import { withContext } from '../context.js'
-import { describePlan } from '../plan/describe.js'
-import { deploy } from '../rollout/deploy.js'
 import { chooseRenderer } from '../rollout/renderer.js'
 import type { RolloutResult } from '../rollout/rollout.js'
 import { withInterrupts } from '../rollout/signals.js'
 import { parseDuration } from '../spec/duration.js'
-import { loadSpecFile } from '../spec/load.js'
 import { expandBareWaitLock, printResult, waitLockFlag } from './shared.js'
 
 export default class Deploy extends BaseCommand {
@@ -26,6 +23,8 @@ Exit codes: 0 done (or nothing to do), 2 bad input, 3 failed and rolled back, 4 
   async run(): Promise<RolloutResult> {
     const { args, flags } = await this.parse(Deploy, expandBareWaitLock(this.argv))
     const config = this.forrestConfig(flags)
+    // Loaded on use (zod, listr2, the planner) so other commands and --version start fast.
+    const [{ loadSpecFile }, { deploy }, { describePlan }] = await Promise.all([import('../spec/load.js'), import('../rollout/deploy.js'), import('../plan/describe.js')])
     // Validate the whole file before any I/O against Docker or etcd.
     const spec = await loadSpecFile(args.file)
     const result = await withContext(config, (ctx) =>

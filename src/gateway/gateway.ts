@@ -3,7 +3,7 @@ import createDebug from 'debug'
 import type { Etcd3 } from 'etcd3'
 import { publishGatewayAcks, type AckPublisher } from '../registry/gateway-acks.js'
 import { watchPrefix, type PrefixState, type PrefixWatch } from '../registry/prefix-watch.js'
-import { withEtcd } from '../registry/client.js'
+import { withEtcd } from '../registry/etcd-errors.js'
 import { ADMIN_DRAIN_MASK, HaproxyRuntime, type ProcessInfo } from './haproxy-runtime.js'
 import { planSync, type SyncAction } from './sync.js'
 

@@ -1,5 +1,5 @@
 import type { Etcd3 } from 'etcd3'
-import { withEtcd } from './client.js'
+import { withEtcd } from './etcd-errors.js'
 
 /**
  * Instance keys in the confd-friendly layout `/<prefix>/<name> = ip:port`, one per healthy,

@@ -2,7 +2,7 @@ import createDebug from 'debug'
 import type { Etcd3, Lease } from 'etcd3'
 import { hostname } from 'node:os'
 import { ForrestError } from '../errors.js'
-import { withEtcd } from './client.js'
+import { withEtcd } from './etcd-errors.js'
 
 const debug = createDebug('forrest:lock')
 

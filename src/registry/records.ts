@@ -1,6 +1,6 @@
 import type { Etcd3 } from 'etcd3'
 import type { DeploymentSpec } from '../spec/types.js'
-import { withEtcd } from './client.js'
+import { withEtcd } from './etcd-errors.js'
 
 /**
  * forrest's own records, under a root separate from the instance keys (default /forrest):

@@ -1,7 +1,7 @@
-import { Listr, type ListrTask } from 'listr2'
+import { Listr, PRESET_TIMESTAMP, type ListrTask } from 'listr2'
 import { ForrestError } from '../errors.js'
 import type { PlanStep, RolloutPlan, Wave } from '../plan/types.js'
-import { listrRendererOptions, type RendererName } from './renderer.js'
+import type { RendererName } from './renderer.js'
 import { adoptInstance, retireInstance, startInstance, type StepDeps, type StepOutcome } from './steps.js'
 
 export interface StepReport {
@@ -95,4 +95,15 @@ export async function executePlan(plan: RolloutPlan, deps: StepDeps, opts: { ren
   if (deps.signal.aborted && !failures.length) failures.push(new ForrestError('INTERRUPTED', 'interrupted'))
   if (failures.length) throw new ExecutionFailure(failures, report)
   return report
+}
+
+function listrRendererOptions(name: RendererName) {
+  switch (name) {
+    case 'default':
+      return { renderer: 'default' as const, rendererOptions: { collapseSubtasks: false, showErrorMessage: true } }
+    case 'simple':
+      return { renderer: 'simple' as const, rendererOptions: { timestamp: PRESET_TIMESTAMP } }
+    case 'silent':
+      return { renderer: 'silent' as const, rendererOptions: {} }
+  }
 }

@@ -1,5 +1,3 @@
-import { PRESET_TIMESTAMP } from 'listr2'
-
 export type RendererName = 'default' | 'simple' | 'silent'
 
 /**
@@ -10,15 +8,4 @@ export function chooseRenderer(opts: { isTTY: boolean; env: NodeJS.ProcessEnv; j
   if (opts.json || opts.quiet) return 'silent'
   const ci = Boolean(opts.env.CI && opts.env.CI !== 'false') || opts.env.TERM === 'dumb'
   return opts.isTTY && !ci ? 'default' : 'simple'
-}
-
-export function listrRendererOptions(name: RendererName) {
-  switch (name) {
-    case 'default':
-      return { renderer: 'default' as const, rendererOptions: { collapseSubtasks: false, showErrorMessage: true } }
-    case 'simple':
-      return { renderer: 'simple' as const, rendererOptions: { timestamp: PRESET_TIMESTAMP } }
-    case 'silent':
-      return { renderer: 'silent' as const, rendererOptions: {} }
-  }
 }
