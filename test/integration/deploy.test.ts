@@ -118,11 +118,12 @@ describe('forrest deploy against real dockerd and etcd', () => {
 
   it('SIGINT mid-deploy undoes the step in flight, releases the lock, exits 130; the next run converges', async () => {
     const file = specFile(`${app}-int`, { ...fast, image: 'demo/myapp:2', 'update.drain': '800ms' })
+    const before = await containerNames()
     const child = spawn(process.execPath, ['bin/run.js', 'deploy', file], { env, stdio: ['ignore', 'pipe', 'pipe'] })
     let stderr = ''
     child.stderr.on('data', (d) => (stderr += d))
     const exited = new Promise<number>((r) => child.on('close', (code) => r(code ?? -1)))
-    await pollUntil(async () => (await containerNames()).some((n) => n.includes('-r5-')), { what: 'a new-revision container' })
+    await pollUntil(async () => (await containerNames()).some((n) => !before.includes(n)), { what: 'a new-revision container' })
     child.kill('SIGINT')
     expect(await exited, stderr).toBe(EXIT.interrupted)
     expect(stderr).toContain('INTERRUPTED')
@@ -134,12 +135,15 @@ describe('forrest deploy against real dockerd and etcd', () => {
 
   it('SIGKILL mid-deploy, then a re-run (waiting for the lease to free the lock) converges: no orphans, no stale keys', async () => {
     const file = specFile(`${app}-kill`, { ...fast, image: 'demo/myapp:1', 'update.drain': '800ms' })
+    const before = await containerNames()
     const child = spawn(process.execPath, ['bin/run.js', 'deploy', file], { env, stdio: 'ignore' })
     const exited = new Promise((r) => child.on('close', r))
-    await pollUntil(async () => (await containerNames()).some((n) => n.includes('-r6-')), { what: 'a new-revision container' })
+    await pollUntil(async () => (await containerNames()).some((n) => !before.includes(n)), { what: 'a new-revision container' })
     child.kill('SIGKILL')
     await exited
+    const t0 = Date.now()
     const again = await forrest(['deploy', file, '--wait-lock=30s'], env)
+    console.info(`[deploy] re-run after SIGKILL took ${Date.now() - t0}ms (includes waiting for the dead holder's lease)`)
     expect(again.code, again.stderr).toBe(0)
     await expectConverged(3, 'v1')
     expect(await containersWithLabel(appLabel)).toHaveLength(3)
