@@ -1,4 +1,5 @@
 import createDebug from 'debug'
+import { noop } from 'cockatiel'
 import { Etcd3 } from 'etcd3'
 
 const debug = createDebug('forrest:etcd')
@@ -13,6 +14,10 @@ export function createEtcdClient(hosts: string[], opts: { callTimeoutMs?: number
     hosts: hosts.map((h) => (h.includes('://') ? h : `http://${h}`)),
     dialTimeout: 2000,
     defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + (opts.callTimeoutMs ?? 5000) }),
+    // One retry policy in forrest (p-retry, in withEtcd): no second layer of retries or a
+    // circuit breaker that would keep a recovered etcd unused for seconds. Watches keep
+    // etcd3's own reconnect backoff.
+    faultHandling: { global: noop, host: () => noop },
   })
 }
 

@@ -1,4 +1,5 @@
 import { ForrestError } from '../errors.js'
+import { retryTransient } from '../retry.js'
 
 /** True for errors that mean "etcd did not answer" (as opposed to a bad request). */
 export function isUnreachable(err: unknown): boolean {
@@ -14,10 +15,13 @@ export function etcdUnreachable(hosts: string[], cause: unknown): ForrestError {
   })
 }
 
-/** Runs an etcd call, mapping "no answer" to a typed ETCD_UNREACHABLE error. */
-export async function withEtcd<T>(hosts: string[], fn: () => Promise<T>): Promise<T> {
+/**
+ * Runs an etcd call with the shared retry policy for transient faults, mapping "no answer" to
+ * a typed ETCD_UNREACHABLE error. Pass retries 0 for calls that must not repeat (a lock txn).
+ */
+export async function withEtcd<T>(hosts: string[], fn: () => Promise<T>, retries = 2): Promise<T> {
   try {
-    return await fn()
+    return await retryTransient(fn, isUnreachable, retries)
   } catch (err) {
     if (err instanceof ForrestError) throw err
     if (isUnreachable(err)) throw etcdUnreachable(hosts, err)

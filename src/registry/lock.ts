@@ -38,6 +38,7 @@ export async function acquireLock(
     const id = await withEtcd(hosts, () => lease.grant())
     const res = await withEtcd(hosts, () =>
       client.if(key, 'Create', '==', 0).then(client.put(key).value(JSON.stringify(holder)).lease(id)).else(client.get(key)).commit(),
+      0, // a txn whose answer was lost must not be repeated blindly
     )
     if (res.succeeded) {
       debug('acquired %s', key)
