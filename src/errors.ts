@@ -33,6 +33,7 @@ export type ErrorCode =
   | 'NAME_TAKEN'
   | 'NO_EXPOSED_PORT'
   | 'NOT_CONVERGED'
+  | 'REVISION_CHANGED'
   | 'GATEWAY_UNREACHABLE'
   | 'INTERRUPTED'
   | 'INTERNAL'
@@ -54,6 +55,8 @@ const EXIT_BY_CODE: Record<ErrorCode, number> = {
   NOT_FORREST_CONTAINER: EXIT.conflict,
   NAME_TAKEN: EXIT.conflict,
   NOT_CONVERGED: EXIT.notConverged,
+  /** scale/rollback: another deploy changed the current revision while we waited for the lock. */
+  REVISION_CHANGED: EXIT.conflict,
   INTERRUPTED: EXIT.interrupted,
   INTERNAL: EXIT.internal,
 }

@@ -1,12 +1,7 @@
 import { Args, Flags } from '@oclif/core'
-import { currentActor } from '../actor.js'
 import { BaseCommand } from '../base-command.js'
-import { withContext } from '../context.js'
-import { chooseRenderer } from '../rollout/renderer.js'
 import type { RolloutResult } from '../rollout/rollout.js'
-import { withInterrupts } from '../rollout/signals.js'
-import { parseDuration } from '../spec/duration.js'
-import { expandBareWaitLock, printResult, waitLockFlag } from './shared.js'
+import { expandBareWaitLock, runRolloutVerb, waitLockFlag } from './shared.js'
 
 export default class Deploy extends BaseCommand {
   static summary = 'Roll out a deployment file with zero downtime: observe, plan, then launch → health → announce → withdraw → drain → stop.'
@@ -24,22 +19,9 @@ Exit codes: 0 done (or nothing to do), 2 bad input, 3 failed and rolled back, 4 
     const { args, flags } = await this.parse(Deploy, expandBareWaitLock(this.argv))
     const config = this.forrestConfig(flags)
     // Loaded on use (zod, listr2, the planner) so other commands and --version start fast.
-    const [{ loadSpecFile }, { deploy }, { describePlan }] = await Promise.all([import('../spec/load.js'), import('../rollout/deploy.js'), import('../plan/describe.js')])
+    const [{ loadSpecFile }, { deploy }] = await Promise.all([import('../spec/load.js'), import('../rollout/deploy.js')])
     // Validate the whole file before any I/O against Docker or etcd.
     const spec = await loadSpecFile(args.file)
-    const result = await withContext(config, (ctx) =>
-      withInterrupts((signal) =>
-        deploy(ctx, spec, args.file, {
-          dryRun: flags['dry-run'],
-          waitLockMs: flags['wait-lock'] === undefined ? 0 : (parseDuration(flags['wait-lock']) ?? 0),
-          renderer: chooseRenderer({ isTTY: Boolean(process.stdout.isTTY), env: process.env, json: this.jsonEnabled() }),
-          signal,
-          actor: currentActor(),
-          command: `deploy ${args.file}`,
-        }),
-      ),
-    )
-    if (!this.jsonEnabled()) printResult(result, (l) => this.log(l), describePlan)
-    return result
+    return runRolloutVerb(this, config, { command: `deploy ${args.file}`, waitLock: flags['wait-lock'], dryRun: flags['dry-run'] }, (ctx, o) => deploy(ctx, spec, args.file, o))
   }
 }

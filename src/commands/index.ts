@@ -2,6 +2,11 @@ import Gateway from './gateway.js'
 import Deploy from './deploy.js'
 import Launch from './launch.js'
 import Stop from './stop.js'
+import Scale from './scale.js'
+import Rollback from './rollback.js'
+import Status from './status.js'
+import History from './history.js'
+import Diff from './diff.js'
 
 // Explicit command registry: oclif loads this one module instead of scanning a directory.
 export const COMMANDS = {
@@ -9,4 +14,9 @@ export const COMMANDS = {
   deploy: Deploy,
   launch: Launch,
   stop: Stop,
+  scale: Scale,
+  rollback: Rollback,
+  status: Status,
+  history: History,
+  diff: Diff,
 }

@@ -1,6 +1,12 @@
 import { Flags } from '@oclif/core'
-import type { RolloutPlan } from '../plan/types.js'
-import type { RolloutResult } from '../rollout/rollout.js'
+import { currentActor } from '../actor.js'
+import type { ForrestConfig } from '../config.js'
+import { withContext, type Context } from '../context.js'
+import { ForrestError } from '../errors.js'
+import { chooseRenderer } from '../rollout/renderer.js'
+import type { RolloutOptions, RolloutResult } from '../rollout/rollout.js'
+import { withInterrupts } from '../rollout/signals.js'
+import { parseDuration } from '../spec/duration.js'
 
 /** --wait-lock[=DURATION]: bare means 10m (commands rewrite the bare form before parsing). */
 export const waitLockFlag = Flags.string({
@@ -13,17 +19,56 @@ export const WAIT_LOCK_DEFAULT = '10m'
 /** oclif has no optional-value flags: turn a bare --wait-lock into --wait-lock=10m. */
 export const expandBareWaitLock = (argv: string[]) => argv.map((a) => (a === '--wait-lock' ? `--wait-lock=${WAIT_LOCK_DEFAULT}` : a))
 
-export function printResult(r: RolloutResult, log: (line: string) => void, describe: (p: RolloutPlan) => string[]): void {
+function waitLockMs(value: string | undefined): number {
+  if (value === undefined) return 0
+  const ms = parseDuration(value)
+  if (ms === undefined) throw new ForrestError('BAD_INPUT', `--wait-lock "${value}" is not a duration`, { suggestion: 'Write e.g. --wait-lock=2m or --wait-lock=30s.' })
+  return ms
+}
+
+/**
+ * Everything deploy, diff, scale and rollback share: one Docker + etcd context, Ctrl-C
+ * handling, the renderer for this output, who is acting, and the human summary afterwards.
+ */
+export async function runRolloutVerb(
+  cmd: { jsonEnabled(): boolean; log(line: string): void },
+  config: ForrestConfig,
+  opts: { command: string; waitLock?: string; dryRun?: boolean },
+  verb: (ctx: Context, o: RolloutOptions) => Promise<RolloutResult>,
+): Promise<RolloutResult> {
+  const wait = waitLockMs(opts.waitLock)
+  const result = await withContext(config, (ctx) =>
+    withInterrupts((signal) =>
+      verb(ctx, {
+        dryRun: opts.dryRun,
+        waitLockMs: wait,
+        renderer: opts.dryRun ? 'silent' : chooseRenderer({ isTTY: Boolean(process.stdout.isTTY), env: process.env, json: cmd.jsonEnabled() }),
+        signal,
+        actor: currentActor(),
+        command: opts.command,
+      }),
+    ),
+  )
+  if (!cmd.jsonEnabled()) await printResult(result, (l) => cmd.log(l))
+  return result
+}
+
+export async function printResult(r: RolloutResult, log: (line: string) => void): Promise<void> {
   const took = `${(r.timings.totalMs / 1000).toFixed(1)}s`
   switch (r.outcome) {
-    case 'dry-run':
+    case 'dry-run': {
+      const { describePlan } = await import('../plan/describe.js')
+      log(`Changes against ${r.fromRevision === undefined ? 'nothing deployed yet' : `revision ${r.fromRevision}`}:`)
+      for (const c of r.changes) log(`  ${c}`)
       log(`Plan for ${r.app} (dry run, nothing changed):`)
-      for (const l of describe(r.plan)) log(`  ${l}`)
+      for (const l of describePlan(r.plan)) log(`  ${l}`)
       return
+    }
     case 'noop':
-      for (const l of r.plan.notes) log(l)
+      for (const l of r.notes) log(l)
       return
     default:
+      for (const l of r.notes) log(l)
       log(`${r.app}: revision ${r.revision}, ${r.instances.filter((i) => i.registered && i.running).length}/${r.replicas} serving (${r.outcome} in ${took})`)
       for (const i of r.instances) log(`  ${i.name}  ${i.address ?? '-'}  revision ${i.revision ?? '?'}`)
   }

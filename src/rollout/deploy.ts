@@ -2,7 +2,7 @@ import type { Context } from '../context.js'
 import { ForrestError } from '../errors.js'
 import type { DeploymentSpec } from '../spec/types.js'
 import { choosePort } from './instance-ops.js'
-import { rollout, type ResolvedSpec, type RolloutRequest, type RolloutResult } from './rollout.js'
+import { rollout, type ResolvedSpec, type RolloutOptions, type RolloutResult } from './rollout.js'
 
 /**
  * Fills in what the file leaves to the environment (announce prefix/address) and the image
@@ -23,9 +23,7 @@ export async function resolveSpec(ctx: Context, spec: DeploymentSpec, file: stri
   }
 }
 
-export type DeployOptions = Pick<RolloutRequest, 'dryRun' | 'waitLockMs' | 'renderer' | 'signal' | 'actor' | 'command'>
-
-export async function deploy(ctx: Context, spec: DeploymentSpec, file: string, opts: DeployOptions): Promise<RolloutResult> {
+export async function deploy(ctx: Context, spec: DeploymentSpec, file: string, opts: RolloutOptions): Promise<RolloutResult> {
   const resolved = await resolveSpec(ctx, spec, file)
   return rollout(ctx, { kind: 'deploy', ...resolved, replicas: spec.replicas, ...opts })
 }

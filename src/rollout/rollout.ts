@@ -4,7 +4,7 @@ import { ForrestError } from '../errors.js'
 import { planRollout } from '../plan/plan-rollout.js'
 import type { RolloutPlan } from '../plan/types.js'
 import { acquireLock, type DeployLock } from '../registry/lock.js'
-import { Records, type RevisionRecord } from '../registry/records.js'
+import { Records, type CurrentRecord, type RevisionRecord } from '../registry/records.js'
 import { diffSpecs } from '../spec/diff.js'
 import { resolveStrategy } from '../spec/strategy.js'
 import { specTemplateHash } from '../spec/template-hash.js'
@@ -26,6 +26,8 @@ export interface RolloutRequest {
   replicas: number
   /** rollback: the revision whose spec and image this restores. */
   restoredFrom?: number
+  /** scale/rollback: the current revision the request was computed from; checked under the lock. */
+  expectRevision?: number
   dryRun?: boolean
   waitLockMs?: number
   renderer: RendererName
@@ -33,6 +35,9 @@ export interface RolloutRequest {
   actor: string
   command: string
 }
+
+/** What the command layer supplies to every rollout verb. */
+export type RolloutOptions = Pick<RolloutRequest, 'dryRun' | 'waitLockMs' | 'renderer' | 'signal' | 'actor' | 'command'>
 
 export interface RolloutResult {
   app: string
@@ -44,6 +49,15 @@ export interface RolloutResult {
   instances: Array<{ name: string; revision?: number; address?: string; registered: boolean; running: boolean }>
   timings: { totalMs: number; steps: ExecutionReport['steps'] }
   notes: string[]
+  /** What changes from the current revision (spec lines, as recorded in the revision). */
+  changes: string[]
+}
+
+/** Deploy after `forrest scale`: the file's replica count wins, and the plan says so. Pure. */
+export function scaleOverrideNote(current: CurrentRecord | undefined, replicas: number): string | undefined {
+  if (!current?.scaled || current.replicas === replicas) return undefined
+  const { at, by } = current.scaled
+  return `replicas ${current.replicas} (set by forrest scale at ${at} by ${by}) → ${replicas} (from the file)`
 }
 
 export function templateOf(rec: Pick<RevisionRecord, 'revision' | 'spec' | 'imageId'>): InstanceTemplate {
@@ -70,7 +84,14 @@ export async function rollout(ctx: Context, req: RolloutRequest): Promise<Rollou
   }
   try {
     const [current, revisions] = await Promise.all([records.current(app), records.revisions(app)])
+    if (req.expectRevision !== undefined && current?.revision !== req.expectRevision) {
+      throw new ForrestError('REVISION_CHANGED', `${app} changed while waiting: current revision is now ${current?.revision ?? 'none'}, not ${req.expectRevision}`, {
+        suggestion: `Check \`forrest history ${app}\`, then run the command again.`,
+      })
+    }
     const currentRec = revisions.find((r) => r.revision === current?.revision)
+    // Diff against what runs now: the current revision at the current count (`forrest scale` may have changed it).
+    const currentSpec = currentRec && { ...currentRec.spec, replicas: current?.replicas ?? currentRec.spec.replicas }
     const hash = specTemplateHash(spec, req.imageId)
     const reuse = req.kind !== 'rollback' && currentRec?.templateHash === hash
     const revision = reuse ? currentRec!.revision : Math.max(0, current?.revision ?? 0, ...revisions.map((r) => r.revision)) + 1
@@ -85,7 +106,7 @@ export async function rollout(ctx: Context, req: RolloutRequest): Promise<Rollou
           author: req.actor,
           outcome: 'in-progress',
           restoredFrom: req.restoredFrom,
-          changes: req.restoredFrom ? [`rollback to revision ${req.restoredFrom}`, ...diffSpecs(currentRec?.spec, spec, currentRec?.imageId, req.imageId)] : diffSpecs(currentRec?.spec, spec, currentRec?.imageId, req.imageId),
+          changes: req.restoredFrom ? [`rollback to revision ${req.restoredFrom}`, ...diffSpecs(currentSpec, spec, currentRec?.imageId, req.imageId)] : diffSpecs(currentSpec, spec, currentRec?.imageId, req.imageId),
         }
     const templates = new Map<number, InstanceTemplate>([[revision, templateOf(targetRec)]])
     if (currentRec) templates.set(currentRec.revision, templateOf(currentRec))
@@ -108,6 +129,8 @@ export async function rollout(ctx: Context, req: RolloutRequest): Promise<Rollou
     }
     const observed = await observe(ctx, records, app, prefix, deps.ip)
     const plan = planRollout({ revision, replicas: req.replicas, ...resolveStrategy({ ...spec, replicas: req.replicas }) }, observed.state)
+    const override = req.kind === 'deploy' ? scaleOverrideNote(current, req.replicas) : undefined
+    if (override) plan.notes.unshift(override)
     const result = (outcome: RolloutResult['outcome'], report?: ExecutionReport, instances = observed.state.instances): RolloutResult => ({
       app,
       outcome,
@@ -118,6 +141,7 @@ export async function rollout(ctx: Context, req: RolloutRequest): Promise<Rollou
       instances: instances.map(({ name, revision: r, address, registered, running }) => ({ name, revision: r, address, registered, running })),
       timings: { totalMs: Date.now() - t0, steps: report?.steps ?? [] },
       notes: plan.notes,
+      changes: reuse ? diffSpecs(currentSpec, { ...spec, replicas: req.replicas }) : targetRec.changes,
     })
     if (req.dryRun) return result('dry-run')
     if (plan.action === 'noop') {
@@ -138,6 +162,8 @@ export async function rollout(ctx: Context, req: RolloutRequest): Promise<Rollou
         updatedAt: now,
         by: req.actor,
         ...(req.kind === 'scale' ? { scaled: { replicas: req.replicas, at: now, by: req.actor } } : {}),
+        // A rollback keeps the replica count `forrest scale` set, so a later deploy still says it overrides it.
+        ...(req.kind === 'rollback' && current?.scaled ? { scaled: current.scaled } : {}),
       })
       if (!reuse || targetRec.outcome !== 'succeeded') await records.setOutcome(app, revision, 'succeeded')
       await records.event(app, { at: now, kind: `${req.kind}-succeeded`, revision, by: req.actor, message: `${req.replicas} serving` })

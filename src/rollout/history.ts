@@ -1,0 +1,55 @@
+import type { Context } from '../context.js'
+import type { Outcome, RevisionRecord } from '../registry/records.js'
+import { loadAppRecords } from './app-records.js'
+import { plainTable } from './status-format.js'
+
+export interface HistoryEntry {
+  revision: number
+  current: boolean
+  image: string
+  imageId: string
+  createdAt: string
+  author: string
+  outcome: Outcome
+  restoredFrom?: number
+  replicas: number
+  changes: string[]
+}
+
+export interface HistoryResult {
+  app: string
+  currentRevision: number
+  /** Newest first. */
+  revisions: HistoryEntry[]
+}
+
+/** Revision records as history entries, newest first. Pure. */
+export function historyEntries(revisions: RevisionRecord[], currentRevision: number): HistoryEntry[] {
+  return [...revisions]
+    .sort((a, b) => b.revision - a.revision)
+    .map((r) => ({
+      revision: r.revision,
+      current: r.revision === currentRevision,
+      image: r.spec.image,
+      imageId: r.imageId,
+      createdAt: r.createdAt,
+      author: r.author,
+      outcome: r.outcome,
+      ...(r.restoredFrom !== undefined ? { restoredFrom: r.restoredFrom } : {}),
+      replicas: r.spec.replicas,
+      changes: r.changes,
+    }))
+}
+
+export async function history(ctx: Context, app: string): Promise<HistoryResult> {
+  const { current, revisions } = await loadAppRecords(ctx, app)
+  return { app, currentRevision: current.revision, revisions: historyEntries(revisions, current.revision) }
+}
+
+export function formatHistory(h: HistoryResult): string[] {
+  const t = plainTable(['REVISION', 'IMAGE', 'WHEN', 'WHO', 'OUTCOME', 'WHAT CHANGED'])
+  for (const e of h.revisions) {
+    t.push([`${e.revision}${e.current ? ' (current)' : ''}`, e.image, e.createdAt, e.author, e.outcome, e.changes.join('\n')])
+  }
+  return [`${h.app}: ${h.revisions.length} revision${h.revisions.length === 1 ? '' : 's'}, newest first`, ...t.toString().split('\n')]
+}

@@ -1,0 +1,54 @@
+import type { Context } from '../context.js'
+import { ForrestError } from '../errors.js'
+import type { RevisionRecord } from '../registry/records.js'
+import { loadAppRecords, resolvedSpecOf } from './app-records.js'
+import { rollout, type RolloutResult } from './rollout.js'
+import { requireImage, type OperateOptions } from './scale.js'
+
+/**
+ * The revision `forrest rollback` restores. Pure.
+ * Without `to`: the newest revision older than the current one whose rollout succeeded and
+ * that runs something different from the current one (rolled-back and failed ones are skipped).
+ */
+export function chooseRollbackTarget(app: string, revisions: RevisionRecord[], current: RevisionRecord, to?: number): RevisionRecord {
+  const list = () => revisions.map((r) => `${r.revision} (${r.outcome})`).join(', ')
+  if (to !== undefined) {
+    const rec = revisions.find((r) => r.revision === to)
+    if (!rec) {
+      throw new ForrestError('REVISION_NOT_FOUND', `${app} has no revision ${to}`, { suggestion: `Recorded revisions: ${list()}. See forrest history ${app}.` })
+    }
+    if (rec.revision === current.revision) {
+      throw new ForrestError('BAD_INPUT', `revision ${to} is already the current revision of ${app}`, { suggestion: `Pick another one: forrest history ${app}.` })
+    }
+    return rec
+  }
+  const candidates = revisions
+    .filter((r) => r.revision < current.revision && r.outcome === 'succeeded' && r.templateHash !== current.templateHash)
+    .sort((a, b) => b.revision - a.revision)
+  if (!candidates[0]) {
+    throw new ForrestError('REVISION_NOT_FOUND', `${app} has no earlier successful revision to roll back to (current: revision ${current.revision})`, {
+      suggestion: `Recorded revisions: ${list()}. Name one with --to, or deploy a file.`,
+    })
+  }
+  return candidates[0]
+}
+
+/**
+ * `forrest rollback APP [--to N]`: rolls the chosen revision's spec and image out as a NEW
+ * revision that records `restoredFrom` (as kubectl rollout undo does), with the current replica
+ * count and the same zero-downtime rollout as a deploy. The image is checked first.
+ */
+export async function rollback(ctx: Context, app: string, to: number | undefined, opts: OperateOptions): Promise<RolloutResult> {
+  const { current, revisions, currentRec } = await loadAppRecords(ctx, app)
+  const target = chooseRollbackTarget(app, revisions, currentRec, to)
+  await requireImage(ctx, app, target.revision, target.spec.image, target.imageId)
+  return rollout(ctx, {
+    kind: 'rollback',
+    spec: { ...resolvedSpecOf(target), replicas: current.replicas },
+    imageId: target.imageId,
+    replicas: current.replicas,
+    restoredFrom: target.revision,
+    expectRevision: current.revision,
+    ...opts,
+  })
+}

@@ -1,0 +1,190 @@
+/**
+ * `forrest status`, the pure part: given what one app's records say, what Docker lists, what its
+ * keys in etcd name and how each probe went, classify every instance and everything that is
+ * out of step. No I/O here, so every kind of drift is a cheap unit test.
+ */
+import type { ContainerInfo } from '../docker/runtime.js'
+import { LABEL } from '../labels.js'
+import { parseInstanceName } from '../plan/naming.js'
+import type { LockHolder } from '../registry/lock.js'
+import type { CurrentRecord, RevisionRecord } from '../registry/records.js'
+import type { HealthSpec } from '../spec/types.js'
+
+export type Health = 'healthy' | 'unhealthy' | 'unknown'
+
+export interface ProbeResult {
+  ok: boolean
+  detail: string
+}
+
+export interface InstanceStatus {
+  name: string
+  /** Short (12 character) container id; undefined when only the key exists. */
+  container?: string
+  /** ip:port from the key when registered, else from the published port. */
+  address?: string
+  revision?: number
+  /** Docker state (running, exited, ...) or "missing" when there is no container. */
+  state: string
+  registered: boolean
+  health: Health
+  healthDetail: string
+  uptimeSeconds?: number
+}
+
+export type DriftKind =
+  | 'key-without-container'
+  | 'container-without-key'
+  | 'stopped-container'
+  | 'old-revision'
+  | 'unhealthy'
+  | 'address-mismatch'
+  | 'replica-count'
+  | 'rollout-in-progress'
+
+export interface Drift {
+  kind: DriftKind
+  instance?: string
+  message: string
+}
+
+export interface AppStatus {
+  app: string
+  revision: number
+  image: string
+  imageId: string
+  prefix: string
+  desired: number
+  /** Instances of the current revision that are running, registered and pass their health check. */
+  healthy: number
+  /** Keys in etcd for this app. */
+  registered: number
+  running: number
+  scaled?: CurrentRecord['scaled']
+  lock?: LockHolder
+  instances: InstanceStatus[]
+  drift: Drift[]
+  converged: boolean
+}
+
+export interface AppObservation {
+  app: string
+  current: CurrentRecord
+  revisions: RevisionRecord[]
+  /** This app's forrest-labelled containers (running or not). */
+  containers: ContainerInfo[]
+  /** Every key directly under the app's prefix: name → ip:port (may include other apps' keys). */
+  keys: Map<string, string>
+  lock?: LockHolder
+}
+
+/** The keys that belong to this app: its containers' names, or names its planner makes. */
+export function ownKeys(app: string, containers: ContainerInfo[], keys: Map<string, string>): Map<string, string> {
+  const names = new Set(containers.map((c) => c.name))
+  return new Map([...keys].filter(([name]) => names.has(name) || parseInstanceName(app, name)))
+}
+
+export interface ProbeTarget {
+  name: string
+  address: string
+  health: HealthSpec
+}
+
+const revisionOf = (c: ContainerInfo | undefined, name: string, app: string): number | undefined => {
+  const label = c?.labels[LABEL.revision]
+  return label !== undefined ? Number(label) : parseInstanceName(app, name)?.revision
+}
+
+/**
+ * What to probe over HTTP, once each: every registered address (what the load balancer uses),
+ * and for a running unregistered container its published port on probeHost.
+ */
+export function probeTargets(o: AppObservation, probeHost: string): ProbeTarget[] {
+  const keys = ownKeys(o.app, o.containers, o.keys)
+  const byName = new Map(o.containers.map((c) => [c.name, c]))
+  const healthOf = (rev: number | undefined) => (o.revisions.find((r) => r.revision === rev) ?? o.revisions.find((r) => r.revision === o.current.revision))?.spec.health
+  const out: ProbeTarget[] = []
+  for (const name of new Set([...byName.keys(), ...keys.keys()])) {
+    const c = byName.get(name)
+    const health = healthOf(revisionOf(c, name, o.app))
+    if (health?.type !== 'http') continue
+    const address = keys.get(name) ?? (c?.running && c.hostPort ? `${probeHost}:${c.hostPort}` : undefined)
+    if (address) out.push({ name, address, health })
+  }
+  return out
+}
+
+export function classifyApp(o: AppObservation, probes: Map<string, ProbeResult>, now: number): AppStatus {
+  const { app, current } = o
+  const currentRec = o.revisions.find((r) => r.revision === current.revision)
+  const keys = ownKeys(app, o.containers, o.keys)
+  const byName = new Map(o.containers.map((c) => [c.name, c]))
+  const names = [...new Set([...byName.keys(), ...keys.keys()])].sort()
+  const drift: Drift[] = []
+  const instances = names.map((name): InstanceStatus => {
+    const c = byName.get(name)
+    const revision = revisionOf(c, name, app)
+    const registered = keys.has(name)
+    const healthType = (o.revisions.find((r) => r.revision === revision) ?? currentRec)?.spec.health.type ?? 'none'
+    const [health, healthDetail] = healthFor(healthType, c, probes.get(name))
+    const inst: InstanceStatus = {
+      name,
+      container: c?.id.slice(0, 12),
+      address: keys.get(name) ?? (c?.hostPort ? `${currentRec?.spec.announce.address ?? ''}:${c.hostPort}` : undefined),
+      revision,
+      state: c?.state ?? 'missing',
+      registered,
+      health,
+      healthDetail,
+      uptimeSeconds: c?.running ? Math.max(0, Math.round((now - (c.startedAt ?? c.createdAt).getTime()) / 1000)) : undefined,
+    }
+    drift.push(...driftOf(inst, c, keys.get(name), current.revision))
+    return inst
+  })
+
+  const healthy = instances.filter((i) => i.revision === current.revision && i.registered && i.state === 'running' && i.health === 'healthy').length
+  if (healthy !== current.replicas) {
+    drift.push({ kind: 'replica-count', message: `${healthy} of ${current.replicas} desired instances of revision ${current.revision} are healthy and registered` })
+  }
+  if (o.lock) {
+    drift.push({ kind: 'rollout-in-progress', message: `a rollout is in progress: ${o.lock.command} by ${o.lock.actor} on ${o.lock.host} (pid ${o.lock.pid}) since ${o.lock.since}` })
+  }
+  return {
+    app,
+    revision: current.revision,
+    image: currentRec?.spec.image ?? '?',
+    imageId: currentRec?.imageId ?? '?',
+    prefix: currentRec?.spec.announce.prefix ?? '?',
+    desired: current.replicas,
+    healthy,
+    registered: keys.size,
+    running: o.containers.filter((c) => c.running).length,
+    ...(current.scaled ? { scaled: current.scaled } : {}),
+    ...(o.lock ? { lock: o.lock } : {}),
+    instances,
+    drift,
+    converged: drift.length === 0,
+  }
+}
+
+function healthFor(type: HealthSpec['type'], c: ContainerInfo | undefined, probe: ProbeResult | undefined): [Health, string] {
+  if (type === 'http') return probe ? [probe.ok ? 'healthy' : 'unhealthy', probe.detail] : c?.running === false || !c ? ['unhealthy', 'not running'] : ['unknown', 'not probed']
+  if (!c?.running) return ['unhealthy', c ? c.state : 'no container']
+  if (type === 'docker') return [c.health === 'healthy' ? 'healthy' : c.health ? 'unhealthy' : 'unknown', `docker health ${c.health ?? 'none'}`]
+  return ['healthy', 'running (health: none)']
+}
+
+function driftOf(i: InstanceStatus, c: ContainerInfo | undefined, key: string | undefined, currentRevision: number): Drift[] {
+  const out: Drift[] = []
+  const d = (kind: DriftKind, message: string) => out.push({ kind, instance: i.name, message: `${i.name}: ${message}` })
+  if (!c) {
+    d('key-without-container', `registered as ${key} but has no container: the load balancer sends traffic nowhere`)
+    return out
+  }
+  if (!c.running) d('stopped-container', `container ${i.container} is ${c.state}${i.registered ? ' but still registered' : ''}`)
+  else if (!i.registered) d('container-without-key', `container ${i.container} runs but has no key in etcd (gets no traffic)`)
+  if (i.revision !== currentRevision) d('old-revision', `runs revision ${i.revision ?? '?'}, the current revision is ${currentRevision}`)
+  if (c.running && i.health === 'unhealthy') d('unhealthy', `health check failed (${i.healthDetail})`)
+  if (key && c.running && c.hostPort && !key.endsWith(`:${c.hostPort}`)) d('address-mismatch', `key says ${key} but the container is published on port ${c.hostPort}`)
+  return out
+}

@@ -1,0 +1,44 @@
+import Table from 'cli-table3'
+import type { StatusReport } from './status.js'
+import type { AppStatus } from './status-drift.js'
+
+/** Plain tables (no colours) so CI logs and pipes read the same as a terminal. */
+export function plainTable(head: string[]): Table.Table {
+  return new Table({ head, style: { head: [], border: [], compact: true } })
+}
+
+export function formatUptime(seconds: number | undefined): string {
+  if (seconds === undefined) return '-'
+  const d = Math.floor(seconds / 86_400)
+  const h = Math.floor((seconds % 86_400) / 3600)
+  const m = Math.floor((seconds % 3600) / 60)
+  if (d > 0) return `${d}d${h}h`
+  if (h > 0) return `${h}h${String(m).padStart(2, '0')}m`
+  if (m > 0) return `${m}m${String(seconds % 60).padStart(2, '0')}s`
+  return `${seconds}s`
+}
+
+/** Human status: per app a summary line, an instance table, then everything out of step. Pure. */
+export function formatStatus(report: StatusReport): string[] {
+  if (report.apps.length === 0) return ['No apps deployed with forrest yet.']
+  return report.apps.flatMap((a, i) => [...(i > 0 ? [''] : []), ...formatApp(a)])
+}
+
+function formatApp(a: AppStatus): string[] {
+  const lines = [
+    `${a.app}: revision ${a.revision} (${a.image}, ${a.imageId.replace(/^sha256:/, '').slice(0, 12)})  desired ${a.desired}  healthy ${a.healthy}  registered ${a.registered}  running ${a.running}  ${a.converged ? 'OK' : 'NOT CONVERGED'}`,
+  ]
+  if (a.scaled) lines.push(`  replicas set by forrest scale at ${a.scaled.at} by ${a.scaled.by}`)
+  if (a.instances.length > 0) {
+    const t = plainTable(['INSTANCE', 'CONTAINER', 'ADDRESS', 'REV', 'STATE', 'REGISTERED', 'HEALTH', 'UPTIME'])
+    for (const i of a.instances) {
+      t.push([i.name, i.container ?? '-', i.address ?? '-', i.revision ?? '?', i.state, i.registered ? 'yes' : 'no', `${i.health} (${i.healthDetail})`, formatUptime(i.uptimeSeconds)])
+    }
+    lines.push(...t.toString().split('\n'))
+  }
+  if (a.drift.length > 0) {
+    lines.push('Out of step:')
+    for (const d of a.drift) lines.push(`  - ${d.message}`)
+  }
+  return lines
+}
