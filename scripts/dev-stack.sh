@@ -98,7 +98,7 @@ if [ "${NO_GATEWAY:-0}" != 1 ] && node bin/run.js gateway --help >/dev/null 2>&1
   fi
   if ! alive gateway; then
     say "starting forrest gateway (log: $STACK_DIR/gateway.log)"
-    setsid nohup node bin/run.js gateway --socket "$STACK_DIR/haproxy.sock" >"$STACK_DIR/gateway.log" 2>&1 < /dev/null &
+    setsid nohup node bin/run.js gateway --socket "$STACK_DIR/haproxy.sock" --servers-file "$STACK_DIR/haproxy.cfg" >"$STACK_DIR/gateway.log" 2>&1 < /dev/null &
     echo $! > "$STACK_DIR/gateway.pid"
   fi
 fi

@@ -4,7 +4,6 @@ import { BaseCommand } from '../base-command.js'
 import { ForrestError } from '../errors.js'
 import { startGateway, type GatewayEvent } from '../gateway/gateway.js'
 import { DEFAULT_STARTER, renderStarterConfig } from '../gateway/haproxy-config.js'
-import { createEtcdClient } from '../registry/client.js'
 import { gatewayAckPrefix } from '../registry/gateway-acks.js'
 
 export interface GatewayResult {
@@ -15,16 +14,19 @@ export interface GatewayResult {
 
 export default class Gateway extends BaseCommand {
   static summary = 'Keep a running HAProxy in step with the instances in etcd, through its admin socket, without reloads.'
-  static description =
-    'Watches /<prefix>/ and adds each instance to the HAProxy backend as a dynamic server, gated until HAProxy\'s own HTTP check passes; withdrawn instances are drained, then removed. Publishes the applied etcd revision under a lease at /<root>/gateways/<prefix>/<id> so deploys can wait for it. With --init-config, writes a starter haproxy.cfg and exits.'
+  static description = `Watches /<prefix>/ and adds each instance to the HAProxy backend as a dynamic server, held DOWN until HAProxy's own HTTP check passes (typically 25-60 ms after the announce); withdrawn instances are drained, then deleted. Publishes the applied etcd revision under a lease at /<root>/gateways/<prefix>/<id>: a revision is acked only when every change up to it is in HAProxy (new servers checked, withdrawn ones deleted with no request left on them), which is what \`forrest deploy\` waits for before stopping a container. With --init-config, writes a starter haproxy.cfg and exits.
+
+Reloads: servers added at runtime are not in haproxy.cfg, so a reloaded HAProxy starts with an empty backend and answers 503 until the gateway re-adds them (a few hundred ms). Pass --servers-file haproxy.cfg (with the forrest:servers marker block --init-config writes) and the gateway keeps the live servers in the file too, so a reload starts with them and drops nothing.`
   static examples = [
     '<%= config.bin %> gateway --init-config haproxy.cfg --socket /run/haproxy/admin.sock',
     '<%= config.bin %> gateway --socket /run/haproxy/admin.sock --backend app',
+    '<%= config.bin %> gateway --socket /run/haproxy/admin.sock --servers-file /etc/haproxy/haproxy.cfg',
   ]
   static flags = {
     socket: Flags.string({ description: 'HAProxy admin socket (stats socket ... level admin)' }),
     backend: Flags.string({ description: 'HAProxy backend the gateway owns', default: 'app' }),
     id: Flags.string({ description: 'Gateway id in the acks (default: hostname-pid)' }),
+    'servers-file': Flags.string({ description: 'Keep the live servers in this HAProxy config file, between the forrest:servers markers, so reloads keep them' }),
     'drain-timeout': Flags.integer({ description: 'Seconds a withdrawn server may keep sessions before they are shut down', default: 30, min: 0 }),
     'init-config': Flags.string({ description: 'Write a starter haproxy.cfg to FILE and exit' }),
     listen: Flags.string({ description: 'With --init-config: frontend bind address', default: DEFAULT_STARTER.frontendBind }),
@@ -36,6 +38,7 @@ export default class Gateway extends BaseCommand {
     if (flags['init-config']) return this.initConfig(flags['init-config'], flags)
     if (!flags.socket) throw new ForrestError('BAD_INPUT', '--socket is required', { suggestion: 'Pass the HAProxy admin socket path, e.g. --socket /run/haproxy/admin.sock.' })
     const config = this.forrestConfig(flags)
+    const { createEtcdClient } = await import('../registry/client.js') // lazy: keeps CLI start-up fast
     const client = createEtcdClient(config.etcdHosts)
     const json = this.jsonEnabled()
     const print = (e: GatewayEvent) => {
@@ -51,6 +54,7 @@ export default class Gateway extends BaseCommand {
         prefix: config.prefix,
         id: flags.id,
         drainTimeoutMs: flags['drain-timeout'] * 1000,
+        serversFile: flags['servers-file'],
         recordsRoot: config.recordsRoot,
         onEvent: print,
       })

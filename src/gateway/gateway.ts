@@ -4,8 +4,9 @@ import type { Etcd3 } from 'etcd3'
 import { publishGatewayAcks, type AckPublisher } from '../registry/gateway-acks.js'
 import { watchPrefix, type PrefixState, type PrefixWatch } from '../registry/prefix-watch.js'
 import { withEtcd } from '../registry/etcd-errors.js'
-import { ADMIN_DRAIN_MASK, HaproxyRuntime, type ProcessInfo } from './haproxy-runtime.js'
-import { planSync, type SyncAction } from './sync.js'
+import { ADMIN_DRAIN_MASK, CHECK_FAILED, CHECK_PASSED, HaproxyCommandError, HaproxyRuntime, OP_RUNNING, type HaproxyServer, type ProcessInfo } from './haproxy-runtime.js'
+import { checkServersFile, renderServerLines, writeServersFile } from './servers-file.js'
+import { planSync, validateEntry, type SyncAction } from './sync.js'
 
 const debug = createDebug('forrest:gateway')
 
@@ -18,17 +19,30 @@ const debug = createDebug('forrest:gateway')
  *   speak forrest's names, and the gateway keeps no name→slot map: HAProxy's own state is the
  *   only state, so a restarted gateway (or two gateways on one HAProxy) converges by diffing.
  * - No fixed capacity to size and no placeholder addresses in the config.
- * The price is the same as with slots without a server-state-file: a reload starts with an
- * empty backend. Each pass compares `show info` (Pid/start time) and diffs the servers, so the
- * gateway re-adds them within one pass (see the reload test for the measured gap).
+ * The price is the same as with slots without a server-state-file: HAProxy's config does not
+ * know them, so a reload starts with an empty backend. Two remedies: each pass compares
+ * `show info` (Pid/start time) and diffs the servers, so the gateway re-adds them within one
+ * idle pass (~250 ms of 503s); and with --servers-file it also keeps the live servers as
+ * `server` lines in haproxy.cfg (servers-file.ts), so the new worker starts with them.
  *
  * Gating: HAProxy treats a server as UP before its first check ("UP 1/2"), so a new server is
- * added with weight 0 and only promoted once HAProxy's HTTP check has actually passed.
+ * forced DOWN (`set server ... health down`) right after it is added; HAProxy's own HTTP check
+ * then brings it UP, with no round trip through the gateway. Measured on HAProxy 2.6: the first
+ * check of a freshly enabled dynamic server comes one full `inter` after `state ready` (fastinter
+ * does not apply to it), but `health down` reschedules it at `downinter` (25 ms here), so an
+ * instance serves ~25-30 ms after it is added instead of ~200 ms. It is added at weight 0 and
+ * only given its weight once it is DOWN, so it takes no request in between.
+ *
+ * Acks: revision R is published only when every change up to R is in HAProxy: new servers have a
+ * check verdict, withdrawn ones are deleted (`del server` succeeded, which HAProxy refuses while
+ * any request is still attached). Putting a server in maint is not enough: a request dispatched
+ * just before it still runs, and the deploy stops the container as soon as it sees the ack.
  */
 
 export type GatewayEvent =
   | { type: 'started'; id: string; socket: string; prefix: string; backend: string; haproxyPid: number }
   | { type: 'added'; name: string; address: string }
+  /** In rotation; msSinceAdded: from `add server` until the gateway saw HAProxy's check pass. */
   | { type: 'up'; name: string; address: string; msSinceAdded?: number }
   | { type: 'check-failed'; name: string; address: string }
   | { type: 'draining'; name: string; address: string }
@@ -43,6 +57,13 @@ export interface GatewayOptions {
   /** For error messages only. */
   etcdHosts?: string[]
   socketPath: string
+  /**
+   * haproxy.cfg (or any file HAProxy loads) with a marker block in the backend: the gateway keeps
+   * the live servers there, so a reload starts with them (see servers-file.ts).
+   */
+  serversFile?: string
+  /** Tests only: a runtime client wrapping the socket (e.g. to inject a fault). */
+  runtime?: HaproxyRuntime
   backend?: string
   prefix: string
   id?: string
@@ -54,7 +75,7 @@ export interface GatewayOptions {
   resyncMs?: number
   /** HAProxy pass period when settled: how fast a reload (empty backend) is noticed. */
   idlePollMs?: number
-  /** Pass period while servers are gated or draining. */
+  /** Pass period while servers are gated or draining (how fast a verdict or a drain is acked). */
   pollMs?: number
   ackTtlSec?: number
   /** forrest's records root in etcd (config.recordsRoot); acks go under <root>/gateways/. */
@@ -69,12 +90,17 @@ export interface GatewayHandle {
   stop(): Promise<void>
 }
 
-export const DEFAULT_CHECK_PARAMS = 'check inter 200ms fall 2 rise 1'
+/**
+ * inter: steady-state check period of a live server. downinter: a DOWN server's, which is also
+ * the delay of the first check after the gateway forces a new server DOWN (so it sets the
+ * announce→served latency). fastinter: re-check soon after a first failure (or a first success).
+ */
+export const DEFAULT_CHECK_PARAMS = 'check inter 200ms fastinter 50ms downinter 25ms fall 2 rise 1'
 
 export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle> {
   const backend = opts.backend ?? 'app'
   const id = opts.id ?? `${hostname()}-${process.pid}`
-  const runtime = new HaproxyRuntime(opts.socketPath)
+  const runtime = opts.runtime ?? new HaproxyRuntime(opts.socketPath)
   const emit = (e: GatewayEvent) => {
     debug('%o', e)
     opts.onEvent?.(e)
@@ -85,6 +111,10 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
   // Fail fast and typed: the socket (GATEWAY_UNREACHABLE), the backend (BAD_INPUT), etcd.
   let haproxy: ProcessInfo = await runtime.info()
   await runtime.servers(backend)
+  if (opts.serversFile) await checkServersFile(opts.serversFile)
+  let lastFileError = ''
+  /** What the servers file's block holds (undefined: not written by this gateway yet). */
+  let lastFileLines: string | undefined
 
   let desired: PrefixState = { entries: new Map(), revision: 0, cause: 'resync' }
   let applied = 0
@@ -96,7 +126,6 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
   const addedAt = new Map<string, number>()
   const failedReported = new Set<string>()
   const skippedReported = new Set<string>()
-  const drainedReported = new Set<string>()
   let settled = false
   /** "name@addr" of servers live in the current HAProxy process, for re-adding after a reload. */
   let liveInProcess = new Set<string>()
@@ -117,7 +146,7 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
       .finally(() => {
         running = false
         clearTimeout(pollTimer)
-        if (!stopped) pollTimer = setTimeout(kick, settled ? (opts.idlePollMs ?? 250) : (opts.pollMs ?? 100))
+        if (!stopped) pollTimer = setTimeout(kick, settled ? (opts.idlePollMs ?? 250) : (opts.pollMs ?? 25))
         if (again) {
           again = false
           kick()
@@ -169,21 +198,34 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
       skippedReported.add(s.name)
     }
     let ok = true
+    const deleted = new Set<string>()
     for (const action of plan.actions) {
       try {
-        await execute(action)
+        if ((await execute(action)) === 'deleted') deleted.add(action.name)
       } catch (err) {
         ok = false
         debug('action %o failed: %s', action, err instanceof Error ? err.message : err)
       }
     }
     for (const s of actual) {
-      if (s.weight === 0 && s.checkResult === 2 && target.entries.has(s.name) && !failedReported.has(s.name)) {
+      if (!target.entries.has(s.name)) continue
+      const notServing = s.weight === 0 || s.opState !== OP_RUNNING
+      if (notServing && s.checkResult === CHECK_FAILED && !failedReported.has(s.name)) {
         failedReported.add(s.name)
         emit({ type: 'check-failed', name: s.name, address: s.address })
       }
+      if (s.opState === OP_RUNNING && s.checkResult === CHECK_PASSED) failedReported.delete(s.name)
+      const t = addedAt.get(s.name)
+      if (t !== undefined && s.weight > 0 && s.opState === OP_RUNNING && s.checkResult === CHECK_PASSED) {
+        // HAProxy put it UP itself (forced DOWN at add, first check passed).
+        addedAt.delete(s.name)
+        emit({ type: 'up', name: s.name, address: s.address, msSinceAdded: now - t })
+      }
     }
-    settled = ok && plan.gating.length === 0 && plan.draining.length === 0
+    // A server whose `del server` was refused (a request still attached) is still draining.
+    const draining = plan.draining.filter((name) => !deleted.has(name))
+    if (opts.serversFile && !(await syncServersFile(target.entries, actual))) ok = false
+    settled = ok && plan.gating.length === 0 && draining.length === 0
     if (settled && target.revision > applied) {
       try {
         await publisher.publish(target.revision)
@@ -195,7 +237,34 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
     }
   }
 
-  async function execute(a: SyncAction): Promise<void> {
+  /**
+   * Desired servers that HAProxy has live (checked UP, weight, no maint/drain) go in the file;
+   * withdrawn ones leave it in the same pass, before the ack, so a reload after the deploy has
+   * stopped a container never brings that container back. false (no ack) if the write failed.
+   */
+  async function syncServersFile(desired: ReadonlyMap<string, string>, actual: readonly HaproxyServer[]): Promise<boolean> {
+    const live = new Map<string, string>()
+    for (const s of actual) {
+      const want = desired.get(s.name)
+      if (want === s.address && !validateEntry(s.name, want) && s.weight > 0 && s.opState === OP_RUNNING && s.adminState === 0) live.set(s.name, s.address)
+    }
+    const lines = renderServerLines(live, opts.checkParams ?? DEFAULT_CHECK_PARAMS, liveWeight)
+    if (lines.join('\n') === lastFileLines) return true
+    try {
+      if (await writeServersFile(opts.serversFile as string, lines)) debug('servers file: %d live servers', live.size)
+      lastFileLines = lines.join('\n')
+      lastFileError = ''
+      return true
+    } catch (err) {
+      const message = `cannot update ${opts.serversFile}: ${err instanceof Error ? err.message : String(err)}`
+      if (message !== lastFileError) emit({ type: 'warning', message })
+      lastFileError = message
+      return false
+    }
+  }
+
+  /** Runs one action; 'deleted' when a `remove` really deleted the server. */
+  async function execute(a: SyncAction): Promise<'deleted' | undefined> {
     const srv = `${backend}/${a.name}`
     switch (a.kind) {
       case 'add':
@@ -205,10 +274,11 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
         failedReported.delete(a.name)
         if (a.trusted) {
           emit({ type: 'up', name: a.name, address: a.address })
-        } else {
-          addedAt.set(a.name, Date.now())
-          emit({ type: 'added', name: a.name, address: a.address })
+          return
         }
+        addedAt.set(a.name, Date.now())
+        await gateDown(srv)
+        emit({ type: 'added', name: a.name, address: a.address })
         return
       case 'enable-health':
         await runtime.run(`enable health ${srv}`)
@@ -223,26 +293,44 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
       case 'ready':
         if (a.regate) await runtime.run(`set server ${srv} weight 0`)
         await runtime.run(`set server ${srv} state ready`)
+        if (a.regate) await gateDown(srv)
         return
       case 'drain':
         await runtime.run(`set server ${srv} state drain`)
         drainStartedAt.set(a.name, Date.now())
         emit({ type: 'draining', name: a.name, address: a.address })
         return
-      case 'remove':
+      case 'remove': {
         if (a.forced) await runtime.run(`shutdown sessions server ${srv}`)
         await runtime.run(`set server ${srv} state maint`)
-        // In maint with no sessions it takes no traffic: that is "applied". `del server` may still
-        // refuse while idle keep-alive connections linger; the next pass retries it.
-        if (!drainedReported.has(a.name)) emit({ type: 'drained', name: a.name, address: a.address, forced: a.forced, sessions: a.sessions })
-        drainedReported.add(a.name)
-        await runtime.run(`del server ${srv}`).then(
-          () => drainedReported.delete(a.name),
-          (err: unknown) => debug('del %s deferred: %s', srv, err instanceof Error ? err.message : err),
+        // maint stops new requests, but one dispatched just before it may still run: HAProxy
+        // refuses `del server` while anything is attached. Only a successful del is "applied";
+        // a refused one is retried on the next pass (the server stays in `draining`).
+        const gone = await runtime.run(`del server ${srv}`).then(
+          () => true,
+          (err: unknown) => {
+            if (err instanceof HaproxyCommandError && /^No such server/i.test(err.answer)) return true // deleted meanwhile
+            debug('del %s deferred: %s', srv, err instanceof Error ? err.message : err)
+            return false
+          },
         )
+        if (!gone) return
         drainStartedAt.delete(a.name)
-        return
+        emit({ type: 'drained', name: a.name, address: a.address, forced: a.forced, sessions: a.sessions })
+        return 'deleted'
+      }
     }
+  }
+
+  /**
+   * Keeps a just-added (weight 0) server out of rotation until HAProxy's own check passes:
+   * forced DOWN, it gets its weight back and HAProxy puts it UP on the first good check (rise 1),
+   * with no gateway round trip. Order matters: `health down` only sticks once the server is out
+   * of maint (state ready), and the weight comes last so it never serves while unchecked.
+   */
+  async function gateDown(srv: string): Promise<void> {
+    await runtime.run(`set server ${srv} health down`)
+    await runtime.run(`set server ${srv} weight ${liveWeight}`)
   }
 
   emit({ type: 'started', id, socket: opts.socketPath, prefix: opts.prefix, backend, haproxyPid: haproxy.pid })

@@ -1,8 +1,11 @@
+import { SERVERS_BEGIN, SERVERS_END } from './servers-file.js'
+
 /**
  * A starter haproxy.cfg for `forrest gateway` (pure: returns text, the command writes it).
- * The backend has no server lines: the gateway adds every instance at runtime as a dynamic
- * server. Dynamic servers ignore `default-server`, so the check timing lives in the gateway's
- * --check-params too; it is repeated here for any static server a user adds by hand.
+ * The backend has no hand-written server lines: the gateway adds every instance at runtime as a
+ * dynamic server, and with --servers-file mirrors the live ones into the marker block so a
+ * reload keeps them. Dynamic servers ignore `default-server`, so the check timing lives in the
+ * gateway (DEFAULT_CHECK_PARAMS); it is repeated here for any static server added by hand.
  */
 export interface StarterConfigOptions {
   socketPath: string
@@ -23,13 +26,16 @@ export function renderStarterConfig(opts: Partial<StarterConfigOptions> = {}): s
   const lines = [
     '# Starter config written by `forrest gateway --init-config`. Adapt it, then run:',
     `#   haproxy -W -f haproxy.cfg            # master-worker; reload with kill -USR2 <master pid>`,
-    `#   forrest gateway --socket ${o.socketPath} --backend ${o.backend}`,
+    `#   forrest gateway --socket ${o.socketPath} --backend ${o.backend} --servers-file <this file>`,
     '# The gateway adds/removes servers in backend "' + o.backend + '" through the admin socket,',
-    '# without reloads. Servers added at runtime are not in this file: after a reload the gateway',
-    '# notices they are missing and adds them again (gated until their HTTP check passes).',
+    '# without reloads. With --servers-file it also keeps the live ones between the forrest:servers',
+    '# markers below, so a reload starts with them; without it a reload starts with an empty',
+    '# backend (503s) until the gateway adds them again, within a few hundred ms.',
     'global',
     `  stats socket ${o.socketPath} mode 600 level admin expose-fd listeners`,
     '  stats timeout 30s',
+    '  # An old worker left by a reload exits at the latest after this.',
+    '  hard-stop-after 60s',
     '',
     'defaults',
     '  mode http',
@@ -41,6 +47,9 @@ export function renderStarterConfig(opts: Partial<StarterConfigOptions> = {}): s
     '  # A request that hit a server which vanished is retried on another one.',
     '  retries 2',
     '  option redispatch',
+    '  # Reloads: the old worker keeps idle keep-alive connections until their next response (sent',
+    '  # with "Connection: close") instead of closing them while a client may be sending on them.',
+    '  option idle-close-on-response',
     '',
     'frontend web',
     `  bind ${o.frontendBind}`,
@@ -52,8 +61,11 @@ export function renderStarterConfig(opts: Partial<StarterConfigOptions> = {}): s
     '  # Always an HTTP check: Docker\'s userland proxy accepts TCP even when nothing listens.',
     '  option httpchk GET /',
     '  http-check expect status 200',
-    '  default-server inter 200ms fall 2 rise 1',
-    '  # (no server lines: forrest gateway manages this backend)',
+    '  # Only for servers added here by hand: dynamic servers take the gateway\'s own check keywords.',
+    '  default-server inter 200ms fastinter 50ms downinter 25ms fall 2 rise 1',
+    '  # No hand-written server lines: forrest gateway manages this backend.',
+    `  ${SERVERS_BEGIN}`,
+    `  ${SERVERS_END}`,
   ]
   if (o.statsBind) {
     lines.push('', 'frontend stats', `  bind ${o.statsBind}`, '  stats enable', '  stats uri /', '  stats refresh 2s')

@@ -13,11 +13,15 @@ import {
  * clock (now is passed in), so every transition is a table-driven unit test.
  *
  * Lifecycle of one instance in the backend (dynamic servers, see gateway.ts for why):
- *   add (weight 0: HAProxy checks it but routes nothing) → HAProxy's HTTP check passes → promote
- *   (weight > 0) → key withdrawn → drain (no new requests) → 0 sessions or drain timeout →
- *   remove (maint, del server).
- * HAProxy assumes a server UP before its first check ("UP 1/2"), so the weight-0 gate, not the
+ *   add, forced DOWN (`set server health down`: HAProxy routes nothing to it and checks it every
+ *   `downinter`) → HAProxy's HTTP check passes → HAProxy itself puts it UP → key withdrawn →
+ *   drain (no new requests) → 0 sessions or drain timeout → remove (maint, then `del server`,
+ *   which HAProxy refuses while a request is still attached: retried, and not "applied" until
+ *   it succeeds).
+ * HAProxy assumes a server UP before its first check ("UP 1/2"), so the forced DOWN, not the
  * check alone, is what keeps a container that accepts TCP but never answers HTTP out of rotation.
+ * A server at weight 0 (a gate left by an add that failed half-way, or an older gateway) is
+ * promoted once its check has passed.
  */
 export type SyncAction =
   /** `trusted`: re-added after an HAProxy reload, it was live there a moment ago (see SyncInput). */
@@ -51,7 +55,7 @@ export interface SyncPlan {
   actions: SyncAction[]
   /** Desired servers still waiting for HAProxy's first check verdict (after this pass's actions). */
   gating: string[]
-  /** Withdrawn servers still holding sessions. */
+  /** Withdrawn servers still in HAProxy (holding sessions, or being removed by this pass). */
   draining: string[]
   /** Keys whose name or value HAProxy cannot take (name chars, not ip:port). */
   skipped: { name: string; reason: string }[]
@@ -118,7 +122,12 @@ function planDesired(srv: HaproxyServer, plan: SyncPlan): void {
     if (srv.weight === 0) plan.gating.push(srv.name)
     return
   }
-  if (srv.weight > 0) return // live; HAProxy's own checks take it out if it fails
+  if (srv.weight > 0) {
+    // Forced DOWN at add and not checked since (result unknown, or stale from before a
+    // re-gate): no verdict yet. A failed check is a verdict: HAProxy keeps it DOWN.
+    if (srv.opState !== OP_RUNNING && srv.checkResult !== CHECK_FAILED) plan.gating.push(srv.name)
+    return // otherwise live; HAProxy's own checks take it out if it fails
+  }
   if (srv.opState === OP_RUNNING && srv.checkResult === CHECK_PASSED) {
     plan.actions.push({ kind: 'promote', name: srv.name, address: srv.address })
   } else if (srv.checkResult !== CHECK_FAILED) {
@@ -131,6 +140,9 @@ function planWithdrawn(srv: HaproxyServer, input: SyncInput, plan: SyncPlan, rea
   const inMaint = (srv.adminState & ADMIN_MAINT_MASK) !== 0
   const inDrain = (srv.adminState & ADMIN_DRAIN_MASK) !== 0
   const busy = srv.sessions + srv.queued
+  // A removal is only done when `del server` succeeds; until then the server counts as
+  // draining, so no ack can claim it applied (the gateway reports a refused del as pending).
+  plan.draining.push(srv.name)
   if (busy === 0) {
     // Nothing in flight: straight to maint + del. A request that slips in between the stat
     // read and maint keeps running; del then refuses and the next pass retries.
@@ -143,5 +155,4 @@ function planWithdrawn(srv: HaproxyServer, input: SyncInput, plan: SyncPlan, rea
     return
   }
   if (!inMaint && !inDrain) plan.actions.push({ kind: 'drain', name: srv.name, address: srv.address, reason })
-  plan.draining.push(srv.name)
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { renderStarterConfig } from '../../src/gateway/haproxy-config.js'
 import { parseServersState, parseStatCsv, type HaproxyServer } from '../../src/gateway/haproxy-runtime.js'
+import { renderServerLines, replaceServersBlock, SERVERS_BEGIN, SERVERS_END } from '../../src/gateway/servers-file.js'
 import { planSync, type SyncInput } from '../../src/gateway/sync.js'
 
 const srv = (name: string, over: Partial<HaproxyServer> = {}): HaproxyServer => ({
@@ -47,6 +48,17 @@ describe('planSync', () => {
     expect(plan.gating).toEqual(gating)
   })
 
+  it.each([
+    ['forced DOWN, not checked yet', { opState: 0, checkResult: 0 }, ['a']],
+    ['forced DOWN again after a re-gate (stale passed result)', { opState: 0, checkResult: 3 }, ['a']],
+    ['first check failed: a verdict, HAProxy keeps it DOWN', { opState: 0, checkResult: 2 }, []],
+    ['first check passed: HAProxy put it UP', { opState: 2, checkResult: 3 }, []],
+  ])('server at full weight, %s', (_what, over, gating) => {
+    const plan = planSync(input({ a: '127.0.0.1:30001' }, [srv('a', over)]))
+    expect(plan.actions).toEqual([])
+    expect(plan.gating).toEqual(gating)
+  })
+
   it('enables health checks that are off', () => {
     const plan = planSync(input({ a: '127.0.0.1:30001' }, [srv('a', { weight: 0, checkState: 2, checkResult: 0 })]))
     expect(plan.actions).toEqual([{ kind: 'enable-health', name: 'a' }])
@@ -59,10 +71,14 @@ describe('planSync', () => {
     expect(plan.gating).toEqual(['a'])
   })
 
-  it('removes an idle withdrawn server at once', () => {
+  it('removes an idle withdrawn server at once, and counts it as draining until del succeeds', () => {
     const plan = planSync(input({}, [srv('old')]))
     expect(plan.actions).toEqual([{ kind: 'remove', name: 'old', address: '127.0.0.1:30001', forced: false, sessions: 0 }])
-    expect(plan.draining).toEqual([])
+    // The gateway drops it from draining only when `del server` succeeded (HAProxy refuses
+    // while a request is still attached): an ack must never claim a server gone that is not.
+    expect(plan.draining).toEqual(['old'])
+    // Left in maint by a refused del: retried, still draining.
+    expect(planSync(input({}, [srv('old', { adminState: 0x01 })]))).toMatchObject({ actions: [{ kind: 'remove', name: 'old' }], draining: ['old'] })
   })
 
   it('drains a withdrawn server with sessions, then waits, then removes at 0', () => {
@@ -82,7 +98,7 @@ describe('planSync', () => {
   it('forces removal after the drain timeout', () => {
     const plan = planSync(input({}, [srv('old', { sessions: 2, adminState: 0x08 })], { drainStartedAt: new Map([['old', 60_000]]) }))
     expect(plan.actions).toEqual([{ kind: 'remove', name: 'old', address: '127.0.0.1:30001', forced: true, sessions: 2 }])
-    expect(plan.draining).toEqual([])
+    expect(plan.draining).toEqual(['old'])
   })
 
   it('never repoints a live server to a new address: drains it, re-adds later', () => {
@@ -126,7 +142,27 @@ describe('renderStarterConfig', () => {
     expect(cfg).toMatch(/backend web\n {2}# .*\n {2}balance roundrobin/)
     expect(cfg).toContain('option httpchk GET /')
     expect(cfg).toContain('http-check expect status 200')
-    expect(cfg).toContain('default-server inter 200ms fall 2 rise 1')
+    expect(cfg).toContain('default-server inter 200ms fastinter 50ms downinter 25ms fall 2 rise 1')
     expect(cfg).not.toMatch(/^\s*server /m)
+    // The --servers-file block sits inside the backend.
+    expect(cfg).toMatch(new RegExp(`backend web\\n[^]*  ${SERVERS_BEGIN.replace(/[()]/g, '\\$&')}\\n  ${SERVERS_END}\\n$`))
+  })
+})
+
+describe('servers file', () => {
+  const cfg = ['global', '  maxconn 100', 'backend app', '  balance roundrobin', `  ${SERVERS_BEGIN}`, '  server old 127.0.0.1:1 check weight 100', `  ${SERVERS_END}`, '  http-response set-header x %s', ''].join('\n')
+
+  it('replaces only what is between the markers, sorted, with the check keywords', () => {
+    const lines = renderServerLines(new Map([['b-2', '127.0.0.1:30002'], ['a-1', '127.0.0.1:30001']]), 'check inter 200ms', 100)
+    expect(lines).toEqual(['  server a-1 127.0.0.1:30001 check inter 200ms weight 100', '  server b-2 127.0.0.1:30002 check inter 200ms weight 100'])
+    const next = replaceServersBlock(cfg, lines) as string
+    expect(next.split('\n')).toEqual(['global', '  maxconn 100', 'backend app', '  balance roundrobin', `  ${SERVERS_BEGIN}`, ...lines, `  ${SERVERS_END}`, '  http-response set-header x %s', ''])
+    expect(replaceServersBlock(next, lines)).toBe(next) // unchanged set: same text, no write
+    expect(replaceServersBlock(cfg, [])).not.toContain('server old')
+  })
+
+  it('refuses a file without both markers', () => {
+    expect(replaceServersBlock('backend app\n  balance roundrobin\n', [])).toBeUndefined()
+    expect(replaceServersBlock(`backend app\n  ${SERVERS_END}\n  ${SERVERS_BEGIN}\n`, [])).toBeUndefined()
   })
 })

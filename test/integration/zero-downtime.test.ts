@@ -1,0 +1,137 @@
+/**
+ * The acceptance proof: real etcd, real HAProxy on a loopback port, `forrest gateway` as a child
+ * process, requests flowing through HAProxy the whole time while the CLI rolls 5 replicas
+ * v1 → v2 (HAProxy is reloaded in the middle of it), tries a bad image (rolled back), and
+ * scales down and up. Not one request may fail.
+ */
+import type { Etcd3 } from 'etcd3'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { EXIT } from '../../src/errors.js'
+import { createEtcdClient } from '../../src/registry/client.js'
+import { forrest, removeByLabel, testRun, type CliResult } from '../helpers/cli.js'
+import { startEtcd, type TestEtcd } from '../helpers/etcd.js'
+import { startGatewayCli, type GatewayCli } from '../helpers/gateway-cli.js'
+import { startHaproxy, type TestHaproxy } from '../helpers/haproxy.js'
+import { startLoad, type LoadReport } from '../helpers/load.js'
+import { specFile } from '../helpers/spec-file.js'
+
+const run = testRun('zdt')
+const app = `z${run.id.slice(-6)}`
+const base = { name: app, replicas: 5, 'health.interval': '100ms', 'health.deadline': '5s', 'update.stopGracePeriod': '1s' }
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
+
+describe('zero downtime through HAProxy + forrest gateway (real etcd, HAProxy, Docker)', () => {
+  let etcd: TestEtcd
+  let haproxy: TestHaproxy
+  let gateway: GatewayCli
+  let client: Etcd3
+  let env: NodeJS.ProcessEnv
+
+  beforeAll(async () => {
+    ;[etcd, haproxy] = await Promise.all([startEtcd(), startHaproxy()])
+    env = run.env(etcd.endpoint)
+    client = createEtcdClient([etcd.endpoint], { callTimeoutMs: 2000 })
+    gateway = await startGatewayCli({ socket: haproxy.socket, env, id: `gw-${run.id}`, serversFile: haproxy.configPath })
+  }, 40_000)
+
+  afterAll(async () => {
+    await gateway?.stop()
+    client?.close()
+    await removeByLabel(run.label)
+    await Promise.all([haproxy?.stop(), etcd?.stop()])
+  }, 40_000)
+
+  it('rolls v1 → v2, rejects a bad image, scales 5 → 2 → 5: zero failed requests', async () => {
+    const stage = async (what: string, args: string[]): Promise<CliResult & { endedAt: number; ms: number }> => {
+      const t0 = Date.now()
+      const res = await forrest(args, env, 60_000)
+      console.info(`[zdt] ${what}: exit ${res.code} in ${Date.now() - t0} ms`)
+      return { ...res, endedAt: Date.now(), ms: Date.now() - t0 }
+    }
+
+    const first = await stage('deploy v1 x5', ['deploy', specFile(`${app}-v1`, { ...base, image: 'demo/myapp:1' })])
+    expect(first.code, first.stdout + first.stderr).toBe(0)
+
+    // Announce times, as etcd delivers them to a watcher (within a ms or two of the put). A
+    // name can come back (scale down, then up): each announcement counts on its own.
+    const announced: { name: string; at: number }[] = []
+    const watcher = await client.watch().prefix(`/${run.prefix}/`).create()
+    watcher.on('put', (kv) => announced.push({ name: kv.key.toString().split('/').at(-1) as string, at: Date.now() }))
+
+    const load = startLoad({ url: `${haproxy.url}/`, concurrency: 8, pauseMs: 15, maxDurationMs: 90_000 })
+    let report: LoadReport
+    let scaledWith: string
+    let v2EndedAt: number
+    try {
+      await new Promise((r) => setTimeout(r, 500)) // some v1 traffic before the rollout
+
+      // A graceful HAProxy reload while the rollout runs: with --servers-file the new worker
+      // starts with the live servers, and the old one finishes what it has.
+      const deployV2 = stage('deploy v2 x5', ['deploy', specFile(`${app}-v2`, { ...base, image: 'demo/myapp:2' })])
+      await new Promise((r) => setTimeout(r, 1500))
+      const t0 = Date.now()
+      await haproxy.reload()
+      console.info(`[zdt] HAProxy reloaded during the v2 rollout (new worker answering after ${Date.now() - t0} ms)`)
+      const v2 = await deployV2
+      expect(v2.code, v2.stdout + v2.stderr).toBe(0)
+      v2EndedAt = v2.endedAt
+
+      const bad = await stage('deploy bad (rolled back)', ['deploy', specFile(`${app}-bad`, { ...base, image: 'demo/myapp:bad', 'health.deadline': '3s' })])
+      expect(bad.code, bad.stdout + bad.stderr).toBe(EXIT.rolledBack)
+
+      // `forrest scale` when it works; otherwise the same counts through the file (v2 spec).
+      const down = await stage('scale 5 → 2', ['scale', app, '2'])
+      if (down.code === 0) {
+        scaledWith = 'forrest scale'
+        const up = await stage('scale 2 → 5', ['scale', app, '5'])
+        expect(up.code, up.stdout + up.stderr).toBe(0)
+      } else {
+        scaledWith = `deploy with replicas (forrest scale exited ${down.code}: ${down.stderr.trim().split('\n')[0]})`
+        const d2 = await stage('deploy replicas 2', ['deploy', specFile(`${app}-v2r2`, { ...base, image: 'demo/myapp:2', replicas: 2 })])
+        expect(d2.code, d2.stdout + d2.stderr).toBe(0)
+        const d5 = await stage('deploy replicas 5', ['deploy', specFile(`${app}-v2r5`, { ...base, image: 'demo/myapp:2' })])
+        expect(d5.code, d5.stdout + d5.stderr).toBe(0)
+      }
+      await new Promise((r) => setTimeout(r, 300)) // a little traffic on the final set
+    } finally {
+      report = await load.stop()
+      await watcher.cancel()
+    }
+
+    // Announce → first response through HAProxy answered by that instance (server header).
+    const firstServedAfter = (name: string, at: number) => report.samples.find((s) => s.status === 200 && s.server === name && s.doneAt > at)?.doneAt ?? Number.NaN
+    const latencies = announced.map(({ name, at }) => ({ name, ms: firstServedAfter(name, at) - at }))
+    const ms = latencies.map((l) => l.ms)
+    if (process.env.ZDT_DEBUG) {
+      for (const { name, at } of announced) {
+        const added = gateway.events.find((e) => e.type === 'added' && e.name === name && e.at >= at)
+        const up = gateway.events.find((e) => e.type === 'up' && e.name === name && e.at >= at)
+        console.info(name, 'put→added(read)', added ? added.at - at : '?', 'up.msSinceAdded', up?.type === 'up' ? up.msSinceAdded : '?', 'served', firstServedAfter(name, at) - at)
+      }
+    }
+    const bodies = new Map<string, number>()
+    for (const s of report.samples) if (s.status === 200) bodies.set(s.body, (bodies.get(s.body) ?? 0) + 1)
+    const afterV2 = report.samples.filter((s) => s.sentAt > v2EndedAt! && s.status === 200)
+    const failures = report.samples.filter((s) => s.status < 200 || s.status >= 300).slice(0, 5)
+    console.info(
+      `[zdt] requests ${report.sent}: ${report.ok} ok, ${report.non2xx} non-2xx, ${report.errors} connection errors; ` +
+        `bodies ${JSON.stringify(Object.fromEntries(bodies))}; scaled with ${scaledWith!}\n` +
+        `[zdt] announce→served over ${ms.length} instances: median ${median(ms)} ms, max ${Math.max(...ms)} ms (${ms.join(', ')})`,
+    )
+
+    expect(failures).toEqual([])
+    expect(report.non2xx).toBe(0)
+    expect(report.errors).toBe(0)
+    expect(report.sent).toBeGreaterThan(1000)
+    expect(bodies.get('v1')).toBeGreaterThan(0)
+    expect(bodies.get('v2')).toBeGreaterThan(0)
+    expect(afterV2.length).toBeGreaterThan(0)
+    expect(new Set(afterV2.map((s) => s.body))).toEqual(new Set(['v2']))
+    // 5 new v2 instances + 3 from scaling up, every one served through HAProxy.
+    expect(latencies.length).toBeGreaterThanOrEqual(8)
+    expect(ms.every(Number.isFinite), JSON.stringify(latencies)).toBe(true)
+    expect(gateway.events.filter((e) => e.type === 'warning')).toEqual([])
+    expect(gateway.events.some((e) => e.type === 'haproxy-restarted')).toBe(true)
+  }, 110_000)
+})
