@@ -8,6 +8,8 @@
  *      floor   = min(serving now, replicas - maxUnavailable)
  *      ceiling = max(containers now, replicas + maxSurge)
  *    (relaxed to the current state, so an already degraded app can still be rolled).
+ *    "containers" are those in service or coming into service: the executor may still be
+ *    stopping a retired (withdrawn, drained) one, which, as in Kubernetes, is not counted.
  */
 import { ForrestError } from '../errors.js'
 import { freshInstanceNames, parseInstanceName } from './naming.js'

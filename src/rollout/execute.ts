@@ -41,19 +41,24 @@ export async function executePlan(plan: RolloutPlan, deps: StepDeps, opts: { ren
   const steps: StepReport[] = []
   const failures: ForrestError[] = []
   const stop = () => failures.length > 0 || deps.signal.aborted
+  // Containers of start-first waves still stopping in the background; awaited before returning.
+  const stopping: Array<Promise<void>> = []
+  const deferStop = (name: string) => (p: Promise<void>) =>
+    stopping.push(p.catch((err) => void failures.push(new ForrestError('ROLLOUT_FAILED', `${name} could not be stopped: ${(err as Error).message}`, { cause: err }))))
 
-  const runStep = async (s: PlanStep): Promise<StepOutcome> => {
+  const runStep = async (s: PlanStep, order: Wave['order']): Promise<StepOutcome> => {
     if (s.kind === 'start') return startInstance(deps, s)
     if (s.kind === 'adopt') return adoptInstance(deps, s)
-    return retireInstance(deps, s, opts.containerIds.get(s.instance))
+    // stop-first retires exist to free the host first: wait for those stops.
+    return retireInstance(deps, s, opts.containerIds.get(s.instance), order === 'start-first' ? deferStop(s.instance) : undefined)
   }
 
-  const stepTask = (s: PlanStep): ListrTask => ({
+  const stepTask = (s: PlanStep, order: Wave['order']): ListrTask => ({
     title: title(s),
     task: async (_, task) => {
       const started = Date.now()
       try {
-        const out = await runStep(s)
+        const out = await runStep(s, order)
         if (out.detail) task.title = `${title(s)}: ${out.detail}`
         steps.push({ kind: s.kind, instance: s.instance, revision: s.revision, ok: true, ms: out.ms, detail: out.detail })
       } catch (err) {
@@ -65,16 +70,16 @@ export async function executePlan(plan: RolloutPlan, deps: StepDeps, opts: { ren
     },
   })
 
-  const phase = (label: string, list: PlanStep[]): ListrTask => ({
+  const phase = (label: string, list: PlanStep[], order: Wave['order']): ListrTask => ({
     title: label,
     skip: () => stop() && 'an earlier step failed or was interrupted',
-    task: (_, task) => task.newListr(list.map(stepTask), { concurrent: true, exitOnError: false }),
+    task: (_, task) => task.newListr(list.map((s) => stepTask(s, order)), { concurrent: true, exitOnError: false }),
   })
 
   const waveTask = (w: Wave, i: number): ListrTask => {
     const groups: Array<[string, PlanStep[]]> = [[`start ${w.starts.length}`, w.starts], [`retire ${w.retires.length}`, w.retires]]
     if (w.order === 'stop-first') groups.reverse()
-    const phases = groups.filter(([, list]) => list.length > 0).map(([label, list]) => phase(label, list))
+    const phases = groups.filter(([, list]) => list.length > 0).map(([label, list]) => phase(label, list, w.order))
     return {
       title: `wave ${i + 1}/${plan.waves.length}`,
       skip: () => stop() && 'an earlier step failed or was interrupted',
@@ -90,7 +95,11 @@ export async function executePlan(plan: RolloutPlan, deps: StepDeps, opts: { ren
     renderer,
     rendererOptions,
   } as never)
-  await listr.run()
+  try {
+    await listr.run()
+  } finally {
+    await Promise.all(stopping)
+  }
   const report = { steps, ms: Date.now() - t0 }
   if (deps.signal.aborted && !failures.length) failures.push(new ForrestError('INTERRUPTED', 'interrupted'))
   if (failures.length) throw new ExecutionFailure(failures, report)

@@ -113,8 +113,17 @@ async function bringIntoService(deps: StepDeps, name: string, id: string, hostPo
  * withdraw → drain → stop → remove. The drain waits for every live `forrest gateway` to
  * acknowledge the withdrawal (HAProxy has stopped routing and the sessions are done); with no
  * gateway registered (plain confd) it waits the configured drain time instead.
+ *
+ * With `deferStop`, the step ends once the container is out of service and its stop has been
+ * requested; the stop itself (SIGTERM, grace, kill, remove: ~200 ms of dockerd teardown) runs on
+ * while the next wave starts, as Kubernetes does not count terminating pods against maxSurge.
  */
-export async function retireInstance(deps: StepDeps, step: RetireStep, containerId: string | undefined): Promise<StepOutcome> {
+export async function retireInstance(
+  deps: StepDeps,
+  step: RetireStep,
+  containerId: string | undefined,
+  deferStop?: (stopping: Promise<void>) => void,
+): Promise<StepOutcome> {
   const { ctx, records, app, prefix } = deps
   const t0 = Date.now()
   let drained = 'not registered'
@@ -135,6 +144,12 @@ export async function retireInstance(deps: StepDeps, step: RetireStep, container
   } else {
     await records.deleteInstance(app, step.instance)
   }
-  if (containerId) await stopAndRemove(ctx.runtime, containerId, deps.update.stopGracePeriod / 1000)
-  return { detail: `${drained}, ${containerId ? 'stopped' : 'no container'}`, ms: Date.now() - t0 }
+  if (!containerId) return { detail: `${drained}, no container`, ms: Date.now() - t0 }
+  const stopping = stopAndRemove(ctx.runtime, containerId, deps.update.stopGracePeriod / 1000)
+  if (deferStop) {
+    deferStop(stopping)
+    return { detail: `${drained}, stopping`, ms: Date.now() - t0 }
+  }
+  await stopping
+  return { detail: `${drained}, stopped`, ms: Date.now() - t0 }
 }

@@ -5,7 +5,13 @@ export interface WatchReport {
   polls: number
   /** Fewest registered keys whose address answered 200, over all polls. */
   minServing: number
+  /** Most containers at once, terminating ones included. */
   maxContainers: number
+  /**
+   * Most containers at once that are in service or coming into service: every container except
+   * those seen registered earlier and withdrawn since (terminating, which maxSurge does not count).
+   */
+  maxActive: number
   /** Registered addresses that did not answer (address: reason). */
   failures: string[]
   bodies: Set<string>
@@ -18,7 +24,8 @@ export interface WatchReport {
 export function watchServing(opts: { etcd: string; prefix: string; label: string; intervalMs?: number }) {
   const client = new Etcd3({ hosts: `http://${opts.etcd}` })
   const docker = new Docker()
-  const report: WatchReport = { polls: 0, minServing: Number.POSITIVE_INFINITY, maxContainers: 0, failures: [], bodies: new Set() }
+  const report: WatchReport = { polls: 0, minServing: Number.POSITIVE_INFINITY, maxContainers: 0, maxActive: 0, failures: [], bodies: new Set() }
+  const everRegistered = new Set<string>()
   let running = true
   const loop = (async () => {
     while (running) {
@@ -43,6 +50,10 @@ export function watchServing(opts: { etcd: string; prefix: string; label: string
       report.polls++
       report.minServing = Math.min(report.minServing, results.filter(Boolean).length)
       report.maxContainers = Math.max(report.maxContainers, containers.length)
+      const registered = new Set(Object.keys(kvs).map((k) => k.split('/').at(-1)!))
+      for (const n of registered) everRegistered.add(n)
+      const names = containers.map((c) => (c.Names[0] ?? '').replace(/^\//, ''))
+      report.maxActive = Math.max(report.maxActive, names.filter((n) => registered.has(n) || !everRegistered.has(n)).length)
       await new Promise((r) => setTimeout(r, opts.intervalMs ?? 50)) // watcher poll interval
     }
   })()
