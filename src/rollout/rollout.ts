@@ -5,13 +5,12 @@ import { planRollout } from '../plan/plan-rollout.js'
 import type { RolloutPlan } from '../plan/types.js'
 import { acquireLock, type DeployLock } from '../registry/lock.js'
 import { Records, type CurrentRecord, type RevisionRecord } from '../registry/records.js'
-import { diffSpecs } from '../spec/diff.js'
 import { resolveStrategy } from '../spec/strategy.js'
-import { specTemplateHash } from '../spec/template-hash.js'
 import type { DeploymentSpec } from '../spec/types.js'
 import { executePlan, ExecutionFailure, type ExecutionReport } from './execute.js'
 import { observe } from './observe.js'
 import type { RendererName } from './renderer.js'
+import { decideRevision } from './revision.js'
 import type { InstanceTemplate, StepDeps } from './steps.js'
 
 const debug = createDebug('forrest:rollout')
@@ -89,25 +88,8 @@ export async function rollout(ctx: Context, req: RolloutRequest): Promise<Rollou
         suggestion: `Check \`forrest history ${app}\`, then run the command again.`,
       })
     }
-    const currentRec = revisions.find((r) => r.revision === current?.revision)
-    // Diff against what runs now: the current revision at the current count (`forrest scale` may have changed it).
-    const currentSpec = currentRec && { ...currentRec.spec, replicas: current?.replicas ?? currentRec.spec.replicas }
-    const hash = specTemplateHash(spec, req.imageId)
-    const reuse = req.kind !== 'rollback' && currentRec?.templateHash === hash
-    const revision = reuse ? currentRec!.revision : Math.max(0, current?.revision ?? 0, ...revisions.map((r) => r.revision)) + 1
-    const targetRec: RevisionRecord = reuse
-      ? currentRec!
-      : {
-          revision,
-          spec: { ...spec, replicas: req.replicas },
-          imageId: req.imageId,
-          templateHash: hash,
-          createdAt: new Date().toISOString(),
-          author: req.actor,
-          outcome: 'in-progress',
-          restoredFrom: req.restoredFrom,
-          changes: req.restoredFrom ? [`rollback to revision ${req.restoredFrom}`, ...diffSpecs(currentSpec, spec, currentRec?.imageId, req.imageId)] : diffSpecs(currentSpec, spec, currentRec?.imageId, req.imageId),
-        }
+    const decision = decideRevision(req, current, revisions, new Date())
+    const { revision, reuse, target: targetRec, current: currentRec } = decision
     const templates = new Map<number, InstanceTemplate>([[revision, templateOf(targetRec)]])
     if (currentRec) templates.set(currentRec.revision, templateOf(currentRec))
 
@@ -141,7 +123,7 @@ export async function rollout(ctx: Context, req: RolloutRequest): Promise<Rollou
       instances: instances.map(({ name, revision: r, address, registered, running }) => ({ name, revision: r, address, registered, running })),
       timings: { totalMs: Date.now() - t0, steps: report?.steps ?? [] },
       notes: plan.notes,
-      changes: reuse ? diffSpecs(currentSpec, { ...spec, replicas: req.replicas }) : targetRec.changes,
+      changes: decision.changes,
     })
     if (req.dryRun) return result('dry-run')
     if (plan.action === 'noop') {
