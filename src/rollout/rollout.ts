@@ -153,7 +153,7 @@ export async function rollout(ctx: Context, req: RolloutRequest): Promise<Rollou
       return result('succeeded', report, after.state.instances)
     } catch (err) {
       if (!(err instanceof ExecutionFailure)) throw err
-      return await handleFailure(ctx, records, req, { deps, templates, revision, currentRec, currentReplicas: current?.replicas, failure: err, result })
+      return await handleFailure(ctx, records, req, { deps, revision, currentRec, currentReplicas: current?.replicas, failure: err, result })
     }
   } finally {
     await lock?.release()
@@ -166,7 +166,6 @@ async function handleFailure(
   req: RolloutRequest,
   f: {
     deps: StepDeps
-    templates: Map<number, InstanceTemplate>
     revision: number
     currentRec?: RevisionRecord
     currentReplicas?: number
