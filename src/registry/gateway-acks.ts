@@ -55,6 +55,7 @@ export async function publishGatewayAcks(
       debug('gateway lease lost: %s', err?.message)
       if (lease === l) lease = undefined
       published = undefined
+      // Re-publish after a short backoff (etcd may still be coming back); the periodic resync retries too.
       if (!closed && latest !== undefined) setTimeout(() => void doPublish(latest as number).catch(() => undefined), 500).unref()
     })
     await l.grant()
