@@ -4,7 +4,8 @@ import { ForrestError } from '../errors.js'
 import { planRollout } from '../plan/plan-rollout.js'
 import type { RolloutPlan } from '../plan/types.js'
 import { acquireLock, type DeployLock } from '../registry/lock.js'
-import { Records, type CurrentRecord, type RevisionRecord } from '../registry/records.js'
+import type { CurrentRecord, Records, RevisionRecord } from '../registry/records.js'
+import { recordsOf } from './app-records.js'
 import { resolveStrategy } from '../spec/strategy.js'
 import type { DeploymentSpec } from '../spec/types.js'
 import { executePlan, ExecutionFailure, type ExecutionReport } from './execute.js'
@@ -76,7 +77,7 @@ export async function rollout(ctx: Context, req: RolloutRequest): Promise<Rollou
   const { spec } = req
   const app = spec.name
   const prefix = spec.announce.prefix
-  const records = new Records(ctx.etcd, ctx.config.etcdHosts, ctx.config.recordsRoot)
+  const records = recordsOf(ctx)
   let lock: DeployLock | undefined
   if (!req.dryRun) {
     lock = await acquireLock(ctx.etcd, ctx.config.etcdHosts, lockKey(ctx.config.recordsRoot, app), req, { waitMs: req.waitLockMs })
