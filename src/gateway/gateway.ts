@@ -226,6 +226,14 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
     const draining = plan.draining.filter((name) => !deleted.has(name))
     if (opts.serversFile && !(await syncServersFile(target.entries, actual))) ok = false
     settled = ok && plan.gating.length === 0 && draining.length === 0
+    if (settled && target.revision > applied && opts.serversFile) {
+      // A reload that began before the servers file lost a withdrawn server starts a worker that
+      // still has it: ack only if HAProxy is still the worker this pass applied to (else the next
+      // pass sees the restart and applies to the new worker first). A worker still parsing its
+      // config is not visible here; the starter config's retry-on covers that last window.
+      const again = await runtime.info()
+      if (again.pid !== haproxy.pid || again.startTimeSec !== haproxy.startTimeSec) settled = false
+    }
     if (settled && target.revision > applied) {
       try {
         await publisher.publish(target.revision)
