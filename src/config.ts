@@ -68,6 +68,11 @@ export function isLoopback(ip: string): boolean {
   return ip.startsWith('127.') || ip === '::1' || ip === 'localhost'
 }
 
+/** Where forrest itself reaches published ports: the bind address, or loopback when bound to all. */
+export function probeHostOf(config: Pick<ForrestConfig, 'bindIp'>): string {
+  return config.bindIp === '0.0.0.0' ? '127.0.0.1' : config.bindIp
+}
+
 export function resolveConfig(env: NodeJS.ProcessEnv, flags: ConfigFlags = {}, ifaces: Interfaces = networkInterfaces()): ForrestConfig {
   const etcdHosts = parseEtcdHosts(flags.etcd ?? env.ETCD_HOST ?? '127.0.0.1:2379')
   const prefix = normalizePrefix(flags.prefix ?? env.ETCD_PREFIX ?? 'app/servers')

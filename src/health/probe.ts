@@ -58,19 +58,22 @@ async function poll(runtime: ContainerRuntime, spec: HealthSpec, target: ProbeTa
   }
 }
 
+/** One HTTP probe: GET <path> must answer <status> within the timeout. Never throws. */
+export async function httpCheck(address: string, spec: Pick<HealthSpec, 'path' | 'status' | 'timeout'>): Promise<{ ok: boolean; detail: string }> {
+  try {
+    const res = await fetch(`http://${address}${spec.path}`, { signal: AbortSignal.timeout(spec.timeout) })
+    await res.arrayBuffer().catch(() => undefined)
+    return { ok: res.status === spec.status, detail: `HTTP ${res.status}` }
+  } catch (err) {
+    const e = err as Error & { cause?: { code?: string } }
+    debug('probe %s: %s', address, e.message)
+    return { ok: false, detail: e.cause?.code ?? e.name }
+  }
+}
+
 export function httpProbe(runtime: ContainerRuntime, spec: HealthSpec): ReadinessProbe {
   return {
-    waitUntilHealthy: (target, signal) =>
-      poll(runtime, spec, target, async () => {
-        try {
-          const res = await fetch(`http://${target.address}${spec.path}`, { signal: AbortSignal.timeout(spec.timeout) })
-          await res.arrayBuffer().catch(() => undefined)
-          return { ok: res.status === spec.status, detail: `HTTP ${res.status}` }
-        } catch (err) {
-          const e = err as Error & { cause?: { code?: string } }
-          return { ok: false, detail: e.cause?.code ?? e.name }
-        }
-      }, signal),
+    waitUntilHealthy: (target, signal) => poll(runtime, spec, target, () => httpCheck(target.address, spec), signal),
   }
 }
 

@@ -1,4 +1,5 @@
 import createDebug from 'debug'
+import { probeHostOf } from '../config.js'
 import type { Context } from '../context.js'
 import { ForrestError } from '../errors.js'
 import { planRollout } from '../plan/plan-rollout.js'
@@ -100,7 +101,7 @@ export async function rollout(ctx: Context, req: RolloutRequest): Promise<Rollou
       app,
       prefix,
       ip: spec.announce.address,
-      probeHost: ctx.config.bindIp === '0.0.0.0' ? '127.0.0.1' : ctx.config.bindIp,
+      probeHost: probeHostOf(ctx.config),
       template: (r) => {
         const t = templates.get(r)
         if (!t) throw new ForrestError('INTERNAL', `no template for revision ${r}`)

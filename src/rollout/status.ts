@@ -1,12 +1,11 @@
-import createDebug from 'debug'
+import { probeHostOf } from '../config.js'
 import type { Context } from '../context.js'
+import { httpCheck } from '../health/probe.js'
 import { LABEL } from '../labels.js'
 import { readLock } from '../registry/lock.js'
 import { appNotFound, recordsOf } from './app-records.js'
 import { lockKey } from './rollout.js'
 import { classifyApp, probeTargets, type AppObservation, type AppStatus, type ProbeResult, type ProbeTarget } from './status-drift.js'
-
-const debug = createDebug('forrest:status')
 
 export interface StatusReport {
   apps: AppStatus[]
@@ -53,7 +52,7 @@ export async function collectStatus(ctx: Context, app?: string): Promise<StatusR
     keys: keysByPrefix.get(prefixOf(a)) ?? new Map(),
     ...(a.lock ? { lock: a.lock } : {}),
   }))
-  const probeHost = ctx.config.bindIp === '0.0.0.0' ? '127.0.0.1' : ctx.config.bindIp
+  const probeHost = probeHostOf(ctx.config)
   const results = await Promise.all(
     observations.map(async (o) => new Map(await Promise.all(probeTargets(o, probeHost).map(async (t) => [t.name, await probeOnce(t)] as const)))),
   )
@@ -62,14 +61,6 @@ export async function collectStatus(ctx: Context, app?: string): Promise<StatusR
   return { apps: statuses, converged: statuses.every((s) => s.converged) }
 }
 
-async function probeOnce(t: ProbeTarget): Promise<ProbeResult> {
-  try {
-    const res = await fetch(`http://${t.address}${t.health.path}`, { signal: AbortSignal.timeout(Math.min(t.health.timeout, PROBE_TIMEOUT_MS)) })
-    await res.arrayBuffer().catch(() => undefined)
-    return { ok: res.status === t.health.status, detail: `HTTP ${res.status}` }
-  } catch (err) {
-    const e = err as Error & { cause?: { code?: string } }
-    debug('probe %s at %s: %s', t.name, t.address, e.message)
-    return { ok: false, detail: e.cause?.code ?? e.name }
-  }
+function probeOnce(t: ProbeTarget): Promise<ProbeResult> {
+  return httpCheck(t.address, { ...t.health, timeout: Math.min(t.health.timeout, PROBE_TIMEOUT_MS) })
 }
