@@ -20,13 +20,18 @@ export interface ReadinessProbe {
   waitUntilHealthy(target: ProbeTarget, signal?: AbortSignal): Promise<{ ms: number }>
 }
 
+/** Waits one poll interval; the abort listener is removed again, so a long soak leaks none. */
 const tick = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve, reject) => {
-    const t = setTimeout(resolve, ms) // poll interval between probe attempts
-    signal?.addEventListener('abort', () => {
+    const onAbort = () => {
       clearTimeout(t)
-      reject(signal.reason ?? new Error('aborted'))
-    }, { once: true })
+      reject(signal?.reason ?? new Error('aborted'))
+    }
+    const t = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort)
+      resolve()
+    }, ms) // poll interval between probe attempts
+    signal?.addEventListener('abort', onAbort, { once: true })
   })
 
 type Check = () => Promise<{ ok: boolean; detail: string }>
