@@ -10,8 +10,12 @@ export interface ForrestConfig {
   ip: string
   /** Where the announce address came from, so commands can say so. */
   ipSource: 'flag' | 'FORREST_IP' | 'detected'
-  /** Host address published ports bind to: the announce address if it is loopback, else all. */
+  /** Host address published ports bind to: FORREST_BIND_IP, else the announced address. */
   bindIp: string
+  /** FORREST_BIND_IP when set: then it wins over a deployment file's announce.address too. */
+  bindOverride?: string
+  /** TTL of the deploy lock's etcd lease (FORREST_LOCK_TTL seconds, default 10). */
+  lockTtlSec: number
   /** Root of forrest's own records in etcd (revisions, locks, gateways). */
   recordsRoot: string
   /** Extra labels on every container forrest creates (FORREST_LABELS=k=v,k2=v2). */
@@ -28,8 +32,23 @@ type Interfaces = NodeJS.Dict<NetworkInterfaceInfo[]>
 
 const IPV4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/
 
+/**
+ * The one spelling of an etcd prefix: no leading, trailing or doubled slashes ("/app//servers/"
+ * → "app/servers"). Every prefix (file, --prefix, ETCD_PREFIX, FORREST_ROOT, recorded specs)
+ * goes through here, so keys are always `/<prefix>/<name>`.
+ */
 export function normalizePrefix(prefix: string): string {
-  return prefix.replace(/^\/+|\/+$/g, '')
+  return prefix.split('/').filter(Boolean).join('/')
+}
+
+/** An instance prefix inside forrest's records root (or around it) would mix instances and records. */
+export function checkPrefixAgainstRoot(prefix: string, root: string, what: string): void {
+  const [p, r] = [normalizePrefix(prefix), normalizePrefix(root)]
+  if (p === r || p.startsWith(`${r}/`) || r.startsWith(`${p}/`)) {
+    throw new ForrestError('BAD_INPUT', `${what} "${prefix}" overlaps forrest's records root "/${r}/"`, {
+      suggestion: `Register instances under a prefix outside /${r}/, e.g. app/servers (or set FORREST_ROOT to another root).`,
+    })
+  }
 }
 
 export function parseEtcdHosts(value: string): string[] {
@@ -64,34 +83,50 @@ export function detectIp(ifaces: Interfaces): string {
   return '127.0.0.1'
 }
 
-export function isLoopback(ip: string): boolean {
-  return ip.startsWith('127.') || ip === '::1' || ip === 'localhost'
+const isIpv4 = (ip: string) => IPV4.test(ip) && ip.split('.').every((o) => Number(o) <= 255)
+
+/** Where published ports bind for an instance announced at `address`: FORREST_BIND_IP, else that address. */
+export function bindIpFor(config: Pick<ForrestConfig, 'bindOverride'>, address: string): string {
+  return config.bindOverride ?? address
 }
 
-/** Where forrest itself reaches published ports: the bind address, or loopback when bound to all. */
-export function probeHostOf(config: Pick<ForrestConfig, 'bindIp'>): string {
-  return config.bindIp === '0.0.0.0' ? '127.0.0.1' : config.bindIp
+/** Where forrest itself reaches published ports: the bind address, or the announced one when bound to all. */
+export function probeHostOf(bindIp: string, address: string): string {
+  return bindIp === '0.0.0.0' ? address : bindIp
 }
 
 export function resolveConfig(env: NodeJS.ProcessEnv, flags: ConfigFlags = {}, ifaces: Interfaces = networkInterfaces()): ForrestConfig {
   const etcdHosts = parseEtcdHosts(flags.etcd ?? env.ETCD_HOST ?? '127.0.0.1:2379')
   const prefix = normalizePrefix(flags.prefix ?? env.ETCD_PREFIX ?? 'app/servers')
   if (!prefix) throw new ForrestError('BAD_INPUT', 'ETCD_PREFIX is empty', { suggestion: 'Use a path like app/servers.' })
+  const recordsRoot = normalizePrefix(env.FORREST_ROOT ?? 'forrest')
+  if (!recordsRoot) throw new ForrestError('BAD_INPUT', 'FORREST_ROOT is empty', { suggestion: 'Unset it to use forrest.' })
+  checkPrefixAgainstRoot(prefix, recordsRoot, flags.prefix ? '--prefix' : 'ETCD_PREFIX')
   let ip: string
   let ipSource: ForrestConfig['ipSource']
   if (flags.ip) [ip, ipSource] = [flags.ip, 'flag']
   else if (env.FORREST_IP) [ip, ipSource] = [env.FORREST_IP, 'FORREST_IP']
   else [ip, ipSource] = [detectIp(ifaces), 'detected']
-  if (!IPV4.test(ip) || ip.split('.').some((o) => Number(o) > 255)) {
+  if (!isIpv4(ip)) {
     throw new ForrestError('BAD_INPUT', `FORREST_IP "${ip}" is not an IPv4 address`, { suggestion: 'Set FORREST_IP to the address the load balancer reaches this host on.' })
+  }
+  const bindOverride = env.FORREST_BIND_IP || undefined
+  if (bindOverride !== undefined && !isIpv4(bindOverride)) {
+    throw new ForrestError('BAD_INPUT', `FORREST_BIND_IP "${bindOverride}" is not an IPv4 address`, { suggestion: 'Unset it to bind published ports to the announced address, or use 0.0.0.0 for every interface.' })
+  }
+  const lockTtlSec = Number(env.FORREST_LOCK_TTL ?? 10)
+  if (!Number.isInteger(lockTtlSec) || lockTtlSec < 2 || lockTtlSec > 300) {
+    throw new ForrestError('BAD_INPUT', `FORREST_LOCK_TTL "${env.FORREST_LOCK_TTL}" is not a whole number of seconds from 2 to 300`, { suggestion: 'Unset it for the default of 10 seconds.' })
   }
   return {
     etcdHosts,
     prefix,
     ip,
     ipSource,
-    bindIp: isLoopback(ip) ? ip : '0.0.0.0',
-    recordsRoot: normalizePrefix(env.FORREST_ROOT ?? 'forrest'),
+    bindIp: bindOverride ?? ip,
+    ...(bindOverride ? { bindOverride } : {}),
+    lockTtlSec,
+    recordsRoot,
     extraLabels: parseLabels(env.FORREST_LABELS),
   }
 }

@@ -2,13 +2,26 @@ import type { Etcd3 } from 'etcd3'
 import type { ForrestConfig } from './config.js'
 import type { ContainerRuntime } from './docker/runtime.js'
 import { InstanceRegistry } from './registry/instances.js'
+import { plainWriter, type KvWriter } from './registry/kv-writer.js'
+
+/** Who forrest is here: what its container labels must match before it touches a container. */
+export interface Identity {
+  /** `<etcd cluster id>/<records root>`: two environments sharing a Docker host never match. */
+  owner: string
+  /** The Docker engine's ID, recorded with each instance. */
+  engine: string
+}
 
 /** One Docker and one etcd connection per command run, shared by every step. */
 export interface Context {
   config: ForrestConfig
   runtime: ContainerRuntime
   etcd: Etcd3
+  /** Unfenced writes (launch, stop of a launched container); rollouts use their lock's writer. */
+  writer: KvWriter
   registry: InstanceRegistry
+  /** Asks etcd and Docker once (also checking both answer), then remembers. */
+  identity(): Promise<Identity>
   close(): void
 }
 
@@ -19,11 +32,18 @@ export interface Context {
 export async function openContext(config: ForrestConfig): Promise<Context> {
   const [{ DockerRuntime }, { createEtcdClient }] = await Promise.all([import('./docker/docker-runtime.js'), import('./registry/client.js')])
   const etcd = createEtcdClient(config.etcdHosts)
+  const writer = plainWriter(etcd, config.etcdHosts)
+  const runtime = new DockerRuntime()
+  const registry = new InstanceRegistry(etcd, config.etcdHosts, writer)
+  let identity: Promise<Identity> | undefined
   return {
     config,
-    runtime: new DockerRuntime(),
+    runtime,
     etcd,
-    registry: new InstanceRegistry(etcd, config.etcdHosts),
+    writer,
+    registry,
+    identity: () =>
+      (identity ??= Promise.all([registry.check(), runtime.engineId()]).then(([cluster, engine]) => ({ owner: `${cluster}/${config.recordsRoot}`, engine }))),
     close: () => etcd.close(),
   }
 }

@@ -14,6 +14,8 @@ export const EXIT = {
   notFound: 8,
   conflict: 9,
   notConverged: 10,
+  gatewaysMissing: 11,
+  lockLost: 12,
   interrupted: 130,
 } as const
 
@@ -35,6 +37,8 @@ export type ErrorCode =
   | 'NOT_CONVERGED'
   | 'REVISION_CHANGED'
   | 'GATEWAY_UNREACHABLE'
+  | 'GATEWAYS_MISSING'
+  | 'LOCK_LOST'
   | 'INTERRUPTED'
   | 'INTERNAL'
 
@@ -48,6 +52,10 @@ const EXIT_BY_CODE: Record<ErrorCode, number> = {
   ETCD_UNREACHABLE: EXIT.etcdUnreachable,
   DOCKER_UNREACHABLE: EXIT.dockerUnreachable,
   GATEWAY_UNREACHABLE: EXIT.failed,
+  /** Fewer live gateways for the prefix than the file's gateways.required: nothing was changed. */
+  GATEWAYS_MISSING: EXIT.gatewaysMissing,
+  /** The deploy lock's lease was lost mid-rollout (frozen, partitioned): stopped before touching Docker again. */
+  LOCK_LOST: EXIT.lockLost,
   IMAGE_NOT_FOUND: EXIT.notFound,
   CONTAINER_NOT_FOUND: EXIT.notFound,
   APP_NOT_FOUND: EXIT.notFound,

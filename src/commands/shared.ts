@@ -19,7 +19,7 @@ export const WAIT_LOCK_DEFAULT = '10m'
 /** oclif has no optional-value flags: turn a bare --wait-lock into --wait-lock=10m. */
 export const expandBareWaitLock = (argv: string[]) => argv.map((a) => (a === '--wait-lock' ? `--wait-lock=${WAIT_LOCK_DEFAULT}` : a))
 
-function waitLockMs(value: string | undefined): number {
+export function waitLockMs(value: string | undefined): number {
   if (value === undefined) return 0
   const ms = parseDuration(value)
   if (ms === undefined) throw new ForrestError('BAD_INPUT', `--wait-lock "${value}" is not a duration`, { suggestion: 'Write e.g. --wait-lock=2m or --wait-lock=30s.' })

@@ -1,20 +1,34 @@
 import { Args, Flags } from '@oclif/core'
+import { currentActor } from '../actor.js'
 import { BaseCommand } from '../base-command.js'
 import { withContext } from '../context.js'
-import { stop, type StopResult } from '../rollout/stop.js'
+import { ForrestError } from '../errors.js'
+import { withInterrupts } from '../rollout/signals.js'
+import type { StopResult } from '../rollout/stop.js'
+import { parseDuration } from '../spec/duration.js'
+import { expandBareWaitLock, waitLockFlag, waitLockMs } from './shared.js'
 
 export default class Stop extends BaseCommand {
-  static summary = 'Withdraw a forrest container from etcd, then stop and remove it (the original forrest stop).'
-  static description = 'The key is deleted first, so the load balancer stops routing before the container gets SIGTERM; after the grace period it is killed. Containers without forrest labels are never touched.'
-  static examples = ['<%= config.bin %> stop sharp_mccarthy']
+  static summary = 'Withdraw a forrest container from etcd, drain it, then stop and remove it (the original forrest stop).'
+  static description = `Takes the app's lock (like deploy), deletes the key so the load balancer stops routing, waits for every live \`forrest gateway\` to confirm it has drained the instance (without gateways: --drain, default the app's update.drain), then sends SIGTERM and after the grace period SIGKILL. Containers without forrest labels, or of another forrest environment, are never touched.
+
+Exit codes: 0 stopped, 4 a gateway did not confirm the drain (the container keeps running), 5 another deploy holds the lock, 6 etcd unreachable, 7 Docker unreachable, 8 no such container, 9 not this forrest's container, 12 lost the lock.`
+  static examples = ['<%= config.bin %> stop sharp_mccarthy', '<%= config.bin %> stop myapp-r3-2 --wait-lock=1m']
   static args = { name: Args.string({ required: true, description: 'Container name' }) }
   static flags = {
     grace: Flags.integer({ description: 'Seconds between SIGTERM and SIGKILL', default: 10, min: 0 }),
+    drain: Flags.string({ description: "Without gateways: time between withdrawing and stopping (default: the app's update.drain, else 2s)", helpValue: 'DURATION' }),
+    'wait-lock': waitLockFlag,
   }
 
   async run(): Promise<StopResult> {
-    const { args, flags } = await this.parse(Stop)
+    const { args, flags } = await this.parse(Stop, expandBareWaitLock(this.argv))
     const config = this.forrestConfig(flags)
-    return withContext(config, (ctx) => stop(ctx, args.name, flags.grace, (line) => this.log(line)))
+    const drainMs = flags.drain === undefined ? undefined : parseDuration(flags.drain)
+    if (drainMs === undefined && flags.drain !== undefined) throw new ForrestError('BAD_INPUT', `--drain "${flags.drain}" is not a duration`, { suggestion: 'Write e.g. --drain=500ms or --drain=5s.' })
+    const { stop } = await import('../rollout/stop.js')
+    return withContext(config, (ctx) =>
+      withInterrupts((signal) => stop(ctx, args.name, { graceSeconds: flags.grace, drainMs, waitLockMs: waitLockMs(flags['wait-lock']), actor: currentActor(), signal }, (line) => this.log(line))),
+    )
   }
 }

@@ -64,6 +64,11 @@ export class DockerRuntime implements ContainerRuntime {
     await this.call('ping', () => this.docker.ping())
   }
 
+  async engineId(): Promise<string> {
+    const info = await this.call('info', () => this.docker.info() as Promise<{ ID?: string; Name?: string }>)
+    return info.ID || info.Name || 'unknown'
+  }
+
   async inspectImage(ref: string): Promise<ImageInfo> {
     const info = await this.call('image inspect', async () => {
       try {

@@ -34,6 +34,8 @@ export interface RunOptions {
 
 export interface ContainerRuntime {
   ping(): Promise<void>
+  /** The engine's own ID (docker info), stable across restarts: which host a container is on. */
+  engineId(): Promise<string>
   inspectImage(ref: string): Promise<ImageInfo>
   /** Creates and starts the container; on a failed start the container is removed again. */
   run(opts: RunOptions): Promise<ContainerInfo>

@@ -1,11 +1,13 @@
 import { hostname } from 'node:os'
 import createDebug from 'debug'
 import type { Etcd3 } from 'etcd3'
-import { publishGatewayAcks, type AckPublisher } from '../registry/gateway-acks.js'
+import { httpCheck } from '../health/probe.js'
+import { gatewayCheckPrefix, publishGatewayAcks, type AckPublisher, type AckState, type InstanceCheck, type ServerVerdict } from '../registry/gateway-acks.js'
 import { watchPrefix, type PrefixState, type PrefixWatch } from '../registry/prefix-watch.js'
 import { withEtcd } from '../registry/etcd-errors.js'
 import { ADMIN_DRAIN_MASK, CHECK_FAILED, CHECK_PASSED, HaproxyCommandError, HaproxyRuntime, OP_RUNNING, type HaproxyServer, type ProcessInfo } from './haproxy-runtime.js'
-import { checkServersFile, renderServerLines, writeServersFile } from './servers-file.js'
+import { emptyViewConfirmed } from './empty-view.js'
+import { checkServersFile, renderServerLines, serverNamesInFile, writeServersFile } from './servers-file.js'
 import { planSync, validateEntry, type SyncAction } from './sync.js'
 
 const debug = createDebug('forrest:gateway')
@@ -112,6 +114,15 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
   let haproxy: ProcessInfo = await runtime.info()
   await runtime.servers(backend)
   if (opts.serversFile) await checkServersFile(opts.serversFile)
+  /**
+   * Servers this gateway may delete: those etcd has named while it ran, and those in its servers
+   * file's block. A server added by hand (or by anything else) is never touched.
+   */
+  const owned = new Set<string>(opts.serversFile ? await serverNamesInFile(opts.serversFile) : [])
+  /** Servers HAProxy refused to add or the gateway's check of the spec's health path failed: a "down" verdict. */
+  const refused = new Map<string, string>()
+  let lastPublished = ''
+  let passError: string | undefined
   let lastFileError = ''
   /** What the servers file's block holds (undefined: not written by this gateway yet). */
   let lastFileLines: string | undefined
@@ -192,19 +203,41 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
     for (const name of drainStartedAt.keys()) if (!present.has(name) || target.entries.has(name)) drainStartedAt.delete(name)
     for (const s of actual) if (!target.entries.has(s.name) && s.adminState & ADMIN_DRAIN_MASK && !drainStartedAt.has(s.name)) drainStartedAt.set(s.name, now)
 
-    const plan = planSync({ desired: target.entries, actual, now, drainStartedAt, drainTimeoutMs: opts.drainTimeoutMs ?? 30_000, trustedLive })
+    for (const name of target.entries.keys()) owned.add(name)
+    for (const name of refused.keys()) if (!target.entries.has(name)) refused.delete(name)
+    const mine = new Set([...owned].filter((name) => present.has(name)))
+    let keep: string | undefined
+    if (target.entries.size === 0 && mine.size > 0 && !(await emptyViewConfirmed(opts.client, opts.prefix, opts.recordsRoot))) {
+      // An empty view from a wrong --prefix or an etcd restored from an old backup must not
+      // wipe the backend: N → 0 needs forrest's records to say an app there was scaled to 0.
+      keep = `etcd has no instance under /${opts.prefix}/ but no app forrest has records of was scaled to 0 there: kept ${mine.size} server${mine.size === 1 ? '' : 's'} (wrong --prefix, or etcd restored from an old backup?)`
+      mine.clear()
+    }
+    const plan = planSync({ desired: target.entries, actual, now, drainStartedAt, drainTimeoutMs: opts.drainTimeoutMs ?? 30_000, trustedLive, owned: mine })
     for (const s of plan.skipped) {
       if (!skippedReported.has(s.name)) emit({ type: 'skipped', ...s })
       skippedReported.add(s.name)
     }
     let ok = true
+    passError = keep
     const deleted = new Set<string>()
+    const checks = plan.actions.some((a) => a.kind === 'add' && !a.trusted) ? await readChecks() : new Map<string, InstanceCheck>()
     for (const action of plan.actions) {
       try {
+        if (action.kind === 'add' && !action.trusted && !(await specCheckPasses(action.name, action.address, checks.get(action.name)))) continue
         if ((await execute(action)) === 'deleted') deleted.add(action.name)
+        if (action.kind === 'add') refused.delete(action.name)
       } catch (err) {
-        ok = false
-        debug('action %o failed: %s', action, err instanceof Error ? err.message : err)
+        const message = err instanceof Error ? err.message : String(err)
+        debug('action %o failed: %s', action, message)
+        if (action.kind === 'add') {
+          // HAProxy will not take it (e.g. an address it rejects): a verdict, not a reason to stop acking.
+          if (!refused.has(action.name)) emit({ type: 'warning', message: `cannot add ${action.name} (${action.address}): ${message}` })
+          refused.set(action.name, `HAProxy refused it: ${message}`)
+        } else {
+          ok = false
+          passError = message
+        }
       }
     }
     for (const s of actual) {
@@ -224,8 +257,12 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
     }
     // A server whose `del server` was refused (a request still attached) is still draining.
     const draining = plan.draining.filter((name) => !deleted.has(name))
-    if (opts.serversFile && !(await syncServersFile(target.entries, actual))) ok = false
-    settled = ok && plan.gating.length === 0 && draining.length === 0
+    const gating = plan.gating.filter((name) => !refused.has(name))
+    if (opts.serversFile && !(await syncServersFile(target.entries, actual))) {
+      ok = false
+      passError = lastFileError
+    }
+    settled = ok && gating.length === 0 && draining.length === 0
     if (settled && target.revision > applied && opts.serversFile) {
       // A reload that began before the servers file lost a withdrawn server starts a worker that
       // still has it: ack only if HAProxy is still the worker this pass applied to (else the next
@@ -234,15 +271,65 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
       const again = await runtime.info()
       if (again.pid !== haproxy.pid || again.startTimeSec !== haproxy.startTimeSec) settled = false
     }
-    if (settled && target.revision > applied) {
+    const revision = settled ? Math.max(applied, target.revision) : applied
+    const state: AckState = { revision, servers: verdicts(target.entries, actual, plan.skipped, new Set(gating)), ...(passError ? { error: passError } : {}) }
+    if (JSON.stringify(state) !== lastPublished) {
       try {
-        await publisher.publish(target.revision)
-        applied = target.revision
-        emit({ type: 'applied', revision: applied })
+        await publisher.publish(state)
+        lastPublished = JSON.stringify(state)
+        if (revision > applied) emit({ type: 'applied', revision })
+        applied = revision
       } catch (err) {
         debug('publishing ack failed (etcd down?): %s', err instanceof Error ? err.message : err)
       }
     }
+  }
+
+  /** HAProxy's verdict on every desired server, as the acknowledgement carries it. */
+  function verdicts(desired: ReadonlyMap<string, string>, actual: readonly HaproxyServer[], skipped: { name: string; reason: string }[], gating: Set<string>): Record<string, ServerVerdict> {
+    const byName = new Map(actual.map((s) => [s.name, s]))
+    const out: Record<string, ServerVerdict> = {}
+    for (const name of [...desired.keys()].sort()) {
+      const s = byName.get(name)
+      const skip = skipped.find((k) => k.name === name)
+      if (skip) out[name] = { state: 'down', reason: skip.reason }
+      else if (refused.has(name)) out[name] = { state: 'down', reason: refused.get(name) }
+      else if (gating.has(name) || !s) out[name] = { state: 'pending' }
+      else if (s.weight > 0 && s.opState === OP_RUNNING && s.checkResult === CHECK_PASSED && s.adminState === 0) out[name] = { state: 'up' }
+      else if (s.checkResult === CHECK_FAILED) out[name] = { state: 'down', reason: `HAProxy's check failed${s.checkStatus ? ` (${s.checkStatus})` : ''}` }
+      else out[name] = { state: 'pending' }
+    }
+    return out
+  }
+
+  /** The health checks (path, status) rollouts recorded for this prefix's instances. */
+  async function readChecks(): Promise<Map<string, InstanceCheck>> {
+    const base = gatewayCheckPrefix(opts.prefix, opts.recordsRoot)
+    const all = await opts.client.getAll().prefix(base).strings()
+    const out = new Map<string, InstanceCheck>()
+    for (const [key, value] of Object.entries(all)) {
+      try {
+        out.set(key.slice(base.length), JSON.parse(value) as InstanceCheck)
+      } catch {
+        debug('ignoring malformed check %s', key)
+      }
+    }
+    return out
+  }
+
+  /**
+   * The app's own health check (path and status from its deployment file), from where HAProxy
+   * runs, before the server is added: HAProxy's backend check may probe another path, and the
+   * gateway's host may not reach what the deploy's host reached. Failing is a "down" verdict.
+   */
+  async function specCheckPasses(name: string, address: string, check: InstanceCheck | undefined): Promise<boolean> {
+    if (!check) return true
+    const r = await httpCheck(address, { path: check.path, status: check.status, timeout: 1000 })
+    if (r.ok) return true
+    const reason = `GET ${check.path} from the gateway's host answered ${r.detail}, expected HTTP ${check.status}`
+    if (refused.get(name) !== reason) emit({ type: 'check-failed', name, address })
+    refused.set(name, reason)
+    return false
   }
 
   /**

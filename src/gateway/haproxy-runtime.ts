@@ -23,6 +23,8 @@ export interface HaproxyServer {
   sessions: number
   /** Queued requests waiting for this server (show stat qcur). */
   queued: number
+  /** Last check's status and code from show stat, e.g. "L7STS 404" or "L4CON". */
+  checkStatus?: string
 }
 
 export const ADMIN_MAINT_MASK = 0x01 | 0x02 | 0x04 | 0x20 | 0x40
@@ -183,6 +185,7 @@ function mergeServers(state: StateRow[], stats: Record<string, string>[], backen
         checkState: r.checkState,
         sessions: Number(st?.scur || 0),
         queued: Number(st?.qcur || 0),
+        ...(st?.check_status ? { checkStatus: `${st.check_status}${st.check_code ? ` ${st.check_code}` : ''}`.replace(/^\*/, '') } : {}),
       }
     })
 }

@@ -55,3 +55,12 @@ export async function writeServersFile(file: string, lines: string[]): Promise<b
   await rename(tmp, file)
   return true
 }
+
+/** The server names in the file's marker block: servers an earlier gateway wrote, so it may manage them. */
+export async function serverNamesInFile(file: string): Promise<string[]> {
+  const all = (await readFile(file, 'utf8')).split('\n')
+  const begin = all.findIndex((l) => l.trim().startsWith(SERVERS_BEGIN.split(' (')[0]))
+  const end = all.findIndex((l, i) => i > begin && l.trim() === SERVERS_END)
+  if (begin < 0 || end < 0) return []
+  return all.slice(begin + 1, end).flatMap((l) => /^\s*server\s+(\S+)/.exec(l)?.[1] ?? [])
+}

@@ -49,6 +49,11 @@ export interface SyncInput {
    * still checks them and pulls one that fails (fall × inter).
    */
   trustedLive?: ReadonlySet<string>
+  /**
+   * Servers the gateway may drain and delete when etcd no longer names them (default: all).
+   * Anything else in the backend (added by hand, or kept by the empty-view guard) is left alone.
+   */
+  owned?: ReadonlySet<string>
 }
 
 export interface SyncPlan {
@@ -62,11 +67,13 @@ export interface SyncPlan {
 }
 
 const NAME_RE = /^[A-Za-z0-9_.:-]+$/
-const ADDR_RE = /^(\d{1,3}(\.\d{1,3}){3}|\[[0-9a-fA-F:.]+\]):\d{1,5}$/
+const ADDR_RE = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3}):(\d{1,5})$/
 
 export function validateEntry(name: string, address: string): string | undefined {
   if (!NAME_RE.test(name)) return `name "${name}" has characters HAProxy does not allow in a server name`
-  if (!ADDR_RE.test(address)) return `value "${address}" is not ip:port`
+  const m = ADDR_RE.exec(address)
+  if (!m) return `value "${address}" is not IPv4 ip:port`
+  if (m.slice(1, 5).some((o) => Number(o) > 255) || Number(m[5]) < 1 || Number(m[5]) > 65535) return `value "${address}" is not a valid IPv4 address and port`
   return undefined
 }
 
@@ -102,6 +109,7 @@ export function planSync(input: SyncInput): SyncPlan {
   }
 
   for (const srv of input.actual) {
+    if (input.owned && !input.owned.has(srv.name)) continue
     if (!desired.has(srv.name) && !plan.skipped.some((s) => s.name === srv.name)) planWithdrawn(srv, input, plan, 'withdrawn')
     // A skipped key (invalid value) leaves any existing server alone rather than pulling it.
   }

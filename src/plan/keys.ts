@@ -5,7 +5,7 @@
 
 /** "/app/servers/" for any spelling of the prefix; "/" for an empty one. */
 export function keyPrefix(prefix: string): string {
-  const trimmed = prefix.replace(/^\/+|\/+$/g, '')
+  const trimmed = prefix.split('/').filter(Boolean).join('/')
   return trimmed ? `/${trimmed}/` : '/'
 }
 

@@ -21,7 +21,7 @@ export function planRollout(target: RolloutTarget, observed: ObservedState): Rol
   checkTarget(target)
   const { app } = observed
   const drift = planDrift(target, observed)
-  const converge = planConverge(target, app, drift.servingTarget, drift.servingOld, new Set(observed.instances.map((i) => i.name)))
+  const converge = planConverge(target, app, drift.servingTarget, drift.servingOld, new Set([...observed.instances.map((i) => i.name), ...(observed.reserved ?? [])]))
   const waves = drift.wave ? [drift.wave, ...converge.waves] : converge.waves
 
   const revisionChanged = observed.currentRevision !== undefined && observed.currentRevision !== target.revision
@@ -92,7 +92,7 @@ function planDrift(target: RolloutTarget, observed: ObservedState): Drift {
     } else if (!instance.running) {
       retires.push(retireStep(instance, 'orphan'))
       notes.push(`drift: ${instance.name} exists but is not running: remove it`)
-    } else if (instance.revision === target.revision && stillNeeded > 0) {
+    } else if (instance.revision === target.revision && (target.templateHash === undefined || instance.template === target.templateHash) && stillNeeded > 0) {
       stillNeeded--
       adopts.push({ kind: 'adopt', instance: instance.name, revision: target.revision })
       servingTarget.push({ ...instance, registered: true })
@@ -160,6 +160,7 @@ function planConverge(target: RolloutTarget, app: string, servingTarget: Observe
 function retireStep(instance: ObservedInstance, reason: RetireStep['reason']): RetireStep {
   const step: RetireStep = { kind: 'retire', instance: instance.name, registered: instance.registered, running: instance.running, reason }
   if (instance.revision !== undefined) step.revision = instance.revision
+  if (instance.prefix !== undefined) step.prefix = instance.prefix
   return step
 }
 

@@ -17,6 +17,10 @@ export interface ObservedInstance {
   registered: boolean
   /** ip:port, from the key when registered, else from the container's published port. */
   address?: string
+  /** The etcd prefix its key is (or would be) under: its own, which may not be the target's. */
+  prefix?: string
+  /** The container's template hash label: adopted only when it matches the target's. */
+  template?: string
 }
 
 export interface ObservedState {
@@ -24,11 +28,15 @@ export interface ObservedState {
   /** The revision currently recorded as current in forrest's records, if any. */
   currentRevision?: number
   instances: ObservedInstance[]
+  /** Container names taken by containers that are not ours (another environment's): never reused. */
+  reserved?: string[]
 }
 
 /** What the rollout should converge to. */
 export interface RolloutTarget {
   revision: number
+  /** The target revision's template hash; a container of the same revision number but another hash is not adopted. */
+  templateHash?: string
   replicas: number
   /** Update strategy, already resolved from the spec (counts, not percentages). */
   maxSurge: number
@@ -57,6 +65,8 @@ export interface RetireStep {
   revision?: number
   registered: boolean
   running: boolean
+  /** The prefix its key is under (a prefix migration withdraws it there). */
+  prefix?: string
   /** Why it goes: replaced by a new revision, scaled down, or drift repair. */
   reason: 'replace' | 'scale-down' | 'stale-key' | 'orphan'
 }

@@ -1,15 +1,22 @@
 import createDebug from 'debug'
 import type { Etcd3, IKeyValue, Lease } from 'etcd3'
-import { instanceKeyPrefix } from './prefix-watch.js'
+import { keyPrefix as instanceKeyPrefix } from '../plan/keys.js'
 
 const debug = createDebug('forrest:etcd')
 
 /**
  * Gateway acknowledgements: each running gateway keeps one key under a lease,
  *   /forrest/gateways/<prefix with "/" as "~">/<gatewayId> = GatewayAck (JSON)
- * so a deploy can wait until every load balancer has applied (and drained) a change, and a dead
- * gateway's key disappears with its lease instead of blocking deploys forever.
+ * so a rollout can wait until every load balancer has applied (and drained) a change and has
+ * HAProxy's own verdict on each new instance. A gateway that stops answering loses its lease and
+ * its key: a rollout that counted on it fails instead of carrying on without it.
  */
+export interface ServerVerdict {
+  /** up: HAProxy's check passed and it takes traffic; down: a verdict against it; pending: none yet. */
+  state: 'up' | 'down' | 'pending'
+  reason?: string
+}
+
 export interface GatewayAck {
   /** Every change to the prefix up to this etcd revision is applied, withdrawn servers drained. */
   revision: number
@@ -17,22 +24,39 @@ export interface GatewayAck {
   pid: number
   socket: string
   since: string
+  /** Instance name → HAProxy's verdict, for every instance under the prefix. */
+  servers?: Record<string, ServerVerdict>
+  /** Why the gateway cannot apply the latest changes (absent when it can). */
+  error?: string
 }
 
 /** `root` is forrest's records root (config.recordsRoot, default "forrest"). */
 export function gatewayAckPrefix(prefix: string, root = 'forrest'): string {
-  const encoded = instanceKeyPrefix(prefix).slice(1, -1).replace(/\//g, '~')
-  return `${instanceKeyPrefix(root)}gateways/${encoded}/`
+  return `${instanceKeyPrefix(root)}gateways/${encodePrefix(prefix)}/`
 }
 
+/** Health checks (path, status) of the instances under a prefix, for the gateways to apply. */
+export function gatewayCheckPrefix(prefix: string, root = 'forrest'): string {
+  return `${instanceKeyPrefix(root)}checks/${encodePrefix(prefix)}/`
+}
+
+export interface InstanceCheck {
+  path: string
+  status: number
+}
+
+const encodePrefix = (prefix: string) => instanceKeyPrefix(prefix).slice(1, -1).replace(/\//g, '~')
+
 export interface AckPublisher {
-  /** Publishes (if changed) the applied revision. Failures are retried on the next call. */
-  publish(revision: number): Promise<void>
+  /** Publishes (if changed) the applied revision, verdicts and error. Failures are retried on the next call. */
+  publish(state: AckState): Promise<void>
   /** Revokes the lease: the key disappears at once. */
   close(): Promise<void>
 }
 
 /** Grants a lease (kept alive by etcd3) and returns a publisher for one gateway's key. */
+export type AckState = Pick<GatewayAck, 'revision' | 'servers' | 'error'>
+
 export async function publishGatewayAcks(
   client: Etcd3,
   prefix: string,
@@ -44,7 +68,7 @@ export async function publishGatewayAcks(
   const ttl = opts.ttlSec ?? 5
   let lease: Lease | undefined
   let published: string | undefined
-  let latest: number | undefined
+  let latest: AckState | undefined
   let closed = false
 
   const grant = async (): Promise<Lease> => {
@@ -56,21 +80,21 @@ export async function publishGatewayAcks(
       if (lease === l) lease = undefined
       published = undefined
       // Re-publish after a short backoff (etcd may still be coming back); the periodic resync retries too.
-      if (!closed && latest !== undefined) setTimeout(() => void doPublish(latest as number).catch(() => undefined), 500).unref()
+      if (!closed && latest !== undefined) setTimeout(() => void doPublish(latest as AckState).catch(() => undefined), 500).unref()
     })
     await l.grant()
     return l
   }
 
-  const doPublish = async (revision: number): Promise<void> => {
-    latest = revision
+  const doPublish = async (state: AckState): Promise<void> => {
+    latest = state
     if (closed) return
-    const value = JSON.stringify({ revision, ...info } satisfies GatewayAck)
+    const value = JSON.stringify({ ...state, ...info } satisfies GatewayAck)
     if (value === published && lease) return
     lease ??= await grant()
     await lease.put(key).value(value)
     published = value
-    debug('ack %s = %d', key, revision)
+    debug('ack %s = %d%s', key, state.revision, state.error ? ` (error: ${state.error})` : '')
   }
 
   return {
@@ -102,47 +126,64 @@ function addAck(acks: Map<string, GatewayAck>, ackPrefix: string, kv: IKeyValue)
 }
 
 export interface GatewayAckResult {
-  /** acked: every live gateway applied `revision`; no-gateways: none running (use a fixed drain time). */
-  outcome: 'acked' | 'no-gateways' | 'timeout'
-  /** The live gateways considered. */
+  /** acked: every expected and live gateway agrees; no-gateways: none expected or running (use the drain time); failed: see problems. */
+  outcome: 'acked' | 'no-gateways' | 'failed'
+  /** The gateways considered. */
   gateways: string[]
   waitedMs: number
-  /** On timeout: the gateways still behind. */
-  lagging?: string[]
+  /** On failure: one line per gateway that did not acknowledge, and why. */
+  problems?: string[]
 }
 
+/** What one gateway says about a wait: done, still waiting (why), or failed for good (why). */
+type Judgement = { done: true } | { done: false; why: string; final?: boolean }
+
 /**
- * Waits until every live gateway for `prefix` reports an applied revision >= `revision` (e.g.
- * the header revision of the delete that withdrew an instance). Reads once, then follows the
- * gateways prefix with a watch from the read's revision + 1, so no ack can slip in between.
- * A gateway whose key disappears (lease expired: it died) stops counting.
+ * Waits until every gateway in `expected` (the live ones when the rollout began) and every other
+ * live one is `done` by `judge`. Reads once, then follows the gateways prefix with a watch from
+ * the read's revision + 1, so nothing slips in between. An expected gateway whose key is gone
+ * (lease expired: dead, frozen or partitioned) fails the wait at once: its HAProxy may still
+ * route to what we are about to stop. Waiting past the timeout is a failure too, never success.
  */
-export async function waitForGatewayAcks(
+export async function waitForGateways(
   client: Etcd3,
   prefix: string,
-  revision: number,
-  opts: { timeoutMs: number; root?: string },
+  opts: { timeoutMs: number; root?: string; expected?: ReadonlySet<string> },
+  judge: (ack: GatewayAck) => Judgement,
 ): Promise<GatewayAckResult> {
   const started = Date.now()
   const ackPrefix = gatewayAckPrefix(prefix, opts.root)
+  const expected = opts.expected ?? new Set<string>()
   const { acks, revision: readRevision } = await readGatewayAcks(client, prefix, opts.root)
-  const result = (outcome: GatewayAckResult['outcome']): GatewayAckResult => {
-    const lagging = [...acks].filter(([, a]) => a.revision < revision).map(([id]) => id)
-    return { outcome, gateways: [...acks.keys()].sort(), waitedMs: Date.now() - started, ...(outcome === 'timeout' ? { lagging } : {}) }
+  const evaluate = (timedOut: boolean): GatewayAckResult | undefined => {
+    const ids = [...new Set([...expected, ...acks.keys()])].sort()
+    const problems: string[] = []
+    let final = false
+    for (const id of ids) {
+      const ack = acks.get(id)
+      const j: Judgement = ack ? judge(ack) : { done: false, why: 'stopped acknowledging: its lease expired (gateway dead, frozen or cut off from etcd)', final: true }
+      if (j.done) continue
+      problems.push(`gateway ${id}${ack ? ` on ${ack.host}` : ''}: ${j.why}${ack?.error ? ` (it reports: ${ack.error})` : ''}`)
+      final ||= j.final === true
+    }
+    const base = { gateways: ids, waitedMs: Date.now() - started }
+    if (ids.length === 0) return { outcome: 'no-gateways', ...base }
+    if (problems.length === 0) return { outcome: 'acked', ...base }
+    if (final || timedOut) return { outcome: 'failed', ...base, problems: timedOut && !final ? problems.map((p) => `${p}; waited ${opts.timeoutMs}ms`) : problems }
+    return undefined
   }
-  const allAcked = () => [...acks.values()].every((a) => a.revision >= revision)
-  if (acks.size === 0) return result('no-gateways')
-  if (allAcked()) return result('acked')
+  const now = evaluate(false)
+  if (now) return now
 
   const watcher = await client.watch().prefix(ackPrefix).startRevision(String(readRevision + 1)).create()
   try {
     return await new Promise<GatewayAckResult>((resolve) => {
-      const timer = setTimeout(() => resolve(result('timeout')), Math.max(0, opts.timeoutMs - (Date.now() - started)))
+      const timer = setTimeout(() => resolve(evaluate(true)!), Math.max(0, opts.timeoutMs - (Date.now() - started)))
       const check = () => {
-        if (acks.size === 0) resolve(result('no-gateways'))
-        else if (allAcked()) resolve(result('acked'))
-        else return
+        const r = evaluate(false)
+        if (!r) return
         clearTimeout(timer)
+        resolve(r)
       }
       watcher.on('put', (kv) => {
         addAck(acks, ackPrefix, kv)
@@ -156,4 +197,20 @@ export async function waitForGatewayAcks(
   } finally {
     await watcher.cancel().catch(() => undefined)
   }
+}
+
+/** Every gateway has applied `revision` (e.g. the delete that withdrew an instance: drained). */
+export function waitForGatewayAcks(client: Etcd3, prefix: string, revision: number, opts: { timeoutMs: number; root?: string; expected?: ReadonlySet<string> }) {
+  return waitForGateways(client, prefix, opts, (ack) => (ack.revision >= revision ? { done: true } : { done: false, why: `has applied revision ${ack.revision}, not yet ${revision}` }))
+}
+
+/** Every gateway has applied the announce at `revision` and HAProxy's check passed for `name`: it takes traffic. */
+export function waitForServing(client: Etcd3, prefix: string, name: string, revision: number, opts: { timeoutMs: number; root?: string; expected?: ReadonlySet<string> }) {
+  return waitForGateways(client, prefix, opts, (ack) => {
+    if (ack.revision < revision) return { done: false, why: `has applied revision ${ack.revision}, not yet ${revision}` }
+    const v = ack.servers?.[name]
+    if (v?.state === 'up') return { done: true }
+    if (!v) return { done: false, why: `has no verdict for ${name}` }
+    return { done: false, why: `HAProxy does not route to ${name}: ${v.state}${v.reason ? ` (${v.reason})` : ''}` }
+  })
 }

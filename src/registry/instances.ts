@@ -1,40 +1,42 @@
 import type { Etcd3 } from 'etcd3'
+import { keyPrefix } from '../plan/keys.js'
 import { withEtcd } from './etcd-errors.js'
+import { del, put, type KvOp, type KvWriter } from './kv-writer.js'
 
 /**
  * Instance keys in the confd-friendly layout `/<prefix>/<name> = ip:port`, one per healthy,
  * serving instance. Announce and withdraw return the etcd revision of the change, which the
- * gateway acknowledgements are compared against.
+ * gateway acknowledgements are compared against; `with` ops (records) go in the same transaction.
  */
 export class InstanceRegistry {
   constructor(
     private readonly client: Etcd3,
     private readonly hosts: string[],
+    private readonly writer: KvWriter,
   ) {}
 
-  /** Fails fast with ETCD_UNREACHABLE when no endpoint answers. */
-  async check(): Promise<void> {
-    await withEtcd(this.hosts, () => this.client.get('/forrest/ping').string())
+  /** Fails fast with ETCD_UNREACHABLE when no endpoint answers; returns the etcd cluster id. */
+  async check(): Promise<string> {
+    const res = await withEtcd(this.hosts, () => this.client.get('/forrest/ping').exec())
+    return String(res.header.cluster_id)
   }
 
-  async announce(key: string, address: string): Promise<number> {
-    const res = await withEtcd(this.hosts, () => this.client.put(key).value(address).exec())
-    return Number(res.header.revision)
+  announce(key: string, address: string, withOps: KvOp[] = []): Promise<number> {
+    return this.writer.write([put(key, address), ...withOps])
   }
 
   /** Deleting a key that is already gone is success. */
-  async withdraw(key: string): Promise<number> {
-    const res = await withEtcd(this.hosts, () => this.client.delete().key(key).exec())
-    return Number(res.header.revision)
+  withdraw(key: string, withOps: KvOp[] = []): Promise<number> {
+    return this.writer.write([del(key), ...withOps])
   }
 
   async get(key: string): Promise<string | null> {
     return withEtcd(this.hosts, () => this.client.get(key).string())
   }
 
-  /** name → ip:port for every key directly under the prefix. */
+  /** name → ip:port for every key directly under the prefix (any spelling of it). */
   async list(prefix: string): Promise<Map<string, string>> {
-    const base = `/${prefix}/`
+    const base = keyPrefix(prefix)
     const all = await withEtcd(this.hosts, () => this.client.getAll().prefix(base).strings())
     const out = new Map<string, string>()
     for (const [key, value] of Object.entries(all)) {

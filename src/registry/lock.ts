@@ -3,6 +3,7 @@ import type { Etcd3, Lease } from 'etcd3'
 import { hostname } from 'node:os'
 import { ForrestError } from '../errors.js'
 import { withEtcd } from './etcd-errors.js'
+import { toRequests, type KvWriter } from './kv-writer.js'
 
 const debug = createDebug('forrest:lock')
 
@@ -14,15 +15,23 @@ export interface LockHolder {
   command: string
 }
 
+/**
+ * The app's deploy lock, with fencing: a lease can expire while its holder is frozen (SIGSTOP, a
+ * VM pause, a partition) and another deploy takes over. So every etcd write of a rollout goes
+ * through `writer`, a transaction that only applies while the lock key still carries this lease,
+ * and every Docker change is preceded by `assertHeld()`, which fails without a round trip once
+ * the lease is lost or has gone unconfirmed for too long to be sure of it.
+ */
 export interface DeployLock {
   holder: LockHolder
+  key: string
+  writer: KvWriter
+  /** Aborted (reason: a LOCK_LOST error) as soon as the lease is known lost. */
+  lost: AbortSignal
+  assertHeld(): void
   release(): Promise<void>
 }
 
-/**
- * One deploy at a time per app. The lock is a key bound to an etcd lease that this process
- * keeps alive: if the CI job dies, the lease expires (ttl seconds) and the lock frees itself.
- */
 export async function acquireLock(
   client: Etcd3,
   hosts: string[],
@@ -31,18 +40,23 @@ export async function acquireLock(
   opts: { ttlSeconds?: number; waitMs?: number } = {},
 ): Promise<DeployLock> {
   const holder: LockHolder = { actor: who.actor, host: hostname(), pid: process.pid, since: new Date().toISOString(), command: who.command }
+  const ttl = opts.ttlSeconds ?? 10
   const deadline = Date.now() + (opts.waitMs ?? 0)
   for (;;) {
-    const lease = client.lease(opts.ttlSeconds ?? 10)
-    lease.on('lost', (err) => debug('lock lease lost: %s', err?.message))
+    const lease = client.lease(ttl)
+    const controller = new AbortController()
+    lease.on('lost', (err) => {
+      debug('lock lease lost: %s', err?.message)
+      controller.abort(lockLost(key, 'its etcd lease expired'))
+    })
     const id = await withEtcd(hosts, () => lease.grant())
     const res = await withEtcd(hosts, () =>
       client.if(key, 'Create', '==', 0).then(client.put(key).value(JSON.stringify(holder)).lease(id)).else(client.get(key)).commit(),
       0, // a txn whose answer was lost must not be repeated blindly
     )
     if (res.succeeded) {
-      debug('acquired %s', key)
-      return { holder, release: () => releaseLease(lease) }
+      debug('acquired %s (lease %s, ttl %ds)', key, id, ttl)
+      return fencedLock(client, hosts, key, holder, lease, id, ttl, controller)
     }
     await lease.revoke().catch(() => undefined)
     const raw = res.responses[0]?.response_range?.kvs[0]?.value?.toString()
@@ -53,8 +67,45 @@ export async function acquireLock(
   }
 }
 
-async function releaseLease(lease: Lease): Promise<void> {
-  await lease.revoke().catch((err) => debug('revoke failed (lease will expire): %s', err?.message))
+function fencedLock(client: Etcd3, hosts: string[], key: string, holder: LockHolder, lease: Lease, id: string, ttl: number, controller: AbortController): DeployLock {
+  let confirmedAt = Date.now()
+  lease.on('keepaliveSucceeded', () => (confirmedAt = Date.now()))
+  // Keepalives go every ttl/3: a lease unconfirmed for most of its ttl may already be gone.
+  const unsureAfterMs = ttl * 1000 - Math.min(2000, (ttl * 1000) / 3)
+  const assertHeld = () => {
+    if (!controller.signal.aborted && Date.now() - confirmedAt > unsureAfterMs) {
+      controller.abort(lockLost(key, `its etcd lease was not confirmed for ${Math.round((Date.now() - confirmedAt) / 1000)}s (process frozen or etcd unreachable)`))
+    }
+    if (controller.signal.aborted) throw controller.signal.reason
+  }
+  return {
+    holder,
+    key,
+    lost: controller.signal,
+    assertHeld,
+    writer: {
+      async write(ops) {
+        assertHeld()
+        if (ops.length === 0) return 0
+        const res = await withEtcd(hosts, () => client.if(key, 'Lease', '==', id).then(...toRequests(client, ops)).commit())
+        if (!res.succeeded) {
+          controller.abort(lockLost(key, 'another process holds it now'))
+          throw controller.signal.reason
+        }
+        return Number(res.header.revision)
+      },
+    },
+    // Revoking only ever deletes keys of this lease: a lost lock's new holder is unaffected.
+    release: async () => {
+      await lease.revoke().catch((err) => debug('revoke failed (lease will expire): %s', err?.message))
+    },
+  }
+}
+
+export function lockLost(key: string, why: string): ForrestError {
+  return new ForrestError('LOCK_LOST', `lost the lock ${key} mid-rollout: ${why}; stopped before touching Docker or etcd again`, {
+    suggestion: 'Another deploy may have taken over: check `forrest status` and `forrest history`, then run the command again if needed.',
+  })
 }
 
 /** Waits on a watch (not a sleep) until the key is deleted or the time is up. */

@@ -1,6 +1,7 @@
 import type { Etcd3 } from 'etcd3'
 import type { DeploymentSpec } from '../spec/types.js'
 import { withEtcd } from './etcd-errors.js'
+import { del, put, type KvOp, type KvWriter } from './kv-writer.js'
 
 /**
  * forrest's own records, under a root separate from the instance keys (default /forrest):
@@ -37,9 +38,14 @@ export interface CurrentRecord {
 export interface InstanceRecord {
   name: string
   container: string
+  /** The Docker host's name, for people. */
   host: string
+  /** The Docker engine's ID: a key is withdrawn as stale only when this engine shows no container for it. */
+  engine?: string
   revision: number
   address: string
+  /** The etcd prefix the instance key is under. */
+  prefix?: string
 }
 
 export interface EventRecord {
@@ -58,6 +64,8 @@ export class Records {
     private readonly client: Etcd3,
     private readonly hosts: string[],
     private readonly root: string,
+    /** Every write goes through it: fenced by the app's lock during a rollout. */
+    private readonly writer: KvWriter,
     private readonly keep = 10,
   ) {}
 
@@ -71,7 +79,7 @@ export class Records {
   }
 
   private async putJson(key: string, value: unknown): Promise<void> {
-    await withEtcd(this.hosts, () => this.client.put(key).value(JSON.stringify(value)).exec())
+    await this.writer.write([put(key, JSON.stringify(value))])
   }
 
   private async listJson<T>(prefix: string): Promise<Array<[string, T]>> {
@@ -107,35 +115,47 @@ export class Records {
   async putRevision(app: string, rec: RevisionRecord, current?: number): Promise<void> {
     await this.putJson(this.appKey(app, 'revisions', pad(rec.revision)), rec)
     const all = await this.revisions(app)
-    const excess = all.length - this.keep
-    for (const old of all.slice(0, Math.max(0, excess))) {
-      if (old.revision === current || old.revision === rec.revision) continue
-      await withEtcd(this.hosts, () => this.client.delete().key(this.appKey(app, 'revisions', pad(old.revision))).exec())
-    }
+    const excess = all.filter((old) => old.revision !== current && old.revision !== rec.revision).slice(0, Math.max(0, all.length - this.keep))
+    await this.writer.write(excess.map((old) => del(this.appKey(app, 'revisions', pad(old.revision)))))
   }
 
   async setOutcome(app: string, n: number, outcome: Outcome): Promise<void> {
     const rec = await this.revision(app, n)
-    if (rec) await this.putJson(this.appKey(app, 'revisions', pad(n)), { ...rec, outcome })
+    if (rec && rec.outcome !== outcome) await this.putJson(this.appKey(app, 'revisions', pad(n)), { ...rec, outcome })
+  }
+
+  /**
+   * The end of a successful rollout: the current pointer and the revision's outcome in one
+   * transaction, so a crash can never leave a serving revision recorded as in-progress.
+   */
+  async settle(app: string, current: CurrentRecord, rec: RevisionRecord): Promise<void> {
+    const ops = [put(this.appKey(app, 'current'), JSON.stringify(current))]
+    if (rec.outcome !== 'succeeded') ops.push(put(this.appKey(app, 'revisions', pad(rec.revision)), JSON.stringify({ ...rec, outcome: 'succeeded' })))
+    await this.writer.write(ops)
   }
 
   async instances(app: string): Promise<Map<string, InstanceRecord>> {
     return new Map((await this.listJson<InstanceRecord>(this.appKey(app, 'instances') + '/')).map(([k, v]) => [k, v]))
   }
 
-  putInstance(app: string, rec: InstanceRecord) {
-    return this.putJson(this.appKey(app, 'instances', rec.name), rec)
+  /** The op that records an instance (written in the same transaction as its key). */
+  putInstanceOp(app: string, rec: InstanceRecord): KvOp {
+    return put(this.appKey(app, 'instances', rec.name), JSON.stringify(rec))
   }
 
-  async deleteInstance(app: string, name: string): Promise<void> {
-    await withEtcd(this.hosts, () => this.client.delete().key(this.appKey(app, 'instances', name)).exec())
+  deleteInstanceOp(app: string, name: string): KvOp {
+    return del(this.appKey(app, 'instances', name))
+  }
+
+  async deleteInstances(app: string, names: string[]): Promise<void> {
+    await this.writer.write(names.map((n) => this.deleteInstanceOp(app, n)))
   }
 
   async event(app: string, ev: EventRecord): Promise<void> {
     await this.putJson(this.appKey(app, 'events', String(Date.parse(ev.at)).padStart(14, '0')), ev)
     const prefix = this.appKey(app, 'events') + '/'
     const keys = await withEtcd(this.hosts, () => this.client.getAll().prefix(prefix).sort('Key', 'Ascend').keys())
-    for (const k of keys.slice(0, Math.max(0, keys.length - MAX_EVENTS))) await withEtcd(this.hosts, () => this.client.delete().key(String(k)).exec())
+    await this.writer.write(keys.slice(0, Math.max(0, keys.length - MAX_EVENTS)).map((k) => del(String(k))))
   }
 
   async events(app: string): Promise<EventRecord[]> {

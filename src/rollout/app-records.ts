@@ -1,3 +1,4 @@
+import { normalizePrefix } from '../config.js'
 import type { Context } from '../context.js'
 import { ForrestError } from '../errors.js'
 import { Records, type CurrentRecord, type RevisionRecord } from '../registry/records.js'
@@ -12,7 +13,8 @@ export interface AppRecords {
   currentRec: RevisionRecord
 }
 
-export const recordsOf = (ctx: Context) => new Records(ctx.etcd, ctx.config.etcdHosts, ctx.config.recordsRoot)
+/** Records for reading (and unfenced writes); a rollout writes through its lock instead. */
+export const recordsOf = (ctx: Context) => new Records(ctx.etcd, ctx.config.etcdHosts, ctx.config.recordsRoot, ctx.writer)
 
 /** APP_NOT_FOUND, naming the apps forrest does know. */
 export function appNotFound(app: string, known: string[]): ForrestError {
@@ -35,11 +37,20 @@ export async function loadAppRecords(ctx: Context, app: string): Promise<AppReco
   return { records, current, revisions, currentRec }
 }
 
-/** A recorded spec was stored resolved (port and announce filled in), so it can be rolled out again as is. */
+/**
+ * A recorded spec was stored resolved (port and announce filled in), so it can be rolled out
+ * again as is; its prefix is normalised (older records kept it as written), and a record from
+ * before `gateways:` existed gets its defaults.
+ */
 export function resolvedSpecOf(rec: RevisionRecord): ResolvedSpec {
   const { spec } = rec
   if (spec.port === undefined || spec.announce.prefix === undefined || spec.announce.address === undefined) {
     throw new ForrestError('INTERNAL', `revision ${rec.revision} of ${spec.name} was recorded without a resolved port or announce address`)
   }
-  return spec as ResolvedSpec
+  return {
+    ...spec,
+    port: spec.port,
+    announce: { prefix: normalizePrefix(spec.announce.prefix), address: spec.announce.address },
+    gateways: spec.gateways ?? { required: 0, timeout: 30_000 },
+  }
 }

@@ -101,7 +101,9 @@ export async function executePlan(plan: RolloutPlan, deps: StepDeps, opts: { ren
     await Promise.all(stopping)
   }
   const report = { steps, ms: Date.now() - t0 }
-  if (deps.signal.aborted && !failures.length) failures.push(new ForrestError('INTERRUPTED', 'interrupted'))
+  if (deps.signal.aborted && !failures.length) {
+    failures.push(deps.signal.reason instanceof ForrestError ? deps.signal.reason : new ForrestError('INTERRUPTED', 'interrupted'))
+  }
   if (failures.length) throw new ExecutionFailure(failures, report)
   return report
 }

@@ -24,13 +24,13 @@ export interface LaunchResult {
 
 /** `forrest launch`: run one container and announce it; undo the container if the announce fails. */
 export async function launch(ctx: Context, req: LaunchRequest, log: (line: string) => void): Promise<LaunchResult> {
-  const { config, runtime, registry } = ctx
+  const { config, runtime } = ctx
   for (const k of Object.keys(req.labels)) {
     if (k.startsWith('forrest.')) throw new ForrestError('BAD_INPUT', `label "${k}" is reserved`, { suggestion: 'Labels starting with forrest. are set by forrest itself.' })
   }
   log(`Launching ${req.image} on ${config.ip}${config.ipSource === 'detected' ? ' (detected; set FORREST_IP to change)' : ''} ...`)
-  // Check etcd before starting anything, so an unreachable etcd leaves nothing behind.
-  await registry.check()
+  // Check etcd (and Docker) before starting anything, so an unreachable one leaves nothing behind.
+  const { owner } = await ctx.identity()
   const image = await runtime.inspectImage(req.image)
   const containerPort = choosePort(req.image, req.port, image.exposedPorts)
   const app = req.image.replace(/:[^/:]+$/, '')
@@ -40,7 +40,7 @@ export async function launch(ctx: Context, req: LaunchRequest, log: (line: strin
     containerPort,
     bindIp: config.bindIp,
     env: req.env,
-    labels: { ...config.extraLabels, ...req.labels, ...forrestLabels({ app, prefix: config.prefix }) },
+    labels: { ...config.extraLabels, ...req.labels, ...forrestLabels({ owner, app, kind: 'launch', prefix: config.prefix }) },
   })
   const key = instanceKey(config.prefix, c.name)
   const address = addressOf(config.ip, c)

@@ -1,12 +1,13 @@
 import createDebug from 'debug'
-import { probeHostOf } from '../config.js'
-import type { Context } from '../context.js'
+import { bindIpFor, checkPrefixAgainstRoot, probeHostOf } from '../config.js'
+import type { Context, Identity } from '../context.js'
 import { ForrestError } from '../errors.js'
 import { planRollout } from '../plan/plan-rollout.js'
 import type { RolloutPlan } from '../plan/types.js'
+import { readGatewayAcks } from '../registry/gateway-acks.js'
+import { InstanceRegistry } from '../registry/instances.js'
 import { acquireLock, type DeployLock } from '../registry/lock.js'
-import type { CurrentRecord, Records, RevisionRecord } from '../registry/records.js'
-import { recordsOf } from './app-records.js'
+import { Records, type CurrentRecord, type RevisionRecord } from '../registry/records.js'
 import { resolveStrategy } from '../spec/strategy.js'
 import type { DeploymentSpec } from '../spec/types.js'
 import { executePlan, ExecutionFailure, type ExecutionReport } from './execute.js'
@@ -61,9 +62,9 @@ export function scaleOverrideNote(current: CurrentRecord | undefined, replicas: 
   return `replicas ${current.replicas} (set by forrest scale at ${at} by ${by}) → ${replicas} (from the file)`
 }
 
-export function templateOf(rec: Pick<RevisionRecord, 'revision' | 'spec' | 'imageId'>): InstanceTemplate {
+export function templateOf(rec: Pick<RevisionRecord, 'revision' | 'spec' | 'imageId' | 'templateHash'>): InstanceTemplate {
   const s = rec.spec
-  return { revision: rec.revision, image: rec.imageId, port: s.port!, env: s.env, command: s.command, labels: s.labels, health: s.health }
+  return { revision: rec.revision, image: rec.imageId, templateHash: rec.templateHash, port: s.port!, env: s.env, command: s.command, labels: s.labels, health: s.health }
 }
 
 export const lockKey = (root: string, app: string) => `/${root}/locks/${app}`
@@ -78,11 +79,15 @@ export async function rollout(ctx: Context, req: RolloutRequest): Promise<Rollou
   const { spec } = req
   const app = spec.name
   const prefix = spec.announce.prefix
-  const records = recordsOf(ctx)
+  checkPrefixAgainstRoot(prefix, ctx.config.recordsRoot, 'announce.prefix')
+  const identity = await ctx.identity()
   let lock: DeployLock | undefined
   if (!req.dryRun) {
-    lock = await acquireLock(ctx.etcd, ctx.config.etcdHosts, lockKey(ctx.config.recordsRoot, app), req, { waitMs: req.waitLockMs })
+    lock = await acquireLock(ctx.etcd, ctx.config.etcdHosts, lockKey(ctx.config.recordsRoot, app), req, { waitMs: req.waitLockMs, ttlSeconds: ctx.config.lockTtlSec })
   }
+  // Every etcd write of the rollout is fenced by the lock (a dry run writes nothing).
+  const writer = lock?.writer ?? ctx.writer
+  const records = new Records(ctx.etcd, ctx.config.etcdHosts, ctx.config.recordsRoot, writer)
   try {
     const [current, revisions] = await Promise.all([records.current(app), records.revisions(app)])
     if (req.expectRevision !== undefined && current?.revision !== req.expectRevision) {
@@ -95,24 +100,34 @@ export async function rollout(ctx: Context, req: RolloutRequest): Promise<Rollou
     const templates = new Map<number, InstanceTemplate>([[revision, templateOf(targetRec)]])
     if (currentRec) templates.set(currentRec.revision, templateOf(currentRec))
 
+    const observed = await observe(ctx, records, app, { prefix, ip: spec.announce.address }, identity)
+    const gateways = await liveGateways(ctx, [prefix, ...observed.state.instances.map((i) => i.prefix ?? prefix)])
+    const bindIp = bindIpFor(ctx.config, spec.announce.address)
     const deps: StepDeps = {
       ctx,
       records,
+      registry: new InstanceRegistry(ctx.etcd, ctx.config.etcdHosts, writer),
+      assertHeld: () => lock?.assertHeld(),
+      identity,
       app,
       prefix,
       ip: spec.announce.address,
-      probeHost: probeHostOf(ctx.config),
+      bindIp,
+      probeHost: probeHostOf(bindIp, spec.announce.address),
       template: (r) => {
         const t = templates.get(r)
         if (!t) throw new ForrestError('INTERNAL', `no template for revision ${r}`)
         return t
       },
       update: spec.update,
-      // The progress deadline aborts like Ctrl-C does, but is handled as a failure (rollback).
-      signal: AbortSignal.any([req.signal, AbortSignal.timeout(spec.update.progressDeadline)]),
+      gateways: (p) => gateways.get(p) ?? new Set(),
+      ackTimeoutMs: spec.gateways.timeout,
+      // The progress deadline aborts like Ctrl-C does, but is handled as a failure (rollback);
+      // a lost lock aborts too, and stops everything.
+      signal: AbortSignal.any([req.signal, AbortSignal.timeout(spec.update.progressDeadline), ...(lock ? [lock.lost] : [])]),
     }
-    const observed = await observe(ctx, records, app, prefix, deps.ip)
-    const plan = planRollout({ revision, replicas: req.replicas, ...resolveStrategy({ ...spec, replicas: req.replicas }) }, observed.state)
+    const plan = planRollout({ revision, templateHash: targetRec.templateHash, replicas: req.replicas, ...resolveStrategy({ ...spec, replicas: req.replicas }) }, observed.state)
+    plan.notes.push(...observed.notes)
     const override = req.kind === 'deploy' ? scaleOverrideNote(current, req.replicas) : undefined
     if (override) plan.notes.unshift(override)
     const result = (outcome: RolloutResult['outcome'], report?: ExecutionReport, instances = observed.state.instances): RolloutResult => ({
@@ -128,9 +143,14 @@ export async function rollout(ctx: Context, req: RolloutRequest): Promise<Rollou
       changes: decision.changes,
     })
     if (req.dryRun) return result('dry-run')
+    requireGateways(spec, prefix, gateways.get(prefix))
     if (plan.action === 'noop') {
-      // Still record a changed replica count (e.g. deploy of a file after `forrest scale`).
-      if (current && current.replicas !== req.replicas) await records.setCurrent(app, { ...current, replicas: req.replicas })
+      // Records converge too: a changed replica count (deploy after `forrest scale`), or a
+      // revision a crash left in-progress although every instance of it serves.
+      if (current && (current.replicas !== req.replicas || targetRec.outcome !== 'succeeded')) {
+        await records.settle(app, { ...current, replicas: req.replicas }, targetRec)
+      }
+      await pruneInstanceRecords(records, app, observed.state.instances.map((i) => i.name), identity)
       return result('noop')
     }
 
@@ -140,7 +160,7 @@ export async function rollout(ctx: Context, req: RolloutRequest): Promise<Rollou
     try {
       const report = await executePlan(plan, deps, { renderer: req.renderer, containerIds })
       const now = new Date().toISOString()
-      await records.setCurrent(app, {
+      await records.settle(app, {
         revision,
         replicas: req.replicas,
         updatedAt: now,
@@ -148,18 +168,40 @@ export async function rollout(ctx: Context, req: RolloutRequest): Promise<Rollou
         ...(req.kind === 'scale' ? { scaled: { replicas: req.replicas, at: now, by: req.actor } } : {}),
         // A rollback keeps the replica count `forrest scale` set, so a later deploy still says it overrides it.
         ...(req.kind === 'rollback' && current?.scaled ? { scaled: current.scaled } : {}),
-      })
-      if (!reuse || targetRec.outcome !== 'succeeded') await records.setOutcome(app, revision, 'succeeded')
+      }, targetRec)
       await records.event(app, { at: now, kind: `${req.kind}-succeeded`, revision, by: req.actor, message: `${req.replicas} serving` })
-      const after = await observe(ctx, records, app, prefix, deps.ip)
+      const after = await observe(ctx, records, app, { prefix, ip: spec.announce.address }, identity)
+      await pruneInstanceRecords(records, app, after.state.instances.map((i) => i.name), identity)
       return result('succeeded', report, after.state.instances)
     } catch (err) {
       if (!(err instanceof ExecutionFailure)) throw err
-      return await handleFailure(ctx, records, req, { deps, revision, currentRec, currentReplicas: current?.replicas, failure: err, result })
+      return await handleFailure(ctx, records, req, { deps, lock, revision, currentRec, currentReplicas: current?.replicas, failure: err, result })
     }
   } finally {
     await lock?.release()
   }
+}
+
+/** The gateways live now for each prefix: a rollout expects every one of them to acknowledge. */
+async function liveGateways(ctx: Context, prefixes: string[]): Promise<Map<string, Set<string>>> {
+  const unique = [...new Set(prefixes)]
+  const acks = await Promise.all(unique.map((p) => readGatewayAcks(ctx.etcd, p, ctx.config.recordsRoot)))
+  return new Map(unique.map((p, i) => [p, new Set(acks[i]!.acks.keys())]))
+}
+
+function requireGateways(spec: ResolvedSpec, prefix: string, live: ReadonlySet<string> = new Set()): void {
+  if (live.size >= spec.gateways.required) return
+  const which = live.size ? `only ${live.size} (${[...live].sort().join(', ')})` : 'none'
+  throw new ForrestError('GATEWAYS_MISSING', `${spec.name} needs ${spec.gateways.required} live gateway${spec.gateways.required === 1 ? '' : 's'} for /${prefix}/, ${which} answering; nothing was changed`, {
+    suggestion: 'Start `forrest gateway` for this prefix on every load balancer (or lower gateways.required), then deploy again.',
+  })
+}
+
+/** Instance records of instances that are gone here (no key, no container) are dropped. */
+async function pruneInstanceRecords(records: Records, app: string, present: string[], identity: Identity): Promise<void> {
+  const keep = new Set(present)
+  const stale = [...(await records.instances(app)).values()].filter((r) => !keep.has(r.name) && r.engine === identity.engine)
+  if (stale.length) await records.deleteInstances(app, stale.map((r) => r.name))
 }
 
 async function handleFailure(
@@ -168,6 +210,7 @@ async function handleFailure(
   req: RolloutRequest,
   f: {
     deps: StepDeps
+    lock?: DeployLock
     revision: number
     currentRec?: RevisionRecord
     currentReplicas?: number
@@ -176,6 +219,11 @@ async function handleFailure(
   },
 ): Promise<never> {
   const app = req.spec.name
+  // A lost lock is final: another process may own the app now, so write and touch nothing.
+  if (f.lock?.lost.aborted) {
+    const lost = f.lock.lost.reason as ForrestError
+    throw new ForrestError('LOCK_LOST', lost.message, { suggestion: lost.suggestion, detail: f.result('failed', f.failure.report) })
+  }
   const deadlineHit = f.deps.signal.aborted && !req.signal.aborted
   const reason = deadlineHit
     ? `progress deadline of ${req.spec.update.progressDeadline}ms passed`
@@ -202,12 +250,19 @@ async function handleFailure(
   // Roll back with the same planner and executor: the previous revision, its replica count.
   const prev = f.currentRec!
   debug('rolling %s back to revision %d', app, prev.revision)
-  const observed = await observe(ctx, records, app, req.spec.announce.prefix, f.deps.ip)
+  const observed = await observe(ctx, records, app, { prefix: prev.spec.announce.prefix!, ip: prev.spec.announce.address! }, f.deps.identity)
   const replicas = f.currentReplicas ?? prev.spec.replicas
-  const plan = planRollout({ revision: prev.revision, replicas, ...resolveStrategy({ ...prev.spec, replicas }) }, observed.state)
+  const plan = planRollout({ revision: prev.revision, templateHash: prev.templateHash, replicas, ...resolveStrategy({ ...prev.spec, replicas }) }, observed.state)
+  // The rollback expects the gateways live now: one that died during the failed rollout is gone.
+  const gateways = await liveGateways(ctx, [prev.spec.announce.prefix!, ...observed.state.instances.map((i) => i.prefix ?? req.spec.announce.prefix)])
+  const signal = f.lock ? AbortSignal.any([req.signal, f.lock.lost]) : req.signal
   try {
-    await executePlan(plan, { ...f.deps, signal: req.signal }, { renderer: req.renderer, containerIds: new Map([...observed.containers].map(([n, c]) => [n, c.id])) })
+    await executePlan(plan, { ...f.deps, prefix: prev.spec.announce.prefix!, ip: prev.spec.announce.address!, gateways: (p) => gateways.get(p) ?? new Set(), signal }, {
+      renderer: req.renderer,
+      containerIds: new Map([...observed.containers].map(([n, c]) => [n, c.id])),
+    })
   } catch (err) {
+    if (f.lock?.lost.aborted) throw f.lock.lost.reason
     await records.setOutcome(app, f.revision, 'failed')
     await records.event(app, { at: at(), kind: 'rollback-failed', revision: f.revision, by: req.actor, message: String((err as Error).message) })
     throw new ForrestError('ROLLOUT_FAILED', `${req.kind} of ${app} failed and the rollback to revision ${prev.revision} failed too:\n${reason}\n${(err as Error).message}`, {

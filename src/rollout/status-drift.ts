@@ -41,6 +41,7 @@ export type DriftKind =
   | 'address-mismatch'
   | 'replica-count'
   | 'rollout-in-progress'
+  | 'gateway-stuck'
 
 export interface Drift {
   kind: DriftKind
@@ -63,8 +64,19 @@ export interface AppStatus {
   scaled?: CurrentRecord['scaled']
   lock?: LockHolder
   instances: InstanceStatus[]
+  /** Containers labelled for this app that belong to another environment (or `forrest launch`): never touched. */
+  foreign: Array<{ name: string; owner: string }>
+  /** The gateways live for the app's prefix, with the revision each has applied and any error it reports. */
+  gateways: GatewayStatus[]
   drift: Drift[]
   converged: boolean
+}
+
+export interface GatewayStatus {
+  id: string
+  host: string
+  revision: number
+  error?: string
 }
 
 export interface AppObservation {
@@ -76,12 +88,16 @@ export interface AppObservation {
   /** Every key directly under the app's prefix: name → ip:port (may include other apps' keys). */
   keys: Map<string, string>
   lock?: LockHolder
+  foreign?: ContainerInfo[]
+  /** Names forrest has instance records of (a key with no container is this app's only then). */
+  recorded?: ReadonlySet<string>
+  gateways?: GatewayStatus[]
 }
 
-/** The keys that belong to this app: its containers' names, or names its planner makes. */
-export function ownKeys(app: string, containers: ContainerInfo[], keys: Map<string, string>): Map<string, string> {
+/** The keys that belong to this app: its containers' names, names it has records of, or (older records) names its planner makes. */
+export function ownKeys(app: string, containers: ContainerInfo[], keys: Map<string, string>, recorded?: ReadonlySet<string>): Map<string, string> {
   const names = new Set(containers.map((c) => c.name))
-  return new Map([...keys].filter(([name]) => names.has(name) || parseInstanceName(app, name)))
+  return new Map([...keys].filter(([name]) => names.has(name) || (recorded ? recorded.has(name) : parseInstanceName(app, name))))
 }
 
 export interface ProbeTarget {
@@ -100,7 +116,7 @@ const revisionOf = (c: ContainerInfo | undefined, name: string, app: string): nu
  * and for a running unregistered container its published port on probeHost.
  */
 export function probeTargets(o: AppObservation, probeHost: string): ProbeTarget[] {
-  const keys = ownKeys(o.app, o.containers, o.keys)
+  const keys = ownKeys(o.app, o.containers, o.keys, o.recorded)
   const byName = new Map(o.containers.map((c) => [c.name, c]))
   const healthOf = (rev: number | undefined) => (o.revisions.find((r) => r.revision === rev) ?? o.revisions.find((r) => r.revision === o.current.revision))?.spec.health
   const out: ProbeTarget[] = []
@@ -117,7 +133,7 @@ export function probeTargets(o: AppObservation, probeHost: string): ProbeTarget[
 export function classifyApp(o: AppObservation, probes: Map<string, ProbeResult>, now: number): AppStatus {
   const { app, current } = o
   const currentRec = o.revisions.find((r) => r.revision === current.revision)
-  const keys = ownKeys(app, o.containers, o.keys)
+  const keys = ownKeys(app, o.containers, o.keys, o.recorded)
   const byName = new Map(o.containers.map((c) => [c.name, c]))
   const names = [...new Set([...byName.keys(), ...keys.keys()])].sort()
   const drift: Drift[] = []
@@ -146,6 +162,9 @@ export function classifyApp(o: AppObservation, probes: Map<string, ProbeResult>,
   if (healthy !== current.replicas) {
     drift.push({ kind: 'replica-count', message: `${healthy} of ${current.replicas} desired instances of revision ${current.revision} are healthy and registered` })
   }
+  for (const g of o.gateways ?? []) {
+    if (g.error) drift.push({ kind: 'gateway-stuck', message: `gateway ${g.id} on ${g.host} cannot apply changes (applied up to revision ${g.revision}): ${g.error}` })
+  }
   if (o.lock) {
     drift.push({ kind: 'rollout-in-progress', message: `a rollout is in progress: ${o.lock.command} by ${o.lock.actor} on ${o.lock.host} (pid ${o.lock.pid}) since ${o.lock.since}` })
   }
@@ -162,6 +181,8 @@ export function classifyApp(o: AppObservation, probes: Map<string, ProbeResult>,
     ...(current.scaled ? { scaled: current.scaled } : {}),
     ...(o.lock ? { lock: o.lock } : {}),
     instances,
+    foreign: (o.foreign ?? []).map((c) => ({ name: c.name, owner: c.labels[LABEL.kind] === 'launch' ? `${c.labels[LABEL.owner] ?? '?'} (forrest launch)` : (c.labels[LABEL.owner] ?? 'unknown') })),
+    gateways: o.gateways ?? [],
     drift,
     converged: drift.length === 0,
   }

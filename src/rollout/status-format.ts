@@ -36,6 +36,8 @@ function formatApp(a: AppStatus): string[] {
     }
     lines.push(...t.toString().split('\n'))
   }
+  for (const g of a.gateways) lines.push(`  gateway ${g.id} on ${g.host}: applied revision ${g.revision}${g.error ? `, STUCK: ${g.error}` : ''}`)
+  if (a.foreign.length > 0) lines.push(`  not this environment's (never touched): ${a.foreign.map((f) => `${f.name} [${f.owner}]`).join(', ')}`)
   if (a.drift.length > 0) {
     lines.push('Out of step:')
     for (const d of a.drift) lines.push(`  - ${d.message}`)

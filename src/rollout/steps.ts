@@ -1,25 +1,25 @@
 import createDebug from 'debug'
-import type { Context } from '../context.js'
+import type { Context, Identity } from '../context.js'
 import { ForrestError } from '../errors.js'
 import { probeFor } from '../health/probe.js'
 import { forrestLabels } from '../labels.js'
 import { instanceKey } from '../plan/keys.js'
 import type { AdoptStep, RetireStep, StartStep } from '../plan/types.js'
-import { waitForGatewayAcks } from '../registry/gateway-acks.js'
+import { gatewayCheckPrefix, waitForGatewayAcks, waitForServing, type GatewayAckResult } from '../registry/gateway-acks.js'
+import type { InstanceRegistry } from '../registry/instances.js'
+import { del, put, type KvOp } from '../registry/kv-writer.js'
 import type { Records } from '../registry/records.js'
 import type { HealthSpec } from '../spec/types.js'
 import { stopAndRemove } from './instance-ops.js'
 
 const debug = createDebug('forrest:step')
 
-/** How long a rollout waits for a live gateway to acknowledge a change before going on. */
-const GATEWAY_ACK_TIMEOUT_MS = 30_000
-
 /** Everything needed to run one instance of a revision (from the spec and its resolved image). */
 export interface InstanceTemplate {
   revision: number
   /** Image id (sha256:...), so a moved tag never changes what a revision runs. */
   image: string
+  templateHash: string
   port: number
   env: Record<string, string>
   command?: string[]
@@ -29,15 +29,27 @@ export interface InstanceTemplate {
 
 export interface StepDeps {
   ctx: Context
+  /** Records and registry writing through the lock's fenced writer. */
   records: Records
+  registry: InstanceRegistry
+  /** Throws LOCK_LOST; called before every Docker change. */
+  assertHeld(): void
+  identity: Identity
   app: string
+  /** The target prefix (new instances); a retired one is withdrawn under its own. */
   prefix: string
   /** Address announced in etcd. */
   ip: string
+  /** Host address published ports bind to. */
+  bindIp: string
   /** Address the health probe uses to reach published ports from here. */
   probeHost: string
   template(revision: number): InstanceTemplate
   update: { soak: number; drain: number; stopGracePeriod: number }
+  /** Gateways live when the rollout began, per prefix: each must acknowledge, or the step fails. */
+  gateways(prefix: string): ReadonlySet<string>
+  /** How long a withdrawal waits for the gateways' acknowledgements. */
+  ackTimeoutMs: number
   signal: AbortSignal
 }
 
@@ -46,22 +58,32 @@ export interface StepOutcome {
   ms: number
 }
 
-const interrupted = () => new ForrestError('INTERRUPTED', 'interrupted', { suggestion: 'Run the same command again: it picks up from the state that is there.' })
+const interrupted = (signal: AbortSignal) =>
+  signal.reason instanceof ForrestError && signal.reason.code === 'LOCK_LOST'
+    ? signal.reason
+    : new ForrestError('INTERRUPTED', 'interrupted', { suggestion: 'Run the same command again: it picks up from the state that is there.' })
+
+const lockLost = (err: unknown) => err instanceof ForrestError && err.code === 'LOCK_LOST'
 
 /** launch → wait until healthy → soak → announce; on any failure the container is removed again. */
 export async function startInstance(deps: StepDeps, step: StartStep): Promise<StepOutcome> {
   const { ctx, app, prefix } = deps
   const t0 = Date.now()
-  if (deps.signal.aborted) throw interrupted()
+  if (deps.signal.aborted) throw interrupted(deps.signal)
   const tpl = deps.template(step.revision)
+  deps.assertHeld()
   const c = await ctx.runtime.run({
     name: step.instance,
     image: tpl.image,
     containerPort: tpl.port,
-    bindIp: ctx.config.bindIp,
+    bindIp: deps.bindIp,
     env: tpl.env,
     command: tpl.command,
-    labels: { ...ctx.config.extraLabels, ...tpl.labels, ...forrestLabels({ app, revision: step.revision, prefix }) },
+    labels: {
+      ...ctx.config.extraLabels,
+      ...tpl.labels,
+      ...forrestLabels({ owner: deps.identity.owner, app, kind: 'rollout', revision: step.revision, template: tpl.templateHash, prefix }),
+    },
   })
   return bringIntoService(deps, step.instance, c.id, c.hostPort, tpl, t0)
 }
@@ -73,46 +95,73 @@ export async function adoptInstance(deps: StepDeps, step: AdoptStep): Promise<St
   return bringIntoService(deps, step.instance, c.id, c.hostPort, deps.template(step.revision), Date.now())
 }
 
-/** Probe, soak, announce; on any failure withdraw and remove the container again (undo). */
+/** The key, its instance record and its health check for the gateways: written and removed together. */
+function instanceOps(deps: StepDeps, name: string, prefix: string, record?: { container: string; revision: number; address: string; health: HealthSpec }): KvOp[] {
+  const root = deps.ctx.config.recordsRoot
+  const checkKey = gatewayCheckPrefix(prefix, root) + name
+  if (!record) return [deps.records.deleteInstanceOp(deps.app, name), del(checkKey)]
+  const { container, revision, address, health } = record
+  const ops = [deps.records.putInstanceOp(deps.app, { name, container, host: deps.ctx.config.ip, engine: deps.identity.engine, revision, address, prefix })]
+  if (health.type === 'http') ops.push(put(checkKey, JSON.stringify({ path: health.path, status: health.status })))
+  return ops
+}
+
+/**
+ * Probe, soak, announce, then HAProxy's verdict from every gateway; on any failure withdraw and
+ * remove the container again (undo). An acknowledgement counts only as "HAProxy's check passed
+ * and it takes traffic": a failed or missing verdict by the health deadline fails the instance.
+ */
 async function bringIntoService(deps: StepDeps, name: string, id: string, hostPort: number | undefined, tpl: InstanceTemplate, t0: number): Promise<StepOutcome> {
-  const { ctx, records, app, prefix } = deps
+  const { ctx, prefix } = deps
   const key = instanceKey(prefix, name)
   let announced = false
   try {
     if (!hostPort) throw new ForrestError('ROLLOUT_FAILED', `${name} has no published port`)
     const target = { containerId: id, name, address: `${deps.probeHost}:${hostPort}` }
-    const probe = probeFor(ctx.runtime, tpl.health)
-    const health = await probe.waitUntilHealthy(target, deps.signal)
+    const health = await probeFor(ctx.runtime, tpl.health).waitUntilHealthy(target, deps.signal)
     if (deps.update.soak > 0) {
       // Soak: keep probing for the soak time; any failed probe fails the instance.
       const n = Math.max(1, Math.ceil(deps.update.soak / tpl.health.interval))
       await probeFor(ctx.runtime, { ...tpl.health, successes: n, deadline: deps.update.soak + tpl.health.interval * 2 }).waitUntilHealthy(target, deps.signal)
     }
-    if (deps.signal.aborted) throw interrupted()
+    if (deps.signal.aborted) throw interrupted(deps.signal)
     const address = `${deps.ip}:${hostPort}`
-    const rev = await ctx.registry.announce(key, address)
+    const rev = await deps.registry.announce(key, address, instanceOps(deps, name, prefix, { container: id, revision: tpl.revision, address, health: tpl.health }))
     announced = true
-    await records.putInstance(app, { name, container: id, host: ctx.config.ip, revision: tpl.revision, address })
-    // With gateways, the instance counts as serving only once every gateway has HAProxy's own
-    // check verdict for it; only then may an old instance be withdrawn.
-    const ack = await waitForGatewayAcks(ctx.etcd, prefix, rev, { timeoutMs: GATEWAY_ACK_TIMEOUT_MS, root: ctx.config.recordsRoot })
-    const lb = ack.outcome === 'acked' ? `, gateways took it in ${ack.waitedMs}ms` : ack.outcome === 'timeout' ? `, gateway ack timed out (${ack.lagging?.join(',')})` : ''
+    const ack = await waitForServing(ctx.etcd, prefix, name, rev, { timeoutMs: tpl.health.deadline, root: ctx.config.recordsRoot, expected: deps.gateways(prefix) })
+    if (ack.outcome === 'failed') throw ackFailure(`${name} was announced at ${address}, but the load balancer does not serve it`, ack)
+    const lb = ack.outcome === 'acked' ? `, HAProxy serves it (${ack.gateways.length} gateway${ack.gateways.length === 1 ? '' : 's'}, ${ack.waitedMs}ms)` : ''
     return { detail: `healthy in ${health.ms}ms, announced ${address}${lb}`, ms: Date.now() - t0 }
   } catch (err) {
-    const logs = (await ctx.runtime.logs(id, 20)).trim()
+    if (lockLost(err)) throw err // not ours to touch any more
     debug('undo %s: %s', name, (err as Error).message)
-    if (announced) await ctx.registry.withdraw(key).catch(() => undefined)
-    await ctx.runtime.remove(id).catch(() => undefined)
-    if (deps.signal.aborted) throw interrupted()
+    const logs = (await ctx.runtime.logs(id, 20)).trim()
+    if (announced) {
+      // Withdraw, and give the gateways a moment to drain it before the container goes.
+      const rev = await deps.registry.withdraw(key, instanceOps(deps, name, prefix)).catch(() => undefined)
+      if (rev) await waitForGatewayAcks(ctx.etcd, prefix, rev, { timeoutMs: Math.min(deps.ackTimeoutMs, 5000), root: ctx.config.recordsRoot }).catch(() => undefined)
+    }
+    if (!deps.signal.aborted || !lockLost(deps.signal.reason)) {
+      deps.assertHeld()
+      await ctx.runtime.remove(id).catch(() => undefined)
+    }
+    if (deps.signal.aborted) throw interrupted(deps.signal)
     const base = err instanceof ForrestError ? err.message : `${name}: ${(err as Error).message}`
     throw new ForrestError('ROLLOUT_FAILED', `${base}; removed it${logs ? `\n  last log lines of ${name}:\n    ${logs.split('\n').join('\n    ')}` : ''}`, { cause: err })
   }
 }
 
+function ackFailure(what: string, ack: GatewayAckResult): ForrestError {
+  return new ForrestError('ROLLOUT_FAILED', `${what}:\n    ${(ack.problems ?? []).join('\n    ')}`, {
+    suggestion: 'Check the gateway\'s log and `forrest status`; HAProxy must reach the announced address and its check must pass.',
+  })
+}
+
 /**
- * withdraw → drain → stop → remove. The drain waits for every live `forrest gateway` to
- * acknowledge the withdrawal (HAProxy has stopped routing and the sessions are done); with no
- * gateway registered (plain confd) it waits the configured drain time instead.
+ * withdraw → drain → stop → remove. The drain waits for every gateway live when the rollout began
+ * to acknowledge the withdrawal (HAProxy has stopped routing and the sessions are done); a gateway
+ * that does not, fails the step and the container keeps running. With no gateway at all (plain
+ * confd) it waits the configured drain time instead.
  *
  * With `deferStop`, the step ends once the container is out of service and its stop has been
  * requested; the stop itself (SIGTERM, grace, kill, remove: ~200 ms of dockerd teardown) runs on
@@ -124,27 +173,29 @@ export async function retireInstance(
   containerId: string | undefined,
   deferStop?: (stopping: Promise<void>) => void,
 ): Promise<StepOutcome> {
-  const { ctx, records, app, prefix } = deps
+  const { ctx } = deps
+  const prefix = step.prefix ?? deps.prefix
   const t0 = Date.now()
   let drained = 'not registered'
   if (step.registered) {
-    const rev = await ctx.registry.withdraw(instanceKey(prefix, step.instance))
-    await records.deleteInstance(app, step.instance)
+    const rev = await deps.registry.withdraw(instanceKey(prefix, step.instance), instanceOps(deps, step.instance, prefix))
     if (step.running && containerId) {
-      const ack = await waitForGatewayAcks(ctx.etcd, prefix, rev, { timeoutMs: Math.max(deps.update.drain, GATEWAY_ACK_TIMEOUT_MS), root: ctx.config.recordsRoot })
+      const ack = await waitForGatewayAcks(ctx.etcd, prefix, rev, { timeoutMs: Math.max(deps.update.drain, deps.ackTimeoutMs), root: ctx.config.recordsRoot, expected: deps.gateways(prefix) })
+      if (ack.outcome === 'failed') throw ackFailure(`${step.instance} was withdrawn but not every load balancer confirmed it has stopped routing to it, so it was not stopped`, ack)
       if (ack.outcome === 'no-gateways') {
         await new Promise((r) => setTimeout(r, deps.update.drain)) // configured drain time (no gateway to acknowledge)
         drained = `drained ${deps.update.drain}ms (no gateway)`
       } else {
-        drained = ack.outcome === 'acked' ? `gateways acked in ${ack.waitedMs}ms` : `gateway ack timed out (${ack.lagging?.join(',')})`
+        drained = `gateways acked in ${ack.waitedMs}ms`
       }
     } else {
       drained = 'withdrawn'
     }
   } else {
-    await records.deleteInstance(app, step.instance)
+    await deps.records.deleteInstances(deps.app, [step.instance])
   }
   if (!containerId) return { detail: `${drained}, no container`, ms: Date.now() - t0 }
+  deps.assertHeld()
   const stopping = stopAndRemove(ctx.runtime, containerId, deps.update.stopGracePeriod / 1000)
   if (deferStop) {
     deferStop(stopping)

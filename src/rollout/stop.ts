@@ -1,23 +1,86 @@
 import type { Context } from '../context.js'
-import { findForrestContainer, keyOf, stopAndRemove } from './instance-ops.js'
+import { ForrestError } from '../errors.js'
+import { LABEL } from '../labels.js'
+import { instanceKey } from '../plan/keys.js'
+import { readGatewayAcks } from '../registry/gateway-acks.js'
+import { InstanceRegistry } from '../registry/instances.js'
+import { acquireLock } from '../registry/lock.js'
+import { Records } from '../registry/records.js'
+import { recordsOf } from './app-records.js'
+import { findForrestContainer } from './instance-ops.js'
+import { lockKey } from './rollout.js'
+import { retireInstance, type StepDeps } from './steps.js'
 
 export interface StopResult {
   name: string
   container: string
   key: string
   withdrawn: boolean
+  detail: string
 }
 
-/** `forrest stop`: withdraw the key first so no new traffic arrives, then stop and remove. */
-export async function stop(ctx: Context, name: string, graceSeconds: number, log: (line: string) => void): Promise<StopResult> {
+export interface StopOptions {
+  graceSeconds: number
+  /** Drain time without gateways; default: the app's recorded update.drain, else 2s. */
+  drainMs?: number
+  waitLockMs: number
+  actor: string
+  signal: AbortSignal
+}
+
+/**
+ * `forrest stop`: under the app's lock, the same path a rollout retires an instance by:
+ * withdraw the key, wait for every live gateway to acknowledge (or the drain time without one),
+ * then stop (SIGTERM, grace, SIGKILL) and remove. Only this environment's containers.
+ */
+export async function stop(ctx: Context, name: string, opts: StopOptions, log: (line: string) => void): Promise<StopResult> {
   log(`Stopping ${name} ...`)
   // Refuse before touching etcd: a container without forrest's labels is not ours.
   const c = await findForrestContainer(ctx.runtime, name)
+  const identity = await ctx.identity()
+  if (c.labels[LABEL.owner] !== identity.owner) {
+    throw new ForrestError('NOT_FORREST_CONTAINER', `container "${name}" belongs to another forrest environment (${c.labels[LABEL.owner] ?? 'no owner label'}), not ${identity.owner}; leaving it alone`, {
+      suggestion: 'Stop it with the ETCD_HOST and FORREST_ROOT of the environment that started it.',
+    })
+  }
   log(`Found container ${c.id.slice(0, 12)} ...`)
-  const key = keyOf(c, ctx.config.prefix)
-  const withdrawn = (await ctx.registry.get(key)) !== null
-  await ctx.registry.withdraw(key)
-  await stopAndRemove(ctx.runtime, c.id, graceSeconds)
-  log('Stopped.')
-  return { name: c.name, container: c.id, key, withdrawn }
+  const app = c.labels[LABEL.app] ?? name
+  const prefix = c.labels[LABEL.prefix] ?? ctx.config.prefix
+  const key = instanceKey(prefix, c.name)
+  const lock = await acquireLock(ctx.etcd, ctx.config.etcdHosts, lockKey(ctx.config.recordsRoot, app), { actor: opts.actor, command: `stop ${name}` }, { waitMs: opts.waitLockMs, ttlSeconds: ctx.config.lockTtlSec })
+  try {
+    const withdrawn = (await ctx.registry.get(key)) !== null
+    const gateways = new Set((await readGatewayAcks(ctx.etcd, prefix, ctx.config.recordsRoot)).acks.keys())
+    const deps: StepDeps = {
+      ctx,
+      records: new Records(ctx.etcd, ctx.config.etcdHosts, ctx.config.recordsRoot, lock.writer),
+      registry: new InstanceRegistry(ctx.etcd, ctx.config.etcdHosts, lock.writer),
+      assertHeld: lock.assertHeld,
+      identity,
+      app,
+      prefix,
+      ip: ctx.config.ip,
+      bindIp: ctx.config.bindIp,
+      probeHost: ctx.config.bindIp,
+      template: () => {
+        throw new ForrestError('INTERNAL', 'stop starts nothing')
+      },
+      update: { soak: 0, drain: opts.drainMs ?? (await recordedDrain(ctx, app)), stopGracePeriod: opts.graceSeconds * 1000 },
+      gateways: () => gateways,
+      ackTimeoutMs: 30_000,
+      signal: AbortSignal.any([opts.signal, lock.lost]),
+    }
+    const out = await retireInstance(deps, { kind: 'retire', instance: c.name, registered: withdrawn, running: c.running, reason: 'scale-down', prefix }, c.id)
+    log('Stopped.')
+    return { name: c.name, container: c.id, key, withdrawn, detail: out.detail }
+  } finally {
+    await lock.release()
+  }
+}
+
+async function recordedDrain(ctx: Context, app: string): Promise<number> {
+  const records = recordsOf(ctx)
+  const current = await records.current(app)
+  const rec = current && (await records.revision(app, current.revision))
+  return rec?.spec.update.drain ?? 2000
 }

@@ -4,6 +4,7 @@
  * Messages here name the fix; generic messages come from the error map in issues.ts.
  */
 import { z } from 'zod'
+import { normalizePrefix } from '../config.js'
 import { DURATION_HINT, DURATION_PATTERN, parseDuration } from './duration.js'
 
 export const NAME_PATTERN = '^[a-z0-9][a-z0-9-]{0,40}$'
@@ -40,13 +41,16 @@ const scalar = (what: string) =>
 export const announceShape = {
   prefix: z
     .string()
-    .regex(/^\/?[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*\/?$/, 'expected an etcd key prefix like "app/servers"')
+    .regex(/^\/*[A-Za-z0-9._-]+(\/+[A-Za-z0-9._-]+)*\/*$/, 'expected an etcd key prefix like "app/servers"')
+    .transform(normalizePrefix)
     .optional()
-    .describe('etcd key prefix the instances are registered under. Default: $ETCD_PREFIX, else app/servers.'),
+    .describe('etcd key prefix the instances are registered under ("/app/servers/" and "app/servers" are the same). Default: $ETCD_PREFIX, else app/servers.'),
+  // IPv4 only: HAProxy server lines, confd templates and `ip:port` values all need brackets for
+  // IPv6, which the original key layout never had. Rejected here rather than skipped later.
   address: z
-    .union([z.ipv4(), z.ipv6()], { error: 'expected an IP address like 10.0.0.5' })
+    .ipv4({ error: (iss) => (typeof iss.input === 'string' && iss.input.includes(':') ? 'IPv6 addresses are not supported (keys are written ip:port); use the host\'s IPv4 address' : 'expected an IPv4 address like 10.0.0.5') })
     .optional()
-    .describe('IP address to announce (the host\'s address the load balancer reaches). Default: $FORREST_IP.'),
+    .describe('IPv4 address to announce (the host\'s address the load balancer reaches); published ports bind to it. Default: $FORREST_IP.'),
 }
 
 export const healthShape = {
@@ -73,6 +77,15 @@ export const updateShape = {
   stopGracePeriod: duration('10s', 'Time between SIGTERM and SIGKILL.'),
   onFailure: z.enum(['rollback', 'pause']).default('rollback').describe('What to do when a new instance fails: roll back to the previous revision, or stop where it is.'),
   progressDeadline: duration('10m', 'The whole rollout must finish within this time.'),
+}
+
+export const gatewaysShape = {
+  required: z
+    .int('expected a whole number of gateways >= 0')
+    .min(0, 'expected a whole number of gateways >= 0')
+    .default(0)
+    .describe('Live `forrest gateway`s the prefix must have before anything changes (fewer: exit 11). 0: none needed; then without any gateway the drain time applies.'),
+  timeout: duration('30s', 'How long a withdrawal may wait for every gateway\'s acknowledgement (a new instance waits up to health.deadline for HAProxy\'s verdict); a missing acknowledgement fails the step.'),
 }
 
 const portMessage = (input: unknown): string =>
@@ -121,6 +134,7 @@ export const rootShape = {
     .prefault({})
     .describe('How a new instance is judged ready.'),
   update: z.strictObject(updateShape).prefault({}).describe('Rolling update strategy.'),
+  gateways: z.strictObject(gatewaysShape).prefault({}).describe('The load balancer gateways (`forrest gateway`) a rollout relies on.'),
 }
 
 /** Keys allowed at each object path, for "did you mean" hints on unknown keys. */
@@ -129,6 +143,7 @@ export const KNOWN_KEYS: Record<string, readonly string[]> = {
   announce: Object.keys(announceShape),
   health: Object.keys(healthShape),
   update: Object.keys(updateShape),
+  gateways: Object.keys(gatewaysShape),
 }
 
 /** Resolve "N%" of replicas; surge rounds up, unavailable rounds down (as Kubernetes does). */

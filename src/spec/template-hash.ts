@@ -3,8 +3,9 @@ import type { DeploymentSpec } from './types.js'
 
 /**
  * Identity of a revision: what the containers run (image id, command, env, port, labels,
- * health). Replicas, update strategy and announce settings are deliberately left out: changing
- * them scales or re-announces but does not need new containers. Hex sha256.
+ * health) and where they are announced (prefix, address: a change there is a migration, rolled
+ * out within the bounds like any new revision). Replicas and the update strategy are left out:
+ * changing them scales but does not need new containers. Hex sha256.
  */
 export function specTemplateHash(spec: DeploymentSpec, imageId: string): string {
   const template = {
@@ -14,6 +15,7 @@ export function specTemplateHash(spec: DeploymentSpec, imageId: string): string 
     port: spec.port ?? null,
     labels: spec.labels,
     health: spec.health,
+    announce: spec.announce,
   }
   return createHash('sha256').update(stableStringify(template)).digest('hex')
 }

@@ -33,6 +33,13 @@ export interface UpdateSpec {
   progressDeadline: number
 }
 
+export interface GatewaysSpec {
+  /** Live gateways needed before a rollout starts. */
+  required: number
+  /** How long a withdrawal waits for every gateway's acknowledgement. */
+  timeout: number
+}
+
 export interface DeploymentSpec {
   name: string
   image: string
@@ -50,6 +57,7 @@ export interface DeploymentSpec {
   }
   health: HealthSpec
   update: UpdateSpec
+  gateways: GatewaysSpec
 }
 
 // The schema's output must stay assignable to the hand-written type above (compile-time check).

@@ -244,10 +244,14 @@ describe('operating a deployed app against real dockerd and etcd', () => {
     // Drift by hand.
     await client.delete().key(`/${run.prefix}/${app}-r2-1`) // container without key
     await docker('kill', `${app}-r2-2`) // stopped container, still registered
-    await client.put(`/${run.prefix}/${app}-r2-7`).value('127.0.0.1:1') // key without container
-    // An old-revision instance carrying forrest's labels, registered.
+    // Key without container: forrest's record of it says it ran on this engine.
+    const record = JSON.parse((await client.get(`/forrest/apps/${app}/instances/${app}-r2-1`).string())!)
+    await client.put(`/${run.prefix}/${app}-r2-7`).value('127.0.0.1:1')
+    await client.put(`/forrest/apps/${app}/instances/${app}-r2-7`).value(JSON.stringify({ ...record, name: `${app}-r2-7`, address: '127.0.0.1:1' }))
+    // An old-revision instance carrying this environment's labels, registered.
     const oldName = `${app}-r1-5`
-    await docker('run', '-d', '--init', '--name', oldName, '-p', '127.0.0.1::8080', '--label', run.label, '--label', 'forrest.managed=true', '--label', `forrest.app=${app}`, '--label', 'forrest.revision=1', '--label', `forrest.prefix=${run.prefix}`, 'demo/myapp:1')
+    const owner = await docker('inspect', '-f', '{{index .Config.Labels "forrest.owner"}}', `${app}-r2-1`)
+    await docker('run', '-d', '--init', '--name', oldName, '-p', '127.0.0.1::8080', '--label', run.label, '--label', 'forrest.managed=true', '--label', `forrest.owner=${owner}`, '--label', 'forrest.kind=rollout', '--label', `forrest.app=${app}`, '--label', 'forrest.revision=1', '--label', `forrest.prefix=${run.prefix}`, 'demo/myapp:1')
     const oldPort = (await docker('port', oldName, '8080/tcp')).split(':').at(-1)!
     await client.put(`/${run.prefix}/${oldName}`).value(`127.0.0.1:${oldPort}`)
     // Not ours: no forrest labels, a similar name. Never counted, never touched.

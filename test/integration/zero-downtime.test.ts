@@ -1,7 +1,8 @@
 /**
  * The acceptance proof: real etcd, real HAProxy on a loopback port, `forrest gateway` as a child
  * process, requests flowing through HAProxy the whole time while the CLI rolls 5 replicas
- * v1 → v2 (HAProxy is reloaded in the middle of it), tries a bad image (rolled back), and
+ * v1 → v2 (HAProxy is reloaded in the middle of it), tries a bad image and a revision HAProxy
+ * cannot reach (both rolled back), and
  * scales down and up. Not one request may fail.
  */
 import type { Etcd3 } from 'etcd3'
@@ -42,7 +43,7 @@ describe('zero downtime through HAProxy + forrest gateway (real etcd, HAProxy, D
     await Promise.all([haproxy?.stop(), etcd?.stop()])
   }, 40_000)
 
-  it('rolls v1 → v2, rejects a bad image, scales 5 → 2 → 5: zero failed requests', async () => {
+  it('rolls v1 → v2, rejects a bad image and an unreachable revision, scales 5 → 2 → 5: zero failed requests', async () => {
     const stage = async (what: string, args: string[]): Promise<CliResult & { endedAt: number; ms: number }> => {
       const t0 = Date.now()
       const res = await forrest(args, env, 60_000)
@@ -63,6 +64,7 @@ describe('zero downtime through HAProxy + forrest gateway (real etcd, HAProxy, D
     let report: LoadReport
     let scaledWith: string
     let v2EndedAt: number
+    let unreachableWindow = [0, 0]
     try {
       await new Promise((r) => setTimeout(r, 500)) // some v1 traffic before the rollout
 
@@ -79,6 +81,16 @@ describe('zero downtime through HAProxy + forrest gateway (real etcd, HAProxy, D
 
       const bad = await stage('deploy bad (rolled back)', ['deploy', specFile(`${app}-bad`, { ...base, image: 'demo/myapp:bad', 'health.deadline': '3s' })])
       expect(bad.code, bad.stdout + bad.stderr).toBe(EXIT.rolledBack)
+
+      // A new revision HAProxy cannot reach (announced on 127.0.0.2, published on 127.0.0.1,
+      // where forrest's own probe passes): HAProxy's verdict is "down", so it is rolled back.
+      const unreachableSpec = specFile(`${app}-unreach`, { ...base, image: 'demo/myapp:1', 'announce.address': '127.0.0.2', 'health.deadline': '3s' })
+      const t0u = Date.now()
+      const unreachable = await forrest(['deploy', unreachableSpec], { ...env, FORREST_BIND_IP: '127.0.0.1' }, 60_000)
+      console.info(`[zdt] deploy HAProxy cannot reach (rolled back): exit ${unreachable.code} in ${Date.now() - t0u} ms`)
+      expect(unreachable.code, unreachable.stdout + unreachable.stderr).toBe(EXIT.rolledBack)
+      expect(unreachable.stderr).toContain('load balancer does not serve it')
+      unreachableWindow = [t0u, Date.now()]
 
       // `forrest scale` when it works; otherwise the same counts through the file (v2 spec).
       const down = await stage('scale 5 → 2', ['scale', app, '2'])
@@ -101,7 +113,8 @@ describe('zero downtime through HAProxy + forrest gateway (real etcd, HAProxy, D
 
     // Announce → first response through HAProxy answered by that instance (server header).
     const firstServedAfter = (name: string, at: number) => report.samples.find((s) => s.status === 200 && s.server === name && s.doneAt > at)?.doneAt ?? Number.NaN
-    const latencies = announced.map(({ name, at }) => ({ name, ms: firstServedAfter(name, at) - at }))
+    // The revision HAProxy could not reach was announced and never served, by design.
+    const latencies = announced.filter(({ at }) => at < unreachableWindow[0]! || at > unreachableWindow[1]!).map(({ name, at }) => ({ name, ms: firstServedAfter(name, at) - at }))
     const ms = latencies.map((l) => l.ms)
     if (process.env.ZDT_DEBUG) {
       for (const { name, at } of announced) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { detectIp, parseEtcdHosts, parseLabels, resolveConfig } from '../../src/config.js'
+import { bindIpFor, checkPrefixAgainstRoot, detectIp, normalizePrefix, parseEtcdHosts, parseLabels, probeHostOf, resolveConfig } from '../../src/config.js'
 import { EXIT, ForrestError, exitCodeFor, formatError, toForrestError } from '../../src/errors.js'
 
 const ifaces = {
@@ -10,11 +10,29 @@ const ifaces = {
 describe('resolveConfig', () => {
   it('uses the original defaults', () => {
     const c = resolveConfig({}, {}, ifaces)
-    expect(c).toMatchObject({ etcdHosts: ['127.0.0.1:2379'], prefix: 'app/servers', ip: '10.1.2.3', ipSource: 'detected', bindIp: '0.0.0.0', recordsRoot: 'forrest' })
+    expect(c).toMatchObject({ etcdHosts: ['127.0.0.1:2379'], prefix: 'app/servers', ip: '10.1.2.3', ipSource: 'detected', bindIp: '10.1.2.3', recordsRoot: 'forrest', lockTtlSec: 10 })
   })
   it('reads ETCD_HOST, ETCD_PREFIX, FORREST_IP', () => {
     const c = resolveConfig({ ETCD_HOST: 'a:1, b:2', ETCD_PREFIX: '/x/y/', FORREST_IP: '127.0.0.1' }, {}, ifaces)
     expect(c).toMatchObject({ etcdHosts: ['a:1', 'b:2'], prefix: 'x/y', ip: '127.0.0.1', ipSource: 'FORREST_IP', bindIp: '127.0.0.1' })
+  })
+  it('publishes on the announced address unless FORREST_BIND_IP says otherwise', () => {
+    expect(resolveConfig({ FORREST_IP: '10.0.0.7' }, {}, ifaces)).toMatchObject({ bindIp: '10.0.0.7' })
+    expect(resolveConfig({ FORREST_IP: '10.0.0.7', FORREST_BIND_IP: '0.0.0.0' }, {}, ifaces)).toMatchObject({ bindIp: '0.0.0.0', bindOverride: '0.0.0.0' })
+    expect(bindIpFor({ bindOverride: undefined }, '127.0.0.3')).toBe('127.0.0.3')
+    expect(probeHostOf('0.0.0.0', '10.0.0.7')).toBe('10.0.0.7')
+    expect(() => resolveConfig({ FORREST_BIND_IP: 'x' }, {}, ifaces)).toThrow(/FORREST_BIND_IP/)
+  })
+  it('normalises every spelling of a prefix and refuses one overlapping the records root', () => {
+    for (const p of ['/app/servers/', 'app//servers', 'app/servers/']) expect(resolveConfig({ ETCD_PREFIX: p }, {}, ifaces).prefix).toBe('app/servers')
+    expect(normalizePrefix('//a///b/')).toBe('a/b')
+    expect(() => resolveConfig({ ETCD_PREFIX: '/forrest/x' }, {}, ifaces)).toThrow(/records root/)
+    expect(() => resolveConfig({ ETCD_PREFIX: 'x', FORREST_ROOT: 'x/forrest' }, {}, ifaces)).toThrow(/records root/)
+    expect(() => checkPrefixAgainstRoot('forrestx/y', 'forrest', 'p')).not.toThrow()
+  })
+  it('validates FORREST_LOCK_TTL', () => {
+    expect(resolveConfig({ FORREST_LOCK_TTL: '3' }, {}, ifaces).lockTtlSec).toBe(3)
+    expect(() => resolveConfig({ FORREST_LOCK_TTL: '1' }, {}, ifaces)).toThrow(/FORREST_LOCK_TTL/)
   })
   it('flags win over environment', () => {
     const c = resolveConfig({ ETCD_HOST: 'a:1', FORREST_IP: '127.0.0.1' }, { etcd: 'c:3', ip: '10.9.9.9', prefix: 'p' }, ifaces)

@@ -21,6 +21,7 @@ const spec = (image: string): DeploymentSpec => ({
   announce: { prefix: 'app/servers', address: '10.0.0.1' },
   health: { type: 'http', path: '/health', status: 200, interval: 100, timeout: 5000, successes: 1, deadline: 5000 },
   update: { order: 'start-first', maxSurge: 1, maxUnavailable: 0, soak: 0, drain: 100, stopGracePeriod: 1000, onFailure: 'rollback', progressDeadline: 60_000 },
+  gateways: { required: 0, timeout: 30_000 },
 })
 const rev = (revision: number, outcome: Outcome, hash = `h${revision}`, image = `web:${revision}`): RevisionRecord => ({
   revision,
@@ -84,7 +85,7 @@ describe('status drift classification', () => {
     name,
     image: 'web',
     imageId: 'sha256:x',
-    labels: forrestLabels({ app: APP, revision, prefix: 'app/servers' }),
+    labels: forrestLabels({ owner: 'c1/forrest', app: APP, kind: 'rollout', revision, prefix: 'app/servers' }),
     running: true,
     state: 'running',
     hostPort,

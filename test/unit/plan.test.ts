@@ -318,3 +318,24 @@ describe('simulatePlan', () => {
     ])
   })
 })
+
+describe('ownership and prefixes in the plan', () => {
+  it('never reuses a name another environment holds on the same Docker host', () => {
+    const plan = planRollout(target(1, 2), { ...observed([]), reserved: [instanceName(APP, 1, 1), instanceName(APP, 1, 2)] })
+    expect(plan.waves[0]!.starts.map((s) => s.instance)).toEqual([instanceName(APP, 1, 3), instanceName(APP, 1, 4)])
+  })
+
+  it('adopts an unregistered container of the target revision only when its template hash matches', () => {
+    const stray = { name: instanceName(APP, 2, 1), containerId: 'c', revision: 2, running: true, registered: false, template: 'other' }
+    const plan = planRollout({ ...target(2, 1), templateHash: 'mine' }, observed([stray]))
+    expect(names(plan)[0]).toEqual({ order: 'stop-first', starts: [], retires: [`${stray.name} orphan`] })
+    const same = planRollout({ ...target(2, 1), templateHash: 'mine' }, observed([{ ...stray, template: 'mine' }]))
+    expect(names(same)[0]!.starts).toEqual([`adopt ${stray.name}`])
+  })
+
+  it('retires an instance under its own prefix (a prefix migration withdraws the old key where it is)', () => {
+    const old = serving(1, 1, 2).map((i) => ({ ...i, prefix: 'old/servers' }))
+    const plan = planAndCheck(target(2, 2), observed(old, 1))
+    expect(plan.waves.flatMap((w) => w.retires).map((r) => r.prefix)).toEqual(['old/servers', 'old/servers'])
+  })
+})

@@ -71,6 +71,7 @@ describe('loadSpec: valid fixtures and shipped deployments', () => {
         onFailure: 'rollback',
         progressDeadline: 600_000,
       },
+      gateways: { required: 0, timeout: 30_000 },
     })
   })
 
@@ -79,7 +80,7 @@ describe('loadSpec: valid fixtures and shipped deployments', () => {
     expect(spec.env).toEqual({ NODE_ENV: 'production', WORKERS: '4', DEBUG: 'false' })
     expect(spec.health).toMatchObject({ interval: 500, timeout: 2000, deadline: 90_000, status: 204, path: '/healthz' })
     expect(spec.update).toMatchObject({ maxSurge: '25%', maxUnavailable: '10%', progressDeadline: 3_600_000 })
-    expect(spec.announce).toEqual({ prefix: '/services/api/', address: '10.0.0.5' })
+    expect(spec.announce).toEqual({ prefix: 'services/api', address: '10.0.0.5' }) // written "/services/api/": one spelling
   })
 
   it('matches the annotated example the README deploys', async () => {
@@ -132,9 +133,18 @@ describe('resolveStrategy', () => {
 describe('specTemplateHash', () => {
   const base = loadSpec('name: web\nimage: nginx:1\nport: 80\nenv: {A: "1", B: "2"}\n', 'x.yml')
 
-  it('ignores replicas, update and announce', () => {
-    const other = { ...base, replicas: 9, update: { ...base.update, drain: 1 }, announce: { prefix: 'x' } }
+  it('ignores replicas and update', () => {
+    const other = { ...base, replicas: 9, update: { ...base.update, drain: 1 } }
     expect(specTemplateHash(other, 'sha256:aa')).toBe(specTemplateHash(base, 'sha256:aa'))
+  })
+
+  it('changes with the announce prefix or address: moving instances is a new revision, rolled out within the bounds', () => {
+    expect(specTemplateHash({ ...base, announce: { prefix: 'x' } }, 'sha256:aa')).not.toBe(specTemplateHash(base, 'sha256:aa'))
+    expect(specTemplateHash({ ...base, announce: { address: '10.0.0.9' } }, 'sha256:aa')).not.toBe(specTemplateHash(base, 'sha256:aa'))
+  })
+
+  it('every spelling of a prefix is the same prefix', () => {
+    for (const p of ['/a/b/', 'a/b', '//a//b', 'a/b/']) expect(loadSpec(`name: web\nimage: nginx:1\nannounce: {prefix: "${p}"}\n`, 'x.yml').announce.prefix).toBe('a/b')
   })
 
   it('ignores key order', () => {

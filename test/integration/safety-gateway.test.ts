@@ -1,0 +1,166 @@
+/**
+ * The zero-downtime promise off the happy path, where the load balancer is concerned (issue
+ * #10, items 1-3 and 11): an acknowledgement is HAProxy's verdict, a gateway that cannot apply
+ * or stops answering fails the rollout instead of being ignored, required gateways are checked
+ * before anything changes, and a gateway never empties a backend on a view it cannot trust.
+ * Real etcd, HAProxy, `forrest gateway` and dockerd; load through HAProxy where traffic matters.
+ */
+import type { Etcd3 } from 'etcd3'
+import { readFile, writeFile } from 'node:fs/promises'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { EXIT } from '../../src/errors.js'
+import { createEtcdClient } from '../../src/registry/client.js'
+import { readGatewayAcks } from '../../src/registry/gateway-acks.js'
+import { docker, forrest, removeByLabel, testRun } from '../helpers/cli.js'
+import { pollUntil, startEtcd, type TestEtcd } from '../helpers/etcd.js'
+import { startGatewayCli, type GatewayCli } from '../helpers/gateway-cli.js'
+import { startHaproxy, type TestHaproxy } from '../helpers/haproxy.js'
+import { startLoad } from '../helpers/load.js'
+import { specFile } from '../helpers/spec-file.js'
+
+const run = testRun('safegw')
+const app = `g${run.id.slice(-6)}`
+const base = { name: app, replicas: 2, 'health.interval': '100ms', 'health.deadline': '4s', 'update.stopGracePeriod': '1s', 'update.drain': '100ms' }
+const v1 = () => specFile(`${app}-v1`, { ...base, image: 'demo/myapp:1' })
+
+describe('safety: gateways and HAProxy verdicts (real etcd, HAProxy, forrest gateway, Docker)', () => {
+  let etcd: TestEtcd
+  let haproxy: TestHaproxy
+  let gateway: GatewayCli
+  let client: Etcd3
+  let env: NodeJS.ProcessEnv
+
+  beforeAll(async () => {
+    ;[etcd, haproxy] = await Promise.all([startEtcd(), startHaproxy()])
+    env = run.env(etcd.endpoint)
+    client = createEtcdClient([etcd.endpoint], { callTimeoutMs: 2000 })
+    gateway = await startGatewayCli({ socket: haproxy.socket, env, id: `gw-${run.id}`, serversFile: haproxy.configPath })
+    const first = await forrest(['deploy', v1()], env)
+    expect(first.code, first.stdout + first.stderr).toBe(0)
+  }, 60_000)
+
+  afterAll(async () => {
+    await gateway?.stop()
+    client?.close()
+    await removeByLabel(run.label)
+    await Promise.all([haproxy?.stop(), etcd?.stop()])
+  }, 40_000)
+
+  const liveServers = async () => (await haproxy.runtime.servers('app')).map((s) => s.name).sort()
+  const v1Keys = async () => Object.keys(await client.getAll().prefix(`/${run.prefix}/`).strings()).sort()
+
+  /** Deploys `file` under load through HAProxy; returns the CLI result and the load report. */
+  async function deployUnderLoad(file: string, extraEnv: Record<string, string> = {}) {
+    const load = startLoad({ url: `${haproxy.url}/`, concurrency: 4, pauseMs: 10, maxDurationMs: 60_000 })
+    try {
+      const res = await forrest(['deploy', file], { ...env, ...extraEnv }, 60_000)
+      return { res, report: await load.stop() }
+    } finally {
+      await load.stop()
+    }
+  }
+
+  it('a revision whose HAProxy check fails (while its own /healthz probe passes) is rolled back: exit 3, zero failed requests', async () => {
+    const keysBefore = await v1Keys()
+    const file = specFile(`${app}-noroot`, { ...base, image: 'demo/myapp:noroot', 'health.path': '/healthz' })
+    const { res, report } = await deployUnderLoad(file)
+    expect(res.code, res.stdout + res.stderr).toBe(EXIT.rolledBack)
+    expect(res.stderr).toMatch(/HAProxy|gateway/)
+    expect(report.sent).toBeGreaterThan(50)
+    expect(report.samples.filter((s) => s.status !== 200).slice(0, 3)).toEqual([])
+    expect(new Set(report.samples.map((s) => s.body))).toEqual(new Set(['v1']))
+    expect(await v1Keys()).toEqual(keysBefore)
+  })
+
+  it('a revision HAProxy cannot reach (announced 127.0.0.2, published on 127.0.0.1) is rolled back: exit 3, zero failed requests', async () => {
+    const keysBefore = await v1Keys()
+    const file = specFile(`${app}-unreach`, { ...base, image: 'demo/myapp:2', 'announce.address': '127.0.0.2' })
+    const { res, report } = await deployUnderLoad(file, { FORREST_BIND_IP: '127.0.0.1' })
+    expect(res.code, res.stdout + res.stderr).toBe(EXIT.rolledBack)
+    expect(report.sent).toBeGreaterThan(50)
+    expect(report.samples.filter((s) => s.status !== 200).slice(0, 3)).toEqual([])
+    expect(new Set(report.samples.map((s) => s.body))).toEqual(new Set(['v1']))
+    expect(await v1Keys()).toEqual(keysBefore)
+  })
+
+  it('a key HAProxy rejects (999.1.1.1:99999) is skipped and the gateway keeps acknowledging', async () => {
+    const put = await client.put(`/${run.prefix}/bogus`).value('999.1.1.1:99999').exec()
+    try {
+      const rev = Number(put.header.revision)
+      await pollUntil(async () => [...(await readGatewayAcks(client, run.prefix)).acks.values()].every((a) => a.revision >= rev), {
+        timeoutMs: 5000,
+        what: 'the gateway to ack past the bogus key',
+      })
+      expect(gateway.events.some((e) => e.type === 'skipped' && e.name === 'bogus')).toBe(true)
+    } finally {
+      await client.delete().key(`/${run.prefix}/bogus`).exec()
+    }
+  })
+
+  it('gateways.required: 2 with one live gateway fails before changing anything (exit 11)', async () => {
+    const [keys, names] = [await v1Keys(), await docker('ps', '-aq', '--filter', `label=forrest.app=${app}`)]
+    const res = await forrest(['deploy', specFile(`${app}-req2`, { ...base, image: 'demo/myapp:2', 'gateways.required': 2 })], env)
+    expect(res.code, res.stdout + res.stderr).toBe(EXIT.gatewaysMissing)
+    expect(res.stderr).toContain(`gw-${run.id}`)
+    expect(await v1Keys()).toEqual(keys)
+    expect(await docker('ps', '-aq', '--filter', `label=forrest.app=${app}`)).toEqual(names)
+  })
+
+  it('a gateway frozen mid-rollout (its lease expires) fails the rollout instead of being ignored; v1 keeps all its containers', async () => {
+    const frozen = await startGatewayCli({ socket: haproxy.socket, env, id: `frozen-${run.id}` })
+    try {
+      const v1Containers = (await docker('ps', '-q', '--filter', `label=forrest.app=${app}`)).split('\n').sort()
+      const deploying = forrest(['deploy', specFile(`${app}-v2f`, { ...base, image: 'demo/myapp:2', 'update.drain': '100ms' })], env, 60_000)
+      await pollUntil(async () => (await docker('ps', '-q', '--filter', `label=forrest.app=${app}`)).split('\n').length > v1Containers.length, { what: 'a v2 container' })
+      frozen.proc.kill('SIGSTOP')
+      const res = await deploying
+      expect(res.code, res.stdout + res.stderr).not.toBe(0)
+      expect(res.stdout + res.stderr).toContain(`frozen-${run.id}`)
+      const running = (await docker('ps', '-q', '--filter', `label=forrest.app=${app}`)).split('\n').sort()
+      for (const id of v1Containers) expect(running).toContain(id)
+    } finally {
+      frozen.proc.kill('SIGCONT')
+      await frozen.stop()
+    }
+  })
+
+  it('a gateway that cannot apply a change (servers-file markers edited away) fails the deploy; status names the gateway and why', async () => {
+    const original = await readFile(haproxy.configPath, 'utf8')
+    const keysBefore = await v1Keys()
+    try {
+      await writeFile(haproxy.configPath, original.replace(/^.*forrest:servers:(begin|end).*$/gm, ''))
+      const deploying = forrest(['deploy', specFile(`${app}-stuck`, { ...base, image: 'demo/myapp:2', 'gateways.timeout': '3s' })], env, 60_000)
+      // While it is stuck, `forrest status` says which gateway and why.
+      let status = ''
+      await pollUntil(async () => {
+        status = (await forrest(['status', app, '--json'], env)).stdout
+        return /cannot update/.test(status)
+      }, { timeoutMs: 20_000, intervalMs: 200, what: 'status to report the stuck gateway' })
+      expect(status).toContain(`gw-${run.id}`)
+      expect(status).toContain('gateway-stuck')
+      const res = await deploying
+      expect(res.code, res.stdout + res.stderr).not.toBe(0)
+      expect(res.stdout + res.stderr).toContain(`gw-${run.id}`)
+      expect(await v1Keys()).toEqual(keysBefore)
+    } finally {
+      await writeFile(haproxy.configPath, original)
+    }
+    const again = await forrest(['deploy', v1()], env)
+    expect(again.code, again.stdout + again.stderr).toBe(0)
+  })
+
+  it('a gateway on the wrong prefix (an empty view) deletes nothing: neither forrest servers nor hand-added ones', async () => {
+    await haproxy.runtime.run('add server app/handmade 127.0.0.1:9 weight 0')
+    const before = await liveServers()
+    expect(before.length).toBeGreaterThanOrEqual(3)
+    const wrong = await startGatewayCli({ socket: haproxy.socket, env: { ...env, ETCD_PREFIX: `${run.prefix}-typo` }, id: `typo-${run.id}` }).catch((err: Error) => err)
+    try {
+      const after = await liveServers()
+      expect(after).toEqual(before)
+    } finally {
+      if (!(wrong instanceof Error)) await wrong.stop()
+      await haproxy.runtime.run('set server app/handmade state maint').catch(() => undefined)
+      await haproxy.runtime.run('del server app/handmade').catch(() => undefined)
+    }
+  })
+})
