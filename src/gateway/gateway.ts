@@ -173,6 +173,7 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
         kick()
       },
       onError: (err) => debug('etcd: %s', err instanceof Error ? err.message : err),
+      onRewatch: (message) => emit({ type: 'warning', message }),
     }),
   )
   let publisher: AckPublisher
