@@ -65,11 +65,15 @@ describe('safety: gateways and HAProxy verdicts (real etcd, HAProxy, forrest gat
     const file = specFile(`${app}-noroot`, { ...base, image: 'demo/myapp:noroot', 'health.path': '/healthz' })
     const { res, report } = await deployUnderLoad(file)
     expect(res.code, res.stdout + res.stderr).toBe(EXIT.rolledBack)
-    expect(res.stderr).toMatch(/HAProxy|gateway/)
+    expect(res.stderr).toMatch(/HAProxy's check failed \(L7STS 404\)/)
     expect(report.sent).toBeGreaterThan(50)
     expect(report.samples.filter((s) => s.status !== 200).slice(0, 3)).toEqual([])
     expect(new Set(report.samples.map((s) => s.body))).toEqual(new Set(['v1']))
     expect(await v1Keys()).toEqual(keysBefore)
+    // The undone instance's records (instance, health check) went with its key.
+    const recorded = Object.keys(await client.getAll().prefix(`/forrest/apps/${app}/instances/`).strings()).map((k) => k.split('/').at(-1))
+    expect(recorded.sort()).toEqual(keysBefore.map((k) => k.split('/').at(-1)))
+    expect(Object.keys(await client.getAll().prefix('/forrest/checks/').strings()).filter((k) => k.includes('-r2-'))).toEqual([])
   })
 
   it('a revision HAProxy cannot reach (announced 127.0.0.2, published on 127.0.0.1) is rolled back: exit 3, zero failed requests', async () => {
