@@ -12,7 +12,7 @@
  *    stopping a retired (withdrawn, drained) one, which, as in Kubernetes, is not counted.
  */
 import { ForrestError } from '../errors.js'
-import { freshInstanceNames, parseInstanceName } from './naming.js'
+import { nameAllocator, parseInstanceName } from './naming.js'
 import type { AdoptStep, ObservedInstance, ObservedState, PlanAction, RetireStep, RolloutPlan, RolloutTarget, StartStep, Wave } from './types.js'
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`
@@ -21,7 +21,7 @@ export function planRollout(target: RolloutTarget, observed: ObservedState): Rol
   checkTarget(target)
   const { app } = observed
   const drift = planDrift(target, observed)
-  const converge = planConverge(target, app, drift.servingTarget, drift.servingOld, new Set(observed.instances.map((i) => i.name)))
+  const converge = planConverge(target, app, drift.servingTarget, drift.servingOld, observed.instances.map((i) => i.name))
   const waves = drift.wave ? [drift.wave, ...converge.waves] : converge.waves
 
   const revisionChanged = observed.currentRevision !== undefined && observed.currentRevision !== target.revision
@@ -113,7 +113,7 @@ interface Converge {
   ceiling: number
 }
 
-function planConverge(target: RolloutTarget, app: string, servingTarget: ObservedInstance[], servingOld: ObservedInstance[], taken: Set<string>): Converge {
+function planConverge(target: RolloutTarget, app: string, servingTarget: ObservedInstance[], servingOld: ObservedInstance[], taken: string[]): Converge {
   const R = target.replicas
   const fresh = [...servingTarget].sort(sortBy(app, 'desc')) // scale-down retires the highest ordinals
   const old = [...servingOld].sort(byAge(app)) // oldest revision, lowest ordinal first
@@ -123,11 +123,10 @@ function planConverge(target: RolloutTarget, app: string, servingTarget: Observe
   const oldReason = R === 0 ? 'scale-down' : 'replace'
 
   let n = fresh.length // instances of the target revision, all serving between waves
+  const names = nameAllocator(app, taken) // every observed name stays taken, stale keys' too
   const startNew = (count: number): StartStep[] => {
-    const names = freshInstanceNames(app, target.revision, count, taken)
-    names.forEach((name) => taken.add(name))
     n += count
-    return names.map((instance) => ({ kind: 'start', instance, revision: target.revision }))
+    return names.next(target.revision, count).map((instance) => ({ kind: 'start', instance, revision: target.revision }))
   }
   const retireOld = (count: number): RetireStep[] => old.splice(0, count).map((i) => retireStep(i, oldReason))
 
