@@ -1,6 +1,6 @@
 export { describePlan } from './describe.js'
 export { instanceKey, instanceNameFromKey, keyPrefix } from './keys.js'
-export { freshInstanceNames, instanceName, parseInstanceName } from './naming.js'
+export { freshInstanceNames, instanceName, nameAllocator, parseInstanceName } from './naming.js'
 export { planRollout } from './plan-rollout.js'
 export { simulatePlan, type SimulationPoint, type SimulationResult } from './simulate.js'
 export type * from './types.js'

@@ -15,15 +15,35 @@ export function parseInstanceName(app: string, name: string): { revision: number
 }
 
 /**
- * `count` new names for a revision, using the smallest ordinals whose name is not taken.
- * Deterministic, so the same observed state always gives the same plan.
+ * Hands out fresh names for one plan: `next(revision, count)` gives `count` names using the
+ * smallest ordinals whose name is not taken, and takes them. Deterministic, so the same observed
+ * state always gives the same plan.
+ *
+ * One taken-set for the whole plan, and per revision a cursor: names are only ever added, so
+ * every ordinal below the cursor stays taken and the next call resumes there instead of at 1.
+ * A plan of W waves over N instances costs O(N + names handed out), not O(W × N): with
+ * maxSurge 1 that is the difference between milliseconds and 20 s at 10,000 instances.
  */
-export function freshInstanceNames(app: string, revision: number, count: number, taken: Iterable<string>): string[] {
+export function nameAllocator(app: string, taken: Iterable<string>): { next(revision: number, count: number): string[] } {
   const used = new Set(taken)
-  const names: string[] = []
-  for (let ordinal = 1; names.length < count; ordinal++) {
-    const name = instanceName(app, revision, ordinal)
-    if (!used.has(name)) names.push(name)
+  const cursor = new Map<number, number>()
+  return {
+    next(revision, count) {
+      const names: string[] = []
+      let ordinal = cursor.get(revision) ?? 1
+      for (; names.length < count; ordinal++) {
+        const name = instanceName(app, revision, ordinal)
+        if (used.has(name)) continue
+        used.add(name)
+        names.push(name)
+      }
+      cursor.set(revision, ordinal)
+      return names
+    },
   }
-  return names
+}
+
+/** `count` new names for a revision, using the smallest ordinals whose name is not taken. */
+export function freshInstanceNames(app: string, revision: number, count: number, taken: Iterable<string>): string[] {
+  return nameAllocator(app, taken).next(revision, count)
 }

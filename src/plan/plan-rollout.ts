@@ -12,7 +12,7 @@
  *    stopping a retired (withdrawn, drained) one, which, as in Kubernetes, is not counted.
  */
 import { ForrestError } from '../errors.js'
-import { freshInstanceNames, parseInstanceName } from './naming.js'
+import { nameAllocator, parseInstanceName } from './naming.js'
 import type { AdoptStep, ObservedInstance, ObservedState, PlanAction, RetireStep, RolloutPlan, RolloutTarget, StartStep, Wave } from './types.js'
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`
@@ -21,7 +21,7 @@ export function planRollout(target: RolloutTarget, observed: ObservedState): Rol
   checkTarget(target)
   const { app } = observed
   const drift = planDrift(target, observed)
-  const converge = planConverge(target, app, drift.servingTarget, drift.servingOld, new Set([...observed.instances.map((i) => i.name), ...(observed.reserved ?? [])]))
+  const converge = planConverge(target, app, drift.servingTarget, drift.servingOld, [...observed.instances.map((i) => i.name), ...(observed.reserved ?? [])])
   const waves = drift.wave ? [drift.wave, ...converge.waves] : converge.waves
 
   const revisionChanged = observed.currentRevision !== undefined && observed.currentRevision !== target.revision
@@ -113,7 +113,7 @@ interface Converge {
   ceiling: number
 }
 
-function planConverge(target: RolloutTarget, app: string, servingTarget: ObservedInstance[], servingOld: ObservedInstance[], taken: Set<string>): Converge {
+function planConverge(target: RolloutTarget, app: string, servingTarget: ObservedInstance[], servingOld: ObservedInstance[], taken: string[]): Converge {
   const R = target.replicas
   const fresh = [...servingTarget].sort(sortBy(app, 'desc')) // scale-down retires the highest ordinals
   const old = [...servingOld].sort(byAge(app)) // oldest revision, lowest ordinal first
@@ -123,27 +123,34 @@ function planConverge(target: RolloutTarget, app: string, servingTarget: Observe
   const oldReason = R === 0 ? 'scale-down' : 'replace'
 
   let n = fresh.length // instances of the target revision, all serving between waves
+  const names = nameAllocator(app, taken) // every observed name stays taken, stale keys' too
   const startNew = (count: number): StartStep[] => {
-    const names = freshInstanceNames(app, target.revision, count, taken)
-    names.forEach((name) => taken.add(name))
     n += count
-    return names.map((instance) => ({ kind: 'start', instance, revision: target.revision }))
+    return names.next(target.revision, count).map((instance) => ({ kind: 'start', instance, revision: target.revision }))
   }
-  const retireOld = (count: number): RetireStep[] => old.splice(0, count).map((i) => retireStep(i, oldReason))
+  // old[0, retired) are in a wave already. An index, not old.splice(0, count): on a large array
+  // (100,000 instances) V8 copies the rest on every splice, once per wave.
+  let retired = 0
+  const oldLeft = () => old.length - retired
+  const retireOld = (count: number): RetireStep[] => {
+    const batch = old.slice(retired, retired + count)
+    retired += batch.length
+    return batch.map((i) => retireStep(i, oldReason))
+  }
 
-  while (old.length > 0 || n !== R) {
-    const serving = n + old.length
+  while (oldLeft() > 0 || n !== R) {
+    const serving = n + oldLeft()
     if (n >= R) {
       // Nothing left to start: retire the rest of the old and any extra new at once (serving stays >= R).
       const extra = fresh.splice(0, n - R).map((i) => retireStep(i, 'scale-down'))
-      waves.push({ order: target.order, starts: [], retires: [...retireOld(old.length), ...extra] })
+      waves.push({ order: target.order, starts: [], retires: [...retireOld(oldLeft()), ...extra] })
       break
     }
     const room = Math.min(ceiling - serving, R - n)
-    const retirable = Math.min(old.length, serving - floor)
+    const retirable = Math.min(oldLeft(), serving - floor)
     if (room > 0 && (target.order === 'start-first' || retirable === 0)) {
       const starts = startNew(room)
-      waves.push({ order: 'start-first', starts, retires: retireOld(Math.min(old.length, n + old.length - floor)) })
+      waves.push({ order: 'start-first', starts, retires: retireOld(Math.min(oldLeft(), n + oldLeft() - floor)) })
     } else if (retirable > 0) {
       // stop-first, or no room above the ceiling (maxSurge 0): make room, then start into it.
       const retires = retireOld(retirable)

@@ -30,23 +30,27 @@ const isServing = (i: ObservedInstance) => i.running && i.registered
 
 export function simulatePlan(plan: RolloutPlan, observed: ObservedState, strategy: Pick<RolloutTarget, 'maxSurge' | 'maxUnavailable'>): SimulationResult {
   const state = new Map(observed.instances.map((i) => [i.name, { ...i }]))
-  const count = () => {
-    const all = [...state.values()]
-    return { serving: all.filter(isServing).length, containers: all.filter((i) => i.containerId !== undefined).length }
+  // Running counts, moved by each step's own instance: a step changes only that one entry, so
+  // recounting every instance after every step (O(steps × instances)) is not needed.
+  const now = { serving: 0, containers: 0 }
+  const tally = (i: ObservedInstance | undefined, sign: 1 | -1) => {
+    if (i && isServing(i)) now.serving += sign
+    if (i?.containerId !== undefined) now.containers += sign
   }
-  const initial = count()
-  const floor = Math.min(initial.serving, plan.replicas - strategy.maxUnavailable)
-  const ceiling = Math.max(initial.containers, plan.replicas + strategy.maxSurge)
+  for (const i of state.values()) tally(i, 1)
+  const floor = Math.min(now.serving, plan.replicas - strategy.maxUnavailable)
+  const ceiling = Math.max(now.containers, plan.replicas + strategy.maxSurge)
   const trace: SimulationPoint[] = []
   const violations: string[] = []
 
   plan.waves.forEach((wave, w) => {
     const steps: PlanStep[] = wave.order === 'start-first' ? [...wave.starts, ...wave.retires] : [...wave.retires, ...wave.starts]
     for (const step of steps) {
+      tally(state.get(step.instance), -1) // before apply(): adopt changes the entry in place
       const problem = apply(state, step)
+      tally(state.get(step.instance), 1)
       const label = `${step.kind} ${step.instance}`
       if (problem) violations.push(`wave ${w + 1}: ${label}: ${problem}`)
-      const now = count()
       trace.push({ wave: w + 1, step: label, ...now })
       if (now.serving < floor) violations.push(`wave ${w + 1}: after ${label}: ${now.serving} serving < floor ${floor}`)
       if (now.containers > ceiling) violations.push(`wave ${w + 1}: after ${label}: ${now.containers} containers > ceiling ${ceiling}`)

@@ -1,11 +1,9 @@
-import Table from 'cli-table3'
+import { plainTable } from '../plain-table.js'
 import type { StatusReport } from './status.js'
 import type { AppStatus } from './status-drift.js'
 
-/** Plain tables (no colours) so CI logs and pipes read the same as a terminal. */
-export function plainTable(head: string[]): Table.Table {
-  return new Table({ head, style: { head: [], border: [], compact: true } })
-}
+/** Plain tables (no colours) so CI logs and pipes read the same as a terminal; history.ts takes it from here. */
+export { plainTable }
 
 export function formatUptime(seconds: number | undefined): string {
   if (seconds === undefined) return '-'
@@ -34,7 +32,7 @@ function formatApp(a: AppStatus): string[] {
     for (const i of a.instances) {
       t.push([i.name, i.container ?? '-', i.address ?? '-', i.revision ?? '?', i.state, i.registered ? 'yes' : 'no', `${i.health} (${i.healthDetail})`, formatUptime(i.uptimeSeconds)])
     }
-    lines.push(...t.toString().split('\n'))
+    for (const line of t.lines()) lines.push(line) // not push(...lines): a very large fleet would pass more arguments than the stack holds
   }
   for (const g of a.gateways) lines.push(`  gateway ${g.id} on ${g.host}: applied revision ${g.revision}${g.error ? `, STUCK: ${g.error}` : ''}`)
   if (a.foreign.length > 0) lines.push(`  not this environment's (never touched): ${a.foreign.map((f) => `${f.name} [${f.owner}]`).join(', ')}`)

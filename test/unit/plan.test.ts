@@ -6,6 +6,7 @@ import {
   instanceKey,
   instanceName,
   instanceNameFromKey,
+  nameAllocator,
   parseInstanceName,
   planRollout,
   simulatePlan,
@@ -54,6 +55,36 @@ describe('naming and keys', () => {
   it('picks the smallest free ordinals', () => {
     expect(freshInstanceNames('a', 2, 3, ['a-r2-1', 'a-r2-3', 'a-r1-2'])).toEqual(['a-r2-2', 'a-r2-4', 'a-r2-5'])
     expect(freshInstanceNames('a', 2, 0, [])).toEqual([])
+  })
+
+  it('keeps handing out the smallest free ordinals across calls, per revision', () => {
+    const names = nameAllocator('a', ['a-r2-1', 'a-r2-3', 'a-r1-2'])
+    expect(names.next(2, 1)).toEqual(['a-r2-2'])
+    expect(names.next(2, 2)).toEqual(['a-r2-4', 'a-r2-5'])
+    expect(names.next(1, 2)).toEqual(['a-r1-1', 'a-r1-3'])
+    expect(names.next(2, 0)).toEqual([])
+    expect(names.next(2, 1)).toEqual(['a-r2-6'])
+  })
+
+  it('names exactly as a scan from ordinal 1 over everything taken so far would', () => {
+    // The allocator resumes at a per-revision cursor; the definition scans from 1 every time.
+    let seed = 7
+    const random = (n: number) => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31), seed % n)
+    for (let trial = 0; trial < 200; trial++) {
+      const taken = range(random(30)).map(() => instanceName('a', 1 + random(3), 1 + random(40)))
+      const names = nameAllocator('a', taken)
+      const used = new Set(taken)
+      for (let call = 0; call < 10; call++) {
+        const [revision, count] = [1 + random(3), random(5)]
+        const expected: string[] = []
+        for (let ordinal = 1; expected.length < count; ordinal++) {
+          const name = instanceName('a', revision, ordinal)
+          if (!used.has(name)) expected.push(name)
+        }
+        expected.forEach((name) => used.add(name))
+        expect(names.next(revision, count)).toEqual(expected)
+      }
+    }
   })
 
   it.each(['app/servers', '/app/servers', 'app/servers/', '//app/servers//'])('normalises prefix %j', (prefix) => {
