@@ -11,9 +11,10 @@ import { ForrestError } from '../errors.js'
 import { MAX_SPEC_BYTES, checkSpecText, decodeSpecBytes, sizeProblem } from './decode.js'
 import { REQUIRED, errorMap, formatPath, unknownKeyMessage } from './issues.js'
 import { locate } from './locate.js'
-import { invalidSpec, rootProblem, type SpecProblem } from './problems.js'
+import { invalidSpec, rootProblem, withoutSamePlace, type SpecProblem } from './problems.js'
 import { deploymentSchema } from './schema.js'
 import type { DeploymentSpec } from './types.js'
+import { checkDocument } from './yaml-checks.js'
 
 export type { SpecProblem } from './problems.js'
 
@@ -23,6 +24,9 @@ interface Source {
   doc: Document
   lineCounter: LineCounter
 }
+
+/** Warnings that yaml-checks reports with a path (unresolved tags), or the schema does (a tag on the wrong kind of node). */
+const WARNINGS_REPORTED_ELSEWHERE = new Set(['TAG_RESOLVE_FAILED', 'BAD_COLLECTION_TYPE'])
 
 export function loadSpecBytes(bytes: Uint8Array, file: string): DeploymentSpec {
   const decoded = decodeSpecBytes(bytes)
@@ -34,9 +38,11 @@ export function loadSpec(text: string, file: string): DeploymentSpec {
   const textProblem = checkSpecText(text)
   if (textProblem) throw invalidSpec(file, [rootProblem(file, textProblem)])
   const source = parse(text, file)
-  checkYaml(source)
-  const result = deploymentSchema.safeParse(toMapping(source), { error: errorMap })
-  if (!result.success) throw invalidSpec(file, result.error.issues.flatMap((issue) => toProblems(issue, source)))
+  const documentProblems = checkYaml(source)
+  const result = deploymentSchema.safeParse(toMapping(source, documentProblems), { error: errorMap })
+  // Where the schema and the document checks both object to a value, the schema knows the field better.
+  const problems = withoutSamePlace(result.success ? [] : result.error.issues.flatMap((issue) => toProblems(issue, source)), documentProblems)
+  if (!result.success || problems.length > 0) throw invalidSpec(file, problems)
   return result.data
 }
 
@@ -79,7 +85,8 @@ async function readAtMost(path: string, limit: number): Promise<Buffer> {
 function parse(text: string, file: string): Source {
   const lineCounter = new LineCounter()
   try {
-    const doc = withoutStackTraces(() => parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true }))
+    // Duplicate keys are left to yaml-checks: yaml's own check compares each key with every other.
+    const doc = withoutStackTraces(() => parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: false, logLevel: 'error' }))
     return { file, doc, lineCounter }
   } catch (err) {
     throw invalidSpec(file, [rootProblem(file, { line: 1, col: 1, message: `the YAML parser gave up: ${(err as Error).message}` })])
@@ -100,16 +107,21 @@ function withoutStackTraces<T>(fn: () => T): T {
   }
 }
 
-/** YAML's own errors: a document with any is not read further. */
-function checkYaml({ file, doc, lineCounter }: Source): void {
-  if (doc.errors.length === 0) return
+/** What YAML and the document checks find; throws when the document cannot (or must not) be turned into data. */
+function checkYaml({ file, doc, lineCounter }: Source): SpecProblem[] {
   const at = (offset: number) => ({ file, ...lineCounter.linePos(offset) })
-  throw invalidSpec(file, doc.errors.map((err) => ({ ...at(err.pos[0]), path: '(root)', message: `YAML syntax: ${syntaxMessage(err.code, err.message)}` })))
+  const warnings = doc.warnings.filter((w) => !WARNINGS_REPORTED_ELSEWHERE.has(w.code))
+  const yamlProblems = [...doc.errors, ...warnings].map((err) => ({ ...at(err.pos[0]), path: '(root)', message: `YAML syntax: ${syntaxMessage(err.code, err.message)}` }))
+  if (doc.errors.length > 0) throw invalidSpec(file, yamlProblems)
+  const report = checkDocument(doc, (offset) => at(offset).line)
+  const problems = [...yamlProblems, ...report.problems.map((p) => ({ ...at(p.offset), path: formatPath(p.path), message: p.message }))]
+  if (!report.convertible) throw invalidSpec(file, problems)
+  return problems
 }
 
-/** The document as data, which must be a mapping; maxAliasCount stops an alias bomb. */
-function toMapping({ file, doc, lineCounter }: Source): object {
-  const refuse = (offset: number, message: string) => invalidSpec(file, [{ file, ...lineCounter.linePos(offset), path: '(root)', message }])
+/** The document as data, which must be a mapping; yaml-checks bounded the aliases, maxAliasCount is a second guard. */
+function toMapping({ file, doc, lineCounter }: Source, documentProblems: SpecProblem[]): object {
+  const refuse = (offset: number, message: string) => invalidSpec(file, [{ file, ...lineCounter.linePos(offset), path: '(root)', message }, ...documentProblems])
   let data: unknown
   try {
     data = doc.toJS({ maxAliasCount: 100 })
@@ -141,7 +153,6 @@ function toProblems(issue: z.core.$ZodIssue, { file, doc, lineCounter }: Source)
 
 function syntaxMessage(code: string, message: string): string {
   if (code === 'MULTIPLE_DOCS') return 'found more than one YAML document ("---"); put one app per file'
-  if (code === 'DUPLICATE_KEY') return 'this key appears twice in the same mapping'
   if (code === 'RESOURCE_EXHAUSTION') return 'nested too deeply for the parser'
   if (message.startsWith('Nested mappings are not allowed')) return 'a value containing ": " or ending in ":" must be quoted (YAML reads it as a nested mapping)'
   // yaml's messages end with "at line L, column C" and a code frame when pretty; keep the first sentence.

@@ -23,6 +23,12 @@ const LISTED = 100
 
 export const rootProblem = (file: string, problem: FileProblem): SpecProblem => ({ file, path: '(root)', ...problem })
 
+/** `first`, and the problems of `second` at places `first` has not reported: one problem per place. */
+export function withoutSamePlace(first: SpecProblem[], second: SpecProblem[]): SpecProblem[] {
+  const places = new Set(first.map((p) => `${p.line}:${p.col}`))
+  return [...first, ...second.filter((p) => !places.has(`${p.line}:${p.col}`))]
+}
+
 export function invalidSpec(file: string, unsorted: SpecProblem[]): ForrestError {
   const problems = [...unsorted].sort((a, b) => a.line - b.line || a.col - b.col)
   const count = problems.length === 1 ? '1 problem' : `${problems.length} problems`

@@ -1,7 +1,7 @@
 import { gzipSync } from 'node:zlib'
 import { describe, expect, it } from 'vitest'
 import { ForrestError } from '../../src/errors.js'
-import { loadSpec, loadSpecBytes, loadSpecFile, type SpecProblem } from '../../src/spec/index.js'
+import { MAX_SPEC_BYTES, loadSpec, loadSpecBytes, loadSpecFile, type SpecProblem } from '../../src/spec/index.js'
 
 const FILE = 'deploy.yml'
 const MINIMAL = 'name: web\nimage: nginx:1\n'
@@ -74,6 +74,24 @@ describe('files that are not YAML text', () => {
   })
 })
 
+describe('values YAML would change', () => {
+  it('keeps what was quoted or tagged as a string', () => {
+    const spec = loadSpec(`${MINIMAL}env:\n  UMASK: "0022"\n  VERSION: !!str 1.10\n  PORT: 8080\n  DEBUG: false\n  RATIO: 0.5\n`, FILE)
+    expect(spec.env).toEqual({ UMASK: '0022', VERSION: '1.10', PORT: '8080', DEBUG: 'false', RATIO: '0.5' })
+  })
+
+  it('refuses a key that is a list or a mapping (YAML would turn it into a string)', () => {
+    const problem = onlyProblem(() => loadSpec(`${MINIMAL}labels:\n  ? [a, b]\n  : x\n`, FILE))
+    expect(problem).toMatchObject({ line: 4, col: 5, path: 'labels' })
+    expect(problem.message).toMatch(/a key must be a plain string/)
+  })
+
+  it('accepts plain decimal integers and negative ones reach the range check', () => {
+    expect(loadSpec(`${MINIMAL}replicas: 10\nport: 8080\n`, FILE)).toMatchObject({ replicas: 10, port: 8080 })
+    expect(onlyProblem(() => loadSpec(`${MINIMAL}replicas: -1\n`, FILE)).message).toBe('must be >= 0, got -1')
+  })
+})
+
 describe('size and resource limits', () => {
   /** A valid-looking spec of about `bytes` bytes: one env key per line, 14 bytes each. */
   const manyKeys = (bytes: number) => {
@@ -98,6 +116,16 @@ describe('size and resource limits', () => {
     expect(error.message).toMatch(/\/dev\/zero:1:1 \(root\): the file is more than 128 KiB/)
   })
 
+  it('finds a duplicate key among many in linear time, at its own path', () => {
+    const text = `${manyKeys(MAX_SPEC_BYTES - 200)}  K000007: again\n`
+    expect(Buffer.byteLength(text)).toBeLessThanOrEqual(MAX_SPEC_BYTES)
+    let problem: SpecProblem | undefined
+    const ms = timed(() => (problem = onlyProblem(() => loadSpec(text, FILE))))
+    expect(problem).toMatchObject({ path: 'env.K000007', col: 3 })
+    expect(problem!.message).toMatch(/key 'K000007' appears twice in this mapping \(first on line 11\)/)
+    expect(ms).toBeLessThan(1000)
+  })
+
   it('lists the first 100 problems and counts the rest', () => {
     const keys = Array.from({ length: 500 }, (_, i) => `bad${i}: 1`).join('\n')
     const error = rejection(() => loadSpec(`${MINIMAL}${keys}\n`, FILE))
@@ -118,7 +146,19 @@ describe('size and resource limits', () => {
     const ms = timed(() => (error = rejection(() => loadSpec(text, 'bomb.yml'))))
     expect(ms).toBeLessThan(1000)
     expect(error).toMatchObject({ code: 'INVALID_SPEC', exit: 2 })
-    expect(error!.message).toMatch(/^bomb\.yml:1:1 \(root\): the YAML could not be converted: Excessive alias count/m)
+    expect(error!.message).toMatch(/^bomb\.yml:\d+:\d+ labels\.f\[0\]: aliases expand this file to more than 100000 values/m)
+  })
+
+  it('limits how many aliases a file may use', () => {
+    const aliases = Array.from({ length: 200 }, (_, i) => `  L${i}: *v`).join('\n')
+    const problem = onlyProblem(() => loadSpec(`${MINIMAL}labels:\n  L: &v one\n${aliases}\n`, FILE))
+    expect(problem.message).toMatch(/more than 100 aliases/)
+  })
+
+  it('refuses nesting deeper than a deployment file needs, before converting it', () => {
+    const deep = `${MINIMAL}env:\n  A: ${'['.repeat(100)}${']'.repeat(100)}\n`
+    const problem = onlyProblem(() => loadSpec(deep, FILE))
+    expect(problem.message).toMatch(/nested more than 16 levels deep/)
   })
 
   it('maps a parser that runs out of stack to INVALID_SPEC', () => {
