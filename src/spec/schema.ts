@@ -4,28 +4,41 @@
  * Messages here name the fix; generic messages come from the error map in issues.ts.
  */
 import { z } from 'zod'
-import { DURATION_HINT, DURATION_PATTERN, parseDuration } from './duration.js'
+import { DURATION_HINT, DURATION_PATTERN, MAX_DURATION, MAX_DURATION_MS, POSITIVE_DURATION_PATTERN, parseDuration } from './duration.js'
 
 export const NAME_PATTERN = '^[a-z0-9][a-z0-9-]{0,40}$'
-export const PERCENT_PATTERN = '^\\d+%$'
+/** 0% to 100%: more than all replicas is a typo, not a strategy. */
+export const PERCENT_PATTERN = '^(?:100|[1-9]?[0-9])%$'
 const RESERVED_LABEL_PREFIX = 'forrest.'
 
 const DURATION_MESSAGE = `expected a duration like "500ms", "10s", "2m", "1h" or "1m30s"; ${DURATION_HINT}`
 const COUNT_OR_PERCENT_MESSAGE = 'expected an integer >= 0 or a percentage like "25%"'
 
-const duration = (fallback: string, description: string) =>
+/** `zeroBecause`: why 0 is refused for this duration (it must then be more than 0). */
+const duration = (fallback: string, description: string, zeroBecause?: string) =>
   z
     .string({ error: (iss) => (typeof iss.input === 'number' ? `a bare number is ambiguous; ${DURATION_HINT}` : DURATION_MESSAGE) })
-    .regex(new RegExp(DURATION_PATTERN), DURATION_MESSAGE)
+    .regex(new RegExp(zeroBecause ? POSITIVE_DURATION_PATTERN : DURATION_PATTERN), {
+      error: (iss) => (zeroBecause && parseDuration(String(iss.input)) === 0 ? `must be longer than 0: ${zeroBecause}` : DURATION_MESSAGE),
+    })
+    // Node runs a timer longer than 2^31-1 ms (24.8 days) at once; 24h is a round bound below that.
+    .refine((text) => (parseDuration(text) ?? 0) <= MAX_DURATION_MS, { error: (iss) => `must be at most ${MAX_DURATION}, got ${String(iss.input)}` })
     .transform((text) => parseDuration(text) as number)
     .prefault(fallback)
-    .describe(`${description} Duration: "500ms", "10s", "2m", "1h", "1m30s". Default ${fallback}.`)
+    .describe(`${description} Duration: "500ms", "10s", "2m", "1h", "1m30s"; ${zeroBecause ? 'more than 0 and ' : ''}at most ${MAX_DURATION}. Default ${fallback}.`)
+
+const percentMessage = (input: unknown) =>
+  typeof input === 'string' && /^\d+%$/.test(input) ? `a percentage is at most 100%, got "${input}"` : COUNT_OR_PERCENT_MESSAGE
 
 const countOrPercent = (fallback: number, description: string) =>
   z
-    .union([z.int(COUNT_OR_PERCENT_MESSAGE).min(0, COUNT_OR_PERCENT_MESSAGE), z.string(COUNT_OR_PERCENT_MESSAGE).regex(new RegExp(PERCENT_PATTERN), COUNT_OR_PERCENT_MESSAGE)], {
-      error: COUNT_OR_PERCENT_MESSAGE,
-    })
+    .union(
+      [
+        z.int(COUNT_OR_PERCENT_MESSAGE).min(0, COUNT_OR_PERCENT_MESSAGE),
+        z.string(COUNT_OR_PERCENT_MESSAGE).regex(new RegExp(PERCENT_PATTERN), { error: (iss) => percentMessage(iss.input) }),
+      ],
+      { error: COUNT_OR_PERCENT_MESSAGE },
+    )
     .default(fallback)
     .describe(description)
 
@@ -58,10 +71,10 @@ export const healthShape = {
     .max(599, 'expected an HTTP status code 100..599')
     .optional()
     .describe('Expected HTTP status (type http only). Default 200.'),
-  interval: duration('200ms', 'Time between probes.'),
-  timeout: duration('1s', 'Timeout of one probe.'),
+  interval: duration('200ms', 'Time between probes.', 'probes would run back to back'),
+  timeout: duration('1s', 'Timeout of one probe.', 'a probe with a 0 ms timeout always fails'),
   successes: z.int().min(1).default(1).describe('Consecutive successful probes needed to be healthy.'),
-  deadline: duration('30s', 'An instance not healthy by then has failed.'),
+  deadline: duration('30s', 'An instance not healthy by then has failed.', 'no instance could become healthy in time'),
 }
 
 export const updateShape = {
@@ -72,7 +85,7 @@ export const updateShape = {
   drain: duration('5s', 'Time between withdrawing an instance from etcd and stopping it.'),
   stopGracePeriod: duration('10s', 'Time between SIGTERM and SIGKILL.'),
   onFailure: z.enum(['rollback', 'pause']).default('rollback').describe('What to do when a new instance fails: roll back to the previous revision, or stop where it is.'),
-  progressDeadline: duration('10m', 'The whole rollout must finish within this time.'),
+  progressDeadline: duration('10m', 'The whole rollout must finish within this time.', 'every rollout would time out at once'),
 }
 
 const portMessage = (input: unknown): string =>
