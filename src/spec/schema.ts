@@ -5,6 +5,7 @@
  */
 import { z } from 'zod'
 import { DURATION_HINT, DURATION_PATTERN, MAX_DURATION, MAX_DURATION_MS, POSITIVE_DURATION_PATTERN, parseDuration } from './duration.js'
+import { IMAGE_REFERENCE_MAX, IMAGE_REFERENCE_PATTERN, imageReferenceProblem } from './image-reference.js'
 
 export const NAME_PATTERN = '^[a-z0-9][a-z0-9-]{0,40}$'
 /** 0% to 100%: more than all replicas is a typo, not a strategy. */
@@ -98,7 +99,15 @@ export const rootShape = {
     .string()
     .regex(new RegExp(NAME_PATTERN), 'expected lowercase letters, digits and "-", starting with a letter or digit, at most 41 characters')
     .describe('App name; used in container names and etcd keys.'),
-  image: z.string().regex(/^\S+$/, 'expected an image reference like demo/myapp:1').describe('Docker image, e.g. demo/myapp:1.'),
+  image: z
+    .string()
+    .superRefine((ref, ctx) => {
+      const problem = imageReferenceProblem(ref)
+      if (problem) ctx.addIssue({ code: 'custom', message: problem })
+    })
+    // The checks above, as far as JSON Schema can say them.
+    .meta({ pattern: IMAGE_REFERENCE_PATTERN, maxLength: IMAGE_REFERENCE_MAX })
+    .describe('Docker image reference: [registry[:port]/]repository[:tag][@digest], e.g. demo/myapp:1.'),
   replicas: z.int().min(0).default(1).describe('Number of instances. Default 1.'),
   port: z
     .int({ error: (iss) => portMessage(iss.input) })
