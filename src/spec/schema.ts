@@ -10,6 +10,13 @@ import { IMAGE_REFERENCE_MAX, IMAGE_REFERENCE_PATTERN, imageReferenceProblem } f
 export const NAME_PATTERN = '^[a-z0-9][a-z0-9-]{0,40}$'
 /** 0% to 100%: more than all replicas is a typo, not a strategy. */
 export const PERCENT_PATTERN = '^(?:100|[1-9]?[0-9])%$'
+/**
+ * Environment variable names: POSIX's portable names (letters, digits, "_", not starting with a
+ * digit) plus "." and "-", which images read (Elasticsearch's `discovery.type`) though a shell
+ * cannot. Docker takes anything but "=", so a stray space or "$" would reach the container as a
+ * variable nothing reads; Compose is as loose. Stricter would refuse working images.
+ */
+export const ENV_NAME_PATTERN = '^[A-Za-z_][A-Za-z0-9_.-]*$'
 const RESERVED_LABEL_PREFIX = 'forrest.'
 
 const DURATION_MESSAGE = `expected a duration like "500ms", "10s", "2m", "1h" or "1m30s"; ${DURATION_HINT}`
@@ -42,6 +49,14 @@ const countOrPercent = (fallback: number, description: string) =>
     )
     .default(fallback)
     .describe(description)
+
+function envNameMessage(input: unknown): string {
+  const name = String(input)
+  if (name === '') return 'an environment variable name cannot be empty'
+  if (name.includes('=')) return 'environment variable names cannot contain "="'
+  if (/\s/.test(name)) return `environment variable name ${JSON.stringify(name)} contains whitespace (did you mean ${name.trim().replace(/\s+/g, '_')}?)`
+  return `environment variable name ${JSON.stringify(name)}: use letters, digits, "_", "." and "-", starting with a letter or "_"`
+}
 
 /** Env and label values: scalars, stringified (YAML `true`/`8080` become "true"/"8080"). */
 const scalar = (what: string) =>
@@ -120,9 +135,9 @@ export const rootShape = {
     .optional()
     .describe('Overrides the image CMD.'),
   env: z
-    .record(z.string().regex(/^[^=]+$/, 'environment variable names cannot contain "="'), scalar('value'))
+    .record(z.string().regex(new RegExp(ENV_NAME_PATTERN), { error: (iss) => envNameMessage(iss.input) }), scalar('value'))
     .default({})
-    .describe('Environment variables; numbers and booleans are stringified.'),
+    .describe('Environment variables; numbers and booleans are stringified (quote values YAML would read differently, like "0022").'),
   labels: z
     .record(
       z.string().refine((key) => !key.startsWith(RESERVED_LABEL_PREFIX), 'labels starting with "forrest." are reserved for forrest itself; pick another prefix'),

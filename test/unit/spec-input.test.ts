@@ -92,6 +92,23 @@ describe('values YAML would change', () => {
   })
 })
 
+describe('environment variable names', () => {
+  it.each(['DB_HOST', '_PRIVATE', 'discovery.type', 'xpack.security.enabled', 'lower_case', 'A1'])('accepts %s', (name) => {
+    expect(loadSpec(`${MINIMAL}env:\n  ${name}: x\n`, FILE).env).toEqual({ [name]: 'x' })
+  })
+
+  it.each([
+    ['"DB HOST"', /contains whitespace \(did you mean DB_HOST\?\)/],
+    ['"TAB\\tNAME"', /contains whitespace/],
+    ['""', /cannot be empty/],
+    ['"A=B"', /cannot contain "="/],
+    ['"9LIVES"', /letters, digits/],
+    ['"$HOME"', /letters, digits/],
+  ])('rejects %s', (name, message) => {
+    expect(onlyProblem(() => loadSpec(`${MINIMAL}env:\n  ${name}: x\n`, FILE)).message).toMatch(message)
+  })
+})
+
 describe('size and resource limits', () => {
   /** A valid-looking spec of about `bytes` bytes: one env key per line, 14 bytes each. */
   const manyKeys = (bytes: number) => {
