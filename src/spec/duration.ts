@@ -8,7 +8,13 @@ type Unit = keyof typeof UNIT_MS
 
 /** Units largest first, each at most once: "1h30m", "1m30s", "1s500ms". */
 export const DURATION_PATTERN = '^(?=\\d)(\\d+h)?(\\d+m(?!s))?(\\d+s)?(\\d+ms)?$'
+/** The same, with a digit other than 0 somewhere: more than 0 ms. */
+export const POSITIVE_DURATION_PATTERN = `^(?=.*[1-9])${DURATION_PATTERN.slice(1)}`
 const DURATION_RE = new RegExp(DURATION_PATTERN)
+
+/** The longest duration a spec may hold. */
+export const MAX_DURATION = '24h'
+export const MAX_DURATION_MS = 24 * 3_600_000
 const PART_RE = /(\d+)(ms|h|m|s)/g
 
 export const DURATION_HINT = 'write 10s or 500ms'

@@ -1,6 +1,7 @@
 export { DURATION_HINT, formatDuration, parseDuration } from './duration.js'
 export { deploymentJsonSchema, deploymentJsonSchemaText } from './json-schema.js'
-export { loadSpec, loadSpecFile, type SpecProblem } from './load.js'
+export { MAX_SPEC_BYTES } from './decode.js'
+export { loadSpec, loadSpecBytes, loadSpecFile, type SpecProblem } from './load.js'
 export { deploymentSchema, type DeploymentSpecInput } from './schema.js'
 export { resolveStrategy, type ResolvedStrategy } from './strategy.js'
 export { specTemplateHash } from './template-hash.js'

@@ -1,60 +1,55 @@
 /**
- * Load and validate a deployment YAML. `loadSpec` is pure (text in, DeploymentSpec out);
- * `loadSpecFile` is the only file I/O in src/spec. Every problem is reported at once, each as
- * `FILE:LINE:COL path: reason`, in a single INVALID_SPEC error.
+ * Load and validate a deployment YAML. `loadSpecBytes` and `loadSpec` are pure (bytes or text in,
+ * DeploymentSpec out); `loadSpecFile` is the only file I/O in src/spec. Every problem is reported
+ * at once (problems.ts). Each step is linear in the size of the file and the size is bounded, so
+ * even a hostile file is answered at once.
  */
-import { readFile } from 'node:fs/promises'
+import { open, stat } from 'node:fs/promises'
 import { LineCounter, parseDocument, type Document } from 'yaml'
 import type { z } from 'zod'
 import { ForrestError } from '../errors.js'
+import { MAX_SPEC_BYTES, checkSpecText, decodeSpecBytes, sizeProblem } from './decode.js'
 import { REQUIRED, errorMap, formatPath, unknownKeyMessage } from './issues.js'
 import { locate } from './locate.js'
+import { invalidSpec, rootProblem, withoutSamePlace, type SpecProblem } from './problems.js'
 import { deploymentSchema } from './schema.js'
 import type { DeploymentSpec } from './types.js'
+import { checkDocument } from './yaml-checks.js'
 
-export interface SpecProblem {
+export type { SpecProblem } from './problems.js'
+
+/** The parsed file, and what maps offsets in it back to lines. */
+interface Source {
   file: string
-  line: number
-  col: number
-  /** Dotted path of the offending key, "(root)" for the document itself. */
-  path: string
-  message: string
+  doc: Document
+  lineCounter: LineCounter
 }
 
-const SUGGESTION =
-  'Fix the lines listed above. For completion and checks in your editor, start the file with ' +
-  '"# yaml-language-server: $schema=<path to forrest>/schema/deployment.schema.json".'
+/** Warnings that yaml-checks reports with a path (unresolved tags), or the schema does (a tag on the wrong kind of node). */
+const WARNINGS_REPORTED_ELSEWHERE = new Set(['TAG_RESOLVE_FAILED', 'BAD_COLLECTION_TYPE'])
+
+export function loadSpecBytes(bytes: Uint8Array, file: string): DeploymentSpec {
+  const decoded = decodeSpecBytes(bytes)
+  if ('problem' in decoded) throw invalidSpec(file, [rootProblem(file, decoded.problem)])
+  return loadSpec(decoded.text, file)
+}
 
 export function loadSpec(text: string, file: string): DeploymentSpec {
-  const lineCounter = new LineCounter()
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true })
-  const at = (offset: number) => lineCounter.linePos(offset)
-
-  if (doc.errors.length > 0) {
-    throw invalidSpec(
-      file,
-      doc.errors.map((err) => ({ file, ...at(err.pos[0]), path: '(root)', message: `YAML syntax: ${syntaxMessage(err.code, err.message)}` })),
-    )
-  }
-  const data: unknown = doc.toJS({ maxAliasCount: 100 })
-  if (data === null || data === undefined) {
-    throw invalidSpec(file, [{ file, line: 1, col: 1, path: '(root)', message: 'the file is empty; expected a mapping with at least name and image' }])
-  }
-  if (typeof data !== 'object' || Array.isArray(data)) {
-    const got = Array.isArray(data) ? 'a list' : `a ${typeof data}`
-    const pos = at(doc.contents?.range?.[0] ?? 0)
-    throw invalidSpec(file, [{ file, ...pos, path: '(root)', message: `expected a mapping (name: ..., image: ...), got ${got}` }])
-  }
-
-  const result = deploymentSchema.safeParse(data, { error: errorMap })
-  if (!result.success) throw invalidSpec(file, result.error.issues.flatMap((issue) => toProblems(issue, doc, lineCounter, file)))
+  const textProblem = checkSpecText(text)
+  if (textProblem) throw invalidSpec(file, [rootProblem(file, textProblem)])
+  const source = parse(text, file)
+  const documentProblems = checkYaml(source)
+  const result = deploymentSchema.safeParse(toMapping(source, documentProblems), { error: errorMap })
+  // Where the schema and the document checks both object to a value, the schema knows the field better.
+  const problems = withoutSamePlace(result.success ? [] : result.error.issues.flatMap((issue) => toProblems(issue, source)), documentProblems)
+  if (!result.success || problems.length > 0) throw invalidSpec(file, problems)
   return result.data
 }
 
 export async function loadSpecFile(path: string): Promise<DeploymentSpec> {
-  let text: string
+  let bytes: Buffer
   try {
-    text = await readFile(path, 'utf8')
+    bytes = await readAtMost(path, MAX_SPEC_BYTES + 1)
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code
     throw new ForrestError('BAD_INPUT', `cannot read deployment spec ${path}: ${code === 'ENOENT' ? 'no such file' : (err as Error).message}`, {
@@ -62,10 +57,85 @@ export async function loadSpecFile(path: string): Promise<DeploymentSpec> {
       suggestion: 'Pass the path of a deployment YAML, e.g. deployments/myapp.yml.',
     })
   }
-  return loadSpec(text, path)
+  if (bytes.length > MAX_SPEC_BYTES) throw invalidSpec(path, [rootProblem(path, sizeProblem(await sizeIfRegular(path)))])
+  return loadSpecBytes(bytes, path)
 }
 
-function toProblems(issue: z.core.$ZodIssue, doc: Document, lineCounter: LineCounter, file: string): SpecProblem[] {
+/** The size of a regular file; a device or a pipe has none worth saying. */
+async function sizeIfRegular(path: string): Promise<number | undefined> {
+  const info = await stat(path).catch(() => undefined)
+  return info?.isFile() ? info.size : undefined
+}
+
+/** The first `limit` bytes of a file: enough to refuse one that is too large (or a device that never ends) without reading it all. */
+async function readAtMost(path: string, limit: number): Promise<Buffer> {
+  const handle = await open(path, 'r')
+  try {
+    const buffer = Buffer.alloc(limit)
+    let length = 0
+    for (let read = -1; read !== 0 && length < limit; length += read) {
+      read = (await handle.read(buffer, length, limit - length, null)).bytesRead
+    }
+    return buffer.subarray(0, length)
+  } finally {
+    await handle.close()
+  }
+}
+
+function parse(text: string, file: string): Source {
+  const lineCounter = new LineCounter()
+  try {
+    // Duplicate keys are left to yaml-checks: yaml's own check compares each key with every other.
+    const doc = withoutStackTraces(() => parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: false, logLevel: 'error' }))
+    return { file, doc, lineCounter }
+  } catch (err) {
+    throw invalidSpec(file, [rootProblem(file, { line: 1, col: 1, message: `the YAML parser gave up: ${(err as Error).message}` })])
+  }
+}
+
+/**
+ * yaml builds an Error, stack trace included, for every problem it finds: a file of broken lines
+ * has one per line, and the traces (which nobody reads) would take most of the time.
+ */
+function withoutStackTraces<T>(fn: () => T): T {
+  const limit = Error.stackTraceLimit
+  Error.stackTraceLimit = 0
+  try {
+    return fn()
+  } finally {
+    Error.stackTraceLimit = limit
+  }
+}
+
+/** What YAML and the document checks find; throws when the document cannot (or must not) be turned into data. */
+function checkYaml({ file, doc, lineCounter }: Source): SpecProblem[] {
+  const at = (offset: number) => ({ file, ...lineCounter.linePos(offset) })
+  const warnings = doc.warnings.filter((w) => !WARNINGS_REPORTED_ELSEWHERE.has(w.code))
+  const yamlProblems = [...doc.errors, ...warnings].map((err) => ({ ...at(err.pos[0]), path: '(root)', message: `YAML syntax: ${syntaxMessage(err.code, err.message)}` }))
+  if (doc.errors.length > 0) throw invalidSpec(file, yamlProblems)
+  const report = checkDocument(doc, (offset) => at(offset).line)
+  const problems = [...yamlProblems, ...report.problems.map((p) => ({ ...at(p.offset), path: formatPath(p.path), message: p.message }))]
+  if (!report.convertible) throw invalidSpec(file, problems)
+  return problems
+}
+
+/** The document as data, which must be a mapping; yaml-checks bounded the aliases, maxAliasCount is a second guard. */
+function toMapping({ file, doc, lineCounter }: Source, documentProblems: SpecProblem[]): object {
+  const refuse = (offset: number, message: string) => invalidSpec(file, [{ file, ...lineCounter.linePos(offset), path: '(root)', message }, ...documentProblems])
+  let data: unknown
+  try {
+    data = doc.toJS({ maxAliasCount: 100 })
+  } catch (err) {
+    throw refuse(0, `the YAML could not be converted: ${(err as Error).message}`)
+  }
+  if (data === null || data === undefined) throw refuse(0, 'the file is empty; expected a mapping with at least name and image')
+  if (typeof data !== 'object' || Array.isArray(data)) {
+    throw refuse(doc.contents?.range?.[0] ?? 0, `expected a mapping (name: ..., image: ...), got ${Array.isArray(data) ? 'a list' : `a ${typeof data}`}`)
+  }
+  return data
+}
+
+function toProblems(issue: z.core.$ZodIssue, { file, doc, lineCounter }: Source): SpecProblem[] {
   if (issue.code === 'unrecognized_keys') {
     return issue.keys.map((key) => {
       const path = [...issue.path, key]
@@ -83,17 +153,8 @@ function toProblems(issue: z.core.$ZodIssue, doc: Document, lineCounter: LineCou
 
 function syntaxMessage(code: string, message: string): string {
   if (code === 'MULTIPLE_DOCS') return 'found more than one YAML document ("---"); put one app per file'
-  if (code === 'DUPLICATE_KEY') return 'this key appears twice in the same mapping'
+  if (code === 'RESOURCE_EXHAUSTION') return 'nested too deeply for the parser'
+  if (message.startsWith('Nested mappings are not allowed')) return 'a value containing ": " or ending in ":" must be quoted (YAML reads it as a nested mapping)'
   // yaml's messages end with "at line L, column C" and a code frame when pretty; keep the first sentence.
   return message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')
-}
-
-function invalidSpec(file: string, unsorted: SpecProblem[]): ForrestError {
-  const problems = [...unsorted].sort((a, b) => a.line - b.line || a.col - b.col)
-  const count = problems.length === 1 ? '1 problem' : `${problems.length} problems`
-  const lines = problems.map((p) => `${p.file}:${p.line}:${p.col} ${p.path}: ${p.message}`)
-  return new ForrestError('INVALID_SPEC', [`invalid deployment spec ${file} (${count}):`, ...lines].join('\n'), {
-    suggestion: SUGGESTION,
-    detail: { problems },
-  })
 }

@@ -3,7 +3,7 @@
  * source. When the node is missing (a required key left out), point at the nearest parent that
  * exists: its key if it has one, else the start of the document.
  */
-import { isMap, isScalar, isSeq, type Document, type LineCounter, type Node } from 'yaml'
+import { isMap, isScalar, isSeq, type Document, type LineCounter, type Node, type Pair, type YAMLMap } from 'yaml'
 
 export interface Position {
   line: number
@@ -19,6 +19,20 @@ function isEmptyScalar(node: unknown): boolean {
   return node.value === null && (!node.range || node.range[0] === node.range[1])
 }
 
+// Each mapping's pairs by key, built once: a file with thousands of problems is located in linear
+// time. The last pair wins, as in the data YAML produces from a key written twice.
+const pairIndexes = new WeakMap<YAMLMap, Map<string, Pair>>()
+
+function pairOf(map: YAMLMap, key: string): Pair | undefined {
+  let index = pairIndexes.get(map)
+  if (!index) {
+    index = new Map()
+    for (const pair of map.items) if (isScalar(pair.key)) index.set(String(pair.key.value), pair)
+    pairIndexes.set(map, index)
+  }
+  return index.get(key)
+}
+
 /** Offset of the node at `path` (or of its key, with `at: 'key'`), falling back to the nearest parent. */
 export function locateOffset(doc: Document, path: ReadonlyArray<PropertyKey>, at: 'key' | 'value' = 'value'): number {
   let node: unknown = doc.contents
@@ -26,7 +40,7 @@ export function locateOffset(doc: Document, path: ReadonlyArray<PropertyKey>, at
   for (const [i, segment] of path.entries()) {
     const last = i === path.length - 1
     if (isMap(node)) {
-      const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(segment))
+      const pair = pairOf(node, String(segment))
       if (!pair) return fallback
       const keyOffset = startOf(pair.key as Node) ?? fallback
       if (last && at === 'key') return keyOffset

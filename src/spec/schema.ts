@@ -5,30 +5,59 @@
  */
 import { z } from 'zod'
 import { normalizePrefix } from '../config.js'
-import { DURATION_HINT, DURATION_PATTERN, parseDuration } from './duration.js'
+import { DURATION_HINT, DURATION_PATTERN, MAX_DURATION, MAX_DURATION_MS, POSITIVE_DURATION_PATTERN, parseDuration } from './duration.js'
+import { IMAGE_REFERENCE_MAX, IMAGE_REFERENCE_PATTERN, imageReferenceProblem } from './image-reference.js'
 
 export const NAME_PATTERN = '^[a-z0-9][a-z0-9-]{0,40}$'
-export const PERCENT_PATTERN = '^\\d+%$'
+/** 0% to 100%: more than all replicas is a typo, not a strategy. */
+export const PERCENT_PATTERN = '^(?:100|[1-9]?[0-9])%$'
+/**
+ * Environment variable names: POSIX's portable names (letters, digits, "_", not starting with a
+ * digit) plus "." and "-", which images read (Elasticsearch's `discovery.type`) though a shell
+ * cannot. Docker takes anything but "=", so a stray space or "$" would reach the container as a
+ * variable nothing reads; Compose is as loose. Stricter would refuse working images.
+ */
+export const ENV_NAME_PATTERN = '^[A-Za-z_][A-Za-z0-9_.-]*$'
 const RESERVED_LABEL_PREFIX = 'forrest.'
 
 const DURATION_MESSAGE = `expected a duration like "500ms", "10s", "2m", "1h" or "1m30s"; ${DURATION_HINT}`
 const COUNT_OR_PERCENT_MESSAGE = 'expected an integer >= 0 or a percentage like "25%"'
 
-const duration = (fallback: string, description: string) =>
+/** `zeroBecause`: why 0 is refused for this duration (it must then be more than 0). */
+const duration = (fallback: string, description: string, zeroBecause?: string) =>
   z
     .string({ error: (iss) => (typeof iss.input === 'number' ? `a bare number is ambiguous; ${DURATION_HINT}` : DURATION_MESSAGE) })
-    .regex(new RegExp(DURATION_PATTERN), DURATION_MESSAGE)
+    .regex(new RegExp(zeroBecause ? POSITIVE_DURATION_PATTERN : DURATION_PATTERN), {
+      error: (iss) => (zeroBecause && parseDuration(String(iss.input)) === 0 ? `must be longer than 0: ${zeroBecause}` : DURATION_MESSAGE),
+    })
+    // Node runs a timer longer than 2^31-1 ms (24.8 days) at once; 24h is a round bound below that.
+    .refine((text) => (parseDuration(text) ?? 0) <= MAX_DURATION_MS, { error: (iss) => `must be at most ${MAX_DURATION}, got ${String(iss.input)}` })
     .transform((text) => parseDuration(text) as number)
     .prefault(fallback)
-    .describe(`${description} Duration: "500ms", "10s", "2m", "1h", "1m30s". Default ${fallback}.`)
+    .describe(`${description} Duration: "500ms", "10s", "2m", "1h", "1m30s"; ${zeroBecause ? 'more than 0 and ' : ''}at most ${MAX_DURATION}. Default ${fallback}.`)
+
+const percentMessage = (input: unknown) =>
+  typeof input === 'string' && /^\d+%$/.test(input) ? `a percentage is at most 100%, got "${input}"` : COUNT_OR_PERCENT_MESSAGE
 
 const countOrPercent = (fallback: number, description: string) =>
   z
-    .union([z.int(COUNT_OR_PERCENT_MESSAGE).min(0, COUNT_OR_PERCENT_MESSAGE), z.string(COUNT_OR_PERCENT_MESSAGE).regex(new RegExp(PERCENT_PATTERN), COUNT_OR_PERCENT_MESSAGE)], {
-      error: COUNT_OR_PERCENT_MESSAGE,
-    })
+    .union(
+      [
+        z.int(COUNT_OR_PERCENT_MESSAGE).min(0, COUNT_OR_PERCENT_MESSAGE),
+        z.string(COUNT_OR_PERCENT_MESSAGE).regex(new RegExp(PERCENT_PATTERN), { error: (iss) => percentMessage(iss.input) }),
+      ],
+      { error: COUNT_OR_PERCENT_MESSAGE },
+    )
     .default(fallback)
     .describe(description)
+
+function envNameMessage(input: unknown): string {
+  const name = String(input)
+  if (name === '') return 'an environment variable name cannot be empty'
+  if (name.includes('=')) return 'environment variable names cannot contain "="'
+  if (/\s/.test(name)) return `environment variable name ${JSON.stringify(name)} contains whitespace (did you mean ${name.trim().replace(/\s+/g, '_')}?)`
+  return `environment variable name ${JSON.stringify(name)}: use letters, digits, "_", "." and "-", starting with a letter or "_"`
+}
 
 /** Env and label values: scalars, stringified (YAML `true`/`8080` become "true"/"8080"). */
 const scalar = (what: string) =>
@@ -62,10 +91,10 @@ export const healthShape = {
     .max(599, 'expected an HTTP status code 100..599')
     .optional()
     .describe('Expected HTTP status (type http only). Default 200.'),
-  interval: duration('200ms', 'Time between probes.'),
-  timeout: duration('1s', 'Timeout of one probe.'),
+  interval: duration('200ms', 'Time between probes.', 'probes would run back to back'),
+  timeout: duration('1s', 'Timeout of one probe.', 'a probe with a 0 ms timeout always fails'),
   successes: z.int().min(1).default(1).describe('Consecutive successful probes needed to be healthy.'),
-  deadline: duration('30s', 'An instance not healthy by then has failed.'),
+  deadline: duration('30s', 'An instance not healthy by then has failed.', 'no instance could become healthy in time'),
 }
 
 export const updateShape = {
@@ -76,7 +105,7 @@ export const updateShape = {
   drain: duration('5s', 'Time between withdrawing an instance from etcd and stopping it.'),
   stopGracePeriod: duration('10s', 'Time between SIGTERM and SIGKILL.'),
   onFailure: z.enum(['rollback', 'pause']).default('rollback').describe('What to do when a new instance fails: roll back to the previous revision, or stop where it is.'),
-  progressDeadline: duration('10m', 'The whole rollout must finish within this time.'),
+  progressDeadline: duration('10m', 'The whole rollout must finish within this time.', 'every rollout would time out at once'),
 }
 
 export const gatewaysShape = {
@@ -85,7 +114,7 @@ export const gatewaysShape = {
     .min(0, 'expected a whole number of gateways >= 0')
     .default(0)
     .describe('Live `forrest gateway`s the prefix must have before anything changes (fewer: exit 11). 0: none needed; then without any gateway the drain time applies.'),
-  timeout: duration('30s', 'How long a withdrawal may wait for every gateway\'s acknowledgement (a new instance waits up to health.deadline for HAProxy\'s verdict); a missing acknowledgement fails the step.'),
+  timeout: duration('30s', 'How long a withdrawal may wait for every gateway\'s acknowledgement (a new instance waits up to health.deadline for HAProxy\'s verdict); a missing acknowledgement fails the step.', 'no gateway could ever acknowledge in time'),
 }
 
 const portMessage = (input: unknown): string =>
@@ -98,7 +127,15 @@ export const rootShape = {
     .string()
     .regex(new RegExp(NAME_PATTERN), 'expected lowercase letters, digits and "-", starting with a letter or digit, at most 41 characters')
     .describe('App name; used in container names and etcd keys.'),
-  image: z.string().regex(/^\S+$/, 'expected an image reference like demo/myapp:1').describe('Docker image, e.g. demo/myapp:1.'),
+  image: z
+    .string()
+    .superRefine((ref, ctx) => {
+      const problem = imageReferenceProblem(ref)
+      if (problem) ctx.addIssue({ code: 'custom', message: problem })
+    })
+    // The checks above, as far as JSON Schema can say them.
+    .meta({ pattern: IMAGE_REFERENCE_PATTERN, maxLength: IMAGE_REFERENCE_MAX })
+    .describe('Docker image reference: [registry[:port]/]repository[:tag][@digest], e.g. demo/myapp:1.'),
   replicas: z.int().min(0).default(1).describe('Number of instances. Default 1.'),
   port: z
     .int({ error: (iss) => portMessage(iss.input) })
@@ -111,9 +148,9 @@ export const rootShape = {
     .optional()
     .describe('Overrides the image CMD.'),
   env: z
-    .record(z.string().regex(/^[^=]+$/, 'environment variable names cannot contain "="'), scalar('value'))
+    .record(z.string().regex(new RegExp(ENV_NAME_PATTERN), { error: (iss) => envNameMessage(iss.input) }), scalar('value'))
     .default({})
-    .describe('Environment variables; numbers and booleans are stringified.'),
+    .describe('Environment variables; numbers and booleans are stringified (quote values YAML would read differently, like "0022").'),
   labels: z
     .record(
       z.string().refine((key) => !key.startsWith(RESERVED_LABEL_PREFIX), 'labels starting with "forrest." are reserved for forrest itself; pick another prefix'),

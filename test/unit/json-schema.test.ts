@@ -20,4 +20,18 @@ describe('schema/deployment.schema.json', () => {
     expect(schema.properties.update?.additionalProperties).toBe(false)
     expect(schema.properties.update?.properties?.drain).toMatchObject({ type: 'string', default: '5s' })
   })
+
+  it('refuses in the editor what the validator refuses, where a pattern can say it', () => {
+    const schema = deploymentJsonSchema() as { properties: Record<string, { pattern?: string; propertyNames?: { pattern: string }; properties?: Record<string, { pattern?: string; anyOf?: Array<{ pattern?: string }> }> }> }
+    const matches = (pattern: string | undefined, value: string) => new RegExp(pattern ?? '').test(value)
+    const { image, env, health, update } = schema.properties
+    expect(['nginx:', 'demo/MyApp:1', 'https://r.example.com/a:1', 'r.example.com/a:${TAG}'].filter((ref) => matches(image?.pattern, ref))).toEqual([])
+    expect(matches(image?.pattern, 'registry.example.com:5000/team/api:1')).toBe(true)
+    expect(['DB HOST', '', 'A=B'].filter((name) => matches(env?.propertyNames?.pattern, name))).toEqual([])
+    expect(matches(health?.properties?.timeout?.pattern, '0s')).toBe(false)
+    expect(matches(health?.properties?.timeout?.pattern, '1s')).toBe(true)
+    const percent = update?.properties?.maxSurge?.anyOf?.find((option) => option.pattern)?.pattern
+    expect(['100%', '0%', '25%'].every((p) => matches(percent, p))).toBe(true)
+    expect(matches(percent, '101%')).toBe(false)
+  })
 })

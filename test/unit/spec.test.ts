@@ -2,14 +2,14 @@ import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { ForrestError } from '../../src/errors.js'
-import { formatDuration, loadSpec, loadSpecFile, parseDuration, resolveStrategy, specTemplateHash, type DeploymentSpec, type SpecProblem } from '../../src/spec/index.js'
+import { formatDuration, loadSpec, loadSpecBytes, loadSpecFile, parseDuration, resolveStrategy, specTemplateHash, type DeploymentSpec, type SpecProblem } from '../../src/spec/index.js'
 
 const FIXTURES = 'test/fixtures/specs'
 const ymlIn = (dir: string) => readdirSync(dir).filter((f) => f.endsWith('.yml')).sort()
 
-function problemsOf(text: string, file: string): { error: ForrestError; problems: SpecProblem[] } {
+function problemsOf(bytes: Uint8Array, file: string): { error: ForrestError; problems: SpecProblem[] } {
   try {
-    loadSpec(text, file)
+    loadSpecBytes(bytes, file)
   } catch (err) {
     expect(err).toBeInstanceOf(ForrestError)
     const error = err as ForrestError
@@ -27,7 +27,7 @@ describe('loadSpec: invalid fixtures', () => {
   it.each(files)('%s', (name) => {
     const file = join(FIXTURES, 'invalid', name)
     const expected = readFileSync(file.replace(/\.yml$/, '.expected'), 'utf8').split('\n').filter(Boolean)
-    const { error, problems } = problemsOf(readFileSync(file, 'utf8'), file)
+    const { error, problems } = problemsOf(readFileSync(file), file)
 
     expect(error.code).toBe('INVALID_SPEC')
     expect(error.exit).toBe(2)

@@ -1,0 +1,87 @@
+/**
+ * Image references as Docker parses them (distribution/reference, behind `docker run` and the
+ * Engine API), so what Docker would refuse with "invalid reference format" is refused here,
+ * before anything is touched, saying what is wrong:
+ *
+ *   reference      := name [":" tag] ["@" digest]
+ *   name           := [host [":" port] "/"] path-component ["/" path-component]*
+ *   host           := DNS-like name (any case; IPv4 included) | "[" IPv6 "]"
+ *   path-component := [a-z0-9]+ (separator [a-z0-9]+)*     separator: "." | "_" | "__" | "-"+
+ *   tag            := [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}
+ *   digest         := sha256:<64 hex> | sha384:<96 hex> | sha512:<128 hex>   (lowercase hex)
+ *
+ * The digest rule is go-digest's, which Docker applies after the grammar's looser form. A bare
+ * 64-hex image ID matches the grammar and is kept: forrest inspects images locally, where Docker
+ * accepts IDs.
+ */
+
+const alnum = '[a-z0-9]+'
+const pathComponent = `${alnum}(?:(?:[._]|__|-+)${alnum})*`
+const domainComponent = '(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])'
+const host = `(?:${domainComponent}(?:\\.${domainComponent})*|\\[[a-fA-F0-9:]+\\])`
+const name = `(?:${host}(?::[0-9]+)?/)?${pathComponent}(?:/${pathComponent})*`
+const TAG = '[\\w][\\w.-]{0,127}'
+const DIGEST = '(?:sha256:[a-f0-9]{64}|sha384:[a-f0-9]{96}|sha512:[a-f0-9]{128})'
+
+export const IMAGE_REFERENCE_PATTERN = `^${name}(?::${TAG})?(?:@${DIGEST})?$`
+const REFERENCE_RE = new RegExp(IMAGE_REFERENCE_PATTERN)
+const TAG_RE = new RegExp(`^${TAG}$`)
+const DIGEST_RE = new RegExp(`^${DIGEST}$`)
+
+/** Docker's limit on the name (host and path). */
+const NAME_MAX = 255
+/** Name, ":" tag and "@sha512:" digest at their longest; checked first, so the grammar only ever sees short input. */
+export const IMAGE_REFERENCE_MAX = NAME_MAX + 1 + 128 + 1 + 7 + 128
+
+/** Why Docker would not accept `ref`, with a hint; undefined when it would. */
+export function imageReferenceProblem(ref: string): string | undefined {
+  if (ref.length > IMAGE_REFERENCE_MAX) return `invalid image reference: it is longer than ${IMAGE_REFERENCE_MAX} characters`
+  if (!REFERENCE_RE.test(ref)) return `invalid image reference "${ref}": ${whatIsWrong(ref)}`
+  if (split(ref).name.length > NAME_MAX) return `invalid image reference "${ref}": the name is longer than ${NAME_MAX} characters`
+  return undefined
+}
+
+/** The likeliest mistake in a reference the grammar rejected, most specific first. */
+function whatIsWrong(ref: string): string {
+  if (ref === '') return 'it is empty'
+  const variable = /\$\{?[A-Za-z_][A-Za-z0-9_]*\}?/.exec(ref)
+  if (variable) return `${variable[0]} is not expanded; forrest does not substitute variables: write the value, or generate the file (e.g. with envsubst)`
+  const scheme = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.exec(ref)
+  if (scheme) return `drop "${scheme[0]}"; write ${ref.slice(scheme[0].length)}`
+  if (/\s/.test(ref)) return 'it contains whitespace'
+  if (ref.endsWith(':')) return `it ends with ":"; add a tag (${ref}1.27) or remove the colon`
+  const { domain, path, tag, digest } = split(ref)
+  if (digest !== undefined && !DIGEST_RE.test(digest)) return 'a digest is sha256: followed by 64 lowercase hex digits'
+  if (path !== path.toLowerCase()) return `repository names are lowercase; write ${join(domain, path.toLowerCase(), tag, digest)}`
+  if (tag !== undefined && !TAG_RE.test(tag)) return 'a tag is at most 128 letters, digits, "_", "." and "-", and does not start with "." or "-"'
+  return 'path components are lowercase letters and digits separated by ".", "_", "__" or "-", as in registry.example.com/team/my-app:1'
+}
+
+interface Parts {
+  /** Registry host[:port], when the first component looks like one ("." or ":" in it, or localhost). */
+  domain?: string
+  path: string
+  /** Host and path, as Docker limits it. */
+  name: string
+  tag?: string
+  digest?: string
+}
+
+/** Splits a reference the way Docker reads it, for the hints (it need not be valid). */
+function split(ref: string): Parts {
+  const at = ref.indexOf('@')
+  const digest = at >= 0 ? ref.slice(at + 1) : undefined
+  const rest = at >= 0 ? ref.slice(0, at) : ref
+  const colon = rest.lastIndexOf(':')
+  const hasTag = colon > rest.lastIndexOf('/')
+  const name = hasTag ? rest.slice(0, colon) : rest
+  const tag = hasTag ? rest.slice(colon + 1) : undefined
+  const slash = name.indexOf('/')
+  const first = name.slice(0, slash)
+  const domain = slash > 0 && (/[.:]/.test(first) || first === 'localhost') ? first : undefined
+  return { domain, path: domain === undefined ? name : name.slice(slash + 1), name, tag, digest }
+}
+
+function join(domain: string | undefined, path: string, tag: string | undefined, digest: string | undefined): string {
+  return `${domain === undefined ? '' : `${domain}/`}${path}${tag === undefined ? '' : `:${tag}`}${digest === undefined ? '' : `@${digest}`}`
+}
