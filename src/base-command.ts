@@ -1,7 +1,8 @@
 import { Command, Errors, Flags, type Interfaces } from '@oclif/core'
 import createDebug from 'debug'
-import { resolveConfig, type ForrestConfig } from './config.js'
+import { resolveConfig, type ConfigFlags, type ForrestConfig } from './config.js'
 import { formatError, ForrestError, toForrestError } from './errors.js'
+import { etcdRefusal } from './registry/etcd-refusal.js'
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
 
@@ -17,11 +18,16 @@ export abstract class BaseCommand extends Command {
     etcd: Flags.string({ description: 'etcd endpoints, host:port[,host:port] [env: ETCD_HOST, default 127.0.0.1:2379]', helpGroup: 'GLOBAL' }),
     prefix: Flags.string({ description: 'etcd prefix for instance keys [env: ETCD_PREFIX, default app/servers]', helpGroup: 'GLOBAL' }),
     ip: Flags.string({ description: 'Address to announce [env: FORREST_IP, default: detected]', helpGroup: 'GLOBAL' }),
+    'etcd-cacert': Flags.string({ description: 'CA bundle that signed the etcd servers\' certificates (https endpoints) [env: ETCDCTL_CACERT]', helpGroup: 'ETCD', helpValue: 'FILE' }),
+    'etcd-cert': Flags.string({ description: 'Client certificate for etcd (mutual TLS) [env: ETCDCTL_CERT]', helpGroup: 'ETCD', helpValue: 'FILE' }),
+    'etcd-key': Flags.string({ description: 'Client key for etcd (mutual TLS) [env: ETCDCTL_KEY]', helpGroup: 'ETCD', helpValue: 'FILE' }),
+    'etcd-user': Flags.string({ description: 'etcd user (authentication on) [env: ETCDCTL_USER, "user" or "user:password"]', helpGroup: 'ETCD' }),
+    'etcd-password-file': Flags.string({ description: 'File holding the etcd user\'s password [env: FORREST_ETCD_PASSWORD_FILE; or ETCDCTL_PASSWORD]', helpGroup: 'ETCD', helpValue: 'FILE' }),
   }
 
   private debugEnabled = false
 
-  protected forrestConfig(flags: { etcd?: string; prefix?: string; ip?: string; debug?: boolean }): ForrestConfig {
+  protected forrestConfig(flags: ConfigFlags & { debug?: boolean }): ForrestConfig {
     if (flags.debug) {
       this.debugEnabled = true
       createDebug.enable(process.env.DEBUG ? `${process.env.DEBUG},forrest*` : 'forrest*')
@@ -35,7 +41,7 @@ export abstract class BaseCommand extends Command {
     const fe =
       err instanceof Errors.CLIError && !(err instanceof ForrestError)
         ? new ForrestError('BAD_INPUT', err.message.replace(/^Error: /, ''), { suggestion: `See: forrest ${this.id ?? ''} --help` })
-        : toForrestError(err)
+        : toForrestError(etcdRefusal(err) ?? err)
     if (this.jsonEnabled()) {
       this.logJson({ ok: false, error: { code: fe.code, exit: fe.exit, message: fe.message, suggestion: fe.suggestion, detail: fe.detail } })
     } else {

@@ -1,9 +1,24 @@
 import { networkInterfaces, type NetworkInterfaceInfo } from 'node:os'
 import { ForrestError } from './errors.js'
 
+/**
+ * How forrest authenticates to etcd, named as etcdctl and confd users know it: a CA, a client
+ * certificate and key (mutual TLS), a user and password. Files are read when the client is made.
+ */
+export interface EtcdSecurity {
+  caFile?: string
+  certFile?: string
+  keyFile?: string
+  user?: string
+  /** Never printed: from ETCDCTL_PASSWORD, `user:password` in ETCDCTL_USER, or a file. */
+  password?: string
+  passwordFile?: string
+}
+
 /** Settings every command shares, from flags first, then the original env names, then defaults. */
 export interface ForrestConfig {
   etcdHosts: string[]
+  etcdSecurity: EtcdSecurity
   /** etcd prefix for instance keys, without leading/trailing slashes (e.g. "app/servers"). */
   prefix: string
   /** The address announced in etcd. */
@@ -26,6 +41,51 @@ export interface ConfigFlags {
   etcd?: string
   prefix?: string
   ip?: string
+  'etcd-cacert'?: string
+  'etcd-cert'?: string
+  'etcd-key'?: string
+  'etcd-user'?: string
+  'etcd-password-file'?: string
+}
+
+/**
+ * etcd security from flags, else etcdctl's environment variables (ETCDCTL_CACERT, ETCDCTL_CERT,
+ * ETCDCTL_KEY, ETCDCTL_USER as `user` or `user:password`, ETCDCTL_PASSWORD), else forrest's
+ * FORREST_ETCD_PASSWORD_FILE. A password is never taken from a flag: flags show in `ps`.
+ */
+export function resolveEtcdSecurity(env: NodeJS.ProcessEnv, flags: ConfigFlags = {}): EtcdSecurity {
+  const sec: EtcdSecurity = {}
+  const caFile = flags['etcd-cacert'] ?? env.ETCDCTL_CACERT
+  const certFile = flags['etcd-cert'] ?? env.ETCDCTL_CERT
+  const keyFile = flags['etcd-key'] ?? env.ETCDCTL_KEY
+  if (caFile) sec.caFile = caFile
+  if (certFile) sec.certFile = certFile
+  if (keyFile) sec.keyFile = keyFile
+  if (Boolean(certFile) !== Boolean(keyFile)) {
+    throw new ForrestError('BAD_INPUT', `etcd client certificate and key go together: got ${certFile ? 'a certificate (ETCDCTL_CERT / --etcd-cert) without a key' : 'a key (ETCDCTL_KEY / --etcd-key) without a certificate'}`, {
+      suggestion: 'Set both ETCDCTL_CERT and ETCDCTL_KEY (or --etcd-cert and --etcd-key), or neither.',
+    })
+  }
+  const userSpec = flags['etcd-user'] ?? env.ETCDCTL_USER
+  if (userSpec) {
+    const colon = userSpec.indexOf(':')
+    sec.user = colon >= 0 ? userSpec.slice(0, colon) : userSpec
+    if (colon >= 0) sec.password = userSpec.slice(colon + 1)
+    if (!sec.user) throw new ForrestError('BAD_INPUT', 'the etcd user name is empty', { suggestion: 'Set ETCDCTL_USER=name (and ETCDCTL_PASSWORD), or --etcd-user name.' })
+  }
+  if (env.ETCDCTL_PASSWORD !== undefined && sec.password === undefined) sec.password = env.ETCDCTL_PASSWORD
+  const passwordFile = flags['etcd-password-file'] ?? env.FORREST_ETCD_PASSWORD_FILE
+  if (passwordFile) sec.passwordFile = passwordFile
+  if ((sec.password !== undefined || passwordFile) && !sec.user) {
+    throw new ForrestError('BAD_INPUT', 'an etcd password was given without a user', { suggestion: 'Set ETCDCTL_USER (or --etcd-user) too.' })
+  }
+  return sec
+}
+
+/** With a CA or client certificate, an endpoint written without a scheme means https. */
+export function etcdUrls(hosts: string[], sec: EtcdSecurity): string[] {
+  const tls = Boolean(sec.caFile || sec.certFile)
+  return hosts.map((h) => (h.includes('://') ? h : `${tls ? 'https' : 'http'}://${h}`))
 }
 
 type Interfaces = NodeJS.Dict<NetworkInterfaceInfo[]>
@@ -120,6 +180,7 @@ export function resolveConfig(env: NodeJS.ProcessEnv, flags: ConfigFlags = {}, i
   }
   return {
     etcdHosts,
+    etcdSecurity: resolveEtcdSecurity(env, flags),
     prefix,
     ip,
     ipSource,

@@ -1,6 +1,7 @@
 import type { Etcd3 } from 'etcd3'
 import type { ForrestConfig } from './config.js'
 import type { ContainerRuntime } from './docker/runtime.js'
+import { ForrestError } from './errors.js'
 import { InstanceRegistry } from './registry/instances.js'
 import { plainWriter, type KvWriter } from './registry/kv-writer.js'
 
@@ -31,10 +32,10 @@ export interface Context {
  */
 export async function openContext(config: ForrestConfig): Promise<Context> {
   const [{ DockerRuntime }, { createEtcdClient }] = await Promise.all([import('./docker/docker-runtime.js'), import('./registry/client.js')])
-  const etcd = createEtcdClient(config.etcdHosts)
+  const etcd = createEtcdClient({ hosts: config.etcdHosts, security: config.etcdSecurity })
   const writer = plainWriter(etcd, config.etcdHosts)
   const runtime = new DockerRuntime()
-  const registry = new InstanceRegistry(etcd, config.etcdHosts, writer)
+  const registry = new InstanceRegistry(etcd, config.etcdHosts, writer, `/${config.recordsRoot}/ping`)
   let identity: Promise<Identity> | undefined
   return {
     config,
@@ -43,9 +44,22 @@ export async function openContext(config: ForrestConfig): Promise<Context> {
     writer,
     registry,
     identity: () =>
-      (identity ??= Promise.all([registry.check(), runtime.engineId()]).then(([cluster, engine]) => ({ owner: `${cluster}/${config.recordsRoot}`, engine }))),
+      (identity ??= Promise.all([registry.check().catch((err: unknown) => explainUnreachable(err, config)), runtime.engineId()]).then(([cluster, engine]) => ({
+        owner: `${cluster}/${config.recordsRoot}`,
+        engine,
+      }))),
     close: () => etcd.close(),
   }
+}
+
+/** An unreachable etcd may really be a TLS problem gRPC does not name: find out, then throw. */
+export async function explainUnreachable(err: unknown, config: Pick<ForrestConfig, 'etcdHosts' | 'etcdSecurity'>): Promise<never> {
+  if (err instanceof ForrestError && err.code === 'ETCD_UNREACHABLE') {
+    const { diagnoseTls } = await import('./registry/etcd-diagnose.js')
+    const tls = await diagnoseTls(config.etcdHosts, config.etcdSecurity).catch(() => undefined)
+    if (tls) throw tls
+  }
+  throw err
 }
 
 /** Runs fn with a context and always closes it, so no gRPC handle keeps the process alive. */

@@ -16,6 +16,9 @@ export const EXIT = {
   notConverged: 10,
   gatewaysMissing: 11,
   lockLost: 12,
+  etcdTls: 13,
+  etcdAuth: 14,
+  etcdPermission: 15,
   interrupted: 130,
 } as const
 
@@ -39,6 +42,9 @@ export type ErrorCode =
   | 'GATEWAY_UNREACHABLE'
   | 'GATEWAYS_MISSING'
   | 'LOCK_LOST'
+  | 'ETCD_TLS_FAILED'
+  | 'ETCD_AUTH_FAILED'
+  | 'ETCD_PERMISSION_DENIED'
   | 'INTERRUPTED'
   | 'INTERNAL'
 
@@ -56,6 +62,12 @@ const EXIT_BY_CODE: Record<ErrorCode, number> = {
   GATEWAYS_MISSING: EXIT.gatewaysMissing,
   /** The deploy lock's lease was lost mid-rollout (frozen, partitioned): stopped before touching Docker again. */
   LOCK_LOST: EXIT.lockLost,
+  /** TLS to etcd failed: unknown authority, client certificate refused, TLS on one side only. */
+  ETCD_TLS_FAILED: EXIT.etcdTls,
+  /** etcd rejected the user or password, or needs one and got none. */
+  ETCD_AUTH_FAILED: EXIT.etcdAuth,
+  /** etcd's role for the user does not cover a key forrest reads or writes. */
+  ETCD_PERMISSION_DENIED: EXIT.etcdPermission,
   IMAGE_NOT_FOUND: EXIT.notFound,
   CONTAINER_NOT_FOUND: EXIT.notFound,
   APP_NOT_FOUND: EXIT.notFound,

@@ -2,7 +2,9 @@ import pRetry, { AbortError } from 'p-retry'
 
 /**
  * The one retry policy for transient Docker and etcd faults: a few quick attempts with
- * backoff. Typed ForrestErrors (bad input, not found, conflicts) are never retried.
+ * backoff (50, 100, 200, 400 ms: together longer than etcd3's per-host circuit breaker stays
+ * open, so the last attempt can reach a member that was skipped). Typed ForrestErrors (bad
+ * input, not found, conflicts) are never retried.
  */
 export async function retryTransient<T>(fn: () => Promise<T>, isTransient: (err: unknown) => boolean, retries = 3): Promise<T> {
   return pRetry(
@@ -14,6 +16,6 @@ export async function retryTransient<T>(fn: () => Promise<T>, isTransient: (err:
         throw err
       }
     },
-    { retries, minTimeout: 50, maxTimeout: 500, factor: 2 },
+    { retries, minTimeout: 50, maxTimeout: 800, factor: 2 },
   )
 }

@@ -39,13 +39,14 @@ Reloads: servers added at runtime are not in haproxy.cfg, so a reloaded HAProxy 
     if (!flags.socket) throw new ForrestError('BAD_INPUT', '--socket is required', { suggestion: 'Pass the HAProxy admin socket path, e.g. --socket /run/haproxy/admin.sock.' })
     const config = this.forrestConfig(flags)
     const { createEtcdClient } = await import('../registry/client.js') // lazy: keeps CLI start-up fast
-    const client = createEtcdClient(config.etcdHosts)
+    const client = createEtcdClient({ hosts: config.etcdHosts, security: config.etcdSecurity })
     const json = this.jsonEnabled()
     const print = (e: GatewayEvent) => {
       const line = json ? JSON.stringify(e) : formatEvent(e)
       if (line) process.stdout.write(`${line}\n`)
     }
     try {
+      const { explainUnreachable } = await import('../context.js')
       const gw = await startGateway({
         client,
         etcdHosts: config.etcdHosts,
@@ -57,7 +58,7 @@ Reloads: servers added at runtime are not in haproxy.cfg, so a reloaded HAProxy 
         serversFile: flags['servers-file'],
         recordsRoot: config.recordsRoot,
         onEvent: print,
-      })
+      }).catch((err: unknown) => explainUnreachable(err, config))
       if (!json) this.log(`acks under ${gatewayAckPrefix(config.prefix, config.recordsRoot)}${gw.id}; Ctrl-C to stop`)
       const signal = await new Promise<string>((resolve) => {
         process.once('SIGINT', () => resolve('SIGINT'))

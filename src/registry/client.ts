@@ -1,23 +1,63 @@
+import { readFileSync } from 'node:fs'
 import createDebug from 'debug'
-import { noop } from 'cockatiel'
-import { Etcd3 } from 'etcd3'
+import { circuitBreaker, ConsecutiveBreaker, handleWhen, noop } from 'cockatiel'
+import { Etcd3, isRecoverableError, type IOptions } from 'etcd3'
+import { etcdUrls, type EtcdSecurity } from '../config.js'
+import { ForrestError } from '../errors.js'
 
 const debug = createDebug('forrest:etcd')
+
+export interface EtcdTarget {
+  hosts: string[]
+  security?: EtcdSecurity
+}
 
 /**
  * One etcd client per process: every command and the gateway share it, so no step reconnects.
  * Calls get a deadline so an unreachable etcd is reported in seconds, not hung on.
  */
-export function createEtcdClient(hosts: string[], opts: { callTimeoutMs?: number } = {}): Etcd3 {
-  debug('connecting to %o', hosts)
+export function createEtcdClient(target: EtcdTarget | string[], opts: { callTimeoutMs?: number } = {}): Etcd3 {
+  const { hosts, security = {} } = Array.isArray(target) ? { hosts: target } : target
+  const urls = etcdUrls(hosts, security)
+  debug('connecting to %o%s', urls, security.user ? ` as ${security.user}` : '')
   return new Etcd3({
-    hosts: hosts.map((h) => (h.includes('://') ? h : `http://${h}`)),
+    hosts: urls,
+    ...credentialsOf(security),
     dialTimeout: 2000,
     defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + (opts.callTimeoutMs ?? 5000) }),
-    // One retry policy in forrest (p-retry, in withEtcd): no second layer of retries or a
-    // circuit breaker that would keep a recovered etcd unused for seconds. Watches keep
-    // etcd3's own reconnect backoff.
-    faultHandling: { global: noop, host: () => noop },
+    // One retry policy in forrest (p-retry, in withEtcd), no global retries. Per host, a short
+    // circuit breaker: a member that just failed (killed, partitioned) is skipped for half a second,
+    // so the retry goes to a live one instead of picking the dead one again at random; a
+    // recovered member is used again half a second later. Watches keep etcd3's own reconnect backoff.
+    faultHandling: { global: noop, host: () => circuitBreaker(handleWhen(isRecoverableError), { halfOpenAfter: 500, breaker: new ConsecutiveBreaker(1) }) },
   })
 }
 
+/** TLS material and user/password for etcd3, read from the files named in the config. */
+function credentialsOf(sec: EtcdSecurity): Pick<IOptions, 'credentials' | 'auth'> {
+  const out: Pick<IOptions, 'credentials' | 'auth'> = {}
+  if (sec.caFile || sec.certFile) {
+    out.credentials = {
+      rootCertificate: sec.caFile ? readSecurityFile(sec.caFile, 'etcd CA (ETCDCTL_CACERT / --etcd-cacert)') : (undefined as unknown as Buffer),
+      ...(sec.certFile && sec.keyFile
+        ? { certChain: readSecurityFile(sec.certFile, 'etcd client certificate (ETCDCTL_CERT / --etcd-cert)'), privateKey: readSecurityFile(sec.keyFile, 'etcd client key (ETCDCTL_KEY / --etcd-key)') }
+        : {}),
+    }
+  }
+  if (sec.user) {
+    const password = sec.passwordFile ? readSecurityFile(sec.passwordFile, 'etcd password file (FORREST_ETCD_PASSWORD_FILE / --etcd-password-file)').toString('utf8').replace(/\r?\n$/, '') : (sec.password ?? '')
+    out.auth = { username: sec.user, password }
+  }
+  return out
+}
+
+function readSecurityFile(file: string, what: string): Buffer {
+  try {
+    return readFileSync(file)
+  } catch (err) {
+    throw new ForrestError('BAD_INPUT', `cannot read the ${what} ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, {
+      cause: err,
+      suggestion: 'Point it at a readable PEM file (the same files etcdctl uses).',
+    })
+  }
+}

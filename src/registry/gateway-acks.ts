@@ -1,6 +1,8 @@
 import createDebug from 'debug'
 import type { Etcd3, IKeyValue, Lease } from 'etcd3'
 import { keyPrefix as instanceKeyPrefix } from '../plan/keys.js'
+import { retryTransient } from '../retry.js'
+import { isUnreachable } from './etcd-errors.js'
 
 const debug = createDebug('forrest:etcd')
 
@@ -110,7 +112,7 @@ export async function publishGatewayAcks(
 
 /** The live gateways for a prefix and their applied revisions. */
 export async function readGatewayAcks(client: Etcd3, prefix: string, root?: string): Promise<{ acks: Map<string, GatewayAck>; revision: number }> {
-  const res = await client.getAll().prefix(gatewayAckPrefix(prefix, root)).exec()
+  const res = await retryTransient(() => client.getAll().prefix(gatewayAckPrefix(prefix, root)).exec(), isUnreachable)
   const acks = new Map<string, GatewayAck>()
   for (const kv of res.kvs) addAck(acks, gatewayAckPrefix(prefix, root), kv)
   return { acks, revision: Number(res.header.revision) }
@@ -175,7 +177,7 @@ export async function waitForGateways(
   const now = evaluate(false)
   if (now) return now
 
-  const watcher = await client.watch().prefix(ackPrefix).startRevision(String(readRevision + 1)).create()
+  const watcher = await retryTransient(() => client.watch().prefix(ackPrefix).startRevision(String(readRevision + 1)).create(), isUnreachable)
   try {
     return await new Promise<GatewayAckResult>((resolve) => {
       const timer = setTimeout(() => resolve(evaluate(true)!), Math.max(0, opts.timeoutMs - (Date.now() - started)))

@@ -13,11 +13,13 @@ export class InstanceRegistry {
     private readonly client: Etcd3,
     private readonly hosts: string[],
     private readonly writer: KvWriter,
+    /** A key inside forrest's records root: readable with forrest's role. */
+    private readonly pingKey = '/forrest/ping',
   ) {}
 
   /** Fails fast with ETCD_UNREACHABLE when no endpoint answers; returns the etcd cluster id. */
   async check(): Promise<string> {
-    const res = await withEtcd(this.hosts, () => this.client.get('/forrest/ping').exec())
+    const res = await withEtcd(this.hosts, () => this.client.get(this.pingKey).exec(), undefined, `read ${this.pingKey}`)
     return String(res.header.cluster_id)
   }
 
@@ -37,7 +39,7 @@ export class InstanceRegistry {
   /** name → ip:port for every key directly under the prefix (any spelling of it). */
   async list(prefix: string): Promise<Map<string, string>> {
     const base = keyPrefix(prefix)
-    const all = await withEtcd(this.hosts, () => this.client.getAll().prefix(base).strings())
+    const all = await withEtcd(this.hosts, () => this.client.getAll().prefix(base).strings(), undefined, `read ${base}`)
     const out = new Map<string, string>()
     for (const [key, value] of Object.entries(all)) {
       const name = key.slice(base.length)

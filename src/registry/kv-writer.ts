@@ -26,8 +26,11 @@ export function plainWriter(client: Etcd3, hosts: string[]): KvWriter {
   return {
     async write(ops) {
       if (ops.length === 0) return 0
-      const res = await withEtcd(hosts, () => client.if(ops[0]!.key, 'Create', '>', -1).then(...toRequests(client, ops)).commit())
+      const res = await withEtcd(hosts, () => client.if(ops[0]!.key, 'Create', '>', -1).then(...toRequests(client, ops)).commit(), undefined, describeOps(ops))
       return Number(res.header.revision)
     },
   }
 }
+
+/** "write /a, /b" for error messages (a permission denied names the keys). */
+export const describeOps = (ops: KvOp[]) => `write ${ops.map((o) => o.key).join(', ')}`

@@ -3,7 +3,7 @@ import type { Etcd3, Lease } from 'etcd3'
 import { hostname } from 'node:os'
 import { ForrestError } from '../errors.js'
 import { withEtcd } from './etcd-errors.js'
-import { toRequests, type KvWriter } from './kv-writer.js'
+import { describeOps, toRequests, type KvWriter } from './kv-writer.js'
 
 const debug = createDebug('forrest:lock')
 
@@ -53,6 +53,7 @@ export async function acquireLock(
     const res = await withEtcd(hosts, () =>
       client.if(key, 'Create', '==', 0).then(client.put(key).value(JSON.stringify(holder)).lease(id)).else(client.get(key)).commit(),
       0, // a txn whose answer was lost must not be repeated blindly
+      `take the lock ${key}`,
     )
     if (res.succeeded) {
       debug('acquired %s (lease %s, ttl %ds)', key, id, ttl)
@@ -87,7 +88,7 @@ function fencedLock(client: Etcd3, hosts: string[], key: string, holder: LockHol
       async write(ops) {
         assertHeld()
         if (ops.length === 0) return 0
-        const res = await withEtcd(hosts, () => client.if(key, 'Lease', '==', id).then(...toRequests(client, ops)).commit())
+        const res = await withEtcd(hosts, () => client.if(key, 'Lease', '==', id).then(...toRequests(client, ops)).commit(), undefined, describeOps(ops))
         if (!res.succeeded) {
           controller.abort(lockLost(key, 'another process holds it now'))
           throw controller.signal.reason

@@ -17,6 +17,8 @@ export interface RevisionRecord {
   spec: DeploymentSpec
   imageId: string
   templateHash: string
+  /** Secret env name → keyed fingerprint; the values themselves are never stored. */
+  secretFingerprints?: Record<string, string>
   createdAt: string
   author: string
   outcome: Outcome
@@ -74,7 +76,7 @@ export class Records {
   }
 
   private async getJson<T>(key: string): Promise<T | undefined> {
-    const v = await withEtcd(this.hosts, () => this.client.get(key).string())
+    const v = await withEtcd(this.hosts, () => this.client.get(key).string(), undefined, `read ${key}`)
     return v === null ? undefined : (JSON.parse(v) as T)
   }
 
@@ -83,7 +85,7 @@ export class Records {
   }
 
   private async listJson<T>(prefix: string): Promise<Array<[string, T]>> {
-    const all = await withEtcd(this.hosts, () => this.client.getAll().prefix(prefix).sort('Key', 'Ascend').strings())
+    const all = await withEtcd(this.hosts, () => this.client.getAll().prefix(prefix).sort('Key', 'Ascend').strings(), undefined, `read ${prefix}`)
     return Object.entries(all).map(([k, v]) => [k.slice(prefix.length), JSON.parse(v) as T])
   }
 

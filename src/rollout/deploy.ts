@@ -1,15 +1,20 @@
+import { dirname, resolve } from 'node:path'
 import type { Context } from '../context.js'
 import { ForrestError } from '../errors.js'
 import type { DeploymentSpec } from '../spec/types.js'
 import { choosePort } from './instance-ops.js'
+import { absoluteSecretPaths, resolveEnv, type ResolvedEnv } from './secrets.js'
 import { rollout, type ResolvedSpec, type RolloutOptions, type RolloutResult } from './rollout.js'
 
 /**
  * Fills in what the file leaves to the environment (announce prefix/address) and the image
  * (port), checking etcd and the image before anything is touched.
  */
-export async function resolveSpec(ctx: Context, spec: DeploymentSpec, file: string): Promise<{ spec: ResolvedSpec; imageId: string }> {
-  await ctx.registry.check()
+export async function resolveSpec(ctx: Context, spec: DeploymentSpec, file: string): Promise<{ spec: ResolvedSpec; imageId: string; env: ResolvedEnv }> {
+  // Secrets first: one that cannot be read fails before etcd or Docker is even asked.
+  const withPaths = absoluteSecretPaths(spec, dirname(resolve(file)))
+  const env = resolveEnv(withPaths, process.env)
+  await ctx.identity() // etcd (and Docker) answer, and as whom; a TLS problem is named
   const image = await ctx.runtime.inspectImage(spec.image)
   const port = choosePort(spec.image, spec.port, image.exposedPorts)
   if (spec.health.type === 'docker' && !image.hasHealthcheck) {
@@ -18,8 +23,9 @@ export async function resolveSpec(ctx: Context, spec: DeploymentSpec, file: stri
     })
   }
   return {
-    spec: { ...spec, port, announce: { prefix: spec.announce.prefix ?? ctx.config.prefix, address: spec.announce.address ?? ctx.config.ip } },
+    spec: { ...withPaths, port, announce: { prefix: spec.announce.prefix ?? ctx.config.prefix, address: spec.announce.address ?? ctx.config.ip } },
     imageId: image.id,
+    env,
   }
 }
 

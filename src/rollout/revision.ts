@@ -1,5 +1,6 @@
 import type { CurrentRecord, RevisionRecord } from '../registry/records.js'
-import { diffSpecs } from '../spec/diff.js'
+import { diffSpecs as diffSpecsAsShown } from '../spec/diff.js'
+import { envForHash } from '../spec/secrets.js'
 import { specTemplateHash } from '../spec/template-hash.js'
 import type { DeploymentSpec } from '../spec/types.js'
 
@@ -23,15 +24,19 @@ export interface RevisionDecision {
  * (recorded as a new revision, as `kubectl rollout undo` does), makes revision max + 1.
  */
 export function decideRevision(
-  req: { kind: 'deploy' | 'scale' | 'rollback'; spec: DeploymentSpec; imageId: string; replicas: number; restoredFrom?: number; actor: string },
+  req: { kind: 'deploy' | 'scale' | 'rollback'; spec: DeploymentSpec; imageId: string; replicas: number; restoredFrom?: number; actor: string; secretFingerprints: Record<string, string> },
   current: CurrentRecord | undefined,
   revisions: RevisionRecord[],
   now: Date,
 ): RevisionDecision {
   const currentRec = revisions.find((r) => r.revision === current?.revision)
   const currentSpec = currentRec && { ...currentRec.spec, replicas: current?.replicas ?? currentRec.spec.replicas }
-  const hash = specTemplateHash(req.spec, req.imageId)
+  const hash = specTemplateHash(req.spec, req.imageId, req.secretFingerprints)
   const next = { ...req.spec, replicas: req.replicas }
+  // Compared as they define a revision: plain values, and secrets by fingerprint (names only are shown).
+  const shown = (spec: DeploymentSpec | undefined, fps: Record<string, string> = {}) => spec && { ...spec, env: envForHash(spec, fps) }
+  const diffSpecs = (prev: DeploymentSpec | undefined, nxt: DeploymentSpec, prevId?: string, nextId?: string) =>
+    diffSpecsAsShown(shown(prev, currentRec?.secretFingerprints), shown(nxt, req.secretFingerprints)!, prevId, nextId)
   if (req.kind !== 'rollback' && currentRec?.templateHash === hash) {
     return { revision: currentRec.revision, reuse: true, target: currentRec, current: currentRec, currentSpec, changes: diffSpecs(currentSpec, next) }
   }
@@ -47,6 +52,7 @@ export function decideRevision(
     author: req.actor,
     outcome: 'in-progress',
     restoredFrom: req.restoredFrom,
+    ...(Object.keys(req.secretFingerprints).length ? { secretFingerprints: req.secretFingerprints } : {}),
     changes,
   }
   return { revision, reuse: false, target, current: currentRec, currentSpec, changes }

@@ -2,6 +2,7 @@ import type { Context } from '../context.js'
 import { ForrestError } from '../errors.js'
 import type { RevisionRecord } from '../registry/records.js'
 import { loadAppRecords, resolvedSpecOf } from './app-records.js'
+import { resolveRecordedEnv } from './secrets.js'
 import { rollout, type RolloutResult } from './rollout.js'
 import { requireImage, type OperateOptions } from './scale.js'
 
@@ -42,9 +43,13 @@ export async function rollback(ctx: Context, app: string, to: number | undefined
   const { current, revisions, currentRec } = await loadAppRecords(ctx, app)
   const target = chooseRollbackTarget(app, revisions, currentRec, to)
   await requireImage(ctx, app, target.revision, target.spec.image, target.imageId)
+  const spec = { ...resolvedSpecOf(target), replicas: current.replicas }
+  // Its secrets must still be readable, with the values it ran with: said before anything is touched.
+  const env = resolveRecordedEnv({ ...target, spec }, process.env)
   return rollout(ctx, {
     kind: 'rollback',
-    spec: { ...resolvedSpecOf(target), replicas: current.replicas },
+    spec,
+    env,
     imageId: target.imageId,
     replicas: current.replicas,
     restoredFrom: target.revision,

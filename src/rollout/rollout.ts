@@ -14,6 +14,8 @@ import { executePlan, ExecutionFailure, type ExecutionReport } from './execute.j
 import { observe } from './observe.js'
 import type { RendererName } from './renderer.js'
 import { decideRevision } from './revision.js'
+import { resolvedSpecOf } from './app-records.js'
+import { resolveRecordedEnv, type ResolvedEnv } from './secrets.js'
 import type { InstanceTemplate, StepDeps } from './steps.js'
 
 const debug = createDebug('forrest:rollout')
@@ -24,6 +26,8 @@ export type ResolvedSpec = DeploymentSpec & { port: number; announce: { prefix: 
 export interface RolloutRequest {
   kind: 'deploy' | 'scale' | 'rollback'
   spec: ResolvedSpec
+  /** The spec's env with its secrets read (in memory only), and their fingerprints. */
+  env: ResolvedEnv
   imageId: string
   replicas: number
   /** rollback: the revision whose spec and image this restores. */
@@ -62,9 +66,9 @@ export function scaleOverrideNote(current: CurrentRecord | undefined, replicas: 
   return `replicas ${current.replicas} (set by forrest scale at ${at} by ${by}) → ${replicas} (from the file)`
 }
 
-export function templateOf(rec: Pick<RevisionRecord, 'revision' | 'spec' | 'imageId' | 'templateHash'>): InstanceTemplate {
+export function templateOf(rec: Pick<RevisionRecord, 'revision' | 'spec' | 'imageId' | 'templateHash'>, env: ResolvedEnv): InstanceTemplate {
   const s = rec.spec
-  return { revision: rec.revision, image: rec.imageId, templateHash: rec.templateHash, port: s.port!, env: s.env, command: s.command, labels: s.labels, health: s.health }
+  return { revision: rec.revision, image: rec.imageId, templateHash: rec.templateHash, port: s.port!, env: env.values, command: s.command, labels: s.labels, health: s.health }
 }
 
 export const lockKey = (root: string, app: string) => `/${root}/locks/${app}`
@@ -95,10 +99,11 @@ export async function rollout(ctx: Context, req: RolloutRequest): Promise<Rollou
         suggestion: `Check \`forrest history ${app}\`, then run the command again.`,
       })
     }
-    const decision = decideRevision(req, current, revisions, new Date())
+    const decision = decideRevision({ ...req, secretFingerprints: req.env.fingerprints }, current, revisions, new Date())
     const { revision, reuse, target: targetRec, current: currentRec } = decision
-    const templates = new Map<number, InstanceTemplate>([[revision, templateOf(targetRec)]])
-    if (currentRec) templates.set(currentRec.revision, templateOf(currentRec))
+    // The current revision's template is only needed to roll back to it; its secrets are read then.
+    const templates = new Map<number, () => InstanceTemplate>([[revision, () => templateOf(targetRec, req.env)]])
+    if (currentRec && currentRec.revision !== revision) templates.set(currentRec.revision, memo(() => templateOf(currentRec, resolveRecordedEnv(resolvedRecord(currentRec), process.env))))
 
     const observed = await observe(ctx, records, app, { prefix, ip: spec.announce.address }, identity)
     const gateways = await liveGateways(ctx, [prefix, ...observed.state.instances.map((i) => i.prefix ?? prefix)])
@@ -117,7 +122,7 @@ export async function rollout(ctx: Context, req: RolloutRequest): Promise<Rollou
       template: (r) => {
         const t = templates.get(r)
         if (!t) throw new ForrestError('INTERNAL', `no template for revision ${r}`)
-        return t
+        return t()
       },
       update: spec.update,
       gateways: (p) => gateways.get(p) ?? new Set(),
@@ -181,6 +186,14 @@ export async function rollout(ctx: Context, req: RolloutRequest): Promise<Rollou
     await lock?.release()
   }
 }
+
+const memo = <T>(fn: () => T): (() => T) => {
+  let value: { v: T } | undefined
+  return () => (value ??= { v: fn() }).v
+}
+
+/** A recorded revision with its spec resolved (older records lack newer fields). */
+const resolvedRecord = (rec: RevisionRecord): RevisionRecord => ({ ...rec, spec: resolvedSpecOf(rec) })
 
 /** The gateways live now for each prefix: a rollout expects every one of them to acknowledge. */
 async function liveGateways(ctx: Context, prefixes: string[]): Promise<Map<string, Set<string>>> {

@@ -1,6 +1,7 @@
 import type { Context } from '../context.js'
 import { ForrestError } from '../errors.js'
 import { loadAppRecords, resolvedSpecOf } from './app-records.js'
+import { resolveRecordedEnv } from './secrets.js'
 import { rollout, type RolloutOptions, type RolloutResult } from './rollout.js'
 
 export type OperateOptions = Omit<RolloutOptions, 'dryRun'>
@@ -17,9 +18,12 @@ export async function scale(ctx: Context, app: string, replicas: number, opts: O
   const { current, currentRec } = await loadAppRecords(ctx, app)
   // New instances run the recorded image id: check it is still here before touching anything.
   if (replicas > current.replicas) await requireImage(ctx, app, currentRec.revision, currentRec.spec.image, currentRec.imageId)
+  const spec = resolvedSpecOf(currentRec)
   return rollout(ctx, {
     kind: 'scale',
-    spec: resolvedSpecOf(currentRec),
+    spec,
+    // New instances get the secrets the running ones have (checked by fingerprint) or nothing starts.
+    env: resolveRecordedEnv({ ...currentRec, spec }, process.env),
     imageId: currentRec.imageId,
     replicas,
     expectRevision: current.revision,

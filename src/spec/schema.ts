@@ -59,6 +59,15 @@ function envNameMessage(input: unknown): string {
   return `environment variable name ${JSON.stringify(name)}: use letters, digits, "_", "." and "-", starting with a letter or "_"`
 }
 
+/**
+ * A secret env value: read from the deploy job's environment or a file when the rollout runs,
+ * passed to the container, and never stored (a keyed fingerprint is) or printed.
+ */
+const secretRef = z.union([
+  z.strictObject({ fromEnv: z.string().regex(new RegExp(ENV_NAME_PATTERN), 'expected the name of an environment variable of the deploy job') }),
+  z.strictObject({ fromFile: z.string().min(1, 'expected a file path') }),
+])
+
 /** Env and label values: scalars, stringified (YAML `true`/`8080` become "true"/"8080"). */
 const scalar = (what: string) =>
   z
@@ -148,9 +157,19 @@ export const rootShape = {
     .optional()
     .describe('Overrides the image CMD.'),
   env: z
-    .record(z.string().regex(new RegExp(ENV_NAME_PATTERN), { error: (iss) => envNameMessage(iss.input) }), scalar('value'))
+    .record(
+      z.string().regex(new RegExp(ENV_NAME_PATTERN), { error: (iss) => envNameMessage(iss.input) }),
+      z.union([secretRef, scalar('value')], {
+        error: 'expected a string, number or boolean value, or a secret: {fromEnv: NAME} or {fromFile: PATH} (quote it if it is meant to be text)',
+      }),
+    )
     .default({})
-    .describe('Environment variables; numbers and booleans are stringified (quote values YAML would read differently, like "0022").'),
+    .describe('Environment variables; numbers and booleans are stringified (quote values YAML would read differently, like "0022"). A secret is written {fromEnv: NAME} (from the deploy job\'s environment) or {fromFile: PATH}: its value is never stored or printed.'),
+  envFile: z
+    .string()
+    .min(1, 'expected a path to a KEY=VALUE file')
+    .optional()
+    .describe('A KEY=VALUE file (relative to this file) whose variables are all secrets: passed to the containers, never stored or printed. Like Compose\'s env_file.'),
   labels: z
     .record(
       z.string().refine((key) => !key.startsWith(RESERVED_LABEL_PREFIX), 'labels starting with "forrest." are reserved for forrest itself; pick another prefix'),

@@ -1,17 +1,18 @@
 import { createHash } from 'node:crypto'
+import { envForHash } from './secrets.js'
 import type { DeploymentSpec } from './types.js'
 
 /**
  * Identity of a revision: what the containers run (image id, command, env, port, labels,
- * health) and where they are announced (prefix, address: a change there is a migration, rolled
+ * health; a secret by its fingerprint) and where they are announced (prefix, address: a change there is a migration, rolled
  * out within the bounds like any new revision). Replicas and the update strategy are left out:
  * changing them scales but does not need new containers. Hex sha256.
  */
-export function specTemplateHash(spec: DeploymentSpec, imageId: string): string {
+export function specTemplateHash(spec: DeploymentSpec, imageId: string, secretFingerprints: Readonly<Record<string, string>> = {}): string {
   const template = {
     imageId,
     command: spec.command ?? null,
-    env: spec.env,
+    env: envForHash(spec, secretFingerprints),
     port: spec.port ?? null,
     labels: spec.labels,
     health: spec.health,

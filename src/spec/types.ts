@@ -40,6 +40,10 @@ export interface GatewaysSpec {
   timeout: number
 }
 
+/** A secret env value: where to read it when the rollout runs (never the value itself). */
+export type SecretRef = { fromEnv: string } | { fromFile: string }
+export type EnvValue = string | SecretRef
+
 export interface DeploymentSpec {
   name: string
   image: string
@@ -47,7 +51,9 @@ export interface DeploymentSpec {
   /** Container port; undefined = the image's single EXPOSEd port. */
   port?: number
   command?: string[]
-  env: Record<string, string>
+  env: Record<string, EnvValue>
+  /** A KEY=VALUE file whose variables are all secrets (path absolute once resolved for a rollout). */
+  envFile?: string
   labels: Record<string, string>
   announce: {
     /** etcd key prefix; undefined = $ETCD_PREFIX, else app/servers. */

@@ -88,10 +88,10 @@ export async function startSecureEtcd(): Promise<SecureEtcd> {
         '--listen-client-urls', `https://127.0.0.1:${p.client}`, '--advertise-client-urls', `https://127.0.0.1:${p.client}`,
         '--listen-peer-urls', `https://127.0.0.1:${p.peer}`, '--initial-advertise-peer-urls', `https://127.0.0.1:${p.peer}`,
         '--listen-metrics-urls', `http://127.0.0.1:${p.metrics}`,
-        '--initial-cluster', cluster, '--initial-cluster-token', `t-${p.peer}`, '--initial-cluster-state', state,
+        '--initial-cluster', cluster, '--initial-cluster-token', `t-${ports[0]!.peer}`, '--initial-cluster-state', state,
         ...tls, ...peerTls, '--log-level', 'error',
       ],
-      { stdio: ['ignore', 'ignore', 'ignore'] },
+      { stdio: ['ignore', 'ignore', process.env.ETCD_DEBUG ? 'inherit' : 'ignore'] },
     )
     procs.set(i, proc)
   }

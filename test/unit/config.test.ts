@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { bindIpFor, checkPrefixAgainstRoot, detectIp, normalizePrefix, parseEtcdHosts, parseLabels, probeHostOf, resolveConfig } from '../../src/config.js'
+import { bindIpFor, checkPrefixAgainstRoot, detectIp, etcdUrls, normalizePrefix, parseEtcdHosts, parseLabels, probeHostOf, resolveConfig, resolveEtcdSecurity } from '../../src/config.js'
+import { etcdRefusal } from '../../src/registry/etcd-refusal.js'
 import { EXIT, ForrestError, exitCodeFor, formatError, toForrestError } from '../../src/errors.js'
 
 const ifaces = {
@@ -86,5 +87,28 @@ describe('error mapping', () => {
     const e = new ForrestError('LOCK_HELD', 'held by ci', { suggestion: 'wait' })
     expect(toForrestError(e)).toBe(e)
     expect(formatError(e)).toBe('Error (LOCK_HELD): held by ci\n  Hint: wait')
+  })
+})
+
+describe('etcd security settings', () => {
+  it('reads etcdctl\'s variables; flags win; a password never comes from a flag', () => {
+    expect(resolveEtcdSecurity({ ETCDCTL_CACERT: 'ca.pem', ETCDCTL_CERT: 'c.pem', ETCDCTL_KEY: 'k.pem', ETCDCTL_USER: 'forrest', ETCDCTL_PASSWORD: 'pw' })).toEqual({ caFile: 'ca.pem', certFile: 'c.pem', keyFile: 'k.pem', user: 'forrest', password: 'pw' })
+    expect(resolveEtcdSecurity({ ETCDCTL_USER: 'forrest:pw2' })).toEqual({ user: 'forrest', password: 'pw2' })
+    expect(resolveEtcdSecurity({ ETCDCTL_CACERT: 'a' }, { 'etcd-cacert': 'b', 'etcd-user': 'u', 'etcd-password-file': '/run/pw' })).toEqual({ caFile: 'b', user: 'u', passwordFile: '/run/pw' })
+  })
+  it('refuses half a client certificate, a password without a user, an empty user', () => {
+    expect(() => resolveEtcdSecurity({ ETCDCTL_CERT: 'c.pem' })).toThrow(/certificate and key go together/)
+    expect(() => resolveEtcdSecurity({ ETCDCTL_PASSWORD: 'x' })).toThrow(/password was given without a user/)
+    expect(() => resolveEtcdSecurity({ ETCDCTL_USER: ':pw' })).toThrow(/user name is empty/)
+  })
+  it('https for endpoints without a scheme once TLS is configured', () => {
+    expect(etcdUrls(['a:1', 'http://b:2'], { caFile: 'ca' })).toEqual(['https://a:1', 'http://b:2'])
+    expect(etcdUrls(['a:1'], {})).toEqual(['http://a:1'])
+  })
+  it('maps etcd refusals to their own typed errors', () => {
+    expect(etcdRefusal(new Error('7 PERMISSION_DENIED: etcdserver: permission denied'), 'write /x')).toMatchObject({ code: 'ETCD_PERMISSION_DENIED', exit: 15 })
+    expect(etcdRefusal(new Error('3 INVALID_ARGUMENT: etcdserver: authentication failed, invalid user ID or password'))).toMatchObject({ code: 'ETCD_AUTH_FAILED', exit: 14 })
+    expect(etcdRefusal(new Error('etcdserver: user name is empty'))).toMatchObject({ code: 'ETCD_AUTH_FAILED' })
+    expect(etcdRefusal(new Error('14 UNAVAILABLE: No connection established'))).toBeUndefined()
   })
 })

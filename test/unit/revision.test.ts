@@ -17,7 +17,7 @@ const rec = (revision: number, image: string, imageId: string, outcome: Revision
   changes: [],
 })
 const current = (revision: number, replicas = 3): CurrentRecord => ({ revision, replicas, updatedAt: now.toISOString(), by: 'x' })
-const req = (image: string, imageId: string, extra: Partial<Parameters<typeof decideRevision>[0]> = {}) => ({ kind: 'deploy' as const, spec: spec(image), imageId, replicas: 3, actor: 'ci', ...extra })
+const req = (image: string, imageId: string, extra: Partial<Parameters<typeof decideRevision>[0]> = {}) => ({ kind: 'deploy' as const, spec: spec(image), imageId, replicas: 3, actor: 'ci', secretFingerprints: {}, ...extra })
 
 describe('decideRevision', () => {
   it('starts at revision 1 when nothing was deployed', () => {
@@ -45,5 +45,19 @@ describe('decideRevision', () => {
     expect(d).toMatchObject({ revision: 3, reuse: false })
     expect(d.target.restoredFrom).toBe(1)
     expect(d.changes[0]).toBe('rollback to revision 1')
+  })
+})
+
+describe('secrets in revisions', () => {
+  const withSecret = (fp: string) => req('demo/myapp:1', 'sha256:1', { spec: { ...spec('demo/myapp:1'), env: { DB_PASSWORD: { fromEnv: 'DB_PASSWORD' } } }, secretFingerprints: { DB_PASSWORD: fp } })
+
+  it('a changed secret (another fingerprint) makes a new revision, shown by name only', () => {
+    const first = decideRevision(withSecret('fp-a'), undefined, [], now)
+    const prev = { ...first.target, outcome: 'succeeded' as const }
+    expect(decideRevision(withSecret('fp-a'), current(1), [prev], now)).toMatchObject({ revision: 1, reuse: true })
+    const changed = decideRevision(withSecret('fp-b'), current(1), [prev], now)
+    expect(changed).toMatchObject({ revision: 2, reuse: false, changes: ['env ~DB_PASSWORD'] })
+    expect(changed.target.secretFingerprints).toEqual({ DB_PASSWORD: 'fp-b' })
+    expect(changed.target.spec.env).toEqual({ DB_PASSWORD: { fromEnv: 'DB_PASSWORD' } })
   })
 })
