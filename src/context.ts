@@ -1,6 +1,7 @@
 import type { Etcd3 } from 'etcd3'
 import type { ForrestConfig } from './config.js'
 import type { ContainerRuntime } from './docker/runtime.js'
+import type { HostSpec } from './spec/types.js'
 import { ForrestError } from './errors.js'
 import { InstanceRegistry } from './registry/instances.js'
 import { plainWriter, type KvWriter } from './registry/kv-writer.js'
@@ -9,8 +10,6 @@ import { plainWriter, type KvWriter } from './registry/kv-writer.js'
 export interface Identity {
   /** `<etcd cluster id>/<records root>`: two environments sharing a Docker host never match. */
   owner: string
-  /** The Docker engine's ID, recorded with each instance. */
-  engine: string
 }
 
 /** One Docker and one etcd connection per command run, shared by every step. */
@@ -21,7 +20,9 @@ export interface Context {
   /** Unfenced writes (launch, stop of a launched container); rollouts use their lock's writer. */
   writer: KvWriter
   registry: InstanceRegistry
-  /** Asks etcd and Docker once (also checking both answer), then remembers. */
+  /** The Docker engine of a host in a deployment file's `hosts:` list (one client per endpoint). */
+  hostRuntime(host: HostSpec): ContainerRuntime
+  /** Asks etcd once (also checking it answers, as whom), then remembers. */
   identity(): Promise<Identity>
   close(): void
 }
@@ -37,17 +38,26 @@ export async function openContext(config: ForrestConfig): Promise<Context> {
   const runtime = new DockerRuntime()
   const registry = new InstanceRegistry(etcd, config.etcdHosts, writer, `/${config.recordsRoot}/ping`)
   let identity: Promise<Identity> | undefined
+  const runtimes = new Map<string, ContainerRuntime>()
+  const { dockerOptions, parseEndpoint } = await import('./hosts/endpoint.js')
+  const { default: Docker } = await import('dockerode')
   return {
     config,
     runtime,
     etcd,
     writer,
     registry,
+    hostRuntime: (h) => {
+      const key = `${h.docker} ${JSON.stringify(h.tls ?? {})} ${JSON.stringify(h.ssh ?? {})}`
+      let r = runtimes.get(key)
+      if (!r) runtimes.set(key, (r = new DockerRuntime(new Docker(dockerOptions(h.name, parseEndpoint(h.docker), h, process.env)), h.name)))
+      return r
+    },
     identity: () =>
-      (identity ??= Promise.all([registry.check().catch((err: unknown) => explainUnreachable(err, config)), runtime.engineId()]).then(([cluster, engine]) => ({
-        owner: `${cluster}/${config.recordsRoot}`,
-        engine,
-      }))),
+      (identity ??= registry
+        .check()
+        .catch((err: unknown) => explainUnreachable(err, config))
+        .then((cluster) => ({ owner: `${cluster}/${config.recordsRoot}` }))),
     close: () => etcd.close(),
   }
 }

@@ -1,7 +1,7 @@
 import { Args, Flags } from '@oclif/core'
 import { BaseCommand } from '../base-command.js'
 import type { RolloutResult } from '../rollout/rollout.js'
-import { expandBareWaitLock, runRolloutVerb, waitLockFlag } from './shared.js'
+import { allowUnreachableFlag, expandBareWaitLock, runRolloutVerb, waitLockFlag } from './shared.js'
 
 export default class Rollback extends BaseCommand {
   static summary = 'Bring back the previous good revision (or --to a named one) with zero downtime.'
@@ -9,12 +9,13 @@ export default class Rollback extends BaseCommand {
 
 The image id of that revision must still be on the Docker host: this is checked before anything is touched.
 
-Exit codes: 0 done, 3 failed and rolled back, 4 failed, 5 another deploy holds the lock, 6 etcd unreachable, 7 Docker unreachable, 8 app, revision or image not found, 9 the app changed while waiting for the lock, 130 interrupted.`
+Exit codes: 0 done, 3 failed and rolled back, 4 failed, 5 another deploy holds the lock, 6 etcd unreachable, 7 Docker (a host) unreachable, 8 app, revision or image not found, 9 the app changed while waiting for the lock, 130 interrupted.`
   static examples = ['<%= config.bin %> rollback myapp', '<%= config.bin %> rollback myapp --to 3']
   static args = { app: Args.string({ required: true, description: 'App name' }) }
   static flags = {
     to: Flags.integer({ description: 'Revision to restore (see forrest history APP)', min: 1 }),
     'wait-lock': waitLockFlag,
+    'allow-unreachable-hosts': allowUnreachableFlag,
   }
 
   async run(): Promise<RolloutResult> {
@@ -22,6 +23,6 @@ Exit codes: 0 done, 3 failed and rolled back, 4 failed, 5 another deploy holds t
     const config = this.forrestConfig(flags)
     const { rollback } = await import('../rollout/rollback.js')
     const command = `rollback ${args.app}${flags.to ? ` --to ${flags.to}` : ''}`
-    return runRolloutVerb(this, config, { command, waitLock: flags['wait-lock'] }, (ctx, o) => rollback(ctx, args.app, flags.to, o))
+    return runRolloutVerb(this, config, { command, waitLock: flags['wait-lock'], allowUnreachableHosts: flags['allow-unreachable-hosts'] }, (ctx, o) => rollback(ctx, args.app, flags.to, o))
   }
 }

@@ -2,7 +2,7 @@ import { Args } from '@oclif/core'
 import { BaseCommand } from '../base-command.js'
 import { ForrestError } from '../errors.js'
 import type { RolloutResult } from '../rollout/rollout.js'
-import { expandBareWaitLock, runRolloutVerb, waitLockFlag } from './shared.js'
+import { allowUnreachableFlag, expandBareWaitLock, runRolloutVerb, waitLockFlag } from './shared.js'
 
 export default class Scale extends BaseCommand {
   static summary = 'Change how many instances of the current revision serve, without replacing the running ones.'
@@ -10,14 +10,14 @@ export default class Scale extends BaseCommand {
 
 The count is recorded in etcd, but the deployment file stays the source of truth: the next \`forrest deploy\` of the file sets the file's replica count again, and its plan says so ("replicas 5 (set by forrest scale at … by …) → 3 (from the file)"). Change the file to make a new count stick.
 
-Exit codes: 0 done, 2 bad input, 4 failed, 5 another deploy holds the lock, 6 etcd unreachable, 7 Docker unreachable, 8 app or image not found, 9 the app changed while waiting for the lock, 130 interrupted.`
+Exit codes: 0 done, 2 bad input, 4 failed, 5 another deploy holds the lock, 6 etcd unreachable, 7 Docker (a host) unreachable, 8 app or image not found, 9 the app changed while waiting for the lock, 130 interrupted.`
   static examples = ['<%= config.bin %> scale myapp 5', '<%= config.bin %> scale myapp 0', '<%= config.bin %> scale myapp 3 --wait-lock=2m --json']
   static args = {
     app: Args.string({ required: true, description: 'App name (as in the deployment file)' }),
     // A string, checked here: oclif's integer arg errors are not typed as bad input.
     replicas: Args.string({ required: true, description: 'Number of instances (0 or more)' }),
   }
-  static flags = { 'wait-lock': waitLockFlag }
+  static flags = { 'wait-lock': waitLockFlag, 'allow-unreachable-hosts': allowUnreachableFlag }
 
   async run(): Promise<RolloutResult> {
     const { args, flags } = await this.parse(Scale, expandBareWaitLock(this.argv))
@@ -27,6 +27,6 @@ Exit codes: 0 done, 2 bad input, 4 failed, 5 another deploy holds the lock, 6 et
     }
     const replicas = Number(args.replicas)
     const { scale } = await import('../rollout/scale.js')
-    return runRolloutVerb(this, config, { command: `scale ${args.app} ${replicas}`, waitLock: flags['wait-lock'] }, (ctx, o) => scale(ctx, args.app, replicas, o))
+    return runRolloutVerb(this, config, { command: `scale ${args.app} ${replicas}`, waitLock: flags['wait-lock'], allowUnreachableHosts: flags['allow-unreachable-hosts'] }, (ctx, o) => scale(ctx, args.app, replicas, o))
   }
 }

@@ -16,6 +16,11 @@ export const waitLockFlag = Flags.string({
 
 export const WAIT_LOCK_DEFAULT = '10m'
 
+/** --allow-unreachable-hosts: roll on the hosts that answer (the bounds then hold for those). */
+export const allowUnreachableFlag = Flags.boolean({
+  description: 'If a Docker host of the app does not answer, roll on the others instead of failing before any change (nothing on the missing host is touched)',
+})
+
 /** oclif has no optional-value flags: turn a bare --wait-lock into --wait-lock=10m. */
 export const expandBareWaitLock = (argv: string[]) => argv.map((a) => (a === '--wait-lock' ? `--wait-lock=${WAIT_LOCK_DEFAULT}` : a))
 
@@ -33,7 +38,7 @@ export function waitLockMs(value: string | undefined): number {
 export async function runRolloutVerb(
   cmd: { jsonEnabled(): boolean; log(line: string): void },
   config: ForrestConfig,
-  opts: { command: string; waitLock?: string; dryRun?: boolean },
+  opts: { command: string; waitLock?: string; dryRun?: boolean; allowUnreachableHosts?: boolean },
   verb: (ctx: Context, o: RolloutOptions) => Promise<RolloutResult>,
 ): Promise<RolloutResult> {
   const wait = waitLockMs(opts.waitLock)
@@ -42,6 +47,7 @@ export async function runRolloutVerb(
       verb(ctx, {
         dryRun: opts.dryRun,
         waitLockMs: wait,
+        allowUnreachableHosts: opts.allowUnreachableHosts,
         renderer: opts.dryRun ? 'silent' : chooseRenderer({ isTTY: Boolean(process.stdout.isTTY), env: process.env, json: cmd.jsonEnabled() }),
         signal,
         actor: currentActor(),

@@ -10,8 +10,10 @@ type DockerError = Error & { statusCode?: number; code?: string; json?: { messag
 
 const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ENOENT', 'EACCES', 'ECONNRESET', 'EHOSTUNREACH', 'ETIMEDOUT', 'EPIPE'])
 
+/** No answer from the engine: a socket error, or (ssh://) the ssh connection failing. */
 function isUnreachable(err: unknown): boolean {
-  return UNREACHABLE_CODES.has((err as DockerError)?.code ?? '')
+  const e = err as DockerError & { level?: string }
+  return UNREACHABLE_CODES.has(e?.code ?? '') || e?.level !== undefined || /Timed out while waiting for handshake|authentication methods failed|Host denied/i.test(e?.message ?? '')
 }
 
 function isTransient(err: unknown): boolean {
@@ -39,8 +41,11 @@ export function demuxLogs(buf: Buffer): string {
 export class DockerRuntime implements ContainerRuntime {
   private readonly docker: Docker
 
-  constructor(docker = new Docker()) {
-    // dockerode reads DOCKER_HOST / DOCKER_CERT_PATH the way the docker CLI does.
+  /** `docker` defaults to the local engine: dockerode reads DOCKER_HOST / DOCKER_CERT_PATH as the docker CLI does. */
+  constructor(
+    docker = new Docker(),
+    private readonly hostName?: string,
+  ) {
     this.docker = docker
   }
 
@@ -51,7 +56,7 @@ export class DockerRuntime implements ContainerRuntime {
     } catch (err) {
       if (err instanceof ForrestError) throw err
       if (isUnreachable(err)) {
-        throw new ForrestError('DOCKER_UNREACHABLE', `Docker engine did not answer (${(err as DockerError).code}) during ${what}`, {
+        throw new ForrestError('DOCKER_UNREACHABLE', `Docker engine${this.hostName ? ` of host ${this.hostName}` : ''} did not answer (${(err as DockerError).code ?? (err as Error).message}) during ${what}`, {
           cause: err,
           suggestion: 'Start dockerd (scripts/dev-stack.sh does), or set DOCKER_HOST to a reachable engine.',
         })

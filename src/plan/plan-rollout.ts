@@ -13,6 +13,7 @@
  */
 import { ForrestError } from '../errors.js'
 import { nameAllocator, parseInstanceName } from './naming.js'
+import { desiredPerHost, hostPicker, splitByPlacement } from './placement.js'
 import type { AdoptStep, ObservedInstance, ObservedState, PlanAction, RetireStep, RolloutPlan, RolloutTarget, StartStep, Wave } from './types.js'
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`
@@ -94,7 +95,7 @@ function planDrift(target: RolloutTarget, observed: ObservedState): Drift {
       notes.push(`drift: ${instance.name} exists but is not running: remove it`)
     } else if (instance.revision === target.revision && (target.templateHash === undefined || instance.template === target.templateHash) && stillNeeded > 0) {
       stillNeeded--
-      adopts.push({ kind: 'adopt', instance: instance.name, revision: target.revision })
+      adopts.push({ kind: 'adopt', instance: instance.name, revision: target.revision, ...(instance.host !== undefined ? { host: instance.host } : {}) })
       servingTarget.push({ ...instance, registered: true })
       notes.push(`drift: ${instance.name} runs revision ${target.revision} but is not registered: adopt it (health check, then announce)`)
     } else {
@@ -115,8 +116,22 @@ interface Converge {
 
 function planConverge(target: RolloutTarget, app: string, servingTarget: ObservedInstance[], servingOld: ObservedInstance[], taken: string[]): Converge {
   const R = target.replicas
-  const fresh = [...servingTarget].sort(sortBy(app, 'desc')) // scale-down retires the highest ordinals
-  const old = [...servingOld].sort(byAge(app)) // oldest revision, lowest ordinal first
+  let fresh = [...servingTarget].sort(sortBy(app, 'desc')) // scale-down retires the highest ordinals
+  let old = [...servingOld].sort(byAge(app)) // oldest revision, lowest ordinal first
+  // Across hosts: an instance of the target revision where its host has more than its share
+  // (or on a host no longer eligible) is replaced like an old one, so the bounds still hold.
+  let pickHost: (() => string) | undefined
+  const surplusReason = new Set<string>()
+  if (target.hosts) {
+    const running = new Map<string, number>()
+    for (const i of fresh) running.set(i.host ?? '', (running.get(i.host ?? '') ?? 0) + 1)
+    const desired = desiredPerHost(R, target.hosts, running)
+    const { keep, surplus } = splitByPlacement([...fresh].reverse(), desired) // lowest ordinals stay
+    fresh = keep.reverse()
+    for (const i of surplus) surplusReason.add(i.name)
+    old = [...old, ...surplus.sort(sortBy(app, 'asc'))]
+    pickHost = hostPicker(desired, keep)
+  }
   const floor = Math.min(fresh.length + old.length, R - target.maxUnavailable)
   const ceiling = Math.max(fresh.length + old.length, R + target.maxSurge)
   const waves: Wave[] = []
@@ -126,7 +141,7 @@ function planConverge(target: RolloutTarget, app: string, servingTarget: Observe
   const names = nameAllocator(app, taken) // every observed name stays taken, stale keys' too
   const startNew = (count: number): StartStep[] => {
     n += count
-    return names.next(target.revision, count).map((instance) => ({ kind: 'start', instance, revision: target.revision }))
+    return names.next(target.revision, count).map((instance) => ({ kind: 'start', instance, revision: target.revision, ...(pickHost ? { host: pickHost() } : {}) }))
   }
   // old[0, retired) are in a wave already. An index, not old.splice(0, count): on a large array
   // (100,000 instances) V8 copies the rest on every splice, once per wave.
@@ -135,7 +150,7 @@ function planConverge(target: RolloutTarget, app: string, servingTarget: Observe
   const retireOld = (count: number): RetireStep[] => {
     const batch = old.slice(retired, retired + count)
     retired += batch.length
-    return batch.map((i) => retireStep(i, oldReason))
+    return batch.map((i) => retireStep(i, surplusReason.has(i.name) && R > 0 ? 'rebalance' : oldReason))
   }
 
   while (oldLeft() > 0 || n !== R) {
@@ -168,6 +183,7 @@ function retireStep(instance: ObservedInstance, reason: RetireStep['reason']): R
   const step: RetireStep = { kind: 'retire', instance: instance.name, registered: instance.registered, running: instance.running, reason }
   if (instance.revision !== undefined) step.revision = instance.revision
   if (instance.prefix !== undefined) step.prefix = instance.prefix
+  if (instance.host !== undefined) step.host = instance.host
   return step
 }
 

@@ -21,6 +21,8 @@ export interface ObservedInstance {
   prefix?: string
   /** The container's template hash label: adopted only when it matches the target's. */
   template?: string
+  /** The Docker host it runs on (or, for a key with no container, its record says it ran on). */
+  host?: string
 }
 
 export interface ObservedState {
@@ -42,6 +44,11 @@ export interface RolloutTarget {
   maxSurge: number
   maxUnavailable: number
   order: 'start-first' | 'stop-first'
+  /**
+   * The hosts new instances may go to (reachable, matching the placement), in inventory order.
+   * Absent: one implicit host, and steps carry no host.
+   */
+  hosts?: string[]
 }
 
 /** Start one new instance: launch → wait until healthy → (soak) → announce. */
@@ -49,6 +56,7 @@ export interface StartStep {
   kind: 'start'
   instance: string
   revision: number
+  host?: string
 }
 
 /** Take an already running, unregistered container of the target revision into service: health → announce. */
@@ -56,6 +64,7 @@ export interface AdoptStep {
   kind: 'adopt'
   instance: string
   revision: number
+  host?: string
 }
 
 /** Retire an instance: withdraw (if registered) → drain (if it was registered and running) → stop → remove. */
@@ -67,8 +76,9 @@ export interface RetireStep {
   running: boolean
   /** The prefix its key is under (a prefix migration withdraws it there). */
   prefix?: string
+  host?: string
   /** Why it goes: replaced by a new revision, scaled down, or drift repair. */
-  reason: 'replace' | 'scale-down' | 'stale-key' | 'orphan'
+  reason: 'replace' | 'scale-down' | 'stale-key' | 'orphan' | 'rebalance'
 }
 
 export type PlanStep = StartStep | AdoptStep | RetireStep

@@ -25,11 +25,15 @@ export function createEtcdClient(target: EtcdTarget | string[], opts: { callTime
     ...credentialsOf(security),
     dialTimeout: 2000,
     defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + (opts.callTimeoutMs ?? 5000) }),
-    // One retry policy in forrest (p-retry, in withEtcd), no global retries. Per host, a short
-    // circuit breaker: a member that just failed (killed, partitioned) is skipped for half a second,
-    // so the retry goes to a live one instead of picking the dead one again at random; a
-    // recovered member is used again half a second later. Watches keep etcd3's own reconnect backoff.
-    faultHandling: { global: noop, host: () => circuitBreaker(handleWhen(isRecoverableError), { halfOpenAfter: 500, breaker: new ConsecutiveBreaker(1) }) },
+    // One retry policy in forrest (p-retry, in withEtcd), no global retries. With several
+    // members, a short circuit breaker per member: one that just failed (killed, partitioned) is
+    // skipped for half a second, so the retry goes to a live one instead of picking the dead one
+    // again at random; with a single member there is nothing to skip to, so none. Watches keep
+    // etcd3's own reconnect backoff.
+    faultHandling: {
+      global: noop,
+      host: () => (urls.length > 1 ? circuitBreaker(handleWhen(isRecoverableError), { halfOpenAfter: 500, breaker: new ConsecutiveBreaker(1) }) : noop),
+    },
   })
 }
 

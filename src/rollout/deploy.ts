@@ -3,6 +3,8 @@ import type { Context } from '../context.js'
 import { ForrestError } from '../errors.js'
 import type { DeploymentSpec } from '../spec/types.js'
 import { choosePort } from './instance-ops.js'
+import { prepareHosts } from '../hosts/prepare.js'
+import type { HostState } from '../hosts/fleet.js'
 import { absoluteSecretPaths, resolveEnv, type ResolvedEnv } from './secrets.js'
 import { rollout, type ResolvedSpec, type RolloutOptions, type RolloutResult } from './rollout.js'
 
@@ -10,12 +12,13 @@ import { rollout, type ResolvedSpec, type RolloutOptions, type RolloutResult } f
  * Fills in what the file leaves to the environment (announce prefix/address) and the image
  * (port), checking etcd and the image before anything is touched.
  */
-export async function resolveSpec(ctx: Context, spec: DeploymentSpec, file: string): Promise<{ spec: ResolvedSpec; imageId: string; env: ResolvedEnv }> {
+export async function resolveSpec(ctx: Context, spec: DeploymentSpec, file: string, opts: { allowUnreachableHosts?: boolean } = {}): Promise<{ spec: ResolvedSpec; imageId: string; env: ResolvedEnv; hosts: HostState[] }> {
   // Secrets first: one that cannot be read fails before etcd or Docker is even asked.
   const withPaths = absoluteSecretPaths(spec, dirname(resolve(file)))
   const env = resolveEnv(withPaths, process.env)
-  await ctx.identity() // etcd (and Docker) answer, and as whom; a TLS problem is named
-  const image = await ctx.runtime.inspectImage(spec.image)
+  await ctx.identity() // etcd answers, and as whom; a TLS problem is named
+  // Each host answers and has the image (the same one): checked before anything is touched.
+  const { hosts, image } = await prepareHosts(ctx, spec, spec.image, opts)
   const port = choosePort(spec.image, spec.port, image.exposedPorts)
   if (spec.health.type === 'docker' && !image.hasHealthcheck) {
     throw new ForrestError('INVALID_SPEC', `${file}: health.type: docker, but image "${spec.image}" has no HEALTHCHECK`, {
@@ -23,13 +26,15 @@ export async function resolveSpec(ctx: Context, spec: DeploymentSpec, file: stri
     })
   }
   return {
-    spec: { ...withPaths, port, announce: { prefix: spec.announce.prefix ?? ctx.config.prefix, address: spec.announce.address ?? ctx.config.ip } },
+    // With hosts, each host has its own address; the spec's stays empty (it defines no revision).
+    spec: { ...withPaths, port, announce: { prefix: spec.announce.prefix ?? ctx.config.prefix, address: spec.hosts ? '' : (spec.announce.address ?? ctx.config.ip) } },
     imageId: image.id,
     env,
+    hosts,
   }
 }
 
 export async function deploy(ctx: Context, spec: DeploymentSpec, file: string, opts: RolloutOptions): Promise<RolloutResult> {
-  const resolved = await resolveSpec(ctx, spec, file)
+  const resolved = await resolveSpec(ctx, spec, file, opts)
   return rollout(ctx, { kind: 'deploy', ...resolved, replicas: spec.replicas, ...opts })
 }

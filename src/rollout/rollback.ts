@@ -42,14 +42,15 @@ export function chooseRollbackTarget(app: string, revisions: RevisionRecord[], c
 export async function rollback(ctx: Context, app: string, to: number | undefined, opts: OperateOptions): Promise<RolloutResult> {
   const { current, revisions, currentRec } = await loadAppRecords(ctx, app)
   const target = chooseRollbackTarget(app, revisions, currentRec, to)
-  await requireImage(ctx, app, target.revision, target.spec.image, target.imageId)
   const spec = { ...resolvedSpecOf(target), replicas: current.replicas }
+  const hosts = await requireImage(ctx, app, { ...target, spec }, true, opts)
   // Its secrets must still be readable, with the values it ran with: said before anything is touched.
   const env = resolveRecordedEnv({ ...target, spec }, process.env)
   return rollout(ctx, {
     kind: 'rollback',
     spec,
     env,
+    hosts,
     imageId: target.imageId,
     replicas: current.replicas,
     restoredFrom: target.revision,

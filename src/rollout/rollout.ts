@@ -1,6 +1,6 @@
 import createDebug from 'debug'
 import { bindIpFor, checkPrefixAgainstRoot, probeHostOf } from '../config.js'
-import type { Context, Identity } from '../context.js'
+import type { Context } from '../context.js'
 import { ForrestError } from '../errors.js'
 import { planRollout } from '../plan/plan-rollout.js'
 import type { RolloutPlan } from '../plan/types.js'
@@ -16,7 +16,8 @@ import type { RendererName } from './renderer.js'
 import { decideRevision } from './revision.js'
 import { resolvedSpecOf } from './app-records.js'
 import { resolveRecordedEnv, type ResolvedEnv } from './secrets.js'
-import type { InstanceTemplate, StepDeps } from './steps.js'
+import type { HostTarget, InstanceTemplate, StepDeps } from './steps.js'
+import { eligible, type HostState } from '../hosts/fleet.js'
 
 const debug = createDebug('forrest:rollout')
 
@@ -36,6 +37,10 @@ export interface RolloutRequest {
   expectRevision?: number
   dryRun?: boolean
   waitLockMs?: number
+  /** Roll on the hosts that answer when some do not (bounds then hold for the reachable ones). */
+  allowUnreachableHosts?: boolean
+  /** The app's hosts, already reached (and their images checked) by the verb. */
+  hosts: HostState[]
   renderer: RendererName
   signal: AbortSignal
   actor: string
@@ -43,7 +48,7 @@ export interface RolloutRequest {
 }
 
 /** What the command layer supplies to every rollout verb. */
-export type RolloutOptions = Pick<RolloutRequest, 'dryRun' | 'waitLockMs' | 'renderer' | 'signal' | 'actor' | 'command'>
+export type RolloutOptions = Pick<RolloutRequest, 'dryRun' | 'waitLockMs' | 'allowUnreachableHosts' | 'renderer' | 'signal' | 'actor' | 'command'>
 
 export interface RolloutResult {
   app: string
@@ -105,20 +110,18 @@ export async function rollout(ctx: Context, req: RolloutRequest): Promise<Rollou
     const templates = new Map<number, () => InstanceTemplate>([[revision, () => templateOf(targetRec, req.env)]])
     if (currentRec && currentRec.revision !== revision) templates.set(currentRec.revision, memo(() => templateOf(currentRec, resolveRecordedEnv(resolvedRecord(currentRec), process.env))))
 
-    const observed = await observe(ctx, records, app, { prefix, ip: spec.announce.address }, identity)
+    const registry = new InstanceRegistry(ctx.etcd, ctx.config.etcdHosts, writer)
+    const observed = await observe({ registry, records }, app, { prefix }, identity, req.hosts)
     const gateways = await liveGateways(ctx, [prefix, ...observed.state.instances.map((i) => i.prefix ?? prefix)])
-    const bindIp = bindIpFor(ctx.config, spec.announce.address)
     const deps: StepDeps = {
       ctx,
       records,
-      registry: new InstanceRegistry(ctx.etcd, ctx.config.etcdHosts, writer),
+      registry,
       assertHeld: () => lock?.assertHeld(),
       identity,
       app,
       prefix,
-      ip: spec.announce.address,
-      bindIp,
-      probeHost: probeHostOf(bindIp, spec.announce.address),
+      host: hostTargets(ctx, req.hosts),
       template: (r) => {
         const t = templates.get(r)
         if (!t) throw new ForrestError('INTERNAL', `no template for revision ${r}`)
@@ -131,7 +134,7 @@ export async function rollout(ctx: Context, req: RolloutRequest): Promise<Rollou
       // a lost lock aborts too, and stops everything.
       signal: AbortSignal.any([req.signal, AbortSignal.timeout(spec.update.progressDeadline), ...(lock ? [lock.lost] : [])]),
     }
-    const plan = planRollout({ revision, templateHash: targetRec.templateHash, replicas: req.replicas, ...resolveStrategy({ ...spec, replicas: req.replicas }) }, observed.state)
+    const plan = planRollout({ revision, templateHash: targetRec.templateHash, replicas: req.replicas, hosts: placeable(req.hosts, spec), ...resolveStrategy({ ...spec, replicas: req.replicas }) }, observed.state)
     plan.notes.push(...observed.notes)
     const override = req.kind === 'deploy' ? scaleOverrideNote(current, req.replicas) : undefined
     if (override) plan.notes.unshift(override)
@@ -155,13 +158,13 @@ export async function rollout(ctx: Context, req: RolloutRequest): Promise<Rollou
       if (current && (current.replicas !== req.replicas || targetRec.outcome !== 'succeeded')) {
         await records.settle(app, { ...current, replicas: req.replicas }, targetRec)
       }
-      await pruneInstanceRecords(records, app, observed.state.instances.map((i) => i.name), identity)
+      await pruneInstanceRecords(records, app, observed.state.instances.map((i) => i.name), req.hosts)
       return result('noop')
     }
 
     if (!reuse) await records.putRevision(app, targetRec, current?.revision)
     await records.event(app, { at: new Date().toISOString(), kind: `${req.kind}-started`, revision, by: req.actor, message: plan.notes.join('; ') })
-    const containerIds = new Map([...observed.containers].map(([name, c]) => [name, c.id]))
+    const containerIds = new Map([...observed.containers].map(([name, c]) => [name, c.info.id]))
     try {
       const report = await executePlan(plan, deps, { renderer: req.renderer, containerIds })
       const now = new Date().toISOString()
@@ -175,8 +178,8 @@ export async function rollout(ctx: Context, req: RolloutRequest): Promise<Rollou
         ...(req.kind === 'rollback' && current?.scaled ? { scaled: current.scaled } : {}),
       }, targetRec)
       await records.event(app, { at: now, kind: `${req.kind}-succeeded`, revision, by: req.actor, message: `${req.replicas} serving` })
-      const after = await observe(ctx, records, app, { prefix, ip: spec.announce.address }, identity)
-      await pruneInstanceRecords(records, app, after.state.instances.map((i) => i.name), identity)
+      const after = await observe({ registry, records }, app, { prefix }, identity, req.hosts)
+      await pruneInstanceRecords(records, app, after.state.instances.map((i) => i.name), req.hosts)
       return result('succeeded', report, after.state.instances)
     } catch (err) {
       if (!(err instanceof ExecutionFailure)) throw err
@@ -210,10 +213,33 @@ function requireGateways(spec: ResolvedSpec, prefix: string, live: ReadonlySet<s
   })
 }
 
-/** Instance records of instances that are gone here (no key, no container) are dropped. */
-async function pruneInstanceRecords(records: Records, app: string, present: string[], identity: Identity): Promise<void> {
+/** The reachable hosts as step targets: each with its engine, and the addresses its instances use. */
+function hostTargets(ctx: Context, hosts: HostState[]): (name?: string) => HostTarget {
+  const targets = new Map<string, HostTarget>()
+  for (const { host, engine } of hosts) {
+    if (engine === undefined) continue
+    const bindIp = bindIpFor(ctx.config, host.address)
+    targets.set(host.name, { name: host.name, runtime: host.runtime, engine, address: host.address, bindIp, probeHost: probeHostOf(bindIp, host.address) })
+  }
+  return (name) => {
+    const t = name === undefined ? targets.values().next().value : targets.get(name)
+    if (!t) throw new ForrestError('DOCKER_UNREACHABLE', `host ${name ?? '(none)'} is not reachable`)
+    return t
+  }
+}
+
+/** Reachable hosts that match the placement, in inventory order: where new instances may go. */
+const placeable = (hosts: HostState[], spec: ResolvedSpec) =>
+  eligible(
+    hosts.filter((h) => h.engine !== undefined).map((h) => h.host),
+    spec,
+  ).map((h) => h.name)
+
+/** Instance records of instances that are gone (no key, no container on a host we can see) are dropped. */
+async function pruneInstanceRecords(records: Records, app: string, present: string[], hosts: HostState[]): Promise<void> {
   const keep = new Set(present)
-  const stale = [...(await records.instances(app)).values()].filter((r) => !keep.has(r.name) && r.engine === identity.engine)
+  const seen = new Set(hosts.map((h) => h.engine).filter(Boolean))
+  const stale = [...(await records.instances(app)).values()].filter((r) => !keep.has(r.name) && r.engine !== undefined && seen.has(r.engine))
   if (stale.length) await records.deleteInstances(app, stale.map((r) => r.name))
 }
 
@@ -263,16 +289,16 @@ async function handleFailure(
   // Roll back with the same planner and executor: the previous revision, its replica count.
   const prev = f.currentRec!
   debug('rolling %s back to revision %d', app, prev.revision)
-  const observed = await observe(ctx, records, app, { prefix: prev.spec.announce.prefix!, ip: prev.spec.announce.address! }, f.deps.identity)
+  const observed = await observe(f.deps, app, { prefix: prev.spec.announce.prefix! }, f.deps.identity, req.hosts)
   const replicas = f.currentReplicas ?? prev.spec.replicas
-  const plan = planRollout({ revision: prev.revision, templateHash: prev.templateHash, replicas, ...resolveStrategy({ ...prev.spec, replicas }) }, observed.state)
+  const plan = planRollout({ revision: prev.revision, templateHash: prev.templateHash, replicas, hosts: placeable(req.hosts, resolvedSpecOf(prev)), ...resolveStrategy({ ...prev.spec, replicas }) }, observed.state)
   // The rollback expects the gateways live now: one that died during the failed rollout is gone.
   const gateways = await liveGateways(ctx, [prev.spec.announce.prefix!, ...observed.state.instances.map((i) => i.prefix ?? req.spec.announce.prefix)])
   const signal = f.lock ? AbortSignal.any([req.signal, f.lock.lost]) : req.signal
   try {
-    await executePlan(plan, { ...f.deps, prefix: prev.spec.announce.prefix!, ip: prev.spec.announce.address!, gateways: (p) => gateways.get(p) ?? new Set(), signal }, {
+    await executePlan(plan, { ...f.deps, prefix: prev.spec.announce.prefix!, gateways: (p) => gateways.get(p) ?? new Set(), signal }, {
       renderer: req.renderer,
-      containerIds: new Map([...observed.containers].map(([n, c]) => [n, c.id])),
+      containerIds: new Map([...observed.containers].map(([n, c]) => [n, c.info.id])),
     })
   } catch (err) {
     if (f.lock?.lost.aborted) throw f.lock.lost.reason

@@ -2,7 +2,10 @@ import type { Context } from '../context.js'
 import { ForrestError } from '../errors.js'
 import { loadAppRecords, resolvedSpecOf } from './app-records.js'
 import { resolveRecordedEnv } from './secrets.js'
-import { rollout, type RolloutOptions, type RolloutResult } from './rollout.js'
+import { rollout, type ResolvedSpec, type RolloutOptions, type RolloutResult } from './rollout.js'
+import type { RevisionRecord } from '../registry/records.js'
+import type { HostState } from '../hosts/fleet.js'
+import { prepareHosts } from '../hosts/prepare.js'
 
 export type OperateOptions = Omit<RolloutOptions, 'dryRun'>
 
@@ -16,12 +19,13 @@ export async function scale(ctx: Context, app: string, replicas: number, opts: O
     throw new ForrestError('BAD_INPUT', `replica count must be an integer >= 0, got ${replicas}`, { suggestion: 'forrest scale APP N, e.g. forrest scale myapp 5' })
   }
   const { current, currentRec } = await loadAppRecords(ctx, app)
-  // New instances run the recorded image id: check it is still here before touching anything.
-  if (replicas > current.replicas) await requireImage(ctx, app, currentRec.revision, currentRec.spec.image, currentRec.imageId)
   const spec = resolvedSpecOf(currentRec)
+  // New instances run the recorded image id: check it is on every host before touching anything.
+  const hosts = await requireImage(ctx, app, { ...currentRec, spec }, replicas > current.replicas, opts)
   return rollout(ctx, {
     kind: 'scale',
     spec,
+    hosts,
     // New instances get the secrets the running ones have (checked by fingerprint) or nothing starts.
     env: resolveRecordedEnv({ ...currentRec, spec }, process.env),
     imageId: currentRec.imageId,
@@ -31,13 +35,18 @@ export async function scale(ctx: Context, app: string, replicas: number, opts: O
   })
 }
 
-/** IMAGE_NOT_FOUND naming the revision and the image, when a recorded image id is gone from the host. */
-export async function requireImage(ctx: Context, app: string, revision: number, image: string, imageId: string): Promise<void> {
+/**
+ * Reaches the revision's hosts and (when it will start instances) checks its recorded image id is
+ * on each: IMAGE_NOT_FOUND naming the revision and the image when it is gone.
+ */
+export async function requireImage(ctx: Context, app: string, rec: Pick<RevisionRecord, 'revision' | 'imageId'> & { spec: ResolvedSpec }, starts: boolean, opts: { allowUnreachableHosts?: boolean }): Promise<HostState[]> {
+  const { revision, imageId } = rec
+  const image = rec.spec.image
   try {
-    await ctx.runtime.inspectImage(imageId)
+    return (await prepareHosts(ctx, rec.spec, starts ? imageId : undefined, opts)).hosts
   } catch (err) {
     if (!(err instanceof ForrestError) || err.code !== 'IMAGE_NOT_FOUND') throw err
-    throw new ForrestError('IMAGE_NOT_FOUND', `revision ${revision} of ${app} runs image ${image} (${imageId}), which is no longer on this Docker host; nothing was changed`, {
+    throw new ForrestError('IMAGE_NOT_FOUND', `revision ${revision} of ${app} runs image ${image} (${imageId}), which is no longer on every Docker host (${err.message}); nothing was changed`, {
       cause: err,
       suggestion: `Load the image again (docker pull/load ${image}, if the tag still points at ${imageId.slice(7, 19)}), or pick another revision: forrest history ${app}.`,
     })

@@ -23,6 +23,8 @@ export interface InstanceStatus {
   container?: string
   /** ip:port from the key when registered, else from the published port. */
   address?: string
+  /** The Docker host it runs on. */
+  host?: string
   revision?: number
   /** Docker state (running, exited, ...) or "missing" when there is no container. */
   state: string
@@ -42,6 +44,7 @@ export type DriftKind =
   | 'replica-count'
   | 'rollout-in-progress'
   | 'gateway-stuck'
+  | 'host-unreachable'
 
 export interface Drift {
   kind: DriftKind
@@ -92,6 +95,12 @@ export interface AppObservation {
   /** Names forrest has instance records of (a key with no container is this app's only then). */
   recorded?: ReadonlySet<string>
   gateways?: GatewayStatus[]
+  /** Container name → the host it runs on. */
+  hostOf?: ReadonlyMap<string, string>
+  /** Hosts of the app that did not answer: nothing on them could be seen. */
+  hostsDown?: Array<{ name: string; error: string }>
+  /** The address a host is announced at (for a container that has no key). */
+  addressOf?: (host?: string) => string
 }
 
 /** The keys that belong to this app: its containers' names, names it has records of, or (older records) names its planner makes. */
@@ -115,7 +124,8 @@ const revisionOf = (c: ContainerInfo | undefined, name: string, app: string): nu
  * What to probe over HTTP, once each: every registered address (what the load balancer uses),
  * and for a running unregistered container its published port on probeHost.
  */
-export function probeTargets(o: AppObservation, probeHost: string): ProbeTarget[] {
+export function probeTargets(o: AppObservation, probeHost: string | ((host?: string) => string)): ProbeTarget[] {
+  const probeHostFor = typeof probeHost === 'string' ? () => probeHost : probeHost
   const keys = ownKeys(o.app, o.containers, o.keys, o.recorded)
   const byName = new Map(o.containers.map((c) => [c.name, c]))
   const healthOf = (rev: number | undefined) => (o.revisions.find((r) => r.revision === rev) ?? o.revisions.find((r) => r.revision === o.current.revision))?.spec.health
@@ -124,7 +134,7 @@ export function probeTargets(o: AppObservation, probeHost: string): ProbeTarget[
     const c = byName.get(name)
     const health = healthOf(revisionOf(c, name, o.app))
     if (health?.type !== 'http') continue
-    const address = keys.get(name) ?? (c?.running && c.hostPort ? `${probeHost}:${c.hostPort}` : undefined)
+    const address = keys.get(name) ?? (c?.running && c.hostPort ? `${probeHostFor(o.hostOf?.get(name))}:${c.hostPort}` : undefined)
     if (address) out.push({ name, address, health })
   }
   return out
@@ -146,7 +156,8 @@ export function classifyApp(o: AppObservation, probes: Map<string, ProbeResult>,
     const inst: InstanceStatus = {
       name,
       container: c?.id.slice(0, 12),
-      address: keys.get(name) ?? (c?.hostPort ? `${currentRec?.spec.announce.address ?? ''}:${c.hostPort}` : undefined),
+      address: keys.get(name) ?? (c?.hostPort ? `${o.addressOf ? o.addressOf(o.hostOf?.get(name)) : (currentRec?.spec.announce.address ?? '')}:${c.hostPort}` : undefined),
+      ...(o.hostOf?.get(name) ? { host: o.hostOf.get(name) } : {}),
       revision,
       state: c?.state ?? 'missing',
       registered,
@@ -162,6 +173,7 @@ export function classifyApp(o: AppObservation, probes: Map<string, ProbeResult>,
   if (healthy !== current.replicas) {
     drift.push({ kind: 'replica-count', message: `${healthy} of ${current.replicas} desired instances of revision ${current.revision} are healthy and registered` })
   }
+  for (const h of o.hostsDown ?? []) drift.push({ kind: 'host-unreachable', message: `host ${h.name} did not answer, so its instances could not be checked: ${h.error}` })
   for (const g of o.gateways ?? []) {
     if (g.error) drift.push({ kind: 'gateway-stuck', message: `gateway ${g.id} on ${g.host} cannot apply changes (applied up to revision ${g.revision}): ${g.error}` })
   }

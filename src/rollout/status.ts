@@ -1,4 +1,7 @@
-import { probeHostOf } from '../config.js'
+import { bindIpFor, probeHostOf } from '../config.js'
+import type { ContainerInfo } from '../docker/runtime.js'
+import { toForrestError } from '../errors.js'
+import { hostsOf } from '../hosts/fleet.js'
 import type { Context } from '../context.js'
 import { httpCheck } from '../health/probe.js'
 import { isOwnRollout, LABEL } from '../labels.js'
@@ -25,8 +28,7 @@ const PROBE_TIMEOUT_MS = 1000
 export async function collectStatus(ctx: Context, app?: string): Promise<StatusReport> {
   const records = recordsOf(ctx)
   const apps = app ? [app] : await records.apps()
-  const [containers, perApp, identity] = await Promise.all([
-    ctx.runtime.list({ [LABEL.managed]: 'true' }),
+  const [perApp, identity] = await Promise.all([
     Promise.all(
       apps.map(async (name) => {
         const [current, revisions, lock, instances] = await Promise.all([
@@ -43,7 +45,19 @@ export async function collectStatus(ctx: Context, app?: string): Promise<StatusR
   const missing = perApp.find((a) => !a.current)
   if (missing) throw appNotFound(missing.name, await records.apps())
 
-  const prefixOf = (a: (typeof perApp)[number]) => a.revisions.find((r) => r.revision === a.current!.revision)?.spec.announce.prefix ?? ctx.config.prefix
+  const specOf = (a: (typeof perApp)[number]) => a.revisions.find((r) => r.revision === a.current!.revision)?.spec
+  // Every host of every listed app, each asked once (in parallel) for its forrest containers.
+  const hostsByApp = perApp.map((a) => hostsOf(ctx, specOf(a) ?? { announce: {} }))
+  const hosts = [...new Map(hostsByApp.flat().map((h) => [`${h.name} ${h.endpoint}`, h])).values()]
+  const listed = new Map(
+    await Promise.all(
+      hosts.map(async (h) => [`${h.name} ${h.endpoint}`, await h.runtime.list({ [LABEL.managed]: 'true', ...(app ? { [LABEL.app]: app } : {}) }).then((cs) => ({ cs }), (err: unknown) => ({ err: toForrestError(err) }))] as const),
+    ),
+  )
+  // No host answering at all is an error of its own (exit 7); some hosts down is drift to report.
+  const answers = [...listed.values()]
+  if (answers.length > 0 && answers.every((r) => 'err' in r)) throw (answers[0] as { err: Error }).err
+  const prefixOf = (a: (typeof perApp)[number]) => specOf(a)?.announce.prefix ?? ctx.config.prefix
   const prefixes = [...new Set(perApp.map(prefixOf))]
   const keysByPrefix = new Map(await Promise.all(prefixes.map(async (p) => [p, await ctx.registry.list(p)] as const)))
   const gatewaysByPrefix = new Map(
@@ -55,19 +69,33 @@ export async function collectStatus(ctx: Context, app?: string): Promise<StatusR
     ),
   )
 
-  const observations: AppObservation[] = perApp.map((a) => ({
-    app: a.name,
-    current: a.current!,
-    revisions: a.revisions,
-    containers: containers.filter((c) => isOwnRollout(c.labels, identity.owner, a.name)),
-    foreign: containers.filter((c) => c.labels[LABEL.app] === a.name && !isOwnRollout(c.labels, identity.owner, a.name)),
-    recorded: a.recorded,
-    gateways: gatewaysByPrefix.get(prefixOf(a)) ?? [],
-    keys: keysByPrefix.get(prefixOf(a)) ?? new Map(),
-    ...(a.lock ? { lock: a.lock } : {}),
-  }))
+  const observations: AppObservation[] = perApp.map((a, i) => {
+    const appHosts = hostsByApp[i]!
+    const containers: ContainerInfo[] = []
+    const hostOf = new Map<string, string>()
+    const hostsDown: Array<{ name: string; error: string }> = []
+    for (const h of appHosts) {
+      const r = listed.get(`${h.name} ${h.endpoint}`)!
+      if ('err' in r) hostsDown.push({ name: h.name, error: r.err.message })
+      else for (const c of r.cs.filter((c) => c.labels[LABEL.app] === a.name)) (containers.push(c), hostOf.set(c.name, h.name))
+    }
+    return {
+      app: a.name,
+      current: a.current!,
+      revisions: a.revisions,
+      containers: containers.filter((c) => isOwnRollout(c.labels, identity.owner, a.name)),
+      foreign: containers.filter((c) => !isOwnRollout(c.labels, identity.owner, a.name)),
+      recorded: a.recorded,
+      gateways: gatewaysByPrefix.get(prefixOf(a)) ?? [],
+      keys: keysByPrefix.get(prefixOf(a)) ?? new Map(),
+      hostOf,
+      hostsDown,
+      addressOf: (host?: string) => appHosts.find((h) => h.name === host)?.address ?? ctx.config.ip,
+      ...(a.lock ? { lock: a.lock } : {}),
+    }
+  })
   const results = await Promise.all(
-    observations.map(async (o) => new Map(await Promise.all(probeTargets(o, probeHostOf(ctx.config.bindIp, ctx.config.ip)).map(async (t) => [t.name, await probeOnce(t)] as const)))),
+    observations.map(async (o) => new Map(await Promise.all(probeTargets(o, (host) => probeHostOf(bindIpFor(ctx.config, o.addressOf!(host)), o.addressOf!(host))).map(async (t) => [t.name, await probeOnce(t)] as const)))),
   )
   const now = Date.now()
   const statuses = observations.map((o, i) => classifyApp(o, results[i]!, now))

@@ -1,5 +1,6 @@
 import createDebug from 'debug'
 import type { Context, Identity } from '../context.js'
+import type { ContainerRuntime } from '../docker/runtime.js'
 import { ForrestError } from '../errors.js'
 import { probeFor } from '../health/probe.js'
 import { forrestLabels } from '../labels.js'
@@ -27,6 +28,20 @@ export interface InstanceTemplate {
   health: HealthSpec
 }
 
+/** Where a step runs: one host's engine, and the addresses its instances use. */
+export interface HostTarget {
+  name: string
+  runtime: ContainerRuntime
+  /** Its Docker engine's ID, recorded with each instance (stale-key proof). */
+  engine: string
+  /** Address announced in etcd (where the load balancer reaches the host). */
+  address: string
+  /** Host address published ports bind to. */
+  bindIp: string
+  /** Address the health probe uses: the announced one unless bound elsewhere. */
+  probeHost: string
+}
+
 export interface StepDeps {
   ctx: Context
   /** Records and registry writing through the lock's fenced writer. */
@@ -38,12 +53,8 @@ export interface StepDeps {
   app: string
   /** The target prefix (new instances); a retired one is withdrawn under its own. */
   prefix: string
-  /** Address announced in etcd. */
-  ip: string
-  /** Host address published ports bind to. */
-  bindIp: string
-  /** Address the health probe uses to reach published ports from here. */
-  probeHost: string
+  /** A reachable host by name (a step without a host: the app's only one). */
+  host(name?: string): HostTarget
   template(revision: number): InstanceTemplate
   update: { soak: number; drain: number; stopGracePeriod: number }
   /** Gateways live when the rollout began, per prefix: each must acknowledge, or the step fails. */
@@ -71,12 +82,13 @@ export async function startInstance(deps: StepDeps, step: StartStep): Promise<St
   const t0 = Date.now()
   if (deps.signal.aborted) throw interrupted(deps.signal)
   const tpl = deps.template(step.revision)
+  const host = deps.host(step.host)
   deps.assertHeld()
-  const c = await ctx.runtime.run({
+  const c = await host.runtime.run({
     name: step.instance,
     image: tpl.image,
     containerPort: tpl.port,
-    bindIp: deps.bindIp,
+    bindIp: host.bindIp,
     env: tpl.env,
     command: tpl.command,
     labels: {
@@ -85,23 +97,24 @@ export async function startInstance(deps: StepDeps, step: StartStep): Promise<St
       ...forrestLabels({ owner: deps.identity.owner, app, kind: 'rollout', revision: step.revision, template: tpl.templateHash, prefix }),
     },
   })
-  return bringIntoService(deps, step.instance, c.id, c.hostPort, tpl, t0)
+  return bringIntoService(deps, host, step.instance, c.id, c.hostPort, tpl, t0)
 }
 
 /** A running, unregistered container of the target revision: health check, then announce. */
 export async function adoptInstance(deps: StepDeps, step: AdoptStep): Promise<StepOutcome> {
-  const c = await deps.ctx.runtime.inspect(step.instance)
-  if (!c) throw new ForrestError('ROLLOUT_FAILED', `${step.instance} disappeared before it could be adopted`)
-  return bringIntoService(deps, step.instance, c.id, c.hostPort, deps.template(step.revision), Date.now())
+  const host = deps.host(step.host)
+  const c = await host.runtime.inspect(step.instance)
+  if (!c) throw new ForrestError('ROLLOUT_FAILED', `${step.instance} disappeared from ${host.name} before it could be adopted`)
+  return bringIntoService(deps, host, step.instance, c.id, c.hostPort, deps.template(step.revision), Date.now())
 }
 
 /** The key, its instance record and its health check for the gateways: written and removed together. */
-function instanceOps(deps: StepDeps, name: string, prefix: string, record?: { container: string; revision: number; address: string; health: HealthSpec }): KvOp[] {
+function instanceOps(deps: StepDeps, name: string, prefix: string, record?: { host: HostTarget; container: string; revision: number; address: string; health: HealthSpec }): KvOp[] {
   const root = deps.ctx.config.recordsRoot
   const checkKey = gatewayCheckPrefix(prefix, root) + name
   if (!record) return [deps.records.deleteInstanceOp(deps.app, name), del(checkKey)]
-  const { container, revision, address, health } = record
-  const ops = [deps.records.putInstanceOp(deps.app, { name, container, host: deps.ctx.config.ip, engine: deps.identity.engine, revision, address, prefix })]
+  const { host, container, revision, address, health } = record
+  const ops = [deps.records.putInstanceOp(deps.app, { name, container, host: host.name, engine: host.engine, revision, address, prefix })]
   if (health.type === 'http') ops.push(put(checkKey, JSON.stringify({ path: health.path, status: health.status })))
   return ops
 }
@@ -111,22 +124,24 @@ function instanceOps(deps: StepDeps, name: string, prefix: string, record?: { co
  * remove the container again (undo). An acknowledgement counts only as "HAProxy's check passed
  * and it takes traffic": a failed or missing verdict by the health deadline fails the instance.
  */
-async function bringIntoService(deps: StepDeps, name: string, id: string, hostPort: number | undefined, tpl: InstanceTemplate, t0: number): Promise<StepOutcome> {
+async function bringIntoService(deps: StepDeps, host: HostTarget, name: string, id: string, hostPort: number | undefined, tpl: InstanceTemplate, t0: number): Promise<StepOutcome> {
   const { ctx, prefix } = deps
+  const runtime = host.runtime
   const key = instanceKey(prefix, name)
   let announced = false
   try {
     if (!hostPort) throw new ForrestError('ROLLOUT_FAILED', `${name} has no published port`)
-    const target = { containerId: id, name, address: `${deps.probeHost}:${hostPort}` }
-    const health = await probeFor(ctx.runtime, tpl.health).waitUntilHealthy(target, deps.signal)
+    // Probed where the load balancer reaches it: a passing probe means the address works.
+    const target = { containerId: id, name, address: `${host.probeHost}:${hostPort}` }
+    const health = await probeFor(runtime, tpl.health).waitUntilHealthy(target, deps.signal)
     if (deps.update.soak > 0) {
       // Soak: keep probing for the soak time; any failed probe fails the instance.
       const n = Math.max(1, Math.ceil(deps.update.soak / tpl.health.interval))
-      await probeFor(ctx.runtime, { ...tpl.health, successes: n, deadline: deps.update.soak + tpl.health.interval * 2 }).waitUntilHealthy(target, deps.signal)
+      await probeFor(runtime, { ...tpl.health, successes: n, deadline: deps.update.soak + tpl.health.interval * 2 }).waitUntilHealthy(target, deps.signal)
     }
     if (deps.signal.aborted) throw interrupted(deps.signal)
-    const address = `${deps.ip}:${hostPort}`
-    const rev = await deps.registry.announce(key, address, instanceOps(deps, name, prefix, { container: id, revision: tpl.revision, address, health: tpl.health }))
+    const address = `${host.address}:${hostPort}`
+    const rev = await deps.registry.announce(key, address, instanceOps(deps, name, prefix, { host, container: id, revision: tpl.revision, address, health: tpl.health }))
     announced = true
     const ack = await waitForServing(ctx.etcd, prefix, name, rev, { timeoutMs: tpl.health.deadline, root: ctx.config.recordsRoot, expected: deps.gateways(prefix) })
     if (ack.outcome === 'failed') throw ackFailure(`${name} was announced at ${address}, but the load balancer does not serve it`, ack)
@@ -135,7 +150,7 @@ async function bringIntoService(deps: StepDeps, name: string, id: string, hostPo
   } catch (err) {
     if (lockLost(err)) throw err // not ours to touch any more
     debug('undo %s: %s', name, (err as Error).message)
-    const logs = (await ctx.runtime.logs(id, 20)).trim()
+    const logs = (await runtime.logs(id, 20)).trim()
     if (announced) {
       // Withdraw, and give the gateways a moment to drain it before the container goes.
       const rev = await deps.registry.withdraw(key, instanceOps(deps, name, prefix)).catch(() => undefined)
@@ -143,7 +158,7 @@ async function bringIntoService(deps: StepDeps, name: string, id: string, hostPo
     }
     if (!deps.signal.aborted || !lockLost(deps.signal.reason)) {
       deps.assertHeld()
-      await ctx.runtime.remove(id).catch(() => undefined)
+      await runtime.remove(id).catch(() => undefined)
     }
     if (deps.signal.aborted) throw interrupted(deps.signal)
     const base = err instanceof ForrestError ? err.message : `${name}: ${(err as Error).message}`
@@ -196,7 +211,7 @@ export async function retireInstance(
   }
   if (!containerId) return { detail: `${drained}, no container`, ms: Date.now() - t0 }
   deps.assertHeld()
-  const stopping = stopAndRemove(ctx.runtime, containerId, deps.update.stopGracePeriod / 1000)
+  const stopping = stopAndRemove(deps.host(step.host).runtime, containerId, deps.update.stopGracePeriod / 1000)
   if (deferStop) {
     deferStop(stopping)
     return { detail: `${drained}, stopping`, ms: Date.now() - t0 }

@@ -8,6 +8,7 @@ import { acquireLock } from '../registry/lock.js'
 import { Records } from '../registry/records.js'
 import { recordsOf } from './app-records.js'
 import { findForrestContainer } from './instance-ops.js'
+import { hostsOf, type Host } from '../hosts/fleet.js'
 import { lockKey } from './rollout.js'
 import { retireInstance, type StepDeps } from './steps.js'
 
@@ -35,9 +36,10 @@ export interface StopOptions {
  */
 export async function stop(ctx: Context, name: string, opts: StopOptions, log: (line: string) => void): Promise<StopResult> {
   log(`Stopping ${name} ...`)
-  // Refuse before touching etcd: a container without forrest's labels is not ours.
-  const c = await findForrestContainer(ctx.runtime, name)
   const identity = await ctx.identity()
+  // Refuse before touching etcd: a container without forrest's labels is not ours.
+  const host = await hostOfInstance(ctx, name)
+  const c = await findForrestContainer(host.runtime, name)
   if (c.labels[LABEL.owner] !== identity.owner) {
     throw new ForrestError('NOT_FORREST_CONTAINER', `container "${name}" belongs to another forrest environment (${c.labels[LABEL.owner] ?? 'no owner label'}), not ${identity.owner}; leaving it alone`, {
       suggestion: 'Stop it with the ETCD_HOST and FORREST_ROOT of the environment that started it.',
@@ -59,9 +61,7 @@ export async function stop(ctx: Context, name: string, opts: StopOptions, log: (
       identity,
       app,
       prefix,
-      ip: ctx.config.ip,
-      bindIp: ctx.config.bindIp,
-      probeHost: ctx.config.bindIp,
+      host: () => ({ ...host, engine: '', bindIp: host.address, probeHost: host.address }),
       template: () => {
         throw new ForrestError('INTERNAL', 'stop starts nothing')
       },
@@ -76,6 +76,23 @@ export async function stop(ctx: Context, name: string, opts: StopOptions, log: (
   } finally {
     await lock.release()
   }
+}
+
+/**
+ * Where an instance runs: the host its record names (an app deployed with `hosts:`), else the
+ * local engine (`forrest launch` containers, and apps on the local engine).
+ */
+async function hostOfInstance(ctx: Context, name: string): Promise<Host> {
+  const records = recordsOf(ctx)
+  for (const app of await records.apps()) {
+    const rec = (await records.instances(app)).get(name)
+    if (!rec) continue
+    const current = await records.current(app)
+    const revision = current && (await records.revision(app, current.revision))
+    const host = revision && hostsOf(ctx, revision.spec).find((h) => h.name === rec.host)
+    if (host) return host
+  }
+  return hostsOf(ctx, { announce: { address: ctx.config.ip } })[0]!
 }
 
 async function recordedDrain(ctx: Context, app: string): Promise<number> {

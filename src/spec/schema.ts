@@ -126,6 +126,30 @@ export const gatewaysShape = {
   timeout: duration('30s', 'How long a withdrawal may wait for every gateway\'s acknowledgement (a new instance waits up to health.deadline for HAProxy\'s verdict); a missing acknowledgement fails the step.', 'no gateway could ever acknowledge in time'),
 }
 
+export const hostShape = {
+  name: z.string().regex(/^[a-z0-9][a-z0-9.-]{0,62}$/, 'expected a host name: lowercase letters, digits, "." and "-"').describe('Host name, shown in plans, status and keys\' records.'),
+  docker: z
+    .string()
+    .regex(/^(unix:\/\/\/.+|tcp:\/\/[^:/\s]+:\d{1,5}\/?|ssh:\/\/[^@/:\s]+@[^:/\s]+(:\d{1,5})?\/?)$/, 'expected unix:///path, tcp://host:port or ssh://user@host[:port]')
+    .describe('The Docker engine: unix:///var/run/docker.sock, tcp://host:2376 (mutual TLS, certificates as the docker CLI reads them), or ssh://user@host[:port] (key auth, known_hosts checked).'),
+  address: z.ipv4({ error: 'expected the IPv4 address the load balancer reaches this host on' }).describe('The address instances on this host are announced at and probed on; published ports bind to it.'),
+  labels: z.record(z.string(), z.string()).default({}).describe('Host labels, for placement.labels.'),
+  tls: z
+    .strictObject({
+      certPath: z.string().optional().describe('Directory with ca.pem, cert.pem, key.pem. Default: $DOCKER_CERT_PATH, else ~/.docker.'),
+      verify: z.boolean().default(true).describe('false: plain TCP without TLS (only on a trusted network).'),
+    })
+    .optional()
+    .describe('tcp:// endpoints: mutual TLS.'),
+  ssh: z
+    .strictObject({
+      identityFile: z.string().optional().describe('Private key. Default: ~/.ssh/id_ed25519, id_ecdsa or id_rsa, else $SSH_AUTH_SOCK.'),
+      knownHosts: z.string().optional().describe('known_hosts file the host key must be in. Default: ~/.ssh/known_hosts.'),
+    })
+    .optional()
+    .describe('ssh:// endpoints.'),
+}
+
 const portMessage = (input: unknown): string =>
   typeof input === 'string' && /^\d+$/.test(input.trim())
     ? `expected a number, got the string "${input}": write ${input.trim()} without quotes`
@@ -191,6 +215,15 @@ export const rootShape = {
     .describe('How a new instance is judged ready.'),
   update: z.strictObject(updateShape).prefault({}).describe('Rolling update strategy.'),
   gateways: z.strictObject(gatewaysShape).prefault({}).describe('The load balancer gateways (`forrest gateway`) a rollout relies on.'),
+  hosts: z
+    .array(z.strictObject(hostShape), { error: 'expected a list of hosts, each with name, docker and address' })
+    .min(1, 'list at least one host, or leave hosts out for the local Docker engine')
+    .optional()
+    .describe('The Docker hosts the app runs on; replicas spread evenly across them. Default: the local engine ($DOCKER_HOST) at the announce address.'),
+  placement: z
+    .strictObject({ labels: z.record(z.string(), z.string()).default({}).describe('Only hosts carrying all these labels run the app.') })
+    .optional()
+    .describe('Which of the hosts run the app.'),
 }
 
 /** Keys allowed at each object path, for "did you mean" hints on unknown keys. */
@@ -200,6 +233,7 @@ export const KNOWN_KEYS: Record<string, readonly string[]> = {
   health: Object.keys(healthShape),
   update: Object.keys(updateShape),
   gateways: Object.keys(gatewaysShape),
+  placement: ['labels'],
 }
 
 /** Resolve "N%" of replicas; surge rounds up, unavailable rounds down (as Kubernetes does). */
@@ -210,6 +244,7 @@ export function resolveCount(value: number | string, replicas: number, round: 'u
 }
 
 export const deploymentSchema = z.strictObject(rootShape).superRefine((spec, ctx) => {
+  checkHosts(spec, ctx)
   if (spec.replicas === 0) return
   const surge = resolveCount(spec.update.maxSurge, spec.replicas, 'up')
   const unavailable = resolveCount(spec.update.maxUnavailable, spec.replicas, 'down')
@@ -221,6 +256,26 @@ export const deploymentSchema = z.strictObject(rootShape).superRefine((spec, ctx
     })
   }
 })
+
+function checkHosts(spec: z.output<z.ZodObject<typeof rootShape>>, ctx: z.core.$RefinementCtx): void {
+  if (!spec.hosts) {
+    if (spec.placement) ctx.addIssue({ code: 'custom', path: ['placement'], message: 'placement needs a hosts list to choose from' })
+    return
+  }
+  const seen = new Map<string, number>()
+  spec.hosts.forEach((h, i) => {
+    for (const [field, value] of [['name', h.name], ['docker', h.docker]] as const) {
+      const first = seen.get(`${field}:${value}`)
+      if (first !== undefined) ctx.addIssue({ code: 'custom', path: ['hosts', i, field], message: `the same ${field} as hosts[${first}]; each host once` })
+      else seen.set(`${field}:${value}`, i)
+    }
+  })
+  if (spec.announce.address) ctx.addIssue({ code: 'custom', path: ['announce', 'address'], message: 'with hosts, each host has its own address (hosts[].address); remove announce.address' })
+  const wanted = Object.entries(spec.placement?.labels ?? {})
+  if (wanted.length && !spec.hosts.some((h) => wanted.every(([k, v]) => h.labels[k] === v))) {
+    ctx.addIssue({ code: 'custom', path: ['placement', 'labels'], message: 'no host carries all these labels, so nothing could run' })
+  }
+}
 
 export type DeploymentSpecInput = z.input<typeof deploymentSchema>
 export type DeploymentSpecOutput = z.output<typeof deploymentSchema>

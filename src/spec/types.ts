@@ -44,6 +44,17 @@ export interface GatewaysSpec {
 export type SecretRef = { fromEnv: string } | { fromFile: string }
 export type EnvValue = string | SecretRef
 
+export interface HostSpec {
+  name: string
+  /** unix:///path, tcp://host:port (mutual TLS) or ssh://user@host[:port]. */
+  docker: string
+  /** Where the load balancer reaches this host: instances are announced and probed here. */
+  address: string
+  labels: Record<string, string>
+  tls?: { certPath?: string; verify: boolean }
+  ssh?: { identityFile?: string; knownHosts?: string }
+}
+
 export interface DeploymentSpec {
   name: string
   image: string
@@ -64,6 +75,9 @@ export interface DeploymentSpec {
   health: HealthSpec
   update: UpdateSpec
   gateways: GatewaysSpec
+  /** Absent: the local engine ($DOCKER_HOST) at the announce address. */
+  hosts?: HostSpec[]
+  placement?: { labels: Record<string, string> }
 }
 
 // The schema's output must stay assignable to the hand-written type above (compile-time check).

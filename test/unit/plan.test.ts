@@ -370,3 +370,38 @@ describe('ownership and prefixes in the plan', () => {
     expect(plan.waves.flatMap((w) => w.retires).map((r) => r.prefix)).toEqual(['old/servers', 'old/servers'])
   })
 })
+
+describe('placement across hosts', () => {
+  const on = (host: string, revision: number, ...ordinals: number[]) => serving(revision, ...ordinals).map((i) => ({ ...i, host }))
+  const hostsOf = (plan: RolloutPlan) => plan.waves.flatMap((w) => w.starts.map((s) => s.host))
+  const count = (xs: Array<string | undefined>) => xs.reduce((m, h) => m.set(h!, (m.get(h!) ?? 0) + 1), new Map<string, number>())
+
+  it('spreads a new app evenly, hosts in inventory order breaking ties', () => {
+    const plan = planAndCheck({ ...target(1, 7, 7), hosts: ['h1', 'h2', 'h3'] }, observed([]))
+    expect(count(hostsOf(plan))).toEqual(new Map([['h1', 3], ['h2', 2], ['h3', 2]]))
+  })
+
+  it('moves nothing when already balanced (a re-deploy of the same revision is a no-op)', () => {
+    const plan = planRollout({ ...target(1, 4), hosts: ['h1', 'h2'] }, observed([...on('h1', 1, 1, 2), ...on('h2', 1, 3, 4)], 1))
+    expect(plan.action).toBe('noop')
+  })
+
+  it('a rolling update replaces each old instance on the host that needs one, keeping the global bounds', () => {
+    const plan = planAndCheck({ ...target(2, 4), hosts: ['h1', 'h2'] }, observed([...on('h1', 1, 1, 2), ...on('h2', 1, 3, 4)], 1))
+    expect(count(hostsOf(plan))).toEqual(new Map([['h1', 2], ['h2', 2]]))
+  })
+
+  it('rebalances onto a host that joined, within the bounds, and off a host that left', () => {
+    const joined = planAndCheck({ ...target(1, 4), hosts: ['h1', 'h2'] }, observed(on('h1', 1, 1, 2, 3, 4), 1))
+    expect(count(hostsOf(joined))).toEqual(new Map([['h2', 2]]))
+    expect(joined.waves.flatMap((w) => w.retires).map((r) => `${r.host} ${r.reason}`)).toEqual(['h1 rebalance', 'h1 rebalance'])
+    const left = planAndCheck({ ...target(1, 4), hosts: ['h1'] }, observed([...on('h1', 1, 1, 2), ...on('h2', 1, 3, 4)], 1))
+    expect(count(hostsOf(left))).toEqual(new Map([['h1', 2]]))
+    expect(left.waves.flatMap((w) => w.retires).map((r) => r.host)).toEqual(['h2', 'h2'])
+  })
+
+  it('keeps the extra instance on the host that already runs more (stability on an odd count)', () => {
+    const plan = planRollout({ ...target(1, 3), hosts: ['h1', 'h2'] }, observed([...on('h1', 1, 1), ...on('h2', 1, 2, 3)], 1))
+    expect(plan.action).toBe('noop')
+  })
+})
