@@ -45,6 +45,7 @@ export type ErrorCode =
   | 'ETCD_TLS_FAILED'
   | 'ETCD_AUTH_FAILED'
   | 'ETCD_PERMISSION_DENIED'
+  | 'PORT_TAKEN'
   | 'INTERRUPTED'
   | 'INTERNAL'
 
@@ -68,6 +69,8 @@ const EXIT_BY_CODE: Record<ErrorCode, number> = {
   ETCD_AUTH_FAILED: EXIT.etcdAuth,
   /** etcd's role for the user does not cover a key forrest reads or writes. */
   ETCD_PERMISSION_DENIED: EXIT.etcdPermission,
+  /** A fixed host port was taken by something else between choosing it and binding it (retried with another). */
+  PORT_TAKEN: EXIT.conflict,
   IMAGE_NOT_FOUND: EXIT.notFound,
   CONTAINER_NOT_FOUND: EXIT.notFound,
   APP_NOT_FOUND: EXIT.notFound,

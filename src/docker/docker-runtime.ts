@@ -8,6 +8,9 @@ const debug = createDebug('forrest:docker')
 
 type DockerError = Error & { statusCode?: number; code?: string; json?: { message?: string } }
 
+/** Long enough for a container start on a loaded host, short enough that a wedged engine is an error. */
+const CALL_TIMEOUT_MS = 60_000
+
 const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ENOENT', 'EACCES', 'ECONNRESET', 'EHOSTUNREACH', 'ETIMEDOUT', 'EPIPE'])
 
 /** No answer from the engine: a socket error, or (ssh://) the ssh connection failing. */
@@ -49,10 +52,18 @@ export class DockerRuntime implements ContainerRuntime {
     this.docker = docker
   }
 
-  /** Maps connection failures to DOCKER_UNREACHABLE and retries transient faults. */
-  private async call<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  /**
+   * Maps connection failures to DOCKER_UNREACHABLE and retries transient faults. Every call has a
+   * deadline: an engine that accepts the connection but never answers (a wedged dockerd) is
+   * reported, not waited on forever.
+   */
+  private async call<T>(what: string, fn: () => Promise<T>, timeoutMs = CALL_TIMEOUT_MS): Promise<T> {
+    let timer: NodeJS.Timeout | undefined
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(Object.assign(new Error(`no answer within ${timeoutMs / 1000}s`), { code: 'ETIMEDOUT' })), timeoutMs) // the call's deadline
+    })
     try {
-      return await retryTransient(fn, isTransient)
+      return await Promise.race([retryTransient(fn, isTransient), deadline])
     } catch (err) {
       if (err instanceof ForrestError) throw err
       if (isUnreachable(err)) {
@@ -62,6 +73,8 @@ export class DockerRuntime implements ContainerRuntime {
         })
       }
       throw err
+    } finally {
+      clearTimeout(timer)
     }
   }
 
@@ -70,7 +83,7 @@ export class DockerRuntime implements ContainerRuntime {
   }
 
   async engineId(): Promise<string> {
-    const info = await this.call('info', () => this.docker.info() as Promise<{ ID?: string; Name?: string }>)
+    const info = await this.call('info', () => this.docker.info() as Promise<{ ID?: string; Name?: string }>, 15_000)
     return info.ID || info.Name || 'unknown'
   }
 
@@ -104,8 +117,8 @@ export class DockerRuntime implements ContainerRuntime {
           HostConfig: {
             // An init process as PID 1 forwards SIGTERM: busybox httpd as PID 1 ignores it.
             Init: true,
-            PortBindings: { [portKey]: [{ HostIp: opts.bindIp, HostPort: '' }] },
-            RestartPolicy: { Name: 'no' },
+            PortBindings: { [portKey]: [{ HostIp: opts.bindIp, HostPort: opts.hostPort ? String(opts.hostPort) : '' }] },
+            RestartPolicy: { Name: opts.restart ?? 'no' },
           },
         })
       } catch (err) {
@@ -130,6 +143,9 @@ export class DockerRuntime implements ContainerRuntime {
       // Nothing half done: a container that did not start is removed again.
       await this.remove(container.id).catch(() => undefined)
       if (err instanceof ForrestError) throw err
+      if (opts.hostPort && /port is already allocated|address already in use/i.test(dockerMessage(err))) {
+        throw new ForrestError('PORT_TAKEN', `host port ${opts.hostPort} is taken on ${this.hostName ?? 'this host'}`, { cause: err })
+      }
       throw new ForrestError('ROLLOUT_FAILED', `container ${opts.name ?? container.id.slice(0, 12)} did not start: ${dockerMessage(err)}`, { cause: err })
     }
   }
@@ -151,6 +167,7 @@ export class DockerRuntime implements ContainerRuntime {
           createdAt: new Date(c.Created),
           startedAt: c.State.StartedAt && !c.State.StartedAt.startsWith('0001') ? new Date(c.State.StartedAt) : undefined,
           health: c.State.Health?.Status,
+          restartCount: c.RestartCount,
         }
       } catch (err) {
         if ((err as DockerError).statusCode === 404) return undefined
@@ -174,6 +191,11 @@ export class DockerRuntime implements ContainerRuntime {
       createdAt: new Date(c.Created * 1000),
       health: /\((healthy|unhealthy|health: starting)\)/.exec(c.Status)?.[1]?.replace('health: ', ''),
     }))
+  }
+
+  async publishedPorts(): Promise<Set<number>> {
+    const rows = await this.call('container list', () => this.docker.listContainers({ all: true }))
+    return new Set(rows.flatMap((c) => c.Ports.map((p) => p.PublicPort).filter((p): p is number => Boolean(p))))
   }
 
   async stop(id: string, graceSeconds: number): Promise<void> {

@@ -13,6 +13,8 @@ export interface ContainerInfo {
   startedAt?: Date
   /** Docker HEALTHCHECK status when the image has one: starting | healthy | unhealthy. */
   health?: string
+  /** How often Docker restarted it (inspect only; list does not say). */
+  restartCount?: number
 }
 
 export interface ImageInfo {
@@ -30,6 +32,13 @@ export interface RunOptions {
   env?: Record<string, string>
   command?: string[]
   labels: Record<string, string>
+  /**
+   * A fixed host port (kept across restarts, so the registered address stays right); absent:
+   * Docker picks one, which a restart would change.
+   */
+  hostPort?: number
+  /** unless-stopped: crashes and engine restarts bring it back; default no. */
+  restart?: 'no' | 'unless-stopped'
 }
 
 export interface ContainerRuntime {
@@ -42,6 +51,8 @@ export interface ContainerRuntime {
   inspect(nameOrId: string): Promise<ContainerInfo | undefined>
   /** Containers carrying all the given labels (running or not). */
   list(labels: Record<string, string>): Promise<ContainerInfo[]>
+  /** Host ports published by any container on this engine (forrest's or not). */
+  publishedPorts(): Promise<Set<number>>
   /** SIGTERM, wait up to graceSeconds, then SIGKILL. Already stopped is success. */
   stop(id: string, graceSeconds: number): Promise<void>
   /** Force-removes. Already gone is success. */

@@ -273,7 +273,12 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
       if (again.pid !== haproxy.pid || again.startTimeSec !== haproxy.startTimeSec) settled = false
     }
     const revision = settled ? Math.max(applied, target.revision) : applied
-    const state: AckState = { revision, servers: verdicts(target.entries, actual, plan.skipped, new Set(gating)), ...(passError ? { error: passError } : {}) }
+    const state: AckState = {
+      revision,
+      servers: verdicts(target.entries, actual, plan.skipped, new Set(gating)),
+      ...(draining.length ? { draining: [...draining].sort() } : {}),
+      ...(passError ? { error: passError } : {}),
+    }
     if (JSON.stringify(state) !== lastPublished) {
       try {
         await publisher.publish(state)

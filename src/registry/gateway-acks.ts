@@ -28,6 +28,8 @@ export interface GatewayAck {
   since: string
   /** Instance name → HAProxy's verdict, for every instance under the prefix. */
   servers?: Record<string, ServerVerdict>
+  /** Servers withdrawn from etcd that HAProxy still has (requests attached, or being deleted). */
+  draining?: string[]
   /** Why the gateway cannot apply the latest changes (absent when it can). */
   error?: string
 }
@@ -57,7 +59,7 @@ export interface AckPublisher {
 }
 
 /** Grants a lease (kept alive by etcd3) and returns a publisher for one gateway's key. */
-export type AckState = Pick<GatewayAck, 'revision' | 'servers' | 'error'>
+export type AckState = Pick<GatewayAck, 'revision' | 'servers' | 'draining' | 'error'>
 
 export async function publishGatewayAcks(
   client: Etcd3,
@@ -214,5 +216,18 @@ export function waitForServing(client: Etcd3, prefix: string, name: string, revi
     if (v?.state === 'up') return { done: true }
     if (!v) return { done: false, why: `has no verdict for ${name}` }
     return { done: false, why: `HAProxy does not route to ${name}: ${v.state}${v.reason ? ` (${v.reason})` : ''}` }
+  })
+}
+
+/**
+ * Every gateway neither routes to `name` nor still drains it: for a container whose key is
+ * already gone (an interrupted run withdrew it), before it is stopped. A gateway publishes its
+ * state whenever its desired or draining servers change, so a stale view still lists the name.
+ */
+export function waitForGone(client: Etcd3, prefix: string, name: string, opts: { timeoutMs: number; root?: string; expected?: ReadonlySet<string> }) {
+  return waitForGateways(client, prefix, opts, (ack) => {
+    if (ack.servers?.[name]) return { done: false, why: `still has ${name} (${ack.servers[name]!.state})` }
+    if (ack.draining?.includes(name)) return { done: false, why: `is still draining ${name}` }
+    return { done: true }
   })
 }

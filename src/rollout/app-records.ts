@@ -52,5 +52,6 @@ export function resolvedSpecOf(rec: RevisionRecord): ResolvedSpec {
     port: spec.port,
     announce: { prefix: normalizePrefix(spec.announce.prefix), address: spec.announce.address },
     gateways: spec.gateways ?? { required: 0, timeout: 30_000 },
+    hostPorts: spec.hostPorts ?? { from: 20_000, to: 29_999 },
   }
 }

@@ -122,6 +122,7 @@ export async function rollout(ctx: Context, req: RolloutRequest): Promise<Rollou
       app,
       prefix,
       host: hostTargets(ctx, req.hosts),
+      ports: portAllocator(spec.hostPorts),
       template: (r) => {
         const t = templates.get(r)
         if (!t) throw new ForrestError('INTERNAL', `no template for revision ${r}`)
@@ -225,6 +226,34 @@ function hostTargets(ctx: Context, hosts: HostState[]): (name?: string) => HostT
     const t = name === undefined ? targets.values().next().value : targets.get(name)
     if (!t) throw new ForrestError('DOCKER_UNREACHABLE', `host ${name ?? '(none)'} is not reachable`)
     return t
+  }
+}
+
+/**
+ * Fixed host ports, per host: the lowest port of the range that no container on that engine
+ * publishes and this rollout has not handed out. A port something outside Docker holds shows
+ * up as Docker's bind error, and the step asks again (taken).
+ */
+function portAllocator(range: { from: number; to: number }): StepDeps['ports'] {
+  const used = new Map<string, Promise<Set<number>>>()
+  const usedOn = (host: HostTarget) => {
+    let u = used.get(host.name)
+    if (!u) used.set(host.name, (u = host.runtime.publishedPorts()))
+    return u
+  }
+  return {
+    async allocate(host) {
+      const u = await usedOn(host)
+      for (let p = range.from; p <= range.to; p++) {
+        if (u.has(p)) continue
+        u.add(p)
+        return p
+      }
+      throw new ForrestError('ROLLOUT_FAILED', `no free host port left in ${range.from}-${range.to} on ${host.name}`, { suggestion: 'Widen hostPorts in the deployment file.' })
+    },
+    taken(host, port) {
+      void usedOn(host).then((u) => u.add(port))
+    },
   }
 }
 

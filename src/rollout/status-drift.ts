@@ -3,7 +3,7 @@
  * keys in etcd name and how each probe went, classify every instance and everything that is
  * out of step. No I/O here, so every kind of drift is a cheap unit test.
  */
-import type { ContainerInfo } from '../docker/runtime.js'
+import type { ContainerInfo, ContainerRuntime } from '../docker/runtime.js'
 import { LABEL } from '../labels.js'
 import { parseInstanceName } from '../plan/naming.js'
 import type { LockHolder } from '../registry/lock.js'
@@ -32,6 +32,8 @@ export interface InstanceStatus {
   health: Health
   healthDetail: string
   uptimeSeconds?: number
+  /** How often Docker restarted the container (its restart policy after a crash or an engine restart). */
+  restarts?: number
 }
 
 export type DriftKind =
@@ -45,6 +47,7 @@ export type DriftKind =
   | 'rollout-in-progress'
   | 'gateway-stuck'
   | 'host-unreachable'
+  | 'crash-loop'
 
 export interface Drift {
   kind: DriftKind
@@ -101,6 +104,8 @@ export interface AppObservation {
   hostsDown?: Array<{ name: string; error: string }>
   /** The address a host is announced at (for a container that has no key). */
   addressOf?: (host?: string) => string
+  /** Container name → its host's engine (for inspect). */
+  runtimeOf?: ReadonlyMap<string, ContainerRuntime>
 }
 
 /** The keys that belong to this app: its containers' names, names it has records of, or (older records) names its planner makes. */
@@ -164,6 +169,7 @@ export function classifyApp(o: AppObservation, probes: Map<string, ProbeResult>,
       health,
       healthDetail,
       uptimeSeconds: c?.running ? Math.max(0, Math.round((now - (c.startedAt ?? c.createdAt).getTime()) / 1000)) : undefined,
+      ...(c?.restartCount !== undefined ? { restarts: c.restartCount } : {}),
     }
     drift.push(...driftOf(inst, c, keys.get(name), current.revision))
     return inst
@@ -214,6 +220,8 @@ function driftOf(i: InstanceStatus, c: ContainerInfo | undefined, key: string | 
     d('key-without-container', `registered as ${key} but has no container: the load balancer sends traffic nowhere`)
     return out
   }
+  // Docker restarts it again and again: HAProxy's check keeps it out, but it does not serve.
+  if (c.state === 'restarting' || ((i.restarts ?? 0) >= 2 && (i.uptimeSeconds ?? 0) < 60)) d('crash-loop', `crash-looping: restarted ${i.restarts ?? '?'} times, ${c.state === 'restarting' ? 'restarting now' : `up ${i.uptimeSeconds}s`}`)
   if (!c.running) d('stopped-container', `container ${i.container} is ${c.state}${i.registered ? ' but still registered' : ''}`)
   else if (!i.registered) d('container-without-key', `container ${i.container} runs but has no key in etcd (gets no traffic)`)
   if (i.revision !== currentRevision) d('old-revision', `runs revision ${i.revision ?? '?'}, the current revision is ${currentRevision}`)

@@ -28,9 +28,9 @@ function formatApp(a: AppStatus): string[] {
   ]
   if (a.scaled) lines.push(`  replicas set by forrest scale at ${a.scaled.at} by ${a.scaled.by}`)
   if (a.instances.length > 0) {
-    const t = plainTable(['INSTANCE', 'HOST', 'CONTAINER', 'ADDRESS', 'REV', 'STATE', 'REGISTERED', 'HEALTH', 'UPTIME'])
+    const t = plainTable(['INSTANCE', 'HOST', 'CONTAINER', 'ADDRESS', 'REV', 'STATE', 'REGISTERED', 'HEALTH', 'UPTIME', 'RESTARTS'])
     for (const i of a.instances) {
-      t.push([i.name, i.host ?? '-', i.container ?? '-', i.address ?? '-', i.revision ?? '?', i.state, i.registered ? 'yes' : 'no', `${i.health} (${i.healthDetail})`, formatUptime(i.uptimeSeconds)])
+      t.push([i.name, i.host ?? '-', i.container ?? '-', i.address ?? '-', i.revision ?? '?', i.state, i.registered ? 'yes' : 'no', `${i.health} (${i.healthDetail})`, formatUptime(i.uptimeSeconds), i.restarts ?? '-'])
     }
     for (const line of t.lines()) lines.push(line) // not push(...lines): a very large fleet would pass more arguments than the stack holds
   }

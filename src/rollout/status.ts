@@ -1,5 +1,5 @@
 import { bindIpFor, probeHostOf } from '../config.js'
-import type { ContainerInfo } from '../docker/runtime.js'
+import type { ContainerInfo, ContainerRuntime } from '../docker/runtime.js'
 import { toForrestError } from '../errors.js'
 import { hostsOf } from '../hosts/fleet.js'
 import type { Context } from '../context.js'
@@ -74,16 +74,18 @@ export async function collectStatus(ctx: Context, app?: string): Promise<StatusR
     const containers: ContainerInfo[] = []
     const hostOf = new Map<string, string>()
     const hostsDown: Array<{ name: string; error: string }> = []
+    const runtimeOf = new Map<string, ContainerRuntime>()
     for (const h of appHosts) {
       const r = listed.get(`${h.name} ${h.endpoint}`)!
       if ('err' in r) hostsDown.push({ name: h.name, error: r.err.message })
-      else for (const c of r.cs.filter((c) => c.labels[LABEL.app] === a.name)) (containers.push(c), hostOf.set(c.name, h.name))
+      else for (const c of r.cs.filter((c) => c.labels[LABEL.app] === a.name)) (containers.push(c), hostOf.set(c.name, h.name), runtimeOf.set(c.name, h.runtime))
     }
     return {
       app: a.name,
       current: a.current!,
       revisions: a.revisions,
       containers: containers.filter((c) => isOwnRollout(c.labels, identity.owner, a.name)),
+      runtimeOf,
       foreign: containers.filter((c) => !isOwnRollout(c.labels, identity.owner, a.name)),
       recorded: a.recorded,
       gateways: gatewaysByPrefix.get(prefixOf(a)) ?? [],
@@ -94,6 +96,15 @@ export async function collectStatus(ctx: Context, app?: string): Promise<StatusR
       ...(a.lock ? { lock: a.lock } : {}),
     }
   })
+  // Restart counts (a crash loop) and start times are in inspect only: one call per own container, in parallel.
+  await Promise.all(
+    observations.flatMap((o) =>
+      o.containers.map(async (c, i) => {
+        const info = await o.runtimeOf!.get(c.name)!.inspect(c.id).catch(() => undefined)
+        if (info) o.containers[i] = { ...c, restartCount: info.restartCount, ...(info.startedAt ? { startedAt: info.startedAt } : {}) }
+      }),
+    ),
+  )
   const results = await Promise.all(
     observations.map(async (o) => new Map(await Promise.all(probeTargets(o, (host) => probeHostOf(bindIpFor(ctx.config, o.addressOf!(host)), o.addressOf!(host))).map(async (t) => [t.name, await probeOnce(t)] as const)))),
   )

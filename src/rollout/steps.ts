@@ -1,12 +1,12 @@
 import createDebug from 'debug'
 import type { Context, Identity } from '../context.js'
-import type { ContainerRuntime } from '../docker/runtime.js'
+import type { ContainerRuntime, RunOptions } from '../docker/runtime.js'
 import { ForrestError } from '../errors.js'
 import { probeFor } from '../health/probe.js'
 import { forrestLabels } from '../labels.js'
 import { instanceKey } from '../plan/keys.js'
 import type { AdoptStep, RetireStep, StartStep } from '../plan/types.js'
-import { gatewayCheckPrefix, waitForGatewayAcks, waitForServing, type GatewayAckResult } from '../registry/gateway-acks.js'
+import { gatewayCheckPrefix, waitForGatewayAcks, waitForGone, waitForServing, type GatewayAckResult } from '../registry/gateway-acks.js'
 import type { InstanceRegistry } from '../registry/instances.js'
 import { del, put, type KvOp } from '../registry/kv-writer.js'
 import type { Records } from '../registry/records.js'
@@ -57,6 +57,8 @@ export interface StepDeps {
   host(name?: string): HostTarget
   template(revision: number): InstanceTemplate
   update: { soak: number; drain: number; stopGracePeriod: number }
+  /** A free host port on the host (fixed, so a restart keeps the address); `taken` marks one Docker refused. */
+  ports: { allocate(host: HostTarget): Promise<number>; taken(host: HostTarget, port: number): void }
   /** Gateways live when the rollout began, per prefix: each must acknowledge, or the step fails. */
   gateways(prefix: string): ReadonlySet<string>
   /** How long a withdrawal waits for the gateways' acknowledgements. */
@@ -83,8 +85,7 @@ export async function startInstance(deps: StepDeps, step: StartStep): Promise<St
   if (deps.signal.aborted) throw interrupted(deps.signal)
   const tpl = deps.template(step.revision)
   const host = deps.host(step.host)
-  deps.assertHeld()
-  const c = await host.runtime.run({
+  const c = await runOnFreePort(deps, host, {
     name: step.instance,
     image: tpl.image,
     containerPort: tpl.port,
@@ -96,8 +97,25 @@ export async function startInstance(deps: StepDeps, step: StartStep): Promise<St
       ...tpl.labels,
       ...forrestLabels({ owner: deps.identity.owner, app, kind: 'rollout', revision: step.revision, template: tpl.templateHash, prefix }),
     },
+    // Crashes and engine restarts (a reboot too) bring it back, on the same host port.
+    restart: 'unless-stopped',
   })
   return bringIntoService(deps, host, step.instance, c.id, c.hostPort, tpl, t0)
+}
+
+/** Creates and starts the container on a fixed host port; one something else took meanwhile is skipped. */
+async function runOnFreePort(deps: StepDeps, host: HostTarget, opts: Omit<RunOptions, 'hostPort'>) {
+  for (let attempt = 1; ; attempt++) {
+    const hostPort = await deps.ports.allocate(host)
+    deps.assertHeld()
+    try {
+      return await host.runtime.run({ ...opts, hostPort })
+    } catch (err) {
+      if (!(err instanceof ForrestError && err.code === 'PORT_TAKEN') || attempt >= 20) throw err
+      debug('%s: port %d taken on %s, trying another', opts.name, hostPort, host.name)
+      deps.ports.taken(host, hostPort)
+    }
+  }
 }
 
 /** A running, unregistered container of the target revision: health check, then announce. */
@@ -208,6 +226,12 @@ export async function retireInstance(
     }
   } else {
     await deps.records.deleteInstances(deps.app, [step.instance])
+    if (step.running && containerId) {
+      // Unregistered but running (an interrupted run withdrew it, or never announced it): a gateway
+      // may not have drained it yet. Stop it only once no gateway routes to it or drains it.
+      const ack = await waitForGone(ctx.etcd, prefix, step.instance, { timeoutMs: deps.ackTimeoutMs, root: ctx.config.recordsRoot, expected: deps.gateways(prefix) })
+      if (ack.outcome === 'failed') throw ackFailure(`${step.instance} is not registered, but not every load balancer confirmed it no longer routes to it, so it was not stopped`, ack)
+    }
   }
   if (!containerId) return { detail: `${drained}, no container`, ms: Date.now() - t0 }
   deps.assertHeld()

@@ -65,6 +65,10 @@ export async function stop(ctx: Context, name: string, opts: StopOptions, log: (
       template: () => {
         throw new ForrestError('INTERNAL', 'stop starts nothing')
       },
+      ports: {
+        allocate: () => Promise.reject(new ForrestError('INTERNAL', 'stop starts nothing')),
+        taken: () => undefined,
+      },
       update: { soak: 0, drain: opts.drainMs ?? (await recordedDrain(ctx, app)), stopGracePeriod: opts.graceSeconds * 1000 },
       gateways: () => gateways,
       ackTimeoutMs: 30_000,

@@ -215,6 +215,16 @@ export const rootShape = {
     .describe('How a new instance is judged ready.'),
   update: z.strictObject(updateShape).prefault({}).describe('Rolling update strategy.'),
   gateways: z.strictObject(gatewaysShape).prefault({}).describe('The load balancer gateways (`forrest gateway`) a rollout relies on.'),
+  hostPorts: z
+    .string()
+    .regex(/^\d{1,5}-\d{1,5}$/, 'expected a port range like "20000-29999"')
+    .transform((text) => {
+      const [from, to] = text.split('-').map(Number) as [number, number]
+      return { from, to }
+    })
+    .refine((r) => r.from >= 1024 && r.to <= 65535 && r.from <= r.to, 'expected a range within 1024-65535, low to high')
+    .prefault('20000-29999')
+    .describe('Host ports instances are published on, fixed per instance so a restarted container keeps its registered address (Docker would pick a new one). Keep it clear of other services and of the ephemeral range (32768-60999). Default 20000-29999.'),
   hosts: z
     .array(z.strictObject(hostShape), { error: 'expected a list of hosts, each with name, docker and address' })
     .min(1, 'list at least one host, or leave hosts out for the local Docker engine')

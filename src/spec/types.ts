@@ -75,6 +75,8 @@ export interface DeploymentSpec {
   health: HealthSpec
   update: UpdateSpec
   gateways: GatewaysSpec
+  /** Host ports instances are published on (fixed per instance, so restarts keep the address). */
+  hostPorts: { from: number; to: number }
   /** Absent: the local engine ($DOCKER_HOST) at the announce address. */
   hosts?: HostSpec[]
   placement?: { labels: Record<string, string> }

@@ -22,6 +22,7 @@ const spec = (image: string): DeploymentSpec => ({
   health: { type: 'http', path: '/health', status: 200, interval: 100, timeout: 5000, successes: 1, deadline: 5000 },
   update: { order: 'start-first', maxSurge: 1, maxUnavailable: 0, soak: 0, drain: 100, stopGracePeriod: 1000, onFailure: 'rollback', progressDeadline: 60_000 },
   gateways: { required: 0, timeout: 30_000 },
+  hostPorts: { from: 20_000, to: 29_999 },
 })
 const rev = (revision: number, outcome: Outcome, hash = `h${revision}`, image = `web:${revision}`): RevisionRecord => ({
   revision,

@@ -72,6 +72,7 @@ describe('loadSpec: valid fixtures and shipped deployments', () => {
         progressDeadline: 600_000,
       },
       gateways: { required: 0, timeout: 30_000 },
+      hostPorts: { from: 20_000, to: 29_999 },
     })
   })
 
