@@ -239,6 +239,36 @@ describe('forrest gateway (real etcd, HAProxy, Docker)', () => {
     }
   }, 30_000)
 
+  it('takes a live instance that dies out of rotation within a second under traffic, though its check interval is 10 s', async () => {
+    // The idle check interval is long (#18); a connection that traffic fails to open brings the
+    // next check forward (observe layer4, on-error fastinter), so detection does not wait for it.
+    const h3 = await startHaproxy()
+    const prefix3 = `${PREFIX}-dies`
+    const gw3 = await startGateway({ client, etcdHosts: [etcd.endpoint], socketPath: h3.socket, prefix: prefix3, id: 'gw-dies', checkIntervalMs: 10_000 })
+    try {
+      const [keep, victim] = [runApp('demo/myapp:1'), runApp('demo/myapp:1')]
+      for (const addr of [keep, victim]) await pollUntil(async () => (await get(`http://${addr}/`)).status === 200, { timeoutMs: 15_000, what: 'container' })
+      await client.put(`/${prefix3}/keep-1`).value(keep)
+      const put = await client.put(`/${prefix3}/victim-1`).value(victim)
+      expect((await waitForGatewayAcks(client, prefix3, Number(put.header.revision), { timeoutMs: 5000 })).outcome).toBe('acked')
+      const live = async () => (await h3.runtime.servers('app')).filter((s) => s.opState === 2 && s.weight > 0).map((s) => s.name).sort()
+      expect(await live()).toEqual(['keep-1', 'victim-1'])
+      const load = requestLoad(h3.url, 2)
+      await pollUntil(() => load.counts.ok > 50, { timeoutMs: 10_000 })
+      const id = docker('ps', '-q', '--filter', `label=${LABEL}`, '--filter', `publish=${victim.split(':')[1]}`)
+      const t0 = Date.now()
+      docker('kill', id)
+      await pollUntil(async () => !(await live()).includes('victim-1'), { timeoutMs: 5000, intervalMs: 10, what: 'victim out of rotation' })
+      const took = Date.now() - t0
+      const counts = await load.stop()
+      console.info(`[gateway] live instance killed → out of rotation after ${took} ms (inter 10 s); requests: ${counts.ok} ok, ${counts.failed} failed`)
+      expect(took).toBeLessThan(1000)
+    } finally {
+      await gw3.stop()
+      await h3.stop()
+    }
+  }, 40_000)
+
   it('resyncs after an etcd restart', async () => {
     await etcd.restart()
     const addr = runApp('demo/myapp:1')

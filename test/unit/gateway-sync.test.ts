@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { checkKeywords } from '../../src/gateway/check-params.js'
 import { renderStarterConfig } from '../../src/gateway/haproxy-config.js'
 import { parseServersState, parseStatCsv, type HaproxyServer } from '../../src/gateway/haproxy-runtime.js'
 import { renderServerLines, replaceServersBlock, SERVERS_BEGIN, SERVERS_END } from '../../src/gateway/servers-file.js'
@@ -142,10 +143,21 @@ describe('renderStarterConfig', () => {
     expect(cfg).toMatch(/backend web\n {2}# .*\n {2}balance roundrobin/)
     expect(cfg).toContain('option httpchk GET /')
     expect(cfg).toContain('http-check expect status 200')
-    expect(cfg).toContain('default-server inter 200ms fastinter 50ms downinter 25ms fall 2 rise 1')
+    expect(cfg).toContain('default-server inter 2s fastinter 50ms downinter 25ms fall 2 rise 1 observe layer4')
+    expect(renderStarterConfig({ checkIntervalMs: 200 })).toContain('default-server inter 200ms fastinter')
     expect(cfg).not.toMatch(/^\s*server /m)
     // The --servers-file block sits inside the backend.
     expect(cfg).toMatch(new RegExp(`backend web\\n[^]*  ${SERVERS_BEGIN.replace(/[()]/g, '\\$&')}\\n  ${SERVERS_END}\\n$`))
+  })
+})
+
+describe('check keywords', () => {
+  it('keep the gating (downinter 25ms, rise 1) and quick failure detection (fastinter, observe) whatever the interval', () => {
+    // A long idle interval must not slow announce → served: that is downinter's job (#18).
+    const rest = 'fastinter 50ms downinter 25ms fall 2 rise 1 observe layer4 error-limit 1 on-error fastinter'
+    expect(checkKeywords()).toBe(`inter 2s ${rest}`)
+    expect(checkKeywords(200)).toBe(`inter 200ms ${rest}`)
+    expect(checkKeywords(1500)).toBe(`inter 1500ms ${rest}`)
   })
 })
 
