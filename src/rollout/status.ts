@@ -2,6 +2,7 @@ import { probeHostOf } from '../config.js'
 import type { Context } from '../context.js'
 import { httpCheck } from '../health/probe.js'
 import { isOwnRollout, LABEL } from '../labels.js'
+import { instanceNamePrefix } from '../plan/naming.js'
 import { readGatewayAcks } from '../registry/gateway-acks.js'
 import { readLock } from '../registry/lock.js'
 import { appNotFound, recordsOf } from './app-records.js'
@@ -18,15 +19,16 @@ export interface StatusReport {
 const PROBE_TIMEOUT_MS = 1000
 
 /**
- * `forrest status [APP]`: reads only. One Docker list for every forrest container, one etcd
- * range read per announce prefix, the records and lock of each app, then one HTTP probe per
- * address, all in parallel. Containers without the forrest labels are never listed.
+ * `forrest status [APP]`: reads only. One Docker list of forrest containers (of APP only, when
+ * given), per app one etcd range read of its instances' keys (not its whole prefix, which other
+ * apps share), its records and lock, then one HTTP probe per address of its own, all in
+ * parallel. Containers without the forrest labels are never listed.
  */
 export async function collectStatus(ctx: Context, app?: string): Promise<StatusReport> {
   const records = recordsOf(ctx)
   const apps = app ? [app] : await records.apps()
   const [containers, perApp, identity] = await Promise.all([
-    ctx.runtime.list({ [LABEL.managed]: 'true' }),
+    ctx.runtime.list(app ? { [LABEL.managed]: 'true', [LABEL.app]: app } : { [LABEL.managed]: 'true' }),
     Promise.all(
       apps.map(async (name) => {
         const [current, revisions, lock, instances] = await Promise.all([
@@ -45,7 +47,7 @@ export async function collectStatus(ctx: Context, app?: string): Promise<StatusR
 
   const prefixOf = (a: (typeof perApp)[number]) => a.revisions.find((r) => r.revision === a.current!.revision)?.spec.announce.prefix ?? ctx.config.prefix
   const prefixes = [...new Set(perApp.map(prefixOf))]
-  const keysByPrefix = new Map(await Promise.all(prefixes.map(async (p) => [p, await ctx.registry.list(p)] as const)))
+  const keysByApp = await Promise.all(perApp.map((a) => ctx.registry.list(prefixOf(a), instanceNamePrefix(a.name))))
   const gatewaysByPrefix = new Map(
     await Promise.all(
       prefixes.map(async (p) => {
@@ -55,7 +57,7 @@ export async function collectStatus(ctx: Context, app?: string): Promise<StatusR
     ),
   )
 
-  const observations: AppObservation[] = perApp.map((a) => ({
+  const observations: AppObservation[] = perApp.map((a, i) => ({
     app: a.name,
     current: a.current!,
     revisions: a.revisions,
@@ -63,7 +65,7 @@ export async function collectStatus(ctx: Context, app?: string): Promise<StatusR
     foreign: containers.filter((c) => c.labels[LABEL.app] === a.name && !isOwnRollout(c.labels, identity.owner, a.name)),
     recorded: a.recorded,
     gateways: gatewaysByPrefix.get(prefixOf(a)) ?? [],
-    keys: keysByPrefix.get(prefixOf(a)) ?? new Map(),
+    keys: keysByApp[i]!,
     ...(a.lock ? { lock: a.lock } : {}),
   }))
   const results = await Promise.all(
