@@ -83,6 +83,7 @@ export ETCD_HOST=$ETCD ETCD_PREFIX=bench/$ID/servers FORREST_IP=127.0.0.1 FORRES
 SOCK=$WORK/admin.sock
 FRONT=http://127.0.0.1:$FRONT_PORT/
 "${FORREST[@]}" gateway --init-config "$WORK/haproxy.cfg" --socket "$SOCK" --listen "127.0.0.1:$FRONT_PORT" --force >/dev/null
+cat "$BENCH/haproxy-bench.cfg" >>"$WORK/haproxy.cfg" # for latency.mjs; the backend is the last section
 haproxy -W -db -f "$WORK/haproxy.cfg" >"$OUT/haproxy.log" 2>&1 &
 HAPROXY_PID=$!
 node "$BENCH/haproxy.mjs" "$SOCK" wait-ready
