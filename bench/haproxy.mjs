@@ -3,6 +3,7 @@
 //   node bench/haproxy.mjs SOCKET count BACKEND     -> number of servers in BACKEND
 //   node bench/haproxy.mjs SOCKET wait-empty BACKEND [timeoutMs]
 //   node bench/haproxy.mjs SOCKET wait-ready        [timeoutMs]
+//   node bench/haproxy.mjs SOCKET wait-live BACKEND N [timeoutMs]  -> N servers UP with weight, no maint/drain
 import { createConnection } from 'node:net'
 
 export function send(socket, command, timeoutMs = 2000) {
@@ -41,14 +42,21 @@ export async function servers(socket, backend) {
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
 
 async function main() {
-  const [socket, cmd, backend = 'app', timeout] = process.argv.slice(2)
-  const deadline = Date.now() + Number(timeout ?? 30000)
+  const [socket, cmd, backend = 'app', ...rest] = process.argv.slice(2)
+  const want = cmd === 'wait-live' ? Number(rest.shift()) : 0
+  const deadline = Date.now() + Number(rest[0] ?? 30000)
   if (cmd === 'count') {
     console.log((await servers(socket, backend)).length)
   } else if (cmd === 'wait-empty') {
     while ((await servers(socket, backend)).length > 0) {
       if (Date.now() > deadline) throw new Error(`backend ${backend} still has servers`)
       await sleep(50)
+    }
+  } else if (cmd === 'wait-live') {
+    const live = async () => (await servers(socket, backend)).filter((s) => s.opState === 2 && s.weight > 0 && s.adminState === 0).length
+    while ((await live()) < want) {
+      if (Date.now() > deadline) throw new Error(`backend ${backend} has ${await live()} of ${want} servers live`)
+      await sleep(100)
     }
   } else if (cmd === 'wait-ready') {
     for (;;) {

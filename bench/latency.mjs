@@ -3,11 +3,14 @@
 //   t0      just before the etcd put of /<prefix>/<name> = <addr> (etcd's JSON gateway, HTTP)
 //   added   the server first appears in `show servers state` (gateway reacted; weight 0, gated)
 //   up      op_state 2 (running) and weight > 0 in `show servers state` (routable)
-//   served  the first HTTP 200 through the HAProxy frontend (only this server is in the backend)
+//   served  the first HTTP 200 through the HAProxy frontend answered by this server: the request
+//           names it in x-bench-server, and the bench's HAProxy config routes such a request to
+//           that server when HAProxy deems it usable (use-server) and names the server that
+//           answered in x-forrest-server; so it works with any number of other servers
 //   acked   the gateway's ack key in etcd reaches the put's revision (what `forrest deploy` waits for)
-// Each announcement uses a fresh server name and its own container (already answering HTTP);
-// the backend is empty before each one, and the key is deleted and the server gone after it.
-// Polling: 5 ms on each of the three observers.
+// Each announcement uses a fresh server name for an address that already answers HTTP (its own
+// container, or one already in the backend under another name); the key is deleted and the
+// server gone after it. Polling: 5 ms on each of the four observers.
 // Usage: node bench/latency.mjs ETCD PREFIX SOCKET FRONTEND_URL TAG ADDR...
 // Prints one TSV line per instance: tag name added_ms up_ms served_ms acked_ms
 import { servers } from './haproxy.mjs'
@@ -31,13 +34,14 @@ async function ackRevisions() {
   return (r.kvs ?? []).map((kv) => JSON.parse(Buffer.from(kv.value, 'base64').toString()).revision)
 }
 
-async function get(url) {
+/** Whether a request naming `name` was answered 200 by that server. */
+async function servedBy(url, name) {
   try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(1000), headers: { connection: 'close' } })
+    const res = await fetch(url, { signal: AbortSignal.timeout(1000), headers: { connection: 'close', 'x-bench-server': name } })
     await res.arrayBuffer()
-    return res.status
+    return res.status === 200 && res.headers.get('x-forrest-server') === name
   } catch {
-    return 0
+    return false
   }
 }
 
@@ -52,7 +56,6 @@ async function until(fn, timeoutMs = 15000) {
 
 async function one(name, addr) {
   const key = `/${prefix}/${name}`
-  if ((await servers(socket, 'app')).length > 0) await until(async () => (await servers(socket, 'app')).length === 0)
   const t0 = now()
   const put = await etcdCall('kv/put', { key: b64(key), value: b64(addr) })
   const rev = Number(put.header.revision)
@@ -63,7 +66,7 @@ async function one(name, addr) {
       const s = await find()
       return Boolean(s && s.opState === 2 && s.weight > 0)
     }),
-    until(async () => (await get(frontend)) === 200),
+    until(() => servedBy(frontend, name)),
     until(async () => {
       const revs = await ackRevisions()
       return revs.length > 0 && revs.every((r) => r >= rev)

@@ -73,7 +73,8 @@ ETCD=127.0.0.1:$ETCD_PORT
 etcd --name bench --data-dir "$WORK/etcd" \
   --listen-client-urls "http://$ETCD" --advertise-client-urls "http://$ETCD" \
   --listen-peer-urls "http://127.0.0.1:$PEER_PORT" --initial-advertise-peer-urls "http://127.0.0.1:$PEER_PORT" \
-  --initial-cluster "bench=http://127.0.0.1:$PEER_PORT" --log-level error >"$OUT/etcd.log" 2>&1 &
+  --initial-cluster "bench=http://127.0.0.1:$PEER_PORT" --auto-compaction-mode=revision --auto-compaction-retention=1000 \
+  --log-level error >"$OUT/etcd.log" 2>&1 &
 ETCD_PID=$!
 for i in $(seq 150); do curl -sf "http://$ETCD/health" >/dev/null && break; sleep 0.1; done
 curl -sf "http://$ETCD/health" >/dev/null || { log "etcd did not start"; exit 1; }
@@ -82,6 +83,7 @@ export ETCD_HOST=$ETCD ETCD_PREFIX=bench/$ID/servers FORREST_IP=127.0.0.1 FORRES
 SOCK=$WORK/admin.sock
 FRONT=http://127.0.0.1:$FRONT_PORT/
 "${FORREST[@]}" gateway --init-config "$WORK/haproxy.cfg" --socket "$SOCK" --listen "127.0.0.1:$FRONT_PORT" --force >/dev/null
+cat "$BENCH/haproxy-bench.cfg" >>"$WORK/haproxy.cfg" # for latency.mjs; the backend is the last section
 haproxy -W -db -f "$WORK/haproxy.cfg" >"$OUT/haproxy.log" 2>&1 &
 HAPROXY_PID=$!
 node "$BENCH/haproxy.mjs" "$SOCK" wait-ready

@@ -2,9 +2,11 @@ import { access, writeFile } from 'node:fs/promises'
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../base-command.js'
 import { ForrestError } from '../errors.js'
+import { DEFAULT_CHECK_INTERVAL_MS } from '../gateway/check-params.js'
 import { startGateway, type GatewayEvent } from '../gateway/gateway.js'
 import { DEFAULT_STARTER, renderStarterConfig } from '../gateway/haproxy-config.js'
 import { gatewayAckPrefix } from '../registry/gateway-acks.js'
+import { formatDuration, parseDuration } from '../spec/duration.js'
 
 export interface GatewayResult {
   id?: string
@@ -28,6 +30,11 @@ Reloads: servers added at runtime are not in haproxy.cfg, so a reloaded HAProxy 
     id: Flags.string({ description: 'Gateway id in the acks (default: hostname-pid)' }),
     'servers-file': Flags.string({ description: 'Keep the live servers in this HAProxy config file, between the forrest:servers markers, so reloads keep them' }),
     'drain-timeout': Flags.integer({ description: 'Seconds a withdrawn server may keep sessions before they are shut down', default: 30, min: 0 }),
+    'check-interval': Flags.string({
+      description: "HAProxy's check period of a live server (inter): one HTTP request per instance per period, even idle. New servers are checked every 25 ms until up, and a connection that traffic fails to open triggers a check at once, whatever this is",
+      default: formatDuration(DEFAULT_CHECK_INTERVAL_MS),
+      helpValue: 'DURATION',
+    }),
     'init-config': Flags.string({ description: 'Write a starter haproxy.cfg to FILE and exit' }),
     listen: Flags.string({ description: 'With --init-config: frontend bind address', default: DEFAULT_STARTER.frontendBind }),
     force: Flags.boolean({ description: 'With --init-config: overwrite FILE' }),
@@ -35,7 +42,8 @@ Reloads: servers added at runtime are not in haproxy.cfg, so a reloaded HAProxy 
 
   async run(): Promise<GatewayResult> {
     const { flags } = await this.parse(Gateway)
-    if (flags['init-config']) return this.initConfig(flags['init-config'], flags)
+    const checkIntervalMs = checkInterval(flags['check-interval'])
+    if (flags['init-config']) return this.initConfig(flags['init-config'], { ...flags, checkIntervalMs })
     if (!flags.socket) throw new ForrestError('BAD_INPUT', '--socket is required', { suggestion: 'Pass the HAProxy admin socket path, e.g. --socket /run/haproxy/admin.sock.' })
     const config = this.forrestConfig(flags)
     const { createEtcdClient } = await import('../registry/client.js') // lazy: keeps CLI start-up fast
@@ -55,6 +63,7 @@ Reloads: servers added at runtime are not in haproxy.cfg, so a reloaded HAProxy 
         prefix: config.prefix,
         id: flags.id,
         drainTimeoutMs: flags['drain-timeout'] * 1000,
+        checkIntervalMs,
         serversFile: flags['servers-file'],
         recordsRoot: config.recordsRoot,
         onEvent: print,
@@ -72,13 +81,19 @@ Reloads: servers added at runtime are not in haproxy.cfg, so a reloaded HAProxy 
     }
   }
 
-  private async initConfig(file: string, flags: { socket?: string; backend: string; listen: string; force: boolean }): Promise<GatewayResult> {
+  private async initConfig(file: string, flags: { socket?: string; backend: string; listen: string; force: boolean; checkIntervalMs: number }): Promise<GatewayResult> {
     const exists = await access(file).then(() => true, () => false)
     if (exists && !flags.force) throw new ForrestError('BAD_INPUT', `${file} exists`, { suggestion: 'Pass --force to overwrite it.' })
-    await writeFile(file, renderStarterConfig({ socketPath: flags.socket ?? DEFAULT_STARTER.socketPath, frontendBind: flags.listen, backend: flags.backend }))
+    await writeFile(file, renderStarterConfig({ socketPath: flags.socket ?? DEFAULT_STARTER.socketPath, frontendBind: flags.listen, backend: flags.backend, checkIntervalMs: flags.checkIntervalMs }))
     this.log(`wrote ${file}; check it with: haproxy -c -f ${file}`)
     return { configWritten: file }
   }
+}
+
+function checkInterval(value: string): number {
+  const ms = parseDuration(value)
+  if (!ms) throw new ForrestError('BAD_INPUT', `--check-interval "${value}" is not a duration above 0`, { suggestion: 'Write e.g. --check-interval=2s or --check-interval=500ms.' })
+  return ms
 }
 
 /** One human line per event; undefined for events only --json shows. */

@@ -6,7 +6,7 @@ import type { StatusReport } from '../rollout/status.js'
 
 export default class Status extends BaseCommand {
   static summary = 'What is running for every app (or one): revision, counts, each instance and its health, and anything out of step.'
-  static description = `Reads only: one Docker list of forrest containers, the etcd keys under each app's prefix, forrest's records and locks, and one HTTP health probe per registered address. Reports a key with no container, a container with no key, a stopped container, instances of an older revision, failed probes, a wrong instance count, and a rollout in progress (who holds the lock). Containers without forrest labels are ignored.
+  static description = `Reads only: one Docker list of forrest containers (of APP only, when given), the etcd keys of each app's instances, forrest's records and locks, and one HTTP health probe per registered address. Reports a key with no container, a container with no key, a stopped container, instances of an older revision, failed probes, a wrong instance count, and a rollout in progress (who holds the lock). Containers without forrest labels are ignored.
 
 Exit codes: 0 every listed app is at its desired state; 10 something is out of step (the status is printed anyway; with --json it is the error's "detail"); 6 etcd unreachable, 7 Docker unreachable, 8 app not found.`
   static examples = ['<%= config.bin %> status', '<%= config.bin %> status myapp', '<%= config.bin %> status myapp --json']

@@ -5,6 +5,7 @@ import { httpCheck } from '../health/probe.js'
 import { gatewayCheckPrefix, publishGatewayAcks, type AckPublisher, type AckState, type InstanceCheck, type ServerVerdict } from '../registry/gateway-acks.js'
 import { watchPrefix, type PrefixState, type PrefixWatch } from '../registry/prefix-watch.js'
 import { withEtcd } from '../registry/etcd-errors.js'
+import { checkKeywords } from './check-params.js'
 import { ADMIN_DRAIN_MASK, CHECK_FAILED, CHECK_PASSED, HaproxyCommandError, HaproxyRuntime, OP_RUNNING, type HaproxyServer, type ProcessInfo } from './haproxy-runtime.js'
 import { emptyViewConfirmed } from './empty-view.js'
 import { checkServersFile, renderServerLines, serverNamesInFile, writeServersFile } from './servers-file.js'
@@ -31,9 +32,10 @@ const debug = createDebug('forrest:gateway')
  * forced DOWN (`set server ... health down`) right after it is added; HAProxy's own HTTP check
  * then brings it UP, with no round trip through the gateway. Measured on HAProxy 2.6: the first
  * check of a freshly enabled dynamic server comes one full `inter` after `state ready` (fastinter
- * does not apply to it), but `health down` reschedules it at `downinter` (25 ms here), so an
- * instance serves ~25-30 ms after it is added instead of ~200 ms. It is added at weight 0 and
- * only given its weight once it is DOWN, so it takes no request in between.
+ * does not apply to it), but `health down` reschedules it at `downinter` (25 ms), so an instance
+ * serves ~25-30 ms after it is added instead of one `inter` (2 s by default, check-params.ts)
+ * later. It is added at weight 0 and only given its weight once it is DOWN, so it takes no
+ * request in between.
  *
  * Acks: revision R is published only when every change up to R is in HAProxy: new servers have a
  * check verdict, withdrawn ones are deleted (`del server` succeeded, which HAProxy refuses while
@@ -69,8 +71,8 @@ export interface GatewayOptions {
   backend?: string
   prefix: string
   id?: string
-  /** Server keywords for `add server` (dynamic servers ignore default-server). */
-  checkParams?: string
+  /** A live server's HAProxy check period (check-params.ts); default DEFAULT_CHECK_INTERVAL_MS. */
+  checkIntervalMs?: number
   liveWeight?: number
   drainTimeoutMs?: number
   /** Full etcd re-read period (safety net behind the watch). */
@@ -92,13 +94,6 @@ export interface GatewayHandle {
   stop(): Promise<void>
 }
 
-/**
- * inter: steady-state check period of a live server. downinter: a DOWN server's, which is also
- * the delay of the first check after the gateway forces a new server DOWN (so it sets the
- * announce→served latency). fastinter: re-check soon after a first failure (or a first success).
- */
-export const DEFAULT_CHECK_PARAMS = 'check inter 200ms fastinter 50ms downinter 25ms fall 2 rise 1'
-
 export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle> {
   const backend = opts.backend ?? 'app'
   const id = opts.id ?? `${hostname()}-${process.pid}`
@@ -109,6 +104,7 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
   }
   const hosts = opts.etcdHosts ?? ['etcd']
   const liveWeight = opts.liveWeight ?? 100
+  const checkParams = `check ${checkKeywords(opts.checkIntervalMs)}`
 
   // Fail fast and typed: the socket (GATEWAY_UNREACHABLE), the backend (BAD_INPUT), etcd.
   let haproxy: ProcessInfo = await runtime.info()
@@ -349,7 +345,7 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
       const want = desired.get(s.name)
       if (want === s.address && !validateEntry(s.name, want) && s.weight > 0 && s.opState === OP_RUNNING && s.adminState === 0) live.set(s.name, s.address)
     }
-    const lines = renderServerLines(live, opts.checkParams ?? DEFAULT_CHECK_PARAMS, liveWeight)
+    const lines = renderServerLines(live, checkParams, liveWeight)
     if (lines.join('\n') === lastFileLines) return true
     try {
       if (await writeServersFile(opts.serversFile as string, lines)) debug('servers file: %d live servers', live.size)
@@ -369,7 +365,7 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
     const srv = `${backend}/${a.name}`
     switch (a.kind) {
       case 'add':
-        await runtime.run(`add server ${srv} ${a.address} ${opts.checkParams ?? DEFAULT_CHECK_PARAMS} weight ${a.trusted ? liveWeight : 0}`)
+        await runtime.run(`add server ${srv} ${a.address} ${checkParams} weight ${a.trusted ? liveWeight : 0}`)
         await runtime.run(`enable health ${srv}`)
         await runtime.run(`set server ${srv} state ready`)
         failedReported.delete(a.name)

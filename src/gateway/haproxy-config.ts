@@ -1,11 +1,12 @@
+import { checkKeywords } from './check-params.js'
 import { SERVERS_BEGIN, SERVERS_END } from './servers-file.js'
 
 /**
  * A starter haproxy.cfg for `forrest gateway` (pure: returns text, the command writes it).
  * The backend has no hand-written server lines: the gateway adds every instance at runtime as a
  * dynamic server, and with --servers-file mirrors the live ones into the marker block so a
- * reload keeps them. Dynamic servers ignore `default-server`, so the check timing lives in the
- * gateway (DEFAULT_CHECK_PARAMS); it is repeated here for any static server added by hand.
+ * reload keeps them. Dynamic servers ignore `default-server`, so the gateway passes the check
+ * timing with each server (check-params.ts); it is repeated here for any static server added by hand.
  */
 export interface StarterConfigOptions {
   socketPath: string
@@ -13,6 +14,8 @@ export interface StarterConfigOptions {
   backend: string
   /** Optional stats page, e.g. "127.0.0.1:8404". */
   statsBind?: string
+  /** The gateway's --check-interval, for default-server. */
+  checkIntervalMs?: number
 }
 
 export const DEFAULT_STARTER: StarterConfigOptions = {
@@ -67,7 +70,7 @@ export function renderStarterConfig(opts: Partial<StarterConfigOptions> = {}): s
     '  option httpchk GET /',
     '  http-check expect status 200',
     '  # Only for servers added here by hand: dynamic servers take the gateway\'s own check keywords.',
-    '  default-server inter 200ms fastinter 50ms downinter 25ms fall 2 rise 1',
+    `  default-server ${checkKeywords(o.checkIntervalMs)}`,
     '  # No hand-written server lines: forrest gateway manages this backend.',
     `  ${SERVERS_BEGIN}`,
     `  ${SERVERS_END}`,

@@ -101,8 +101,15 @@ export class HaproxyRuntime {
     if (/Can't find backend/i.test(stateText)) {
       throw new ForrestError('BAD_INPUT', `HAProxy has no backend "${backend}"`, { suggestion: 'Pass --backend NAME matching a backend in haproxy.cfg.' })
     }
-    const stats = parseStatCsv(await this.send('show stat'))
-    return mergeServers(parseServersState(stateText), stats, backend)
+    const state = parseServersState(stateText).filter((r) => r.backend === backend)
+    if (state.length === 0) return []
+    // Only this backend's servers (type 4, every server id): a bare `show stat` is every proxy's
+    // 129 columns, most of a pass at 150 servers. By the backend's id, not its name: a frontend
+    // of the same name would be picked first and show no servers.
+    const command = `show stat ${state[0]!.backendId} 4 -1`
+    const statText = await this.send(command)
+    if (!statText.startsWith('#')) throw new HaproxyCommandError(command, statText.trim())
+    return mergeServers(state, parseServerStats(statText, backend))
   }
 }
 
@@ -120,6 +127,8 @@ const ERROR_PATTERNS = [/^No such/i, /^Unknown command/i, /^Already exists/i, /^
 const looksLikeError = (out: string): boolean => out !== '' && ERROR_PATTERNS.some((re) => re.test(out))
 
 interface StateRow {
+  /** The proxy's numeric id (be_id), as `show stat` takes it. */
+  backendId: number
   backend: string
   name: string
   addr: string
@@ -144,6 +153,7 @@ export function parseServersState(text: string): StateRow[] {
     const f = line.split(/\s+/)
     const num = (c: string) => Number(f[idx(c)])
     rows.push({
+      backendId: num('be_id'),
       backend: f[idx('be_name')],
       name: f[idx('srv_name')],
       addr: f[idx('srv_addr')],
@@ -158,34 +168,48 @@ export function parseServersState(text: string): StateRow[] {
   return rows
 }
 
-/** Parses `show stat` CSV into records keyed by the header's column names. */
-export function parseStatCsv(text: string): Record<string, string>[] {
-  const lines = text.split('\n').filter((l) => l.trim())
-  if (!lines[0]?.startsWith('#')) return []
-  const cols = lines[0].replace(/^#\s*/, '').split(',')
-  return lines.slice(1).map((line) => {
-    const f = line.split(',')
-    return Object.fromEntries(cols.map((c, i) => [c, f[i] ?? '']))
-  })
+/** What the gateway reads from `show stat`, per server. */
+export interface ServerStats {
+  sessions: number
+  queued: number
+  /** check_status and check_code, e.g. "L7STS 404". */
+  checkStatus?: string
 }
 
-function mergeServers(state: StateRow[], stats: Record<string, string>[], backend: string): HaproxyServer[] {
-  const statByName = new Map(stats.filter((s) => s.pxname === backend).map((s) => [s.svname, s]))
-  return state
-    .filter((r) => r.backend === backend)
-    .map((r) => {
-      const st = statByName.get(r.name)
-      return {
-        name: r.name,
-        address: `${r.addr}:${r.port}`,
-        opState: r.opState,
-        adminState: r.adminState,
-        weight: r.weight,
-        checkResult: r.checkResult,
-        checkState: r.checkState,
-        sessions: Number(st?.scur || 0),
-        queued: Number(st?.qcur || 0),
-        ...(st?.check_status ? { checkStatus: `${st.check_status}${st.check_code ? ` ${st.check_code}` : ''}`.replace(/^\*/, '') } : {}),
-      }
-    })
+const STAT_COLUMNS = ['pxname', 'svname', 'scur', 'qcur', 'check_status', 'check_code'] as const
+
+/**
+ * The used columns of `show stat` CSV, by server name, for one backend's server rows. Fields are
+ * split only up to the last used column (check_code is the 38th of 129).
+ */
+export function parseServerStats(text: string, backend: string): Map<string, ServerStats> {
+  const out = new Map<string, ServerStats>()
+  const lines = text.split('\n')
+  if (!lines[0]?.startsWith('#')) return out
+  const header = lines[0].replace(/^#\s*/, '').split(',')
+  const [px, sv, scur, qcur, status, code] = STAT_COLUMNS.map((c) => header.indexOf(c))
+  const limit = Math.max(px!, sv!, scur!, qcur!, status!, code!) + 1
+  for (const line of lines.slice(1)) {
+    if (!line) continue
+    const f = line.split(',', limit)
+    if (f[px!] !== backend) continue
+    const check = f[status!] ? `${f[status!]}${f[code!] ? ` ${f[code!]}` : ''}`.replace(/^\*\s*/, '') : undefined
+    out.set(f[sv!]!, { sessions: Number(f[scur!] || 0), queued: Number(f[qcur!] || 0), ...(check ? { checkStatus: check } : {}) })
+  }
+  return out
+}
+
+function mergeServers(state: StateRow[], stats: Map<string, ServerStats>): HaproxyServer[] {
+  return state.map((r) => ({
+    name: r.name,
+    address: `${r.addr}:${r.port}`,
+    opState: r.opState,
+    adminState: r.adminState,
+    weight: r.weight,
+    checkResult: r.checkResult,
+    checkState: r.checkState,
+    sessions: 0,
+    queued: 0,
+    ...stats.get(r.name),
+  }))
 }

@@ -46,7 +46,7 @@ export interface SyncInput {
    * "name@ip:port" of servers that were live (passing checks, weight > 0) in an HAProxy process
    * that has just been replaced by a reload. They are re-added live at once instead of gated:
    * the new process starts with an empty backend and every gated millisecond is a 503. HAProxy
-   * still checks them and pulls one that fails (fall × inter).
+   * still checks them and pulls one that fails (first check one inter after the add, then fastinter).
    */
   trustedLive?: ReadonlySet<string>
   /**

@@ -1,3 +1,4 @@
+import { request } from 'node:http'
 import createDebug from 'debug'
 import type { ContainerRuntime } from '../docker/runtime.js'
 import { ForrestError } from '../errors.js'
@@ -63,17 +64,32 @@ async function poll(runtime: ContainerRuntime, spec: HealthSpec, target: ProbeTa
   }
 }
 
-/** One HTTP probe: GET <path> must answer <status> within the timeout. Never throws. */
-export async function httpCheck(address: string, spec: Pick<HealthSpec, 'path' | 'status' | 'timeout'>): Promise<{ ok: boolean; detail: string }> {
-  try {
-    const res = await fetch(`http://${address}${spec.path}`, { signal: AbortSignal.timeout(spec.timeout) })
-    await res.arrayBuffer().catch(() => undefined)
-    return { ok: res.status === spec.status, detail: `HTTP ${res.status}` }
-  } catch (err) {
-    const e = err as Error & { cause?: { code?: string } }
-    debug('probe %s: %s', address, e.message)
-    return { ok: false, detail: e.cause?.code ?? e.name }
-  }
+/**
+ * One HTTP probe: GET <path> must answer <status> within the timeout, on a fresh connection, with
+ * no redirect followed (HAProxy's check follows none either). Never throws. node:http, not fetch:
+ * `forrest status` probes every instance at once, and a fetch cost ~1 ms of CPU each against
+ * ~0.3 ms (#18).
+ */
+export function httpCheck(address: string, spec: Pick<HealthSpec, 'path' | 'status' | 'timeout'>): Promise<{ ok: boolean; detail: string }> {
+  return new Promise((resolve) => {
+    const colon = address.lastIndexOf(':')
+    const req = request({ host: address.slice(0, colon), port: Number(address.slice(colon + 1)), path: spec.path, agent: false }, (res) => {
+      res.resume() // read the body to its end, so the answer is whole
+      res.on('end', () => done({ ok: res.statusCode === spec.status, detail: `HTTP ${res.statusCode}` }))
+      res.on('error', fail)
+    })
+    const timer = setTimeout(() => req.destroy(Object.assign(new Error(`no answer within ${spec.timeout}ms`), { name: 'TimeoutError' })), spec.timeout)
+    function done(r: { ok: boolean; detail: string }) {
+      clearTimeout(timer)
+      resolve(r)
+    }
+    function fail(err: Error & { code?: string }) {
+      debug('probe %s: %s', address, err.message)
+      done({ ok: false, detail: err.code ?? err.name })
+    }
+    req.on('error', fail)
+    req.end()
+  })
 }
 
 export function httpProbe(runtime: ContainerRuntime, spec: HealthSpec): ReadinessProbe {

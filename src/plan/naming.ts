@@ -4,13 +4,21 @@
  */
 
 export function instanceName(app: string, revision: number, ordinal: number): string {
-  return `${app}-r${revision}-${ordinal}`
+  return `${instanceNamePrefix(app)}${revision}-${ordinal}`
 }
+
+/**
+ * How every name of this app's instances starts, so one key range holds all of its keys. It may
+ * hold another app's too ("web-r" also starts "web-rx-r1-1"): the range narrows a read, ownership
+ * still comes from labels and records.
+ */
+export const instanceNamePrefix = (app: string): string => `${app}-r`
 
 /** Revision and ordinal of a name this app's planner made, or undefined for any other name. */
 export function parseInstanceName(app: string, name: string): { revision: number; ordinal: number } | undefined {
-  if (!name.startsWith(`${app}-r`)) return undefined
-  const match = /^(\d+)-(\d+)$/.exec(name.slice(app.length + 2))
+  const start = instanceNamePrefix(app)
+  if (!name.startsWith(start)) return undefined
+  const match = /^(\d+)-(\d+)$/.exec(name.slice(start.length))
   return match ? { revision: Number(match[1]), ordinal: Number(match[2]) } : undefined
 }
 

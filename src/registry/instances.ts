@@ -36,10 +36,13 @@ export class InstanceRegistry {
     return withEtcd(this.hosts, () => this.client.get(key).string())
   }
 
-  /** name → ip:port for every key directly under the prefix (any spelling of it). */
-  async list(prefix: string): Promise<Map<string, string>> {
+  /**
+   * name → ip:port for every key directly under the prefix (any spelling of it), or only those
+   * whose name starts with `namePrefix` (one range read either way).
+   */
+  async list(prefix: string, namePrefix = ''): Promise<Map<string, string>> {
     const base = keyPrefix(prefix)
-    const all = await withEtcd(this.hosts, () => this.client.getAll().prefix(base).strings(), undefined, `read ${base}`)
+    const all = await withEtcd(this.hosts, () => this.client.getAll().prefix(base + namePrefix).strings(), undefined, `read ${base}${namePrefix}`)
     const out = new Map<string, string>()
     for (const [key, value] of Object.entries(all)) {
       const name = key.slice(base.length)

@@ -91,7 +91,7 @@ export interface AppObservation {
   revisions: RevisionRecord[]
   /** This app's forrest-labelled containers (running or not). */
   containers: ContainerInfo[]
-  /** Every key directly under the app's prefix: name → ip:port (may include other apps' keys). */
+  /** Keys under the app's prefix named like its instances: name → ip:port (may include other apps' keys). */
   keys: Map<string, string>
   lock?: LockHolder
   foreign?: ContainerInfo[]

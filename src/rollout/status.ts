@@ -5,6 +5,7 @@ import { hostsOf } from '../hosts/fleet.js'
 import type { Context } from '../context.js'
 import { httpCheck } from '../health/probe.js'
 import { isOwnRollout, LABEL } from '../labels.js'
+import { instanceNamePrefix } from '../plan/naming.js'
 import { readGatewayAcks } from '../registry/gateway-acks.js'
 import { readLock } from '../registry/lock.js'
 import { appNotFound, recordsOf } from './app-records.js'
@@ -21,9 +22,10 @@ export interface StatusReport {
 const PROBE_TIMEOUT_MS = 1000
 
 /**
- * `forrest status [APP]`: reads only. One Docker list for every forrest container, one etcd
- * range read per announce prefix, the records and lock of each app, then one HTTP probe per
- * address, all in parallel. Containers without the forrest labels are never listed.
+ * `forrest status [APP]`: reads only. One Docker list of forrest containers (of APP only, when
+ * given), per app one etcd range read of its instances' keys (not its whole prefix, which other
+ * apps share), its records and lock, then one HTTP probe per address of its own, all in
+ * parallel. Containers without the forrest labels are never listed.
  */
 export async function collectStatus(ctx: Context, app?: string): Promise<StatusReport> {
   const records = recordsOf(ctx)
@@ -59,7 +61,7 @@ export async function collectStatus(ctx: Context, app?: string): Promise<StatusR
   if (answers.length > 0 && answers.every((r) => 'err' in r)) throw (answers[0] as { err: Error }).err
   const prefixOf = (a: (typeof perApp)[number]) => specOf(a)?.announce.prefix ?? ctx.config.prefix
   const prefixes = [...new Set(perApp.map(prefixOf))]
-  const keysByPrefix = new Map(await Promise.all(prefixes.map(async (p) => [p, await ctx.registry.list(p)] as const)))
+  const keysByApp = await Promise.all(perApp.map((a) => ctx.registry.list(prefixOf(a), instanceNamePrefix(a.name))))
   const gatewaysByPrefix = new Map(
     await Promise.all(
       prefixes.map(async (p) => {
@@ -89,7 +91,7 @@ export async function collectStatus(ctx: Context, app?: string): Promise<StatusR
       foreign: containers.filter((c) => !isOwnRollout(c.labels, identity.owner, a.name)),
       recorded: a.recorded,
       gateways: gatewaysByPrefix.get(prefixOf(a)) ?? [],
-      keys: keysByPrefix.get(prefixOf(a)) ?? new Map(),
+      keys: keysByApp[i]!,
       hostOf,
       hostsDown,
       addressOf: (host?: string) => appHosts.find((h) => h.name === host)?.address ?? ctx.config.ip,

@@ -68,6 +68,8 @@ export async function startEtcd(): Promise<TestEtcd> {
         '--listen-peer-urls', `http://127.0.0.1:${peerPort}`,
         '--initial-advertise-peer-urls', `http://127.0.0.1:${peerPort}`,
         '--initial-cluster', `test=http://127.0.0.1:${peerPort}`,
+        // As scripts/dev-stack.sh: history is compacted, as in any etcd that runs for long.
+        '--auto-compaction-mode=revision', '--auto-compaction-retention=1000',
         '--log-level', 'error',
       ],
       { stdio: ['ignore', 'ignore', 'pipe'] },

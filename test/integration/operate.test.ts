@@ -3,7 +3,12 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { resolveConfig } from '../../src/config.js'
+import { openContext } from '../../src/context.js'
+import type { ContainerRuntime } from '../../src/docker/runtime.js'
 import { EXIT } from '../../src/errors.js'
+import type { InstanceRegistry } from '../../src/registry/instances.js'
+import { collectStatus } from '../../src/rollout/status.js'
 import { docker, forrest, httpGet, removeByLabel, testRun } from '../helpers/cli.js'
 import { pollUntil, startEtcd, type TestEtcd } from '../helpers/etcd.js'
 
@@ -303,6 +308,36 @@ describe('operating a deployed app against real dockerd and etcd', () => {
     expect(converged.out.apps.find((a: { app: string }) => a.app === app)).toMatchObject({ healthy: 2, registered: 2, converged: true })
     expect(await docker('inspect', '-f', '{{.State.Running}}', foreign)).toBe('true')
     expect(await docker('ps', '-aq', '--filter', `name=^${oldName}$`)).toBe('')
+  }, 90_000)
+
+  it("status APP lists only APP's containers and reads only its keys, though another app shares the prefix", async () => {
+    // #18: status APP listed every forrest container on the host and read the whole shared prefix.
+    const [mine, other] = [`${run.id}-sa`, `${run.id}-sb`]
+    await deployOk(await specFile(mine, 'demo/myapp:1', 2))
+    await deployOk(await specFile(other, 'demo/myapp:1', 3))
+    const ctx = await openContext(resolveConfig(env()))
+    const listed: Array<{ labels: Record<string, string>; count: number }> = []
+    const read: Array<{ prefix: string; count: number }> = []
+    const runtime = Object.create(ctx.runtime) as ContainerRuntime
+    runtime.list = async (labels) => {
+      const out = await ctx.runtime.list(labels)
+      listed.push({ labels, count: out.length })
+      return out
+    }
+    const registry = Object.create(ctx.registry) as InstanceRegistry
+    registry.list = async (prefix, namePrefix) => {
+      const out = await ctx.registry.list(prefix, namePrefix)
+      read.push({ prefix, count: out.size })
+      return out
+    }
+    try {
+      const report = await collectStatus({ ...ctx, runtime, registry }, mine)
+      expect(report.apps[0]).toMatchObject({ app: mine, healthy: 2, registered: 2, converged: true, foreign: [] })
+      expect(listed).toEqual([{ labels: { 'forrest.managed': 'true', 'forrest.app': mine }, count: 2 }])
+      expect(read).toEqual([{ prefix: run.prefix, count: 2 }])
+    } finally {
+      ctx.close()
+    }
   }, 90_000)
 
   it('errors: unknown app, etcd unreachable, Docker unreachable', async () => {

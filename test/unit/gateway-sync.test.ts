@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
+import { checkKeywords } from '../../src/gateway/check-params.js'
 import { renderStarterConfig } from '../../src/gateway/haproxy-config.js'
-import { parseServersState, parseStatCsv, type HaproxyServer } from '../../src/gateway/haproxy-runtime.js'
+import { parseServersState, parseServerStats, type HaproxyServer } from '../../src/gateway/haproxy-runtime.js'
 import { renderServerLines, replaceServersBlock, SERVERS_BEGIN, SERVERS_END } from '../../src/gateway/servers-file.js'
 import { planSync, type SyncInput } from '../../src/gateway/sync.js'
 
@@ -127,10 +128,30 @@ describe('HAProxy answers', () => {
 3 app 1 good 127.0.0.1 2 0 100 0 3 15 3 2 6 0 0 0 - 32769 - 0 0 - - 0
 `
     expect(parseServersState(state)).toEqual([
-      { backend: 'app', name: 'good', addr: '127.0.0.1', port: 32769, opState: 2, adminState: 0, weight: 100, checkResult: 3, checkState: 6 },
+      { backendId: 3, backend: 'app', name: 'good', addr: '127.0.0.1', port: 32769, opState: 2, adminState: 0, weight: 100, checkResult: 3, checkState: 6 },
     ])
-    const stat = parseStatCsv('# pxname,svname,qcur,qmax,scur\napp,good,1,0,4\n')
-    expect(stat).toEqual([{ pxname: 'app', svname: 'good', qcur: '1', qmax: '0', scur: '4' }])
+  })
+
+  it('reads only the used columns of show stat (HAProxy 2.6 header)', () => {
+    const cols = STAT_HEADER_2_6.replace(/^# /, '').split(',')
+    const row = (px: string, sv: string, qcur: number, scur: number, status: string, code: string) => {
+      const f = cols.map(() => '')
+      const set = (col: string, v: string | number) => (f[cols.indexOf(col)] = String(v))
+      set('pxname', px)
+      set('svname', sv)
+      set('qcur', qcur)
+      set('scur', scur)
+      set('check_status', status)
+      set('check_code', code)
+      set('addr', '127.0.0.1:1') // a column past the used ones
+      return f.join(',')
+    }
+    const text = [STAT_HEADER_2_6, row('app', 'a-1', 2, 5, 'L7OK', '200'), row('app', 'b-1', 0, 0, '* L7STS', '404'), row('other', 'a-1', 9, 9, 'L4CON', ''), ''].join('\n')
+    expect([...parseServerStats(text, 'app')]).toEqual([
+      ['a-1', { sessions: 5, queued: 2, checkStatus: 'L7OK 200' }],
+      ['b-1', { sessions: 0, queued: 0, checkStatus: 'L7STS 404' }],
+    ])
+    expect(parseServerStats('No such proxy.\n', 'app').size).toBe(0)
   })
 })
 
@@ -142,10 +163,21 @@ describe('renderStarterConfig', () => {
     expect(cfg).toMatch(/backend web\n {2}# .*\n {2}balance roundrobin/)
     expect(cfg).toContain('option httpchk GET /')
     expect(cfg).toContain('http-check expect status 200')
-    expect(cfg).toContain('default-server inter 200ms fastinter 50ms downinter 25ms fall 2 rise 1')
+    expect(cfg).toContain('default-server inter 2s fastinter 50ms downinter 25ms fall 2 rise 1 observe layer4')
+    expect(renderStarterConfig({ checkIntervalMs: 200 })).toContain('default-server inter 200ms fastinter')
     expect(cfg).not.toMatch(/^\s*server /m)
     // The --servers-file block sits inside the backend.
     expect(cfg).toMatch(new RegExp(`backend web\\n[^]*  ${SERVERS_BEGIN.replace(/[()]/g, '\\$&')}\\n  ${SERVERS_END}\\n$`))
+  })
+})
+
+describe('check keywords', () => {
+  it('keep the gating (downinter 25ms, rise 1) and quick failure detection (fastinter, observe) whatever the interval', () => {
+    // A long idle interval must not slow announce → served: that is downinter's job (#18).
+    const rest = 'fastinter 50ms downinter 25ms fall 2 rise 1 observe layer4 error-limit 1 on-error fastinter'
+    expect(checkKeywords()).toBe(`inter 2s ${rest}`)
+    expect(checkKeywords(200)).toBe(`inter 200ms ${rest}`)
+    expect(checkKeywords(1500)).toBe(`inter 1500ms ${rest}`)
   })
 })
 
@@ -166,3 +198,7 @@ describe('servers file', () => {
     expect(replaceServersBlock(`backend app\n  ${SERVERS_END}\n  ${SERVERS_BEGIN}\n`, [])).toBeUndefined()
   })
 })
+
+/** `show stat` header line of HAProxy 2.6.12, as it answers. */
+const STAT_HEADER_2_6 =
+  '# pxname,svname,qcur,qmax,scur,smax,slim,stot,bin,bout,dreq,dresp,ereq,econ,eresp,wretr,wredis,status,weight,act,bck,chkfail,chkdown,lastchg,downtime,qlimit,pid,iid,sid,throttle,lbtot,tracked,type,rate,rate_lim,rate_max,check_status,check_code,check_duration,hrsp_1xx,hrsp_2xx,hrsp_3xx,hrsp_4xx,hrsp_5xx,hrsp_other,hanafail,req_rate,req_rate_max,req_tot,cli_abrt,srv_abrt,comp_in,comp_out,comp_byp,comp_rsp,lastsess,last_chk,last_agt,qtime,ctime,rtime,ttime,agent_status,agent_code,agent_duration,check_desc,agent_desc,check_rise,check_fall,check_health,agent_rise,agent_fall,agent_health,addr,cookie,mode,algo,conn_rate,conn_rate_max,conn_tot,intercepted,dcon,dses,wrew,connect,reuse,cache_lookups,cache_hits,srv_icur,src_ilim,qtime_max,ctime_max,rtime_max,ttime_max,eint,idle_conn_cur,safe_conn_cur,used_conn_cur,need_conn_est,uweight,agg_server_status,agg_server_check_status,agg_check_status,-,ssl_sess,ssl_reused_sess,ssl_failed_handshake,h2_headers_rcvd,h2_data_rcvd,h2_settings_rcvd,h2_rst_stream_rcvd,h2_goaway_rcvd,h2_detected_conn_protocol_errors,h2_detected_strm_protocol_errors,h2_rst_stream_resp,h2_goaway_resp,h2_open_connections,h2_backend_open_streams,h2_total_connections,h2_backend_total_streams,h1_open_connections,h1_open_streams,h1_total_connections,h1_total_streams,h1_bytes_in,h1_bytes_out,h1_spliced_bytes_in,h1_spliced_bytes_out,'

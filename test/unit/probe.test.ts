@@ -1,7 +1,9 @@
 import { getEventListeners } from 'node:events'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { describe, expect, it } from 'vitest'
 import type { ContainerRuntime } from '../../src/docker/runtime.js'
-import { dockerHealthProbe } from '../../src/health/probe.js'
+import { dockerHealthProbe, httpCheck } from '../../src/health/probe.js'
 
 /** A runtime whose container turns healthy after `after` inspections; nothing else is called. */
 const runtimeHealthyAfter = (after: number) => {
@@ -15,5 +17,30 @@ describe('readiness probes', () => {
     const spec = { type: 'docker' as const, path: '/', status: 200, interval: 1, timeout: 100, successes: 30, deadline: 10_000 }
     await dockerHealthProbe(runtimeHealthyAfter(5), spec).waitUntilHealthy({ containerId: 'c', name: 'n', address: '-' }, signal)
     expect(getEventListeners(signal, 'abort')).toHaveLength(0)
+  })
+})
+
+describe('httpCheck', () => {
+  it('wants the exact status on the path, follows no redirect (as HAProxy), and reports why it failed', async () => {
+    const server = createServer((req, res) => {
+      if (req.url === '/slow') return // never answers
+      if (req.url === '/moved') res.writeHead(301, { location: '/ok' })
+      else res.writeHead(req.url === '/ok' ? 200 : 503)
+      res.end('body')
+    })
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+    const address = `127.0.0.1:${(server.address() as AddressInfo).port}`
+    const check = (path: string, status = 200, timeout = 1000) => httpCheck(address, { path, status, timeout })
+    try {
+      expect(await check('/ok')).toEqual({ ok: true, detail: 'HTTP 200' })
+      expect(await check('/down')).toEqual({ ok: false, detail: 'HTTP 503' })
+      expect(await check('/moved')).toEqual({ ok: false, detail: 'HTTP 301' })
+      expect(await check('/moved', 301)).toEqual({ ok: true, detail: 'HTTP 301' })
+      expect(await check('/slow', 200, 50)).toEqual({ ok: false, detail: 'TimeoutError' })
+    } finally {
+      server.closeAllConnections()
+      await new Promise((r) => server.close(r))
+    }
+    expect(await check('/ok')).toEqual({ ok: false, detail: 'ECONNREFUSED' })
   })
 })
