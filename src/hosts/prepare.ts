@@ -19,7 +19,7 @@ export async function prepareHosts(
   const down = hosts.filter((h) => h.error)
   if (down.length === hosts.length || (down.length > 0 && !opts.allowUnreachableHosts)) throw hostsUnreachable(down, `cannot reach every Docker host of ${spec.name}; nothing was changed`)
   const targets = eligible(hosts.filter((h) => h.engine !== undefined).map((h) => h.host), spec)
-  if (image === undefined) return { hosts, image: { id: '', exposedPorts: [], hasHealthcheck: false } } // nothing will start
+  if (image === undefined) return { hosts, image: { id: '', exposedPorts: [], hasHealthcheck: false, repoDigests: [] } } // nothing will start
   const found = await Promise.all(targets.map(async (h) => ({ host: h.name, r: await h.runtime.inspectImage(image).then((info) => ({ info }), (err: unknown) => ({ err: toForrestError(err) })) })))
   const missing = found.filter((f) => 'err' in f.r)
   if (missing.length > 0) {
