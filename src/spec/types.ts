@@ -55,6 +55,9 @@ export interface HostSpec {
   ssh?: { identityFile?: string; knownHosts?: string }
 }
 
+/** When hosts pull the image (see schema.ts). */
+export type PullPolicy = 'missing' | 'always' | 'never'
+
 export interface DeploymentSpec {
   name: string
   image: string
