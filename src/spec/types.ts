@@ -61,6 +61,7 @@ export type PullPolicy = 'missing' | 'always' | 'never'
 export interface DeploymentSpec {
   name: string
   image: string
+  pull: PullPolicy
   replicas: number
   /** Container port; undefined = the image's single EXPOSEd port. */
   port?: number
