@@ -12,6 +12,7 @@ import { promisify } from 'node:util'
 import type Docker from 'dockerode'
 import { dockerWithOptions } from '../../src/docker/connect.js'
 import { DockerRuntime } from '../../src/docker/docker-runtime.js'
+import { dockerOptions, parseEndpoint } from '../../src/hosts/endpoint.js'
 import type { RegistryAuth } from '../../src/docker/runtime.js'
 
 const execFileP = promisify(execFile)
@@ -62,6 +63,12 @@ export function parseLabEnv(text: string): Record<string, string> {
   return out
 }
 
+/** Explicit options for the local engine: $DOCKER_HOST (unix:// or tcp:// with DOCKER_CERT_PATH), else the default socket. */
+function localEngineOptions(): Docker.DockerOptions {
+  const endpoint = parseEndpoint(process.env.DOCKER_HOST || 'unix:///var/run/docker.sock')
+  return dockerOptions('local', endpoint, { tls: { certPath: process.env.DOCKER_CERT_PATH, verify: process.env.DOCKER_TLS_VERIFY !== '' && process.env.DOCKER_TLS_VERIFY !== '0' } }, process.env)
+}
+
 function httpsStatus(url: string, ca: Buffer): Promise<number> {
   return new Promise((resolve, reject) => {
     const req = httpsGet(url, { ca, timeout: 3000 }, (res) => {
@@ -103,7 +110,8 @@ export async function requireLab(): Promise<Lab> {
     .filter(Boolean)
     .map((l) => l.split(/\s+/)[2]!)
   const options: Record<LabEngine, Docker.DockerOptions> = {
-    default: { socketPath: '/var/run/docker.sock' },
+    // The local engine as forrest sees it ($DOCKER_HOST, as the docker CLI reads it).
+    default: localEngineOptions(),
     h1: { protocol: 'https', ...tcpEndpoint(get('FORREST_LAB_H1_TLS')), ...tls },
     h2: { protocol: 'https', ...tcpEndpoint(get('FORREST_LAB_H2_TLS')), ...tls },
     'h2-ssh': {
@@ -123,7 +131,9 @@ export async function requireLab(): Promise<Lab> {
   const registry = get('FORREST_LAB_REGISTRY')
   const user = get('FORREST_LAB_REGISTRY_USER')
   const dockerConfig = get('FORREST_LAB_DOCKER_CONFIG')
-  const trust: Record<LabHost, string> = { h1: get('FORREST_LAB_H1_TRUST'), h2: get('FORREST_LAB_H2_TRUST') }
+  // (derived from the lab's layout when an env file from before these lines does not name them)
+  const trustOf = (h: LabHost) => env[`FORREST_LAB_${h.toUpperCase()}_TRUST`] ?? `${get('FORREST_LAB_DIR')}/${h}/etc-docker/certs.d/${registry}/ca.crt`
+  const trust: Record<LabHost, string> = { h1: trustOf('h1'), h2: trustOf('h2') }
   const runtimes = new Map<LabEngine, DockerRuntime>()
   const runtime = (e: LabEngine) => {
     let r = runtimes.get(e)
@@ -143,8 +153,9 @@ export async function requireLab(): Promise<Lab> {
     options: (e) => options[e],
     runtime,
     docker: async (e, ...args) => {
-      const target = e === 'default' ? ['-H', 'unix:///var/run/docker.sock'] : ['--tlsverify', '-H', get(`FORREST_LAB_${e.toUpperCase()}_TLS`)]
-      const { stdout } = await execFileP('docker', [...target, ...args], { env: cliEnv, maxBuffer: 16 << 20 })
+      const target = e === 'default' ? [] : ['--tlsverify', '-H', get(`FORREST_LAB_${e.toUpperCase()}_TLS`)]
+      // The local engine: the environment's, as for every other test helper; a lab host: its TLS endpoint.
+      const { stdout } = await execFileP('docker', [...target, ...args], { env: e === 'default' ? { ...process.env, DOCKER_CONFIG: dockerConfig } : cliEnv, maxBuffer: 16 << 20 })
       return stdout.trim()
     },
     withoutTrust: async (host, fn) => {
