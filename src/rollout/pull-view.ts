@@ -7,7 +7,8 @@ export { shortRef } from '../spec/image-reference.js'
 
 
 const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`
-export const describeProgress = (p: PullProgress): string => `${p.layersDone}/${p.layers} layers, ${(p.bytes / 1e6).toFixed(1)}/${mb(p.bytesTotal)}`
+export const describeProgress = (p: PullProgress): string =>
+  p.bytesTotal > 0 ? `${p.layersDone}/${p.layers} layers, ${(p.bytes / 1e6).toFixed(1)}/${mb(p.bytesTotal)}` : `${p.layersDone}/${p.layers} layers`
 
 /** The plain-line form (CI logs): a line per host when a layer completes, at most every `everyMs` otherwise. Pure but for `write`. */
 export function plainPullLines(write: (line: string) => void, everyMs = 2000, now = () => Date.now()): (e: HostPullEvent) => void {
@@ -67,7 +68,7 @@ export async function withPullView<T>(renderer: RendererName, title: string, hos
         task: (_, task) =>
           task.newListr(
             hosts.map((h) => ({
-              title: `${h}: resolving`,
+              title: `${h}: checking`,
               task: (_c: unknown, t: { title: string }) =>
                 new Promise<void>((resolve, reject) => {
                   const p = pending.get(h)!
