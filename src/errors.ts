@@ -19,6 +19,9 @@ export const EXIT = {
   etcdTls: 13,
   etcdAuth: 14,
   etcdPermission: 15,
+  registryAuth: 16,
+  registryUnreachable: 17,
+  registryTls: 18,
   interrupted: 130,
 } as const
 
@@ -46,6 +49,9 @@ export type ErrorCode =
   | 'ETCD_AUTH_FAILED'
   | 'ETCD_PERMISSION_DENIED'
   | 'PORT_TAKEN'
+  | 'REGISTRY_AUTH_FAILED'
+  | 'REGISTRY_UNREACHABLE'
+  | 'REGISTRY_TLS'
   | 'INTERRUPTED'
   | 'INTERNAL'
 
@@ -71,6 +77,13 @@ const EXIT_BY_CODE: Record<ErrorCode, number> = {
   ETCD_PERMISSION_DENIED: EXIT.etcdPermission,
   /** A fixed host port was taken by something else between choosing it and binding it (retried with another). */
   PORT_TAKEN: EXIT.conflict,
+  /** The registry refused the credentials, or wants some and got none. */
+  REGISTRY_AUTH_FAILED: EXIT.registryAuth,
+  /** The engine could not connect to the registry (refused, no route, DNS, timeout). */
+  REGISTRY_UNREACHABLE: EXIT.registryUnreachable,
+  /** The engine does not trust the registry's certificate (or TLS failed otherwise). */
+  REGISTRY_TLS: EXIT.registryTls,
+  /** Not on the engine, or the registry has no such repository or tag. */
   IMAGE_NOT_FOUND: EXIT.notFound,
   CONTAINER_NOT_FOUND: EXIT.notFound,
   APP_NOT_FOUND: EXIT.notFound,

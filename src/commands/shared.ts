@@ -7,6 +7,7 @@ import { chooseRenderer } from '../rollout/renderer.js'
 import type { RolloutOptions, RolloutResult } from '../rollout/rollout.js'
 import { withInterrupts } from '../rollout/signals.js'
 import { parseDuration } from '../spec/duration.js'
+import { shortRef } from '../spec/image-reference.js'
 
 /** --wait-lock[=DURATION]: bare means 10m (commands rewrite the bare form before parsing). */
 export const waitLockFlag = Flags.string({
@@ -61,6 +62,7 @@ export async function runRolloutVerb(
 
 export async function printResult(r: RolloutResult, log: (line: string) => void): Promise<void> {
   const took = `${(r.timings.totalMs / 1000).toFixed(1)}s`
+  if (r.image?.digest) log(`image ${shortRef(r.image.ref)}${r.image.pulled.length ? ` (pulled on ${r.image.pulled.join(', ')})` : ''}`)
   switch (r.outcome) {
     case 'dry-run': {
       const { describePlan } = await import('../plan/describe.js')

@@ -2,9 +2,16 @@ import createDebug from 'debug'
 import Docker from 'dockerode'
 import { ForrestError } from '../errors.js'
 import { retryTransient } from '../retry.js'
-import type { ContainerInfo, ContainerRuntime, ImageInfo, RunOptions } from './runtime.js'
+import { DOCKER_HUB, parseImageReference } from '../spec/image-reference.js'
+import { pullEventError, PullProgressTracker, type PullEvent } from './pull-progress.js'
+import { registryError } from './registry-errors.js'
+import type { ContainerInfo, ContainerRuntime, ImageInfo, PullProgress, RegistryAuth, RunOptions } from './runtime.js'
 
 const debug = createDebug('forrest:docker')
+
+// docker-modem's own debug namespace prints every request's headers, X-Registry-Auth (the
+// registry password, base64) among them: never on, whatever DEBUG says.
+if (createDebug.enabled('modem')) createDebug.enable(`${createDebug.disable()},-modem`)
 
 type DockerError = Error & { statusCode?: number; code?: string; json?: { message?: string } }
 
@@ -26,7 +33,8 @@ function isTransient(err: unknown): boolean {
 
 function dockerMessage(err: unknown): string {
   const e = err as DockerError
-  return e?.json?.message ?? e?.message ?? String(err)
+  // docker-modem prefixes "(HTTP code 500) server error - " when the body was a stream.
+  return (e?.json?.message ?? e?.message ?? String(err)).replace(/^\(HTTP code \d+\) [^-]*- /, '').trim()
 }
 
 /** Docker's multiplexed log stream: 8-byte frame headers (stream, 0, 0, 0, size32) + payload. */
@@ -88,18 +96,81 @@ export class DockerRuntime implements ContainerRuntime {
   }
 
   async inspectImage(ref: string): Promise<ImageInfo> {
+    const info = await this.findImage(ref)
+    if (!info) throw imageNotFound(ref, undefined)
+    return info
+  }
+
+  async findImage(ref: string): Promise<ImageInfo | undefined> {
     const info = await this.call('image inspect', async () => {
       try {
         return await this.docker.getImage(ref).inspect()
       } catch (err) {
-        if ((err as DockerError).statusCode === 404) throw imageNotFound(ref, err)
+        if ((err as DockerError).statusCode === 404) return undefined
         throw err
       }
     })
+    if (!info) return undefined
     const exposed = Object.keys(info.Config?.ExposedPorts ?? {})
       .filter((p) => p.endsWith('/tcp'))
       .map((p) => Number.parseInt(p, 10))
-    return { id: info.Id, exposedPorts: exposed, hasHealthcheck: Boolean(info.Config?.Healthcheck?.Test?.length && info.Config.Healthcheck.Test[0] !== 'NONE') }
+    return {
+      id: info.Id,
+      exposedPorts: exposed,
+      hasHealthcheck: Boolean(info.Config?.Healthcheck?.Test?.length && info.Config.Healthcheck.Test[0] !== 'NONE'),
+      repoDigests: info.RepoDigests ?? [],
+    }
+  }
+
+  async resolveDigest(ref: string, auth?: RegistryAuth): Promise<string> {
+    const registry = parseImageReference(ref)?.registry ?? DOCKER_HUB
+    const res = await this.call('registry lookup', async () => {
+      try {
+        // GET /distribution/{name}/json: the engine asks the registry for the manifest's descriptor.
+        return (await this.docker.getImage(ref).distribution(auth ? { authconfig: auth } : {})) as { Descriptor?: { digest?: string } }
+      } catch (err) {
+        throw registryError('cannot resolve', ref, registry, (err as DockerError).statusCode, dockerMessage(err), whose(auth), err) ?? err
+      }
+    })
+    const digest = res.Descriptor?.digest
+    if (!digest) throw new ForrestError('INTERNAL', `the Docker engine returned no digest for ${ref}`)
+    debug('%s resolves to %s', ref, digest)
+    return digest
+  }
+
+  async pull(ref: string, auth: RegistryAuth | undefined, onProgress?: (p: PullProgress) => void, signal?: AbortSignal): Promise<void> {
+    const parsed = parseImageReference(ref)
+    if (!parsed) throw new ForrestError('BAD_INPUT', `cannot pull ${ref}: an image ID is not a reference a registry knows`)
+    const registry = parsed.registry
+    const fail = (err: unknown, status?: number) => registryError('cannot pull', ref, registry, status, dockerMessage(err), whose(auth), err) ?? err
+    const stream = await this.call('image pull', async () => {
+      try {
+        // tag carries a digest too: with an empty tag the engine would pull every tag of the repository.
+        const opts = { fromImage: parsed.name, tag: parsed.digest ?? parsed.tag ?? 'latest', abortSignal: signal }
+        return (await (auth ? this.docker.createImage(auth, opts) : this.docker.createImage(opts))) as NodeJS.ReadableStream
+      } catch (err) {
+        throw fail(err, (err as DockerError).statusCode)
+      }
+    })
+    const tracker = new PullProgressTracker()
+    await new Promise<void>((resolve, reject) => {
+      let failed: string | undefined
+      this.docker.modem.followProgress(
+        stream,
+        (err: unknown) => {
+          if (err) return reject(isUnreachable(err) ? new ForrestError('DOCKER_UNREACHABLE', `Docker engine connection lost during the pull of ${ref}`, { cause: err }) : err)
+          if (failed !== undefined) return reject(fail(new Error(failed)))
+          resolve()
+        },
+        (e: PullEvent) => {
+          const error = pullEventError(e)
+          if (error !== undefined) failed ??= error
+          const p = tracker.add(e)
+          if (p && onProgress) onProgress(p)
+        },
+      )
+    })
+    debug('pulled %s', ref)
   }
 
   async run(opts: RunOptions): Promise<ContainerInfo> {
@@ -233,9 +304,12 @@ export class DockerRuntime implements ContainerRuntime {
   }
 }
 
+/** Whose credentials went with a request, for messages: the user name, or "an identity token". */
+const whose = (auth: RegistryAuth | undefined): string | undefined => (auth?.username ? `user ${auth.username}` : auth?.identitytoken ? 'an identity token' : undefined)
+
 function imageNotFound(ref: string, cause: unknown): ForrestError {
   return new ForrestError('IMAGE_NOT_FOUND', `image "${ref}" is not on this Docker host`, {
     cause,
-    suggestion: 'forrest does not pull: docker pull or docker load the image first (scripts/dev-stack.sh builds the demo images).',
+    suggestion: 'Push it to a registry and name that registry in the reference, or load it on this host (docker load; scripts/dev-stack.sh builds the demo images).',
   })
 }

@@ -21,6 +21,28 @@ export interface ImageInfo {
   id: string
   exposedPorts: number[]
   hasHealthcheck: boolean
+  /** `name@sha256:...` for each registry the image was pulled from or pushed to (none: built or loaded here). */
+  repoDigests: string[]
+}
+
+/** Credentials for one registry, as the Engine API takes them (X-Registry-Auth). Never logged. */
+export interface RegistryAuth {
+  /** The registry host[:port] (for Docker Hub: https://index.docker.io/v1/). */
+  serveraddress: string
+  username?: string
+  password?: string
+  /** An identity token (from `docker login` to some registries, or a credential helper). */
+  identitytoken?: string
+}
+
+/** Where a pull stands, summed over the image's layers. */
+export interface PullProgress {
+  layers: number
+  /** Layers in place: pulled now, or already on the engine. */
+  layersDone: number
+  /** Bytes downloaded, and the total over the layers whose size is known yet. */
+  bytes: number
+  bytesTotal: number
 }
 
 export interface RunOptions {
@@ -46,6 +68,16 @@ export interface ContainerRuntime {
   /** The engine's own ID (docker info), stable across restarts: which host a container is on. */
   engineId(): Promise<string>
   inspectImage(ref: string): Promise<ImageInfo>
+  /** The image, or undefined when this engine does not have it. */
+  findImage(ref: string): Promise<ImageInfo | undefined>
+  /**
+   * The digest a registry serves for `ref` now, asked through this engine (its registry trust
+   * and proxy settings apply). Throws REGISTRY_AUTH_FAILED, IMAGE_NOT_FOUND, REGISTRY_UNREACHABLE
+   * or REGISTRY_TLS.
+   */
+  resolveDigest(ref: string, auth?: RegistryAuth): Promise<string>
+  /** Pulls `ref` (name:tag or name@digest) onto this engine; the same errors as resolveDigest. */
+  pull(ref: string, auth: RegistryAuth | undefined, onProgress?: (p: PullProgress) => void, signal?: AbortSignal): Promise<void>
   /** Creates and starts the container; on a failed start the container is removed again. */
   run(opts: RunOptions): Promise<ContainerInfo>
   inspect(nameOrId: string): Promise<ContainerInfo | undefined>

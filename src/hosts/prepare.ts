@@ -1,40 +1,41 @@
 import type { Context } from '../context.js'
-import type { ImageInfo } from '../docker/runtime.js'
-import { ForrestError, toForrestError } from '../errors.js'
+import { ForrestError } from '../errors.js'
+import type { HostPullEvent } from '../image/pre-pull.js'
+import { resolveImage, revisionImageOn, type ImageNeed, type ResolvedImage } from '../image/resolve.js'
 import type { DeploymentSpec } from '../spec/types.js'
 import { eligible, hostsOf, hostsUnreachable, reachHosts, type HostState } from './fleet.js'
 
+export interface PrepareOptions {
+  allowUnreachableHosts?: boolean
+  /** Pull progress per host (the verbs show it as the rollout is shown). */
+  onEvent?: (e: HostPullEvent) => void
+  signal?: AbortSignal
+}
+
 /**
- * Before anything changes: reach every host of the app at once, and check the image is on each
- * one that may run it, as the same image. A host that does not answer fails the command (exit 7,
- * naming it) unless the user allows rolling on the others.
+ * Before anything changes: reach every host of the app at once, then make the image the command
+ * needs present on each one that may run it, as the same bytes: a tag from a registry resolved to
+ * one digest and pulled in parallel where missing (see resolveImage), a recorded revision by its
+ * digest, an image built or loaded on the hosts checked to be the same image everywhere. A host
+ * that does not answer fails the command (exit 7, naming it) unless the user allows rolling on the
+ * others; a pull that fails on any host fails it naming every such host. Nothing is changed either way.
  */
 export async function prepareHosts(
   ctx: Context,
   spec: Pick<DeploymentSpec, 'name' | 'hosts' | 'announce' | 'placement'>,
-  image: string | undefined,
-  opts: { allowUnreachableHosts?: boolean } = {},
-): Promise<{ hosts: HostState[]; image: ImageInfo }> {
+  need: ImageNeed | undefined,
+  opts: PrepareOptions = {},
+): Promise<{ hosts: HostState[]; image?: ResolvedImage }> {
   const hosts = await reachHosts(hostsOf(ctx, spec))
   const down = hosts.filter((h) => h.error)
   if (down.length === hosts.length || (down.length > 0 && !opts.allowUnreachableHosts)) throw hostsUnreachable(down, `cannot reach every Docker host of ${spec.name}; nothing was changed`)
-  const targets = eligible(hosts.filter((h) => h.engine !== undefined).map((h) => h.host), spec)
-  if (image === undefined) return { hosts, image: { id: '', exposedPorts: [], hasHealthcheck: false } } // nothing will start
-  const found = await Promise.all(targets.map(async (h) => ({ host: h.name, r: await h.runtime.inspectImage(image).then((info) => ({ info }), (err: unknown) => ({ err: toForrestError(err) })) })))
-  const missing = found.filter((f) => 'err' in f.r)
-  if (missing.length > 0) {
-    const first = (missing[0]!.r as { err: ForrestError }).err
-    if (missing.length === found.length && hosts.length === 1) throw first // one host: its own message, as before hosts existed
-    throw new ForrestError(first.code, `image "${image}" cannot be used on ${missing.map((m) => `${m.host} (${(m.r as { err: ForrestError }).err.message})`).join('; ')}; nothing was changed`, {
-      suggestion: 'Load or pull the image on every host (a registry and a digest make them the same image everywhere).',
+  if (need === undefined) return { hosts } // nothing will start
+  const targets = eligible(hosts.filter((h) => h.engine !== undefined).map((h) => h.host), spec).map((h) => ({ name: h.name, runtime: h.runtime }))
+  if (targets.length === 0) {
+    throw new ForrestError('BAD_INPUT', `no reachable host of ${spec.name} matches placement.labels; nothing was changed`, {
+      suggestion: 'Check placement.labels against the hosts\' labels.',
     })
   }
-  const infos = found.map((f) => ({ host: f.host, info: (f.r as { info: ImageInfo }).info }))
-  const ids = new Set(infos.map((i) => i.info.id))
-  if (ids.size > 1) {
-    throw new ForrestError('BAD_INPUT', `image "${image}" is not the same on every host (${infos.map((i) => `${i.host}: ${i.info.id.slice(7, 19)}`).join(', ')}); a revision must run the same bytes everywhere`, {
-      suggestion: 'Push the image to a registry and pull it on every host (same digest, same image id), then deploy again.',
-    })
-  }
-  return { hosts, image: infos[0]!.info }
+  const image = 'image' in need ? await resolveImage(need.image, need.pull, targets, opts) : await revisionImageOn(targets, need.revision, opts)
+  return { hosts, image }
 }

@@ -16,6 +16,12 @@ export interface RevisionRecord {
   revision: number
   spec: DeploymentSpec
   imageId: string
+  /**
+   * The registry's manifest digest (sha256:...) the image tag resolved to when the revision was
+   * made: every instance of it, on every host, runs `name@digest`, and scale and rollback pull
+   * exactly that. Absent for an image built or loaded on the host (it runs by imageId).
+   */
+  digest?: string
   templateHash: string
   /** Secret env name → keyed fingerprint; the values themselves are never stored. */
   secretFingerprints?: Record<string, string>

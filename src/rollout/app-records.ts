@@ -40,7 +40,7 @@ export async function loadAppRecords(ctx: Context, app: string): Promise<AppReco
 /**
  * A recorded spec was stored resolved (port and announce filled in), so it can be rolled out
  * again as is; its prefix is normalised (older records kept it as written), and a record from
- * before `gateways:` existed gets its defaults.
+ * before `gateways:`, `hostPorts:` or `pull:` existed gets their defaults.
  */
 export function resolvedSpecOf(rec: RevisionRecord): ResolvedSpec {
   const { spec } = rec
@@ -53,5 +53,6 @@ export function resolvedSpecOf(rec: RevisionRecord): ResolvedSpec {
     announce: { prefix: normalizePrefix(spec.announce.prefix), address: spec.announce.address },
     gateways: spec.gateways ?? { required: 0, timeout: 30_000 },
     hostPorts: spec.hostPorts ?? { from: 20_000, to: 29_999 },
+    pull: spec.pull ?? 'missing',
   }
 }

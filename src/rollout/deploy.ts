@@ -2,23 +2,25 @@ import { dirname, resolve } from 'node:path'
 import type { Context } from '../context.js'
 import { ForrestError } from '../errors.js'
 import type { DeploymentSpec } from '../spec/types.js'
+import type { ResolvedImage } from '../image/resolve.js'
+import { prepareDeployImage, type ImageStepOptions } from './image.js'
 import { choosePort } from './instance-ops.js'
-import { prepareHosts } from '../hosts/prepare.js'
 import type { HostState } from '../hosts/fleet.js'
 import { absoluteSecretPaths, resolveEnv, type ResolvedEnv } from './secrets.js'
 import { rollout, type ResolvedSpec, type RolloutOptions, type RolloutResult } from './rollout.js'
 
 /**
  * Fills in what the file leaves to the environment (announce prefix/address) and the image
- * (port), checking etcd and the image before anything is touched.
+ * (port), checking etcd, the hosts and the image before anything is touched. The image tag is
+ * resolved to its digest here, once, and pulled onto the target hosts (see prepareDeployImage).
  */
-export async function resolveSpec(ctx: Context, spec: DeploymentSpec, file: string, opts: { allowUnreachableHosts?: boolean } = {}): Promise<{ spec: ResolvedSpec; imageId: string; env: ResolvedEnv; hosts: HostState[] }> {
+export async function resolveSpec(ctx: Context, spec: DeploymentSpec, file: string, opts: ImageStepOptions = { renderer: 'silent' }): Promise<{ spec: ResolvedSpec; imageId: string; digest?: string; env: ResolvedEnv; hosts: HostState[]; image: ResolvedImage }> {
   // Secrets first: one that cannot be read fails before etcd or Docker is even asked.
   const withPaths = absoluteSecretPaths(spec, dirname(resolve(file)))
   const env = resolveEnv(withPaths, process.env)
   await ctx.identity() // etcd answers, and as whom; a TLS problem is named
-  // Each host answers and has the image (the same one): checked before anything is touched.
-  const { hosts, image } = await prepareHosts(ctx, spec, spec.image, opts)
+  // Each host answers and has the image, one digest everywhere: before anything is touched.
+  const { hosts, image } = await prepareDeployImage(ctx, spec, opts)
   const port = choosePort(spec.image, spec.port, image.exposedPorts)
   if (spec.health.type === 'docker' && !image.hasHealthcheck) {
     throw new ForrestError('INVALID_SPEC', `${file}: health.type: docker, but image "${spec.image}" has no HEALTHCHECK`, {
@@ -28,13 +30,16 @@ export async function resolveSpec(ctx: Context, spec: DeploymentSpec, file: stri
   return {
     // With hosts, each host has its own address; the spec's stays empty (it defines no revision).
     spec: { ...withPaths, port, announce: { prefix: spec.announce.prefix ?? ctx.config.prefix, address: spec.hosts ? '' : (spec.announce.address ?? ctx.config.ip) } },
-    imageId: image.id,
+    imageId: image.imageId,
+    ...(image.digest ? { digest: image.digest } : {}),
     env,
     hosts,
+    image,
   }
 }
 
 export async function deploy(ctx: Context, spec: DeploymentSpec, file: string, opts: RolloutOptions): Promise<RolloutResult> {
-  const resolved = await resolveSpec(ctx, spec, file, opts)
-  return rollout(ctx, { kind: 'deploy', ...resolved, replicas: spec.replicas, ...opts })
+  const { image, ...resolved } = await resolveSpec(ctx, spec, file, opts)
+  const result = await rollout(ctx, { kind: 'deploy', ...resolved, replicas: spec.replicas, ...opts })
+  return { ...result, image: { ref: image.ref, ...(image.digest ? { digest: image.digest } : {}), imageId: image.imageId, pulled: image.pulled } }
 }

@@ -1,5 +1,6 @@
 import type { Context } from '../context.js'
 import type { Outcome, RevisionRecord } from '../registry/records.js'
+import { shortDigest } from '../spec/image-reference.js'
 import { loadAppRecords } from './app-records.js'
 import { plainTable } from './status-format.js'
 
@@ -8,6 +9,8 @@ export interface HistoryEntry {
   current: boolean
   image: string
   imageId: string
+  /** The registry digest every instance of the revision runs (images from a registry). */
+  digest?: string
   createdAt: string
   author: string
   outcome: Outcome
@@ -32,6 +35,7 @@ export function historyEntries(revisions: RevisionRecord[], currentRevision: num
       current: r.revision === currentRevision,
       image: r.spec.image,
       imageId: r.imageId,
+      ...(r.digest ? { digest: r.digest } : {}),
       createdAt: r.createdAt,
       author: r.author,
       outcome: r.outcome,
@@ -49,7 +53,7 @@ export async function history(ctx: Context, app: string): Promise<HistoryResult>
 export function formatHistory(h: HistoryResult): string[] {
   const t = plainTable(['REVISION', 'IMAGE', 'WHEN', 'WHO', 'OUTCOME', 'WHAT CHANGED'])
   for (const e of h.revisions) {
-    t.push([`${e.revision}${e.current ? ' (current)' : ''}`, e.image, e.createdAt, e.author, e.outcome, e.changes.join('\n')])
+    t.push([`${e.revision}${e.current ? ' (current)' : ''}`, e.digest ? `${e.image}\n@${shortDigest(e.digest)}` : e.image, e.createdAt, e.author, e.outcome, e.changes.join('\n')])
   }
   return [`${h.app}: ${h.revisions.length} revision${h.revisions.length === 1 ? '' : 's'}, newest first`, ...t.toString().split('\n')]
 }

@@ -24,7 +24,7 @@ export interface RevisionDecision {
  * (recorded as a new revision, as `kubectl rollout undo` does), makes revision max + 1.
  */
 export function decideRevision(
-  req: { kind: 'deploy' | 'scale' | 'rollback'; spec: DeploymentSpec; imageId: string; replicas: number; restoredFrom?: number; actor: string; secretFingerprints: Record<string, string> },
+  req: { kind: 'deploy' | 'scale' | 'rollback'; spec: DeploymentSpec; imageId: string; digest?: string; replicas: number; restoredFrom?: number; actor: string; secretFingerprints: Record<string, string> },
   current: CurrentRecord | undefined,
   revisions: RevisionRecord[],
   now: Date,
@@ -47,6 +47,7 @@ export function decideRevision(
     revision,
     spec: next,
     imageId: req.imageId,
+    ...(req.digest ? { digest: req.digest } : {}),
     templateHash: hash,
     createdAt: now.toISOString(),
     author: req.actor,

@@ -4,7 +4,8 @@ import type { RevisionRecord } from '../registry/records.js'
 import { loadAppRecords, resolvedSpecOf } from './app-records.js'
 import { resolveRecordedEnv } from './secrets.js'
 import { rollout, type RolloutResult } from './rollout.js'
-import { requireImage, type OperateOptions } from './scale.js'
+import { prepareRevisionImage } from './image.js'
+import type { OperateOptions } from './scale.js'
 
 /**
  * The revision `forrest rollback` restores. Pure.
@@ -43,7 +44,7 @@ export async function rollback(ctx: Context, app: string, to: number | undefined
   const { current, revisions, currentRec } = await loadAppRecords(ctx, app)
   const target = chooseRollbackTarget(app, revisions, currentRec, to)
   const spec = { ...resolvedSpecOf(target), replicas: current.replicas }
-  const hosts = await requireImage(ctx, app, { ...target, spec }, true, opts)
+  const hosts = await prepareRevisionImage(ctx, app, { ...target, spec }, true, opts)
   // Its secrets must still be readable, with the values it ran with: said before anything is touched.
   const env = resolveRecordedEnv({ ...target, spec }, process.env)
   return rollout(ctx, {
@@ -52,6 +53,7 @@ export async function rollback(ctx: Context, app: string, to: number | undefined
     env,
     hosts,
     imageId: target.imageId,
+    ...(target.digest ? { digest: target.digest } : {}),
     replicas: current.replicas,
     restoredFrom: target.revision,
     expectRevision: current.revision,

@@ -8,6 +8,7 @@ import { readGatewayAcks } from '../registry/gateway-acks.js'
 import { InstanceRegistry } from '../registry/instances.js'
 import { acquireLock, type DeployLock } from '../registry/lock.js'
 import { Records, type CurrentRecord, type RevisionRecord } from '../registry/records.js'
+import { parseImageReference, pinnedReference } from '../spec/image-reference.js'
 import { resolveStrategy } from '../spec/strategy.js'
 import type { DeploymentSpec } from '../spec/types.js'
 import { executePlan, ExecutionFailure, type ExecutionReport } from './execute.js'
@@ -30,6 +31,8 @@ export interface RolloutRequest {
   /** The spec's env with its secrets read (in memory only), and their fingerprints. */
   env: ResolvedEnv
   imageId: string
+  /** The registry digest the image resolved to (and is present as on the host), if it came from a registry. */
+  digest?: string
   replicas: number
   /** rollback: the revision whose spec and image this restores. */
   restoredFrom?: number
@@ -62,6 +65,8 @@ export interface RolloutResult {
   notes: string[]
   /** What changes from the current revision (spec lines, as recorded in the revision). */
   changes: string[]
+  /** deploy: the image as resolved at plan time, and the hosts that pulled it. */
+  image?: { ref: string; digest?: string; imageId: string; pulled: string[] }
 }
 
 /** Deploy after `forrest scale`: the file's replica count wins, and the plan says so. Pure. */
@@ -71,9 +76,15 @@ export function scaleOverrideNote(current: CurrentRecord | undefined, replicas: 
   return `replicas ${current.replicas} (set by forrest scale at ${at} by ${by}) → ${replicas} (from the file)`
 }
 
-export function templateOf(rec: Pick<RevisionRecord, 'revision' | 'spec' | 'imageId' | 'templateHash'>, env: ResolvedEnv): InstanceTemplate {
+export function templateOf(rec: Pick<RevisionRecord, 'revision' | 'spec' | 'imageId' | 'digest' | 'templateHash'>, env: ResolvedEnv): InstanceTemplate {
   const s = rec.spec
-  return { revision: rec.revision, image: rec.imageId, templateHash: rec.templateHash, port: s.port!, env: env.values, command: s.command, labels: s.labels, health: s.health }
+  return { revision: rec.revision, image: revisionImage(rec), templateHash: rec.templateHash, port: s.port!, env: env.values, command: s.command, labels: s.labels, health: s.health }
+}
+
+/** What a revision's instances run: `name@digest` when its image came from a registry, else the image ID. */
+export function revisionImage(rec: Pick<RevisionRecord, 'spec' | 'imageId' | 'digest'>): string {
+  const ref = rec.digest ? parseImageReference(rec.spec.image) : undefined
+  return ref && rec.digest ? pinnedReference(ref, rec.digest) : rec.imageId
 }
 
 export const lockKey = (root: string, app: string) => `/${root}/locks/${app}`

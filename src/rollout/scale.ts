@@ -1,11 +1,9 @@
 import type { Context } from '../context.js'
 import { ForrestError } from '../errors.js'
 import { loadAppRecords, resolvedSpecOf } from './app-records.js'
+import { prepareRevisionImage } from './image.js'
 import { resolveRecordedEnv } from './secrets.js'
-import { rollout, type ResolvedSpec, type RolloutOptions, type RolloutResult } from './rollout.js'
-import type { RevisionRecord } from '../registry/records.js'
-import type { HostState } from '../hosts/fleet.js'
-import { prepareHosts } from '../hosts/prepare.js'
+import { rollout, type RolloutOptions, type RolloutResult } from './rollout.js'
 
 export type OperateOptions = Omit<RolloutOptions, 'dryRun'>
 
@@ -20,8 +18,8 @@ export async function scale(ctx: Context, app: string, replicas: number, opts: O
   }
   const { current, currentRec } = await loadAppRecords(ctx, app)
   const spec = resolvedSpecOf(currentRec)
-  // New instances run the recorded image id: check it is on every host before touching anything.
-  const hosts = await requireImage(ctx, app, { ...currentRec, spec }, replicas > current.replicas, opts)
+  // New instances run the recorded digest (or image id): on every host before anything is touched.
+  const hosts = await prepareRevisionImage(ctx, app, { ...currentRec, spec }, replicas > current.replicas, opts)
   return rollout(ctx, {
     kind: 'scale',
     spec,
@@ -29,26 +27,9 @@ export async function scale(ctx: Context, app: string, replicas: number, opts: O
     // New instances get the secrets the running ones have (checked by fingerprint) or nothing starts.
     env: resolveRecordedEnv({ ...currentRec, spec }, process.env),
     imageId: currentRec.imageId,
+    ...(currentRec.digest ? { digest: currentRec.digest } : {}),
     replicas,
     expectRevision: current.revision,
     ...opts,
   })
-}
-
-/**
- * Reaches the revision's hosts and (when it will start instances) checks its recorded image id is
- * on each: IMAGE_NOT_FOUND naming the revision and the image when it is gone.
- */
-export async function requireImage(ctx: Context, app: string, rec: Pick<RevisionRecord, 'revision' | 'imageId'> & { spec: ResolvedSpec }, starts: boolean, opts: { allowUnreachableHosts?: boolean }): Promise<HostState[]> {
-  const { revision, imageId } = rec
-  const image = rec.spec.image
-  try {
-    return (await prepareHosts(ctx, rec.spec, starts ? imageId : undefined, opts)).hosts
-  } catch (err) {
-    if (!(err instanceof ForrestError) || err.code !== 'IMAGE_NOT_FOUND') throw err
-    throw new ForrestError('IMAGE_NOT_FOUND', `revision ${revision} of ${app} runs image ${image} (${imageId}), which is no longer on every Docker host (${err.message}); nothing was changed`, {
-      cause: err,
-      suggestion: `Load the image again (docker pull/load ${image}, if the tag still points at ${imageId.slice(7, 19)}), or pick another revision: forrest history ${app}.`,
-    })
-  }
 }

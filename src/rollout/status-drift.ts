@@ -60,6 +60,8 @@ export interface AppStatus {
   revision: number
   image: string
   imageId: string
+  /** The registry digest the current revision runs, when its image came from a registry. */
+  digest?: string
   prefix: string
   desired: number
   /** Instances of the current revision that are running, registered and pass their health check. */
@@ -191,6 +193,7 @@ export function classifyApp(o: AppObservation, probes: Map<string, ProbeResult>,
     revision: current.revision,
     image: currentRec?.spec.image ?? '?',
     imageId: currentRec?.imageId ?? '?',
+    ...(currentRec?.digest ? { digest: currentRec.digest } : {}),
     prefix: currentRec?.spec.announce.prefix ?? '?',
     desired: current.replicas,
     healthy,

@@ -18,7 +18,7 @@ const debug = createDebug('forrest:step')
 /** Everything needed to run one instance of a revision (from the spec and its resolved image). */
 export interface InstanceTemplate {
   revision: number
-  /** Image id (sha256:...), so a moved tag never changes what a revision runs. */
+  /** `name@sha256:<digest>` (from a registry) or the image id: a moved tag never changes what a revision runs. */
   image: string
   templateHash: string
   port: number

@@ -85,3 +85,52 @@ function split(ref: string): Parts {
 function join(domain: string | undefined, path: string, tag: string | undefined, digest: string | undefined): string {
   return `${domain === undefined ? '' : `${domain}/`}${path}${tag === undefined ? '' : `:${tag}`}${digest === undefined ? '' : `@${digest}`}`
 }
+
+/** Docker Hub as the engine names it; docker.io references are looked up there. */
+export const DOCKER_HUB = 'docker.io'
+
+/** A reference as Docker resolves it against a registry (distribution/reference's normalisation). */
+export interface ImageReference {
+  /** The name as written, without tag or digest: what is pulled, and what a digest is pinned to. */
+  name: string
+  /** The registry host[:port]: the first path component when it names one, else docker.io. */
+  registry: string
+  /** True when the reference names its registry (else it is Docker Hub by default). */
+  namesRegistry: boolean
+  /** The repository at that registry ("library/" added for Docker Hub's official images). */
+  repository: string
+  tag?: string
+  digest?: string
+}
+
+const IMAGE_ID_RE = /^(?:sha256:)?[a-f0-9]{64}$/
+
+/** A bare image ID (64 hex, or sha256:64 hex): local to one engine, never pulled. */
+export const isImageId = (ref: string): boolean => IMAGE_ID_RE.test(ref)
+
+/**
+ * How Docker resolves a valid reference against a registry: the first component is a registry
+ * when it contains "." or ":", is "localhost", or has upper case; otherwise the image is on
+ * Docker Hub. Undefined for an image ID. Pure.
+ */
+export function parseImageReference(ref: string): ImageReference | undefined {
+  if (isImageId(ref)) return undefined
+  const { name, tag, digest } = split(ref)
+  const slash = name.indexOf('/')
+  const first = slash > 0 ? name.slice(0, slash) : ''
+  const named = slash > 0 && (/[.:]/.test(first) || first === 'localhost' || first !== first.toLowerCase())
+  let registry = named ? first : DOCKER_HUB
+  if (registry === 'index.docker.io') registry = DOCKER_HUB
+  const path = named ? name.slice(slash + 1) : name
+  const repository = registry === DOCKER_HUB && !path.includes('/') ? `library/${path}` : path
+  return { name, registry, namesRegistry: named, repository, ...(tag !== undefined ? { tag } : {}), ...(digest !== undefined ? { digest } : {}) }
+}
+
+/** `name@digest`: the same bytes on every engine, whatever the tag points at later. */
+export const pinnedReference = (ref: ImageReference, digest: string): string => `${ref.name}@${digest}`
+
+/** sha256: and the first 12 hex digits (as docker shows IDs): enough to tell digests apart. */
+export const shortDigest = (digest: string): string => digest.replace(/^(sha256:[a-f0-9]{12})[a-f0-9]*$/, '$1')
+
+/** `name@sha256:0123456789ab` for a pinned reference; anything else as it is. */
+export const shortRef = (ref: string): string => ref.replace(/@(sha256:[a-f0-9]{12})[a-f0-9]+$/, '@$1')

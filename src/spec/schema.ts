@@ -169,6 +169,10 @@ export const rootShape = {
     // The checks above, as far as JSON Schema can say them.
     .meta({ pattern: IMAGE_REFERENCE_PATTERN, maxLength: IMAGE_REFERENCE_MAX })
     .describe('Docker image reference: [registry[:port]/]repository[:tag][@digest], e.g. demo/myapp:1.'),
+  pull: z
+    .enum(['missing', 'always', 'never'], { error: 'expected missing, always or never' })
+    .default('missing')
+    .describe('When hosts pull the image. missing (default): resolve the tag to a digest at the registry once, and pull that digest where a host lacks it (an image built or loaded on the host, whose name names no registry, is used as it is); always: pull the digest every time; never: never pull or ask a registry, every host must have the image.'),
   replicas: z.int().min(0).default(1).describe('Number of instances. Default 1.'),
   port: z
     .int({ error: (iss) => portMessage(iss.input) })

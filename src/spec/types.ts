@@ -55,9 +55,13 @@ export interface HostSpec {
   ssh?: { identityFile?: string; knownHosts?: string }
 }
 
+/** When hosts pull the image (see schema.ts). */
+export type PullPolicy = 'missing' | 'always' | 'never'
+
 export interface DeploymentSpec {
   name: string
   image: string
+  pull: PullPolicy
   replicas: number
   /** Container port; undefined = the image's single EXPOSEd port. */
   port?: number

@@ -14,6 +14,7 @@ const APP = 'web'
 const spec = (image: string): DeploymentSpec => ({
   name: APP,
   image,
+  pull: 'missing',
   replicas: 2,
   port: 8080,
   env: {},

@@ -56,6 +56,7 @@ describe('loadSpec: valid fixtures and shipped deployments', () => {
     expect(loadSpec('name: web\nimage: nginx:1\n', 'min.yml')).toEqual({
       name: 'web',
       image: 'nginx:1',
+      pull: 'missing',
       replicas: 1,
       env: {},
       labels: {},

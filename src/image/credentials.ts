@@ -1,0 +1,124 @@
+/**
+ * Registry credentials, found the way the docker CLI finds them, for the Docker engine to use
+ * when it pulls (X-Registry-Auth). In order:
+ *   1. FORREST_REGISTRY_USER with FORREST_REGISTRY_PASSWORD or FORREST_REGISTRY_PASSWORD_FILE (CI)
+ *   2. the docker CLI's config.json ($DOCKER_CONFIG/config.json, else ~/.docker/config.json):
+ *      credHelpers[registry], else credsStore, else auths[registry] (`docker login` writes these)
+ *   3. none: the registry must allow anonymous pulls.
+ * A password is never logged, printed, or put in an error.
+ */
+import { readFile } from 'node:fs/promises'
+import { homedir } from 'node:os'
+import { join } from 'node:path'
+import createDebug from 'debug'
+import type { RegistryAuth } from '../docker/runtime.js'
+import { ForrestError } from '../errors.js'
+import { DOCKER_HUB } from '../spec/image-reference.js'
+import { runCredentialHelper } from './credential-helper.js'
+
+const debug = createDebug('forrest:registry-auth')
+
+/** The parts of config.json that hold credentials. */
+export interface DockerConfigFile {
+  auths?: Record<string, { auth?: string; username?: string; password?: string; identitytoken?: string }>
+  credsStore?: string
+  credHelpers?: Record<string, string>
+}
+
+export type ConfigCredentials =
+  | { kind: 'password'; username: string; password: string }
+  | { kind: 'token'; token: string }
+  | { kind: 'helper'; helper: string }
+
+/** The key `docker login` stores a registry under: Docker Hub keeps its historical URL. */
+export const configKeyFor = (registry: string): string => (registry === DOCKER_HUB ? 'https://index.docker.io/v1/' : registry)
+
+/** "https://host:port/v1/" and "host:port" are the same registry; Docker Hub has several names. */
+function sameRegistry(key: string, registry: string): boolean {
+  const host = key.replace(/^[a-z]+:\/\//i, '').split('/')[0]!.toLowerCase()
+  const want = registry.toLowerCase()
+  if (want === DOCKER_HUB) return ['docker.io', 'index.docker.io', 'registry-1.docker.io'].includes(host)
+  return host === want
+}
+
+/** What config.json says for a registry, as the docker CLI reads it. Pure. */
+export function lookupDockerConfig(config: DockerConfigFile, registry: string): ConfigCredentials | undefined {
+  const helper = Object.entries(config.credHelpers ?? {}).find(([k]) => sameRegistry(k, registry))?.[1]
+  if (helper) return { kind: 'helper', helper }
+  // With a credsStore the CLI keeps only empty placeholders in auths: the store is the source.
+  if (config.credsStore) return { kind: 'helper', helper: config.credsStore }
+  const entry = Object.entries(config.auths ?? {}).find(([k]) => sameRegistry(k, registry))?.[1]
+  if (!entry) return undefined
+  if (entry.identitytoken) return { kind: 'token', token: entry.identitytoken }
+  if (entry.auth) {
+    const decoded = Buffer.from(entry.auth, 'base64').toString('utf8')
+    const colon = decoded.indexOf(':')
+    if (colon > 0) return { kind: 'password', username: decoded.slice(0, colon), password: decoded.slice(colon + 1) }
+  }
+  if (entry.username && entry.password) return { kind: 'password', username: entry.username, password: entry.password }
+  return undefined
+}
+
+/** FORREST_REGISTRY_USER + FORREST_REGISTRY_PASSWORD(_FILE); a half-set pair is bad input. */
+export async function credentialsFromEnv(env: NodeJS.ProcessEnv, read: (file: string) => Promise<string> = (f) => readFile(f, 'utf8')): Promise<{ username: string; password: string } | undefined> {
+  const username = env.FORREST_REGISTRY_USER
+  const file = env.FORREST_REGISTRY_PASSWORD_FILE
+  let password = env.FORREST_REGISTRY_PASSWORD
+  if (!username && !password && !file) return undefined
+  if (password === undefined && file) {
+    try {
+      password = (await read(file)).replace(/\r?\n$/, '')
+    } catch (err) {
+      throw new ForrestError('BAD_INPUT', `FORREST_REGISTRY_PASSWORD_FILE ${file} cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, {
+        suggestion: 'Point it at a readable file holding only the password.',
+      })
+    }
+  }
+  if (!username || password === undefined || password === '') {
+    throw new ForrestError('BAD_INPUT', `registry credentials need both FORREST_REGISTRY_USER and FORREST_REGISTRY_PASSWORD (or FORREST_REGISTRY_PASSWORD_FILE); only ${username ? 'the user' : 'the password'} is set`, {
+      suggestion: 'Set both, or neither (then the docker CLI\'s config.json is used).',
+    })
+  }
+  return { username, password }
+}
+
+/** $DOCKER_CONFIG/config.json or ~/.docker/config.json; none is fine, unreadable JSON is not. */
+export async function readDockerConfig(env: NodeJS.ProcessEnv): Promise<{ file: string; config: DockerConfigFile } | undefined> {
+  const file = join(env.DOCKER_CONFIG || join(homedir(), '.docker'), 'config.json')
+  let text: string
+  try {
+    text = await readFile(file, 'utf8')
+  } catch {
+    return undefined
+  }
+  try {
+    return { file, config: JSON.parse(text) as DockerConfigFile }
+  } catch {
+    throw new ForrestError('BAD_INPUT', `${file} is not valid JSON`, { suggestion: 'Fix or remove it (docker login writes it).' })
+  }
+}
+
+/** The credentials for pulling from `registry` (host[:port], or docker.io), or undefined for none. */
+export async function registryAuthFor(registry: string, env: NodeJS.ProcessEnv = process.env): Promise<RegistryAuth | undefined> {
+  const serveraddress = configKeyFor(registry)
+  const fromEnv = await credentialsFromEnv(env)
+  if (fromEnv) {
+    debug('%s: credentials of user %s from FORREST_REGISTRY_USER', registry, fromEnv.username)
+    return { serveraddress, ...fromEnv }
+  }
+  const found = await readDockerConfig(env)
+  const creds = found && lookupDockerConfig(found.config, registry)
+  if (!creds) {
+    debug('%s: no credentials (%s)', registry, found ? `none in ${found.file}` : 'no docker config.json')
+    return undefined
+  }
+  if (creds.kind === 'password') {
+    debug('%s: credentials of user %s from %s', registry, creds.username, found!.file)
+    return { serveraddress, username: creds.username, password: creds.password }
+  }
+  if (creds.kind === 'token') return { serveraddress, identitytoken: creds.token }
+  const fromHelper = await runCredentialHelper(creds.helper, serveraddress, registry)
+  debug('%s: %s from docker-credential-%s', registry, fromHelper ? 'credentials' : 'no credentials', creds.helper)
+  if (!fromHelper) return undefined
+  return fromHelper.username === '<token>' ? { serveraddress, identitytoken: fromHelper.secret } : { serveraddress, username: fromHelper.username, password: fromHelper.secret }
+}

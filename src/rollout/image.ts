@@ -1,0 +1,67 @@
+import type { Context } from '../context.js'
+import { ForrestError } from '../errors.js'
+import { eligible, hostsOf, type HostState } from '../hosts/fleet.js'
+import { prepareHosts } from '../hosts/prepare.js'
+import { PrePullFailed } from '../image/pre-pull.js'
+import type { ImageNeed, ResolvedImage, RevisionImage } from '../image/resolve.js'
+import type { RevisionRecord } from '../registry/records.js'
+import { shortRef } from '../spec/image-reference.js'
+import type { DeploymentSpec } from '../spec/types.js'
+import { withPullView } from './pull-view.js'
+import type { RendererName } from './renderer.js'
+import type { ResolvedSpec } from './rollout.js'
+import { revisionImage } from './rollout.js'
+
+export interface ImageStepOptions {
+  renderer: RendererName
+  signal?: AbortSignal
+  allowUnreachableHosts?: boolean
+}
+
+type AppSpec = Pick<DeploymentSpec, 'name' | 'hosts' | 'announce' | 'placement'>
+
+/** prepareHosts with the pull progress shown per host, as the rollout is shown. */
+function prepareWithView(ctx: Context, spec: AppSpec, need: ImageNeed, title: string, opts: ImageStepOptions) {
+  const names = eligible(hostsOf(ctx, spec), spec).map((h) => h.name)
+  return withPullView(opts.renderer, title, names, (onEvent) => prepareHosts(ctx, spec, need, { ...opts, onEvent }))
+}
+
+/**
+ * deploy, at plan time: every host reached, the file's image resolved to one digest and present
+ * on every host that may run it, before the first container changes. A failure anywhere changes
+ * nothing, and says so.
+ */
+export async function prepareDeployImage(ctx: Context, spec: DeploymentSpec, opts: ImageStepOptions): Promise<{ hosts: HostState[]; image: ResolvedImage }> {
+  try {
+    const { hosts, image } = await prepareWithView(ctx, spec, { image: spec.image, pull: spec.pull }, `image ${spec.image}`, opts)
+    return { hosts, image: image! }
+  } catch (err) {
+    // A pre-pull failure and an unreachable host say so themselves; a failed lookup of the tag happened before them.
+    if (!(err instanceof ForrestError) || err instanceof PrePullFailed || /nothing was changed/.test(err.message)) throw err
+    throw new ForrestError(err.code, `${err.message}; nothing was changed`, { cause: err, suggestion: err.suggestion, detail: err.detail })
+  }
+}
+
+/**
+ * scale and rollback: the revision's hosts reached and, when it will start instances, its own
+ * image present on each: pulled by its recorded digest where missing (never by its tag, which may
+ * have moved), or, built or loaded on the hosts, still there as the same image.
+ */
+export async function prepareRevisionImage(ctx: Context, app: string, rec: Pick<RevisionRecord, 'revision' | 'imageId' | 'digest'> & { spec: ResolvedSpec }, starts: boolean, opts: ImageStepOptions): Promise<HostState[]> {
+  const revision: RevisionImage = rec
+  if (!starts) return (await prepareHosts(ctx, rec.spec, undefined, opts)).hosts
+  try {
+    return (await prepareWithView(ctx, rec.spec, { revision }, `image ${shortRef(revisionImage(rec))} (revision ${rec.revision})`, opts)).hosts
+  } catch (err) {
+    if (!(err instanceof ForrestError) || !['IMAGE_NOT_FOUND', 'REGISTRY_AUTH_FAILED', 'REGISTRY_UNREACHABLE', 'REGISTRY_TLS'].includes(err.code)) throw err
+    const image = rec.spec.image
+    const what = rec.digest ? `${image} at ${rec.digest}` : `${image} (${rec.imageId})`
+    throw new ForrestError(err.code, `revision ${rec.revision} of ${app} runs image ${what}, which ${rec.digest ? 'could not be made present on every host' : 'is no longer on every Docker host'}: ${err.message}${/nothing was changed/.test(err.message) ? '' : '; nothing was changed'}`, {
+      cause: err,
+      detail: err.detail,
+      suggestion: rec.digest
+        ? err.suggestion
+        : `Load the image again (docker pull/load ${image}, if the tag still points at ${rec.imageId.slice(7, 19)}), or pick another revision: forrest history ${app}.`,
+    })
+  }
+}
