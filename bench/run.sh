@@ -21,6 +21,34 @@ LOAD_C=${LOAD_C:-4}
 LOAD_QPS=${LOAD_QPS:-25}
 LAT_COUNT=${LAT_COUNT:-20}
 
+# ---------------------------------------------------------------- tools, before any work
+# A fresh machine lacks some of these (hyperfine is in no base image): check every one first and
+# install what is missing from Debian as root, or stop at once naming them, rather than failing
+# with exit 127 ten minutes in. BENCH_NO_INSTALL=1 only checks.
+log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+need_tools() {
+  local -A pkg=([hyperfine]=hyperfine [hey]=hey [bc]=bc [curl]=curl [etcd]=etcd-server [etcdctl]=etcd-client [haproxy]=haproxy [docker]=docker.io)
+  local missing=() pkgs=() t
+  for t in "${!pkg[@]}"; do command -v "$t" >/dev/null 2>&1 || { missing+=("$t"); pkgs+=("${pkg[$t]}"); }; done
+  { [ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1; } || docker image inspect demo/myapp:1 demo/myapp:2 >/dev/null 2>&1 || { missing+=(static-busybox); pkgs+=(busybox-static); }
+  if [ ${#missing[@]} -gt 0 ]; then
+    if [ "${BENCH_NO_INSTALL:-0}" != 1 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+      log "installing ${pkgs[*]} (missing: ${missing[*]})"
+      export DEBIAN_FRONTEND=noninteractive
+      local apt_log; apt_log=$(mktemp)
+      { apt-get update -qq && apt-get install -y -qq "${pkgs[@]}"; } >"$apt_log" 2>&1 || { cat "$apt_log" >&2; log "apt-get install ${pkgs[*]} failed"; exit 127; }
+      rm -f "$apt_log"
+    else
+      log "missing: ${missing[*]}; install them first (Debian: apt-get install -y ${pkgs[*]}), or run this as root without BENCH_NO_INSTALL to have it done"
+      exit 127
+    fi
+  fi
+  for t in "${!pkg[@]}"; do command -v "$t" >/dev/null 2>&1 || { log "$t is still missing after installing ${pkg[$t]}"; exit 127; }; done
+  docker info >/dev/null 2>&1 || { log "no Docker engine answers (start dockerd: scripts/dev-stack.sh up)"; exit 7; }
+  [ -x node_modules/.bin/tsc ] || { log "node_modules is missing: run npm ci first"; exit 127; }
+}
+need_tools
+
 ID=$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')
 LABEL=forrest-bench.run=$ID # on every container this bench makes (cleanup: by this label only)
 STAMP=$(date +%Y%m%d-%H%M%S)
@@ -32,7 +60,6 @@ mkdir -p "$OUT"
 
 ETCD_PID= HAPROXY_PID= GATEWAY_PID= LOAD_PID= SWARM_JOINED=0 SWARM_SVC=
 
-log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 now() { date +%s.%N; }
 elapsed() { echo "$2 - $1" | bc; }
 free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
