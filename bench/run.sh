@@ -2,7 +2,7 @@
 # forrest benchmark: rolling updates vs a bare floor and Docker Swarm, parallel rollouts,
 # announce-to-served latency through the gateway, CLI start-up, and failed requests under load.
 # See bench/README.md. Env: BENCH_RUNS (3), N_LIST ("10 30"), BENCH_QUICK=1 (N=10, 1 run),
-# BENCH_ROWS (all: "floor s1-i200 swarm s1-i200-noload s1-i50 shalf-i200 sall-i200 pfloor"),
+# N_LIST="" (start-up and latency only), BENCH_ROWS (all: "floor s1-i200 swarm s1-i200-noload s1-i50 shalf-i200 sall-i200 pfloor"),
 # BENCH_SWARM=0 / BENCH_FAST=0 (drop the swarm / 50ms-health rows),
 # LOAD_C (4) / LOAD_QPS (25 per worker), LAT_COUNT (20), STATUS_N (30), BENCH_NO_BUILD=1.
 set -euo pipefail
@@ -11,7 +11,7 @@ ROOT=$PWD
 BENCH=$ROOT/bench
 
 RUNS=${BENCH_RUNS:-3}
-N_LIST=${N_LIST:-"10 30"}
+N_LIST=${N_LIST-"10 30"} # empty: no rollout rows (figures 1, 2, 5)
 STATUS_N=${STATUS_N:-30}
 if [ "${BENCH_QUICK:-0}" = 1 ]; then RUNS=1; N_LIST=10; STATUS_N=10; fi
 ROWS=${BENCH_ROWS:-"floor s1-i200 swarm s1-i200-noload s1-i50 shalf-i200 sall-i200 pfloor"}
@@ -285,6 +285,7 @@ log "start-up: $STATUS_N instances of $app deployed; hyperfine"
 hyperfine -N -i --warmup 2 --runs "${STARTUP_RUNS:-10}" --export-json "$OUT/startup.json" \
   -n 'node -e 0 (baseline)' 'node -e 0' \
   -n 'forrest --version' "node $ROOT/bin/run.js --version" \
+  -n "forrest deploy, no-op ($STATUS_N instances)" "node $ROOT/bin/run.js deploy $WORK/status.yml" \
   -n "forrest status ($STATUS_N instances)" "node $ROOT/bin/run.js status $app" >"$OUT/hyperfine.txt" 2>&1
 node -e 'for (const r of JSON.parse(require("fs").readFileSync(process.argv[1])).results) console.log(["start", r.command, ...r.times].join("\t"))' "$OUT/startup.json" >>"$RES"
 
