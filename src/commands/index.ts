@@ -8,6 +8,7 @@ import Status from './status.js'
 import History from './history.js'
 import Diff from './diff.js'
 import Logs from './logs.js'
+import Render from './render.js'
 
 // Explicit command registry: oclif loads this one module instead of scanning a directory.
 export const COMMANDS = {
@@ -21,4 +22,5 @@ export const COMMANDS = {
   history: History,
   diff: Diff,
   logs: Logs,
+  render: Render,
 }

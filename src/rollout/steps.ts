@@ -51,7 +51,12 @@ export interface StepDeps {
   /** How long a withdrawal waits for the gateways' acknowledgements. */
   ackTimeoutMs: number
   signal: AbortSignal
+  /** Called as an instance reaches each phase (for the report's timeline; optional). */
+  mark?(instance: string, phase: StepPhase): void
 }
+
+/** What a step reached, in order: a start's started → healthy → announced → acked; a retire's withdrawn → drained → stopped. */
+export type StepPhase = 'started' | 'healthy' | 'announced' | 'acked' | 'withdrawn' | 'drained' | 'stopped'
 
 export interface StepOutcome {
   detail: string
@@ -85,6 +90,7 @@ export async function startInstance(deps: StepDeps, step: StartStep): Promise<St
       ...forrestLabels({ owner: deps.identity.owner, app, kind: 'rollout', revision: step.revision, template: tpl.templateHash, prefix }),
     },
   })
+  deps.mark?.(step.instance, 'started')
   return bringIntoService(deps, step.instance, c.id, c.hostPort, tpl, t0)
 }
 
@@ -125,11 +131,14 @@ async function bringIntoService(deps: StepDeps, name: string, id: string, hostPo
       await probeFor(ctx.runtime, { ...tpl.health, successes: n, deadline: deps.update.soak + tpl.health.interval * 2 }).waitUntilHealthy(target, deps.signal)
     }
     if (deps.signal.aborted) throw interrupted(deps.signal)
+    deps.mark?.(name, 'healthy')
     const address = `${deps.ip}:${hostPort}`
     const rev = await deps.registry.announce(key, address, instanceOps(deps, name, prefix, { container: id, revision: tpl.revision, address, health: tpl.health }))
     announced = true
+    deps.mark?.(name, 'announced')
     const ack = await waitForServing(ctx.etcd, prefix, name, rev, { timeoutMs: tpl.health.deadline, root: ctx.config.recordsRoot, expected: deps.gateways(prefix) })
     if (ack.outcome === 'failed') throw ackFailure(`${name} was announced at ${address}, but the load balancer does not serve it`, ack)
+    if (ack.outcome === 'acked') deps.mark?.(name, 'acked')
     const lb = ack.outcome === 'acked' ? `, HAProxy serves it (${ack.gateways.length} gateway${ack.gateways.length === 1 ? '' : 's'}, ${ack.waitedMs}ms)` : ''
     return { detail: `healthy in ${health.ms}ms, announced ${address}${lb}`, ms: Date.now() - t0 }
   } catch (err) {
@@ -139,11 +148,12 @@ async function bringIntoService(deps: StepDeps, name: string, id: string, hostPo
     if (announced) {
       // Withdraw, and give the gateways a moment to drain it before the container goes.
       const rev = await deps.registry.withdraw(key, instanceOps(deps, name, prefix)).catch(() => undefined)
+      if (rev) deps.mark?.(name, 'withdrawn')
       if (rev) await waitForGatewayAcks(ctx.etcd, prefix, rev, { timeoutMs: Math.min(deps.ackTimeoutMs, 5000), root: ctx.config.recordsRoot }).catch(() => undefined)
     }
     if (!deps.signal.aborted || !lockLost(deps.signal.reason)) {
       deps.assertHeld()
-      await ctx.runtime.remove(id).catch(() => undefined)
+      await ctx.runtime.remove(id).then(() => deps.mark?.(name, 'stopped')).catch(() => undefined)
     }
     if (deps.signal.aborted) throw interrupted(deps.signal)
     const base = err instanceof ForrestError ? err.message : `${name}: ${(err as Error).message}`
@@ -179,6 +189,7 @@ export async function retireInstance(
   let drained = 'not registered'
   if (step.registered) {
     const rev = await deps.registry.withdraw(instanceKey(prefix, step.instance), instanceOps(deps, step.instance, prefix))
+    deps.mark?.(step.instance, 'withdrawn')
     if (step.running && containerId) {
       const ack = await waitForGatewayAcks(ctx.etcd, prefix, rev, { timeoutMs: Math.max(deps.update.drain, deps.ackTimeoutMs), root: ctx.config.recordsRoot, expected: deps.gateways(prefix) })
       if (ack.outcome === 'failed') throw ackFailure(`${step.instance} was withdrawn but not every load balancer confirmed it has stopped routing to it, so it was not stopped`, ack)
@@ -188,6 +199,7 @@ export async function retireInstance(
       } else {
         drained = `gateways acked in ${ack.waitedMs}ms`
       }
+      deps.mark?.(step.instance, 'drained')
     } else {
       drained = 'withdrawn'
     }
@@ -196,7 +208,7 @@ export async function retireInstance(
   }
   if (!containerId) return { detail: `${drained}, no container`, ms: Date.now() - t0 }
   deps.assertHeld()
-  const stopping = stopAndRemove(ctx.runtime, containerId, deps.update.stopGracePeriod / 1000)
+  const stopping = stopAndRemove(ctx.runtime, containerId, deps.update.stopGracePeriod / 1000).then(() => deps.mark?.(step.instance, 'stopped'))
   if (deferStop) {
     deferStop(stopping)
     return { detail: `${drained}, stopping`, ms: Date.now() - t0 }
