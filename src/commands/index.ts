@@ -9,6 +9,7 @@ import History from './history.js'
 import Diff from './diff.js'
 import Logs from './logs.js'
 import Render from './render.js'
+import Completion from './completion.js'
 
 // Explicit command registry: oclif loads this one module instead of scanning a directory.
 export const COMMANDS = {
@@ -23,4 +24,5 @@ export const COMMANDS = {
   diff: Diff,
   logs: Logs,
   render: Render,
+  completion: Completion,
 }
