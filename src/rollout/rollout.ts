@@ -2,6 +2,7 @@ import createDebug from 'debug'
 import { bindIpFor, checkPrefixAgainstRoot, probeHostOf } from '../config.js'
 import type { Context, Identity } from '../context.js'
 import { ForrestError } from '../errors.js'
+import { lockKey } from '../plan/keys.js'
 import { planRollout } from '../plan/plan-rollout.js'
 import type { RolloutPlan } from '../plan/types.js'
 import { readGatewayAcks } from '../registry/gateway-acks.js'
@@ -67,7 +68,8 @@ export function templateOf(rec: Pick<RevisionRecord, 'revision' | 'spec' | 'imag
   return { revision: rec.revision, image: rec.imageId, templateHash: rec.templateHash, port: s.port!, env: s.env, command: s.command, labels: s.labels, health: s.health }
 }
 
-export const lockKey = (root: string, app: string) => `/${root}/locks/${app}`
+/** Kept here too: callers have imported it from this module. */
+export { lockKey }
 
 /**
  * The one path every state-changing verb takes (deploy, scale, rollback): lock → observe →

@@ -8,7 +8,7 @@ import { acquireLock } from '../registry/lock.js'
 import { Records } from '../registry/records.js'
 import { recordsOf } from './app-records.js'
 import { findForrestContainer } from './instance-ops.js'
-import { lockKey } from './rollout.js'
+import { lockKey } from '../plan/keys.js'
 import { retireInstance, type StepDeps } from './steps.js'
 
 export interface StopResult {

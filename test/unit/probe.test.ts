@@ -1,7 +1,9 @@
 import { getEventListeners } from 'node:events'
 import { describe, expect, it } from 'vitest'
 import type { ContainerRuntime } from '../../src/docker/runtime.js'
-import { dockerHealthProbe } from '../../src/health/probe.js'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { dockerHealthProbe, httpCheck } from '../../src/health/probe.js'
 
 /** A runtime whose container turns healthy after `after` inspections; nothing else is called. */
 const runtimeHealthyAfter = (after: number) => {
@@ -15,5 +17,39 @@ describe('readiness probes', () => {
     const spec = { type: 'docker' as const, path: '/', status: 200, interval: 1, timeout: 100, successes: 30, deadline: 10_000 }
     await dockerHealthProbe(runtimeHealthyAfter(5), spec).waitUntilHealthy({ containerId: 'c', name: 'n', address: '-' }, signal)
     expect(getEventListeners(signal, 'abort')).toHaveLength(0)
+  })
+})
+
+describe('httpCheck', () => {
+  const serve = async (handler: Parameters<typeof createServer>[1]) => {
+    const srv = createServer(handler)
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r))
+    return { address: `127.0.0.1:${(srv.address() as AddressInfo).port}`, close: () => new Promise((r) => srv.close(r)) }
+  }
+  const spec = { path: '/health', status: 200, timeout: 300 }
+
+  it('passes on the expected status, after reading the body', async () => {
+    const srv = await serve((req, res) => res.end(req.url === '/health' ? 'ok' : 'no'))
+    expect(await httpCheck(srv.address, spec)).toEqual({ ok: true, detail: 'HTTP 200' })
+    await srv.close()
+  })
+
+  it('fails on another status, a refused connection, a reset, or no answer in time', async () => {
+    const srv = await serve((req, res) => {
+      if (req.url === '/health') {
+        res.statusCode = 503
+        res.end()
+      } else if (req.url === '/reset') req.socket.destroy()
+      // /hang: never answers
+    })
+    expect(await httpCheck(srv.address, spec)).toEqual({ ok: false, detail: 'HTTP 503' })
+    expect(await httpCheck(srv.address, { ...spec, path: '/reset' })).toEqual({ ok: false, detail: 'ECONNRESET' })
+    const t0 = Date.now()
+    expect(await httpCheck(srv.address, { ...spec, path: '/hang' })).toEqual({ ok: false, detail: 'TimeoutError' })
+    expect(Date.now() - t0).toBeLessThan(1000)
+    srv.close()
+    const gone = await serve(() => undefined)
+    await gone.close()
+    expect(await httpCheck(gone.address, spec)).toEqual({ ok: false, detail: 'ECONNREFUSED' })
   })
 })
