@@ -91,7 +91,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # ---------------------------------------------------------------- setup
-if [ "${BENCH_NO_BUILD:-0}" != 1 ]; then log "building the CLI"; npx tsc -p tsconfig.build.json; fi
+if [ "${BENCH_NO_BUILD:-0}" != 1 ]; then log "building the CLI (tsc and the bundle)"; npm run -s build >/dev/null; fi
 scripts/build-images.sh
 FORREST=(node "$ROOT/bin/run.js")
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
-import { execute } from '@oclif/core'
+// The bundle when it was built (npm run build), else oclif over dist/: see src/cli-loader.ts.
+import { runCli } from '../dist/cli-loader.js'
 
-await execute({ dir: import.meta.url })
+await runCli(import.meta.url)
