@@ -2,7 +2,7 @@
 # forrest benchmark: rolling updates vs a bare floor and Docker Swarm, parallel rollouts,
 # announce-to-served latency through the gateway, CLI start-up, and failed requests under load.
 # See bench/README.md. Env: BENCH_RUNS (3), N_LIST ("10 30"), BENCH_QUICK=1 (N=10, 1 run),
-# N_LIST="" (start-up and latency only), BENCH_ROWS (all: "floor s1-i200 swarm s1-i200-noload s1-i50 shalf-i200 sall-i200 pfloor"),
+# N_LIST="" (start-up and latency only), BENCH_ROWS (all: "floor s1-i200 swarm s1-i200-noload s1-i50 shalf-i200 sall-i200 sall-i200-noload pfloor"),
 # BENCH_SWARM=0 / BENCH_FAST=0 (drop the swarm / 50ms-health rows),
 # LOAD_C (4) / LOAD_QPS (25 per worker), LAT_COUNT (20), STATUS_N (30), BENCH_NO_BUILD=1.
 set -euo pipefail
@@ -14,7 +14,7 @@ RUNS=${BENCH_RUNS:-3}
 N_LIST=${N_LIST-"10 30"} # empty: no rollout rows (figures 1, 2, 5)
 STATUS_N=${STATUS_N:-30}
 if [ "${BENCH_QUICK:-0}" = 1 ]; then RUNS=1; N_LIST=10; STATUS_N=10; fi
-ROWS=${BENCH_ROWS:-"floor s1-i200 swarm s1-i200-noload s1-i50 shalf-i200 sall-i200 pfloor"}
+ROWS=${BENCH_ROWS:-"floor s1-i200 swarm s1-i200-noload s1-i50 shalf-i200 sall-i200 sall-i200-noload pfloor"}
 [ "${BENCH_SWARM:-1}" = 1 ] || ROWS=${ROWS/swarm/}
 [ "${BENCH_FAST:-1}" = 1 ] || ROWS=${ROWS/s1-i50/}
 LOAD_C=${LOAD_C:-4}
@@ -273,6 +273,7 @@ for run in $(seq "$RUNS"); do
     has_row s1-i50 && forrest_case "$n" "$run" s1-i50 1 50ms 1
     has_row shalf-i200 && forrest_case "$n" "$run" shalf-i200 "$half" 200ms 1
     has_row sall-i200 && forrest_case "$n" "$run" sall-i200 "$n" 200ms 1
+    has_row sall-i200-noload && forrest_case "$n" "$run" sall-i200-noload "$n" 200ms 0
     has_row pfloor && pfloor_case "$n" "$run"
   done
 done

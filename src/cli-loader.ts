@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, statSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import Module from 'node:module'
 import { homedir, tmpdir } from 'node:os'
@@ -100,8 +100,10 @@ export function codeCachePath(bundle: string, argv: string[], env: NodeJS.Proces
   const st = statSync(bundle)
   const command = /^[a-z][a-z-]*$/.test(argv[0] ?? '') ? argv[0] : 'none'
   const dir = env.FORREST_CACHE_DIR || join(env.XDG_CACHE_HOME || (homedir() ? join(homedir(), '.cache') : tmpdir()), 'forrest')
-  return join(dir, `v8-${process.version}-${process.arch}-${st.size}-${Math.round(st.mtimeMs)}-${st.ino}-${command}.bin`)
+  return join(dir, `${cacheIdentity(st)}${command}.bin`)
 }
+
+const cacheIdentity = (st: { size: number; mtimeMs: number; ino: number }) => `v8-${process.version}-${process.arch}-${st.size}-${Math.round(st.mtimeMs)}-${st.ino}-`
 
 function writeCodeCache(file: string, script: vm.Script): void {
   try {
@@ -109,7 +111,22 @@ function writeCodeCache(file: string, script: vm.Script): void {
     const tmp = `${file}.${process.pid}.tmp`
     writeFileSync(tmp, script.createCachedData())
     renameSync(tmp, file) // atomic: a concurrent run reads the old file or the new one, never half
+    // v8-<node>-<arch>-<size>-<mtime>-<ino>-<command>.bin: the first six fields name this build.
+    pruneCodeCaches(dirname(file), `${file.slice(dirname(file).length + 1).split('-').slice(0, 6).join('-')}-`, Date.now())
   } catch {
     // a read-only or missing home: run without a cache
+  }
+}
+
+/**
+ * Every build makes new cache files (~1-2 MB per command): those of other builds go once they are
+ * an hour old, so a checkout rebuilt all day does not fill the disk, and two installs used in
+ * turn rebuild their caches at most hourly.
+ */
+export function pruneCodeCaches(dir: string, keepPrefix: string, now: number): void {
+  for (const name of readdirSync(dir)) {
+    if (!/^v8-.*\.bin$/.test(name) || name.startsWith(keepPrefix)) continue
+    const p = join(dir, name)
+    if (now - statSync(p).mtimeMs > 3_600_000) rmSync(p, { force: true })
   }
 }

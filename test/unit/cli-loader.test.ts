@@ -1,8 +1,8 @@
-import { mkdirSync, mkdtempSync, utimesSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readdirSync, utimesSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { chooseEntry, codeCachePath } from '../../src/cli-loader.js'
+import { chooseEntry, codeCachePath, pruneCodeCaches } from '../../src/cli-loader.js'
 
 /** A package root with dist/forrest.cjs (the bundle) and maybe src/ (a checkout), files at given times. */
 function root(files: { bundle?: number; src?: number }) {
@@ -53,5 +53,22 @@ describe('the V8 code cache file', () => {
     utimesSync(bundle, 3000, 3000)
     expect(codeCachePath(bundle, ['deploy'], env)).not.toBe(before)
     expect(codeCachePath(bundle, ['deploy'], { ...env, FORREST_CODE_CACHE: '0' })).toBeUndefined()
+  })
+})
+
+describe('pruning code caches', () => {
+  it("removes other builds' caches once they are an hour old, never this build's", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'forrest-cache-'))
+    const now = Date.now()
+    const put = (name: string, ageMs: number) => {
+      writeFileSync(join(dir, name), 'x')
+      utimesSync(join(dir, name), (now - ageMs) / 1000, (now - ageMs) / 1000)
+    }
+    put('v8-v20-x64-10-1-1-deploy.bin', 5 * 3_600_000) // this build, old: kept
+    put('v8-v20-x64-10-2-1-deploy.bin', 2 * 3_600_000) // another build, old: removed
+    put('v8-v20-x64-10-3-1-status.bin', 60_000) // another build, recent: kept
+    put('notes.txt', 9 * 3_600_000) // not ours: kept
+    pruneCodeCaches(dir, 'v8-v20-x64-10-1-1-', now)
+    expect(readdirSync(dir).sort()).toEqual(['notes.txt', 'v8-v20-x64-10-1-1-deploy.bin', 'v8-v20-x64-10-3-1-status.bin'])
   })
 })
