@@ -2,7 +2,7 @@
 # forrest benchmark: rolling updates vs a bare floor and Docker Swarm, parallel rollouts,
 # announce-to-served latency through the gateway, CLI start-up, and failed requests under load.
 # See bench/README.md. Env: BENCH_RUNS (3), N_LIST ("10 30"), BENCH_QUICK=1 (N=10, 1 run),
-# BENCH_ROWS (all: "floor s1-i200 swarm s1-i200-noload s1-i50 shalf-i200 sall-i200 pfloor"),
+# N_LIST="" (start-up and latency only), BENCH_ROWS (all: "floor s1-i200 swarm s1-i200-noload s1-i50 shalf-i200 sall-i200 sall-i200-noload pfloor"),
 # BENCH_SWARM=0 / BENCH_FAST=0 (drop the swarm / 50ms-health rows),
 # LOAD_C (4) / LOAD_QPS (25 per worker), LAT_COUNT (20), STATUS_N (30), BENCH_NO_BUILD=1.
 set -euo pipefail
@@ -11,15 +11,43 @@ ROOT=$PWD
 BENCH=$ROOT/bench
 
 RUNS=${BENCH_RUNS:-3}
-N_LIST=${N_LIST:-"10 30"}
+N_LIST=${N_LIST-"10 30"} # empty: no rollout rows (figures 1, 2, 5)
 STATUS_N=${STATUS_N:-30}
 if [ "${BENCH_QUICK:-0}" = 1 ]; then RUNS=1; N_LIST=10; STATUS_N=10; fi
-ROWS=${BENCH_ROWS:-"floor s1-i200 swarm s1-i200-noload s1-i50 shalf-i200 sall-i200 pfloor"}
+ROWS=${BENCH_ROWS:-"floor s1-i200 swarm s1-i200-noload s1-i50 shalf-i200 sall-i200 sall-i200-noload pfloor"}
 [ "${BENCH_SWARM:-1}" = 1 ] || ROWS=${ROWS/swarm/}
 [ "${BENCH_FAST:-1}" = 1 ] || ROWS=${ROWS/s1-i50/}
 LOAD_C=${LOAD_C:-4}
 LOAD_QPS=${LOAD_QPS:-25}
 LAT_COUNT=${LAT_COUNT:-20}
+
+# ---------------------------------------------------------------- tools, before any work
+# A fresh machine lacks some of these (hyperfine is in no base image): check every one first and
+# install what is missing from Debian as root, or stop at once naming them, rather than failing
+# with exit 127 ten minutes in. BENCH_NO_INSTALL=1 only checks.
+log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+need_tools() {
+  local -A pkg=([hyperfine]=hyperfine [hey]=hey [bc]=bc [curl]=curl [etcd]=etcd-server [etcdctl]=etcd-client [haproxy]=haproxy [docker]=docker.io)
+  local missing=() pkgs=() t
+  for t in "${!pkg[@]}"; do command -v "$t" >/dev/null 2>&1 || { missing+=("$t"); pkgs+=("${pkg[$t]}"); }; done
+  { [ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1; } || docker image inspect demo/myapp:1 demo/myapp:2 >/dev/null 2>&1 || { missing+=(static-busybox); pkgs+=(busybox-static); }
+  if [ ${#missing[@]} -gt 0 ]; then
+    if [ "${BENCH_NO_INSTALL:-0}" != 1 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+      log "installing ${pkgs[*]} (missing: ${missing[*]})"
+      export DEBIAN_FRONTEND=noninteractive
+      local apt_log; apt_log=$(mktemp)
+      { apt-get update -qq && apt-get install -y -qq "${pkgs[@]}"; } >"$apt_log" 2>&1 || { cat "$apt_log" >&2; log "apt-get install ${pkgs[*]} failed"; exit 127; }
+      rm -f "$apt_log"
+    else
+      log "missing: ${missing[*]}; install them first (Debian: apt-get install -y ${pkgs[*]}), or run this as root without BENCH_NO_INSTALL to have it done"
+      exit 127
+    fi
+  fi
+  for t in "${!pkg[@]}"; do command -v "$t" >/dev/null 2>&1 || { log "$t is still missing after installing ${pkg[$t]}"; exit 127; }; done
+  docker info >/dev/null 2>&1 || { log "no Docker engine answers (start dockerd: scripts/dev-stack.sh up)"; exit 7; }
+  [ -x node_modules/.bin/tsc ] || { log "node_modules is missing: run npm ci first"; exit 127; }
+}
+need_tools
 
 ID=$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')
 LABEL=forrest-bench.run=$ID # on every container this bench makes (cleanup: by this label only)
@@ -32,7 +60,6 @@ mkdir -p "$OUT"
 
 ETCD_PID= HAPROXY_PID= GATEWAY_PID= LOAD_PID= SWARM_JOINED=0 SWARM_SVC=
 
-log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 now() { date +%s.%N; }
 elapsed() { echo "$2 - $1" | bc; }
 free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
@@ -64,7 +91,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # ---------------------------------------------------------------- setup
-if [ "${BENCH_NO_BUILD:-0}" != 1 ]; then log "building the CLI"; npx tsc -p tsconfig.build.json; fi
+if [ "${BENCH_NO_BUILD:-0}" != 1 ]; then log "building the CLI (tsc and the bundle)"; npm run -s build >/dev/null; fi
 scripts/build-images.sh
 FORREST=(node "$ROOT/bin/run.js")
 
@@ -248,6 +275,7 @@ for run in $(seq "$RUNS"); do
     has_row s1-i50 && forrest_case "$n" "$run" s1-i50 1 50ms 1
     has_row shalf-i200 && forrest_case "$n" "$run" shalf-i200 "$half" 200ms 1
     has_row sall-i200 && forrest_case "$n" "$run" sall-i200 "$n" 200ms 1
+    has_row sall-i200-noload && forrest_case "$n" "$run" sall-i200-noload "$n" 200ms 0
     has_row pfloor && pfloor_case "$n" "$run"
   done
 done
@@ -260,6 +288,7 @@ log "start-up: $STATUS_N instances of $app deployed; hyperfine"
 hyperfine -N -i --warmup 2 --runs "${STARTUP_RUNS:-10}" --export-json "$OUT/startup.json" \
   -n 'node -e 0 (baseline)' 'node -e 0' \
   -n 'forrest --version' "node $ROOT/bin/run.js --version" \
+  -n "forrest deploy, no-op ($STATUS_N instances)" "node $ROOT/bin/run.js deploy $WORK/status.yml" \
   -n "forrest status ($STATUS_N instances)" "node $ROOT/bin/run.js status $app" >"$OUT/hyperfine.txt" 2>&1
 node -e 'for (const r of JSON.parse(require("fs").readFileSync(process.argv[1])).results) console.log(["start", r.command, ...r.times].join("\t"))' "$OUT/startup.json" >>"$RES"
 

@@ -40,7 +40,7 @@ wait_for() { # what, seconds, command...
 }
 forrest() { node bin/run.js "$@"; }
 
-[ -f dist/commands/index.js ] || { say "building"; npx tsc -p tsconfig.build.json; }
+[ -f dist/commands/index.js ] || { say "building"; npm run -s build; }
 bash scripts/build-images.sh
 
 # 1. etcd, HAProxy, gateway

@@ -1,19 +1,20 @@
 import { Args, Flags } from '@oclif/core'
 import { BaseCommand } from '../base-command.js'
 import type { RolloutResult } from '../rollout/rollout.js'
-import { allowUnreachableFlag, expandBareWaitLock, runRolloutVerb, waitLockFlag } from './shared.js'
+import { allowUnreachableFlag, expandBareWaitLock, runRolloutVerb, waitLockFlag, withRolloutSvg } from './shared.js'
 
 export default class Deploy extends BaseCommand {
   static summary = 'Roll out a deployment file with zero downtime: observe, plan, then launch → health → announce → withdraw → drain → stop.'
   static description = `Reads the desired state from FILE, compares it with what is registered in etcd and running in Docker, and carries out the difference. Re-running an unchanged file is a no-op. A changed image, env, command or port makes a new revision; a changed replica count alone scales. The file's replica count wins over an earlier \`forrest scale\` (the plan says so).
 
 Exit codes: 0 done (or nothing to do), 2 bad input, 3 failed and rolled back, 4 failed and needs a human, 5 another deploy holds the lock, 6 etcd unreachable, 7 Docker (a host) unreachable, 8 image not found, 130 interrupted.`
-  static examples = ['<%= config.bin %> deploy deployments/myapp.yml', '<%= config.bin %> deploy deployments/myapp.yml --dry-run', 'CI=1 <%= config.bin %> deploy deployments/myapp.yml --wait-lock=2m --json']
+  static examples = ['<%= config.bin %> deploy deployments/myapp.yml', '<%= config.bin %> deploy deployments/myapp.yml --dry-run', 'CI=1 <%= config.bin %> deploy deployments/myapp.yml --wait-lock=2m --json', '<%= config.bin %> deploy deployments/myapp.yml --svg rollout.svg']
   static args = { file: Args.string({ required: true, description: 'Deployment YAML' }) }
   static flags = {
     'dry-run': Flags.boolean({ description: 'Print the plan and change nothing' }),
     'wait-lock': waitLockFlag,
     'allow-unreachable-hosts': allowUnreachableFlag,
+    svg: Flags.string({ description: 'Also draw the rollout to FILE as an SVG, one lane per instance (also when it fails; see forrest render)', helpValue: 'FILE' }),
   }
 
   async run(): Promise<RolloutResult> {
@@ -23,6 +24,8 @@ Exit codes: 0 done (or nothing to do), 2 bad input, 3 failed and rolled back, 4 
     const [{ loadSpecFile }, { deploy }] = await Promise.all([import('../spec/load.js'), import('../rollout/deploy.js')])
     // Validate the whole file before any I/O against Docker or etcd.
     const spec = await loadSpecFile(args.file)
-    return runRolloutVerb(this, config, { command: `deploy ${args.file}`, waitLock: flags['wait-lock'], allowUnreachableHosts: flags['allow-unreachable-hosts'], dryRun: flags['dry-run'] }, (ctx, o) => deploy(ctx, spec, args.file, o))
+    return withRolloutSvg(flags.svg, () =>
+      runRolloutVerb(this, config, { command: `deploy ${args.file}`, waitLock: flags['wait-lock'], allowUnreachableHosts: flags['allow-unreachable-hosts'], dryRun: flags['dry-run'] }, (ctx, o) => deploy(ctx, spec, args.file, o)),
+    )
   }
 }

@@ -7,6 +7,9 @@ import Rollback from './rollback.js'
 import Status from './status.js'
 import History from './history.js'
 import Diff from './diff.js'
+import Logs from './logs.js'
+import Render from './render.js'
+import Completion from './completion.js'
 
 // Explicit command registry: oclif loads this one module instead of scanning a directory.
 export const COMMANDS = {
@@ -19,4 +22,7 @@ export const COMMANDS = {
   status: Status,
   history: History,
   diff: Diff,
+  logs: Logs,
+  render: Render,
+  completion: Completion,
 }

@@ -1,3 +1,4 @@
+import { writeFile } from 'node:fs/promises'
 import { Flags } from '@oclif/core'
 import { currentActor } from '../actor.js'
 import type { ForrestConfig } from '../config.js'
@@ -80,4 +81,21 @@ export async function printResult(r: RolloutResult, log: (line: string) => void)
       log(`${r.app}: revision ${r.revision}, ${r.instances.filter((i) => i.registered && i.running).length}/${r.replicas} serving (${r.outcome} in ${took})`)
       for (const i of r.instances) log(`  ${i.name}  ${i.address ?? '-'}  revision ${i.revision ?? '?'}`)
   }
+}
+
+/** --svg FILE: the rollout drawn after it ran, also when it failed (from the error's result). */
+export async function withRolloutSvg(file: string | undefined, fn: () => Promise<RolloutResult>): Promise<RolloutResult> {
+  if (!file) return fn()
+  const { renderRolloutSvg } = await import('../report/rollout-svg.js')
+  const write = (r: RolloutResult) => writeFile(file, renderRolloutSvg(r))
+  let result: RolloutResult
+  try {
+    result = await fn()
+  } catch (err) {
+    const detail = err instanceof ForrestError ? (err.detail as RolloutResult | undefined) : undefined
+    if (detail?.timings?.steps) await write(detail).catch(() => undefined)
+    throw err
+  }
+  await write(result)
+  return result
 }

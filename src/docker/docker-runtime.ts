@@ -5,7 +5,8 @@ import { retryTransient } from '../retry.js'
 import { DOCKER_HUB, parseImageReference } from '../spec/image-reference.js'
 import { pullEventError, PullProgressTracker, type PullEvent } from './pull-progress.js'
 import { registryError } from './registry-errors.js'
-import type { ContainerInfo, ContainerRuntime, ImageInfo, PullProgress, RegistryAuth, RunOptions } from './runtime.js'
+import { LogLineSplitter } from './log-lines.js'
+import type { ContainerInfo, ContainerRuntime, ImageInfo, LogLine, LogOptions, PullProgress, RegistryAuth, RunOptions } from './runtime.js'
 
 const debug = createDebug('forrest:docker')
 
@@ -302,10 +303,49 @@ export class DockerRuntime implements ContainerRuntime {
       return ''
     }
   }
+
+  async *logLines(id: string, opts: LogOptions): AsyncIterable<LogLine> {
+    // Absent options are left out rather than sent empty (docker-modem would send `tail=`).
+    const query = Object.fromEntries(
+      Object.entries({ stdout: true, stderr: true, timestamps: true, tail: opts.tail, since: unixTime(opts.since), until: unixTime(opts.until) }).filter(([, v]) => v !== undefined),
+    )
+    const splitter = new LogLineSplitter()
+    const container = this.docker.getContainer(id)
+    const gone = (err: unknown) => (err as DockerError).statusCode === 404
+    if (!opts.follow) {
+      const buf = await this.call('container logs', () => container.logs({ ...query, follow: false })).catch((err) => {
+        if (gone(err)) return Buffer.alloc(0)
+        throw err
+      })
+      yield* splitter.push(Buffer.isBuffer(buf) ? buf : Buffer.from(String(buf)))
+      yield* splitter.end()
+      return
+    }
+    const stream = await this.call('container logs', () => container.logs({ ...query, follow: true })).catch((err) => {
+      if (gone(err)) return undefined
+      throw err
+    })
+    if (!stream) return
+    const destroy = () => (stream as NodeJS.ReadableStream & { destroy(): void }).destroy()
+    // An abort (Ctrl-C) ends the stream early: that is the normal end of a follow.
+    if (opts.signal?.aborted) destroy()
+    opts.signal?.addEventListener('abort', destroy, { once: true })
+    try {
+      for await (const chunk of stream) yield* splitter.push(chunk as Buffer)
+    } catch (err) {
+      if (!opts.signal?.aborted) throw err
+    } finally {
+      opts.signal?.removeEventListener('abort', destroy)
+      destroy()
+    }
+    yield* splitter.end()
+  }
 }
 
 /** Whose credentials went with a request, for messages: the user name, or "an identity token". */
 const whose = (auth: RegistryAuth | undefined): string | undefined => (auth?.username ? `user ${auth.username}` : auth?.identitytoken ? 'an identity token' : undefined)
+/** Docker's since/until: seconds since the epoch, with a fraction down to nanoseconds. */
+const unixTime = (d: Date | undefined) => (d ? (d.getTime() / 1000).toFixed(3) : undefined)
 
 function imageNotFound(ref: string, cause: unknown): ForrestError {
   return new ForrestError('IMAGE_NOT_FOUND', `image "${ref}" is not on this Docker host`, {

@@ -1,3 +1,7 @@
+import type { LogLine } from './log-lines.js'
+
+export type { LogLine } from './log-lines.js'
+
 /** forrest's view of a container engine; DockerRuntime is the implementation over dockerode. */
 export interface ContainerInfo {
   id: string
@@ -63,6 +67,17 @@ export interface RunOptions {
   restart?: 'no' | 'unless-stopped'
 }
 
+export interface LogOptions {
+  /** Keep the stream open for new lines until the container stops or `signal` aborts. */
+  follow?: boolean
+  /** Only lines at or after / at or before this time. */
+  since?: Date
+  until?: Date
+  /** Only the last N lines (before following); all when absent. */
+  tail?: number
+  signal?: AbortSignal
+}
+
 export interface ContainerRuntime {
   ping(): Promise<void>
   /** The engine's own ID (docker info), stable across restarts: which host a container is on. */
@@ -90,4 +105,6 @@ export interface ContainerRuntime {
   /** Force-removes. Already gone is success. */
   remove(id: string): Promise<void>
   logs(id: string, tail: number): Promise<string>
+  /** The container's stdout and stderr, line by line with Docker's timestamps. A container that is gone has no lines. */
+  logLines(id: string, opts: LogOptions): AsyncIterable<LogLine>
 }

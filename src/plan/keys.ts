@@ -20,3 +20,6 @@ export function instanceNameFromKey(prefix: string, key: string): string | undef
   const name = key.slice(base.length)
   return name && !name.includes('/') ? name : undefined
 }
+
+/** The deploy lock of an app, under forrest's records root. */
+export const lockKey = (root: string, app: string) => `/${root}/locks/${app}`

@@ -2,7 +2,7 @@ import { Listr, PRESET_TIMESTAMP, type ListrTask } from 'listr2'
 import { ForrestError } from '../errors.js'
 import type { PlanStep, RolloutPlan, Wave } from '../plan/types.js'
 import type { RendererName } from './renderer.js'
-import { adoptInstance, retireInstance, startInstance, type StepDeps, type StepOutcome } from './steps.js'
+import { adoptInstance, retireInstance, startInstance, type StepDeps, type StepOutcome, type StepPhase } from './steps.js'
 
 export interface StepReport {
   kind: PlanStep['kind']
@@ -11,6 +11,9 @@ export interface StepReport {
   ok: boolean
   ms: number
   detail: string
+  /** When the step began (epoch ms), and when its instance reached each phase (a deferred stop lands after the step ends). */
+  at: number
+  events: Array<{ phase: StepPhase; at: number }>
 }
 
 export interface ExecutionReport {
@@ -39,6 +42,15 @@ const title = (s: PlanStep) =>
 export async function executePlan(plan: RolloutPlan, deps: StepDeps, opts: { renderer: RendererName; containerIds: Map<string, string> }): Promise<ExecutionReport> {
   const t0 = Date.now()
   const steps: StepReport[] = []
+  // One plan has at most one step per instance, so the instance name finds its step's events.
+  const events = new Map<string, StepReport['events']>()
+  const stepDeps: StepDeps = {
+    ...deps,
+    mark: (instance, phase) => {
+      events.get(instance)?.push({ phase, at: Date.now() })
+      deps.mark?.(instance, phase)
+    },
+  }
   const failures: ForrestError[] = []
   const stop = () => failures.length > 0 || deps.signal.aborted
   // Containers of start-first waves still stopping in the background; awaited before returning.
@@ -47,24 +59,26 @@ export async function executePlan(plan: RolloutPlan, deps: StepDeps, opts: { ren
     stopping.push(p.catch((err) => void failures.push(new ForrestError('ROLLOUT_FAILED', `${name} could not be stopped: ${(err as Error).message}`, { cause: err }))))
 
   const runStep = async (s: PlanStep, order: Wave['order']): Promise<StepOutcome> => {
-    if (s.kind === 'start') return startInstance(deps, s)
-    if (s.kind === 'adopt') return adoptInstance(deps, s)
+    if (s.kind === 'start') return startInstance(stepDeps, s)
+    if (s.kind === 'adopt') return adoptInstance(stepDeps, s)
     // stop-first retires exist to free the host first: wait for those stops.
-    return retireInstance(deps, s, opts.containerIds.get(s.instance), order === 'start-first' ? deferStop(s.instance) : undefined)
+    return retireInstance(stepDeps, s, opts.containerIds.get(s.instance), order === 'start-first' ? deferStop(s.instance) : undefined)
   }
 
   const stepTask = (s: PlanStep, order: Wave['order']): ListrTask => ({
     title: title(s),
     task: async (_, task) => {
       const started = Date.now()
+      const marks: StepReport['events'] = []
+      events.set(s.instance, marks)
       try {
         const out = await runStep(s, order)
         if (out.detail) task.title = `${title(s)}: ${out.detail}`
-        steps.push({ kind: s.kind, instance: s.instance, revision: s.revision, ok: true, ms: out.ms, detail: out.detail })
+        steps.push({ kind: s.kind, instance: s.instance, revision: s.revision, ok: true, ms: out.ms, detail: out.detail, at: started, events: marks })
       } catch (err) {
         const fe = err instanceof ForrestError ? err : new ForrestError('ROLLOUT_FAILED', `${s.instance}: ${(err as Error).message}`, { cause: err })
         failures.push(fe)
-        steps.push({ kind: s.kind, instance: s.instance, revision: s.revision, ok: false, ms: Date.now() - started, detail: fe.message })
+        steps.push({ kind: s.kind, instance: s.instance, revision: s.revision, ok: false, ms: Date.now() - started, detail: fe.message, at: started, events: marks })
         throw fe
       }
     },

@@ -2,6 +2,7 @@ import createDebug from 'debug'
 import { bindIpFor, checkPrefixAgainstRoot, probeHostOf } from '../config.js'
 import type { Context } from '../context.js'
 import { ForrestError } from '../errors.js'
+import { lockKey } from '../plan/keys.js'
 import { planRollout } from '../plan/plan-rollout.js'
 import type { RolloutPlan } from '../plan/types.js'
 import { readGatewayAcks } from '../registry/gateway-acks.js'
@@ -87,7 +88,8 @@ export function revisionImage(rec: Pick<RevisionRecord, 'spec' | 'imageId' | 'di
   return ref && rec.digest ? pinnedReference(ref, rec.digest) : rec.imageId
 }
 
-export const lockKey = (root: string, app: string) => `/${root}/locks/${app}`
+/** Kept here too: callers have imported it from this module. */
+export { lockKey }
 
 /**
  * The one path every state-changing verb takes (deploy, scale, rollback): lock → observe →

@@ -9,7 +9,7 @@ import { instanceNamePrefix } from '../plan/naming.js'
 import { readGatewayAcks } from '../registry/gateway-acks.js'
 import { readLock } from '../registry/lock.js'
 import { appNotFound, recordsOf } from './app-records.js'
-import { lockKey } from './rollout.js'
+import { lockKey } from '../plan/keys.js'
 import { classifyApp, probeTargets, type AppObservation, type AppStatus, type ProbeResult, type ProbeTarget } from './status-drift.js'
 
 export interface StatusReport {

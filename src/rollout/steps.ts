@@ -64,7 +64,12 @@ export interface StepDeps {
   /** How long a withdrawal waits for the gateways' acknowledgements. */
   ackTimeoutMs: number
   signal: AbortSignal
+  /** Called as an instance reaches each phase (for the report's timeline; optional). */
+  mark?(instance: string, phase: StepPhase): void
 }
+
+/** What a step reached, in order: a start's started → healthy → announced → acked; a retire's withdrawn → drained → stopped. */
+export type StepPhase = 'started' | 'healthy' | 'announced' | 'acked' | 'withdrawn' | 'drained' | 'stopped'
 
 export interface StepOutcome {
   detail: string
@@ -100,6 +105,7 @@ export async function startInstance(deps: StepDeps, step: StartStep): Promise<St
     // Crashes and engine restarts (a reboot too) bring it back, on the same host port.
     restart: 'unless-stopped',
   })
+  deps.mark?.(step.instance, 'started')
   return bringIntoService(deps, host, step.instance, c.id, c.hostPort, tpl, t0)
 }
 
@@ -158,11 +164,14 @@ async function bringIntoService(deps: StepDeps, host: HostTarget, name: string, 
       await probeFor(runtime, { ...tpl.health, successes: n, deadline: deps.update.soak + tpl.health.interval * 2 }).waitUntilHealthy(target, deps.signal)
     }
     if (deps.signal.aborted) throw interrupted(deps.signal)
+    deps.mark?.(name, 'healthy')
     const address = `${host.address}:${hostPort}`
     const rev = await deps.registry.announce(key, address, instanceOps(deps, name, prefix, { host, container: id, revision: tpl.revision, address, health: tpl.health }))
     announced = true
+    deps.mark?.(name, 'announced')
     const ack = await waitForServing(ctx.etcd, prefix, name, rev, { timeoutMs: tpl.health.deadline, root: ctx.config.recordsRoot, expected: deps.gateways(prefix) })
     if (ack.outcome === 'failed') throw ackFailure(`${name} was announced at ${address}, but the load balancer does not serve it`, ack)
+    if (ack.outcome === 'acked') deps.mark?.(name, 'acked')
     const lb = ack.outcome === 'acked' ? `, HAProxy serves it (${ack.gateways.length} gateway${ack.gateways.length === 1 ? '' : 's'}, ${ack.waitedMs}ms)` : ''
     return { detail: `healthy in ${health.ms}ms, announced ${address}${lb}`, ms: Date.now() - t0 }
   } catch (err) {
@@ -172,11 +181,12 @@ async function bringIntoService(deps: StepDeps, host: HostTarget, name: string, 
     if (announced) {
       // Withdraw, and give the gateways a moment to drain it before the container goes.
       const rev = await deps.registry.withdraw(key, instanceOps(deps, name, prefix)).catch(() => undefined)
+      if (rev) deps.mark?.(name, 'withdrawn')
       if (rev) await waitForGatewayAcks(ctx.etcd, prefix, rev, { timeoutMs: Math.min(deps.ackTimeoutMs, 5000), root: ctx.config.recordsRoot }).catch(() => undefined)
     }
     if (!deps.signal.aborted || !lockLost(deps.signal.reason)) {
       deps.assertHeld()
-      await runtime.remove(id).catch(() => undefined)
+      await runtime.remove(id).then(() => deps.mark?.(name, 'stopped')).catch(() => undefined)
     }
     if (deps.signal.aborted) throw interrupted(deps.signal)
     const base = err instanceof ForrestError ? err.message : `${name}: ${(err as Error).message}`
@@ -212,6 +222,7 @@ export async function retireInstance(
   let drained = 'not registered'
   if (step.registered) {
     const rev = await deps.registry.withdraw(instanceKey(prefix, step.instance), instanceOps(deps, step.instance, prefix))
+    deps.mark?.(step.instance, 'withdrawn')
     if (step.running && containerId) {
       const ack = await waitForGatewayAcks(ctx.etcd, prefix, rev, { timeoutMs: Math.max(deps.update.drain, deps.ackTimeoutMs), root: ctx.config.recordsRoot, expected: deps.gateways(prefix) })
       if (ack.outcome === 'failed') throw ackFailure(`${step.instance} was withdrawn but not every load balancer confirmed it has stopped routing to it, so it was not stopped`, ack)
@@ -221,6 +232,7 @@ export async function retireInstance(
       } else {
         drained = `gateways acked in ${ack.waitedMs}ms`
       }
+      deps.mark?.(step.instance, 'drained')
     } else {
       drained = 'withdrawn'
     }
@@ -235,7 +247,7 @@ export async function retireInstance(
   }
   if (!containerId) return { detail: `${drained}, no container`, ms: Date.now() - t0 }
   deps.assertHeld()
-  const stopping = stopAndRemove(deps.host(step.host).runtime, containerId, deps.update.stopGracePeriod / 1000)
+  const stopping = stopAndRemove(deps.host(step.host).runtime, containerId, deps.update.stopGracePeriod / 1000).then(() => deps.mark?.(step.instance, 'stopped'))
   if (deferStop) {
     deferStop(stopping)
     return { detail: `${drained}, stopping`, ms: Date.now() - t0 }

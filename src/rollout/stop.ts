@@ -9,7 +9,7 @@ import { Records } from '../registry/records.js'
 import { recordsOf } from './app-records.js'
 import { findForrestContainer } from './instance-ops.js'
 import { hostsOf, type Host } from '../hosts/fleet.js'
-import { lockKey } from './rollout.js'
+import { lockKey } from '../plan/keys.js'
 import { retireInstance, type StepDeps } from './steps.js'
 
 export interface StopResult {

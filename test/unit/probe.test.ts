@@ -43,4 +43,36 @@ describe('httpCheck', () => {
     }
     expect(await check('/ok')).toEqual({ ok: false, detail: 'ECONNREFUSED' })
   })
+
+  const serve = async (handler: Parameters<typeof createServer>[1]) => {
+    const srv = createServer(handler)
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r))
+    return { address: `127.0.0.1:${(srv.address() as AddressInfo).port}`, close: () => new Promise((r) => srv.close(r)) }
+  }
+  const spec = { path: '/health', status: 200, timeout: 300 }
+
+  it('passes on the expected status, after reading the body', async () => {
+    const srv = await serve((req, res) => res.end(req.url === '/health' ? 'ok' : 'no'))
+    expect(await httpCheck(srv.address, spec)).toEqual({ ok: true, detail: 'HTTP 200' })
+    await srv.close()
+  })
+
+  it('fails on another status, a refused connection, a reset, or no answer in time', async () => {
+    const srv = await serve((req, res) => {
+      if (req.url === '/health') {
+        res.statusCode = 503
+        res.end()
+      } else if (req.url === '/reset') req.socket.destroy()
+      // /hang: never answers
+    })
+    expect(await httpCheck(srv.address, spec)).toEqual({ ok: false, detail: 'HTTP 503' })
+    expect(await httpCheck(srv.address, { ...spec, path: '/reset' })).toEqual({ ok: false, detail: 'ECONNRESET' })
+    const t0 = Date.now()
+    expect(await httpCheck(srv.address, { ...spec, path: '/hang' })).toEqual({ ok: false, detail: 'TimeoutError' })
+    expect(Date.now() - t0).toBeLessThan(1000)
+    srv.close()
+    const gone = await serve(() => undefined)
+    await gone.close()
+    expect(await httpCheck(gone.address, spec)).toEqual({ ok: false, detail: 'ECONNREFUSED' })
+  })
 })
