@@ -2,12 +2,13 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import type { Context } from '../context.js'
 import type { ContainerInfo, LogLine } from '../docker/runtime.js'
 import { isOwnRollout, LABEL } from '../labels.js'
+import { hostsOf, type Host } from '../hosts/fleet.js'
 import { appNotFound, recordsOf } from '../rollout/app-records.js'
 
 export interface LogSource {
   /** Instance (container) name. */
   name: string
-  /** The host it runs on, as its instance record names it. */
+  /** The host it runs on (its name in the deployment file's hosts:, or "local"). */
   host: string
 }
 
@@ -48,12 +49,24 @@ export interface LogsResult {
  */
 export async function appLogs(ctx: Context, app: string, opts: LogsOptions, sink: LogSink): Promise<LogsResult> {
   const records = recordsOf(ctx)
-  const [identity, recorded] = await Promise.all([ctx.identity(), records.instances(app)])
-  const listOwn = async () => (await ctx.runtime.list({ [LABEL.managed]: 'true', [LABEL.app]: app })).filter((c) => isOwnRollout(c.labels, identity.owner, app))
+  const [identity, current] = await Promise.all([ctx.identity(), records.current(app)])
+  // Every host of the app's current revision (the local engine for an app without hosts:).
+  const spec = current && (await records.revision(app, current.revision))?.spec
+  const hosts = hostsOf(ctx, spec ?? { announce: {} })
+  const hostOf = new Map<string, Host>()
+  const listOwn = async () =>
+    (
+      await Promise.all(
+        hosts.map(async (h) =>
+          (await h.runtime.list({ [LABEL.managed]: 'true', [LABEL.app]: app })).filter((c) => isOwnRollout(c.labels, identity.owner, app)).map((c) => (hostOf.set(c.id, h), c)),
+        ),
+      )
+    ).flat()
   const first = sortByName(await listOwn())
-  if (!first.length && !(await records.current(app))) throw appNotFound(app, await records.apps())
+  if (!first.length && !current) throw appNotFound(app, await records.apps())
+  const runtimeOf = (c: ContainerInfo) => hostOf.get(c.id)!.runtime
 
-  const sourceOf = (c: ContainerInfo): LogSource => ({ name: c.name, host: recorded.get(c.name)?.host ?? ctx.config.ip })
+  const sourceOf = (c: ContainerInfo): LogSource => ({ name: c.name, host: hostOf.get(c.id)!.name })
   const sources = first.map(sourceOf)
   sink.sources(sources)
   let lines = 0
@@ -64,7 +77,7 @@ export async function appLogs(ctx: Context, app: string, opts: LogsOptions, sink
 
   const cutoff = new Date()
   const history = await Promise.all(
-    first.map((c) => collect(ctx.runtime.logLines(c.id, { tail: opts.tail, since: opts.since, until: opts.follow ? cutoff : undefined }))),
+    first.map((c) => collect(runtimeOf(c).logLines(c.id, { tail: opts.tail, since: opts.since, until: opts.follow ? cutoff : undefined }))),
   )
   for (const { line, source } of mergeByTime(history.map((ls, i) => ({ source: sources[i]!, lines: ls })))) emit(source)(line)
   if (!opts.follow) return { app, instances: sources, count: lines }
@@ -75,7 +88,7 @@ export async function appLogs(ctx: Context, app: string, opts: LogsOptions, sink
   let failure: unknown
   const seen = new Set(first.map((c) => c.id))
   const follow = (c: ContainerInfo, src: LogSource) =>
-    drain(ctx.runtime.logLines(c.id, { follow: true, since: cutoff, signal }), emit(src)).catch((err) => {
+    drain(runtimeOf(c).logLines(c.id, { follow: true, since: cutoff, signal }), emit(src)).catch((err) => {
       failure ??= err
       stop.abort()
     })

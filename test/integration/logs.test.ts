@@ -64,7 +64,7 @@ describe('forrest logs', () => {
     expect(out.instances.map((i: { name: string }) => i.name).sort()).toEqual(await names())
     expect(out.lines).toHaveLength(2)
     const all = JSON.parse((await forrest(['logs', app, '--json'], env)).stdout)
-    expect(all.lines).toContainEqual(expect.objectContaining({ stream: 'stderr', text: 'warn world', host: '127.0.0.1' }))
+    expect(all.lines).toContainEqual(expect.objectContaining({ stream: 'stderr', text: 'warn world', host: 'local' }))
   })
 
   it('--follow streams new lines, picks up an instance started meanwhile, and ends on Ctrl-C with exit 0', async () => {

@@ -108,8 +108,11 @@ describe('engine restarts (lab host h1)', () => {
   }
   const startEngine = () => run('bash', ['scripts/lab/up.sh'], { timeout: 120_000 })
 
+  let labCli: NodeJS.ProcessEnv
   beforeAll(async () => {
     lab = labEnv()
+    // forrest resolves the registry image to a digest with the lab's registry credentials.
+    labCli = { ...env, DOCKER_CONFIG: lab.FORREST_LAB_DOCKER_CONFIG! }
     await Promise.all(['1', '2'].map((tag) => dockerH1('pull', '-q', image(tag))))
   }, 120_000)
 
@@ -120,7 +123,7 @@ describe('engine restarts (lab host h1)', () => {
 
   it('after the engine stops and starts again, every instance serves at its registered address and status exits 0', async () => {
     const app = uniq('boot')
-    const res = await forrest(['deploy', specFile(app, { ...fast, name: app, image: image('1'), hosts: h1() })], env, 120_000)
+    const res = await forrest(['deploy', specFile(app, { ...fast, name: app, image: image('1'), hosts: h1() })], labCli, 120_000)
     expect(res.code, res.stdout + res.stderr).toBe(0)
     const before = await keysOf(app)
     await stopEngine()
@@ -128,23 +131,23 @@ describe('engine restarts (lab host h1)', () => {
     await startEngine()
     await pollUntil(() => allServe(app, 'v1'), { timeoutMs: 30_000, what: 'instances back after the engine restart' })
     expect(await keysOf(app)).toEqual(before)
-    const status = await forrest(['status', app], env)
+    const status = await forrest(['status', app], labCli)
     expect(status.code, status.stdout + status.stderr).toBe(0)
   }, 180_000)
 
   it('an engine restart during a rollout never ends in exit 0 with fewer healthy instances; the next run converges', async () => {
     const app = uniq('mid')
-    const v1 = await forrest(['deploy', specFile(`${app}-1`, { ...fast, name: app, image: image('1'), hosts: h1() })], env, 120_000)
+    const v1 = await forrest(['deploy', specFile(`${app}-1`, { ...fast, name: app, image: image('1'), hosts: h1() })], labCli, 120_000)
     expect(v1.code, v1.stderr).toBe(0)
     const file = specFile(`${app}-2`, { ...fast, name: app, image: image('2'), hosts: h1(), 'update.soak': '1500ms' })
-    const rolling = forrest(['deploy', file], env, 120_000)
+    const rolling = forrest(['deploy', file], labCli, 120_000)
     await pollUntil(async () => (await dockerH1('ps', '-q', '--filter', `label=forrest.app=${app}`)).split('\n').length > 2, { what: 'a v2 container on h1' })
     await stopEngine()
     await startEngine()
     const res = await rolling
     if (res.code === 0) expect(await allServe(app, 'v2')).toBe(true)
     else expect([EXIT.rolledBack, EXIT.failed, EXIT.dockerUnreachable]).toContain(res.code)
-    const again = await forrest(['deploy', file], env, 120_000)
+    const again = await forrest(['deploy', file], labCli, 120_000)
     expect(again.code, again.stdout + again.stderr).toBe(0)
     await pollUntil(() => allServe(app, 'v2'), { timeoutMs: 20_000, what: 'v2 serving after the re-run' })
     const running = (await dockerH1('ps', '-a', '--filter', `label=forrest.app=${app}`, '--format', '{{.Names}}')).split('\n').filter(Boolean).sort()
