@@ -92,16 +92,20 @@ function table(file) {
   const builds = [...new Set(of('status').map((r) => r[1]))]
   const ns = [...new Set(of('status').map((r) => Number(r[2])))].sort((a, b) => a - b)
   const statusOf = (build, n) => of('status').find((r) => r[1] === build && Number(r[2]) === n)
-  console.log('forrest status APP (whole process, with the table), median seconds of the hyperfine runs')
-  console.log(['instances', ...builds].map((c) => c.padStart(12)).join(''))
-  for (const n of ns) console.log([String(n), ...builds.map((b) => statusOf(b, n)?.[3] ?? '-')].map((c) => c.padStart(12)).join(''))
+  // status rows: build, N, median s, min s, CPU s of the process (user + system, mean)
+  console.log('forrest status APP (whole process, with the table), seconds: median / min / CPU of the process')
+  console.log(['instances', ...builds].map((c, i) => (i ? c.padStart(24) : c.padStart(9))).join(''))
+  for (const n of ns) console.log([String(n).padStart(9), ...builds.map((b) => (statusOf(b, n)?.slice(3, 6).join(' / ') ?? '-').padStart(24))].join(''))
   for (const b of builds) {
     // Least squares over the sizes: fixed cost (intercept) and cost per instance (slope).
-    const pts = ns.map((n) => [n, Number(statusOf(b, n)?.[3])]).filter(([, t]) => Number.isFinite(t))
-    const mx = pts.reduce((s, [x]) => s + x, 0) / pts.length
-    const my = pts.reduce((s, [, y]) => s + y, 0) / pts.length
-    const slope = pts.reduce((s, [x, y]) => s + (x - mx) * (y - my), 0) / pts.reduce((s, [x]) => s + (x - mx) ** 2, 0)
-    console.log(`  ${b}: fixed ${(my - slope * mx).toFixed(3)} s + ${(slope * 1000).toFixed(2)} ms per instance`)
+    const fit = (col) => {
+      const pts = ns.map((n) => [n, Number(statusOf(b, n)?.[col])]).filter(([, t]) => Number.isFinite(t))
+      const mx = pts.reduce((s, [x]) => s + x, 0) / pts.length
+      const my = pts.reduce((s, [, y]) => s + y, 0) / pts.length
+      const slope = pts.reduce((s, [x, y]) => s + (x - mx) * (y - my), 0) / pts.reduce((s, [x]) => s + (x - mx) ** 2, 0)
+      return `${(my - slope * mx).toFixed(3)} s + ${(slope * 1000).toFixed(2)} ms/instance`
+    }
+    console.log(`  ${b}: median ${fit(3)}; min ${fit(4)}; CPU ${fit(5)}`)
   }
   const variants = [...new Set(of('cpu').map((r) => r[1]))]
   if (variants.length) {

@@ -4,7 +4,7 @@
 # of the gateway and HAProxy (and of the checks' docker-proxy and containers), the HAProxy reads
 # of one gateway pass and announce → served, for each check interval (and build) compared.
 # Env: SCALE_N ("10 50 100 150"), SCALE_BEFORE (an older build: a directory with bin/run.js and
-# dist/, compared in the same run), SCALE_IDLE_S (10) seconds of CPU sampling, STATUS_RUNS (5),
+# dist/, compared in the same run), SCALE_IDLE_S (10) seconds of CPU sampling, STATUS_RUNS (10),
 # LAT_COUNT (10) announcements per variant, BENCH_NO_BUILD=1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,7 +13,7 @@ BENCH=$ROOT/bench
 SCALE_N=${SCALE_N:-"10 50 100 150"}
 BEFORE=${SCALE_BEFORE:-}
 IDLE_S=${SCALE_IDLE_S:-10}
-STATUS_RUNS=${STATUS_RUNS:-5}
+STATUS_RUNS=${STATUS_RUNS:-10}
 LAT_COUNT=${LAT_COUNT:-10}
 MAX_N=$(tr ' ' '\n' <<<"$SCALE_N" | sort -n | tail -1)
 
@@ -104,7 +104,7 @@ for n in $SCALE_N; do
   cmds=(-n after "node $ROOT/bin/run.js status $APP")
   [ -z "$BEFORE" ] || cmds+=(-n before "node $BEFORE/bin/run.js status $APP")
   timeout 600 hyperfine -N --warmup 1 --runs "$STATUS_RUNS" --export-json "$OUT/status-$n.json" "${cmds[@]}" >"$OUT/hyperfine-$n.txt" 2>&1
-  node -e 'for (const r of JSON.parse(require("fs").readFileSync(process.argv[1])).results) console.log(["status", r.command, process.argv[2], r.median.toFixed(3), r.mean.toFixed(3), r.min.toFixed(3), r.max.toFixed(3)].join("\t"))' "$OUT/status-$n.json" "$n" >>"$RES"
+  node -e 'for (const r of JSON.parse(require("fs").readFileSync(process.argv[1])).results) console.log(["status", r.command, process.argv[2], r.median, r.min, r.user + r.system].map((x) => (typeof x === "number" ? x.toFixed(3) : x)).join("\t"))' "$OUT/status-$n.json" "$n" >>"$RES"
   log "status at $n: $(grep -P "^status\t[a-z]+\t$n\t" "$RES" | cut -f2,4 | tr '\t\n' '= ')"
 done
 

@@ -30,12 +30,15 @@ const debug = createDebug('forrest:gateway')
  *
  * Gating: HAProxy treats a server as UP before its first check ("UP 1/2"), so a new server is
  * forced DOWN (`set server ... health down`) right after it is added; HAProxy's own HTTP check
- * then brings it UP, with no round trip through the gateway. Measured on HAProxy 2.6: the first
- * check of a freshly enabled dynamic server comes one full `inter` after `state ready` (fastinter
- * does not apply to it), but `health down` reschedules it at `downinter` (25 ms), so an instance
- * serves ~25-30 ms after it is added instead of one `inter` (2 s by default, check-params.ts)
- * later. It is added at weight 0 and only given its weight once it is DOWN, so it takes no
- * request in between.
+ * then brings it UP, with no round trip through the gateway. It is added at weight 0 and only
+ * given its weight once it is DOWN, so it takes no request in between. Measured on HAProxy 2.6:
+ * a dynamic server's check task first runs ~25 ms after `add server`. If by then its checks are
+ * enabled and it is forced DOWN, that run checks it (then every `downinter` until it passes), so
+ * it serves ~25-40 ms after the add; if not, the task schedules its first check one full `inter`
+ * later (2 s by default, check-params.ts), and no later command brings it forward. So the add,
+ * `enable health`, `state ready`, `health down` and the weight go to HAProxy as one command line:
+ * as separate commands, a gateway slowed down for a few tens of ms lost that race. A server
+ * re-gated after maint (the `ready` action) has no such first run: its verdict may take an inter.
  *
  * Acks: revision R is published only when every change up to R is in HAProxy: new servers have a
  * check verdict, withdrawn ones are deleted (`del server` succeeded, which HAProxy refuses while
@@ -364,19 +367,22 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
   async function execute(a: SyncAction): Promise<'deleted' | undefined> {
     const srv = `${backend}/${a.name}`
     switch (a.kind) {
-      case 'add':
-        await runtime.run(`add server ${srv} ${a.address} ${checkParams} weight ${a.trusted ? liveWeight : 0}`)
-        await runtime.run(`enable health ${srv}`)
-        await runtime.run(`set server ${srv} state ready`)
+      case 'add': {
+        const t0 = Date.now()
+        // One line (see "Gating" above). If `add server` fails, the rest answer "No such server";
+        // if another gateway on this HAProxy added the same server a moment before ("Already
+        // exists"), the rest gate that one again, which only delays its verdict.
+        const add = [`add server ${srv} ${a.address} ${checkParams} weight ${a.trusted ? liveWeight : 0}`, `enable health ${srv}`, `set server ${srv} state ready`]
+        await runtime.runLine(a.trusted ? add : [...add, ...gateDown(srv)])
         failedReported.delete(a.name)
         if (a.trusted) {
           emit({ type: 'up', name: a.name, address: a.address })
           return
         }
-        addedAt.set(a.name, Date.now())
-        await gateDown(srv)
+        addedAt.set(a.name, t0)
         emit({ type: 'added', name: a.name, address: a.address })
         return
+      }
       case 'enable-health':
         await runtime.run(`enable health ${srv}`)
         return
@@ -388,9 +394,7 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
         return
       }
       case 'ready':
-        if (a.regate) await runtime.run(`set server ${srv} weight 0`)
-        await runtime.run(`set server ${srv} state ready`)
-        if (a.regate) await gateDown(srv)
+        await runtime.runLine(a.regate ? [`set server ${srv} weight 0`, `set server ${srv} state ready`, ...gateDown(srv)] : [`set server ${srv} state ready`])
         return
       case 'drain':
         await runtime.run(`set server ${srv} state drain`)
@@ -420,14 +424,14 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
   }
 
   /**
-   * Keeps a just-added (weight 0) server out of rotation until HAProxy's own check passes:
-   * forced DOWN, it gets its weight back and HAProxy puts it UP on the first good check (rise 1),
-   * with no gateway round trip. Order matters: `health down` only sticks once the server is out
-   * of maint (state ready), and the weight comes last so it never serves while unchecked.
+   * The commands that keep a just-added (weight 0) server out of rotation until HAProxy's own
+   * check passes: forced DOWN, it gets its weight back and HAProxy puts it UP on the first good
+   * check (rise 1), with no gateway round trip. Order matters: `health down` only sticks once the
+   * server is out of maint (state ready), and the weight comes last so it never serves while
+   * unchecked.
    */
-  async function gateDown(srv: string): Promise<void> {
-    await runtime.run(`set server ${srv} health down`)
-    await runtime.run(`set server ${srv} weight ${liveWeight}`)
+  function gateDown(srv: string): string[] {
+    return [`set server ${srv} health down`, `set server ${srv} weight ${liveWeight}`]
   }
 
   emit({ type: 'started', id, socket: opts.socketPath, prefix: opts.prefix, backend, haproxyPid: haproxy.pid })

@@ -84,6 +84,20 @@ export class HaproxyRuntime {
     return out
   }
 
+  /**
+   * Sends commands as one line (`a; b; c`): HAProxy runs them back to back, with none of its own
+   * tasks in between. It runs every one whatever the one before answered, so the answers are
+   * checked only afterwards: throws with the first error among them.
+   */
+  async runLine(commands: string[]): Promise<string> {
+    const command = commands.join('; ')
+    const out = (await this.send(command)).trim()
+    debug('%s -> %s', command, out || '(ok)')
+    const failed = out.split('\n').find((answer) => looksLikeError(answer.trim()))
+    if (failed) throw new HaproxyCommandError(command, failed.trim())
+    return out
+  }
+
   async info(): Promise<ProcessInfo> {
     const fields = new Map<string, string>()
     for (const line of (await this.send('show info')).split('\n')) {
