@@ -7,11 +7,11 @@ import type { LogEntry, LogsResult } from '../verbs/logs.js'
 
 export default class Logs extends BaseCommand {
   static summary = "The app's instances' logs merged, each line prefixed with its instance."
-  static description = `Lines of every instance of APP on this Docker host (running or stopped, this environment's only), in time order, stdout and stderr together, as "name | line" (with the host once instances run on several). With --follow, new lines as they come, including from instances started meanwhile, until Ctrl-C (exit 0).
+  static description = `Lines of every instance of APP on every host of its deployment file (running or stopped, this environment's only), in time order, stdout and stderr together, as "name | line" ("host/name | line" once instances run on several hosts). A host that does not answer is named on stderr and left out. With --follow, new lines as they come, including from instances started meanwhile, until Ctrl-C (exit 0).
 
 With --json: without --follow one object {app, instances, lines: [{instance, host, stream, time, text}]}; with --follow one such line object per output line (NDJSON).
 
-Exit codes: 0 ok, 2 bad flag, 6 etcd unreachable, 7 Docker unreachable, 8 app not found.`
+Exit codes: 0 ok, 2 bad flag, 6 etcd unreachable, 7 no host of the app answered, 8 app not found.`
   static examples = ['<%= config.bin %> logs myapp', '<%= config.bin %> logs myapp --follow', '<%= config.bin %> logs myapp --since 10m --tail 50 --timestamps']
   static args = { app: Args.string({ required: true, description: 'App name' }) }
   static flags = {
@@ -37,6 +37,8 @@ Exit codes: 0 ok, 2 bad flag, 6 etcd unreachable, 7 Docker unreachable, 8 app no
         else if (flags.follow) this.log(JSON.stringify(e))
         else collected.push(e)
       },
+      // On stderr also with --json: stdout stays the result.
+      warn: (m: string) => void process.stderr.write(`Warning: ${m}\n`),
     }
     // Ctrl-C ends a follow normally; a second one exits at once (the default handler).
     const controller = new AbortController()
@@ -46,7 +48,7 @@ Exit codes: 0 ok, 2 bad flag, 6 etcd unreachable, 7 Docker unreachable, 8 app no
     try {
       const opts = { follow: flags.follow, tail: flags.tail, since: sinceMs === undefined ? undefined : new Date(Date.now() - sinceMs), signal: controller.signal }
       const result = await withContext(config, (ctx) => appLogs(ctx, args.app, opts, sink))
-      if (!result.instances.length && !json) this.logToStderr(`${args.app} has no instances on this Docker host`)
+      if (!result.instances.length && !json) this.logToStderr(`${args.app} has no instances`)
       return json && !flags.follow ? { ...result, lines: collected } : undefined
     } finally {
       process.off('SIGINT', stop)

@@ -1,14 +1,18 @@
+import createDebug from 'debug'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Context } from '../context.js'
 import type { ContainerInfo, LogLine } from '../docker/runtime.js'
-import { isOwnRollout, LABEL } from '../labels.js'
+import { toForrestError } from '../errors.js'
 import { hostsOf, type Host } from '../hosts/fleet.js'
+import { isOwnRollout, LABEL } from '../labels.js'
 import { appNotFound, recordsOf } from '../rollout/app-records.js'
+
+const debug = createDebug('forrest:logs')
 
 export interface LogSource {
   /** Instance (container) name. */
   name: string
-  /** The host it runs on (its name in the deployment file's hosts:, or "local"). */
+  /** The host it runs on, as the deployment file names it ("local" without a hosts: list). */
   host: string
 }
 
@@ -31,6 +35,8 @@ export interface LogSink {
   /** Called with every instance before its first line (the whole first set at once). */
   sources(list: LogSource[]): void
   line(entry: LogEntry): void
+  /** A host that did not answer: its instances are left out, the others are shown. */
+  warn(message: string): void
 }
 
 export interface LogsResult {
@@ -41,32 +47,38 @@ export interface LogsResult {
 }
 
 /**
- * `forrest logs APP [--follow]`: the logs of this environment's containers of the app, running or
- * stopped, matched on their owner labels like every rollout does. What is already there is merged
+ * `forrest logs APP [--follow]`: the logs of this environment's containers of the app on every host
+ * of its deployment file, running or stopped, matched on their owner labels like every rollout does. What is already there is merged
  * by Docker's timestamps up to one instant; a follow then streams each instance from that instant
  * on (so no line is shown twice or lost at the seam), and picks up instances started meanwhile,
  * until the signal aborts.
  */
 export async function appLogs(ctx: Context, app: string, opts: LogsOptions, sink: LogSink): Promise<LogsResult> {
   const records = recordsOf(ctx)
-  const [identity, current] = await Promise.all([ctx.identity(), records.current(app)])
-  // Every host of the app's current revision (the local engine for an app without hosts:).
-  const spec = current && (await records.revision(app, current.revision))?.spec
+  const [identity, current, revisions] = await Promise.all([ctx.identity(), records.current(app), records.revisions(app)])
+  // The hosts of the current revision's file; an app forrest has no record of, the local engine only.
+  const spec = revisions.find((r) => r.revision === current?.revision)?.spec
   const hosts = hostsOf(ctx, spec ?? { announce: {} })
-  const hostOf = new Map<string, Host>()
-  const listOwn = async () =>
-    (
-      await Promise.all(
-        hosts.map(async (h) =>
-          (await h.runtime.list({ [LABEL.managed]: 'true', [LABEL.app]: app })).filter((c) => isOwnRollout(c.labels, identity.owner, app)).map((c) => (hostOf.set(c.id, h), c)),
+  type Found = { c: ContainerInfo; host: Host }
+  /** Every host's containers of the app; a host that does not answer is warned about, unless none answers (then its error, exit 7). */
+  const listOwn = async (warn: (m: string) => void): Promise<Found[]> => {
+    const per = await Promise.all(
+      hosts.map((host) =>
+        host.runtime.list({ [LABEL.managed]: 'true', [LABEL.app]: app }).then(
+          (cs) => cs.filter((c) => isOwnRollout(c.labels, identity.owner, app)).map((c) => ({ c, host })),
+          (err: unknown) => toForrestError(err),
         ),
-      )
-    ).flat()
-  const first = sortByName(await listOwn())
+      ),
+    )
+    const failed = per.filter((p) => !Array.isArray(p))
+    if (failed.length === per.length) throw failed[0]
+    per.forEach((p, i) => Array.isArray(p) || warn(`${hosts[i]!.name} (${hosts[i]!.endpoint}) did not answer, its instances are left out: ${p.message}`))
+    return per.flatMap((p) => (Array.isArray(p) ? p : [])).sort((a, b) => a.host.name.localeCompare(b.host.name) || a.c.name.localeCompare(b.c.name))
+  }
+  const first = await listOwn((m) => sink.warn(m))
   if (!first.length && !current) throw appNotFound(app, await records.apps())
-  const runtimeOf = (c: ContainerInfo) => hostOf.get(c.id)!.runtime
 
-  const sourceOf = (c: ContainerInfo): LogSource => ({ name: c.name, host: hostOf.get(c.id)!.name })
+  const sourceOf = ({ c, host }: Found): LogSource => ({ name: c.name, host: host.name })
   const sources = first.map(sourceOf)
   sink.sources(sources)
   let lines = 0
@@ -77,7 +89,7 @@ export async function appLogs(ctx: Context, app: string, opts: LogsOptions, sink
 
   const cutoff = new Date()
   const history = await Promise.all(
-    first.map((c) => collect(runtimeOf(c).logLines(c.id, { tail: opts.tail, since: opts.since, until: opts.follow ? cutoff : undefined }))),
+    first.map(({ c, host }) => collect(host.runtime.logLines(c.id, { tail: opts.tail, since: opts.since, until: opts.follow ? cutoff : undefined }))),
   )
   for (const { line, source } of mergeByTime(history.map((ls, i) => ({ source: sources[i]!, lines: ls })))) emit(source)(line)
   if (!opts.follow) return { app, instances: sources, count: lines }
@@ -86,25 +98,26 @@ export async function appLogs(ctx: Context, app: string, opts: LogsOptions, sink
   const stop = new AbortController()
   const signal = AbortSignal.any([opts.signal, stop.signal])
   let failure: unknown
-  const seen = new Set(first.map((c) => c.id))
-  const follow = (c: ContainerInfo, src: LogSource) =>
-    drain(runtimeOf(c).logLines(c.id, { follow: true, since: cutoff, signal }), emit(src)).catch((err) => {
+  const seen = new Set(first.map(({ c, host }) => `${host.name} ${c.id}`))
+  const follow = ({ c, host }: Found, src: LogSource) =>
+    drain(host.runtime.logLines(c.id, { follow: true, since: cutoff, signal }), emit(src)).catch((err) => {
       failure ??= err
       stop.abort()
     })
-  const streams = first.map((c, i) => follow(c, sources[i]!))
+  const streams = first.map((f, i) => follow(f, sources[i]!))
   try {
     while (!signal.aborted) {
       await sleep(opts.pollMs ?? 1000, undefined, { signal }).catch(() => undefined)
       if (signal.aborted) break
-      const added = sortByName((await listOwn()).filter((c) => !seen.has(c.id)))
+      // A host that stops answering meanwhile is skipped until it answers again.
+      const added = (await listOwn((m) => debug(m)).catch(() => [])).filter(({ c, host }) => !seen.has(`${host.name} ${c.id}`))
       if (!added.length) continue
       const more = added.map(sourceOf)
       sink.sources(more)
       sources.push(...more)
-      added.forEach((c, i) => {
-        seen.add(c.id)
-        streams.push(follow(c, more[i]!))
+      added.forEach((f, i) => {
+        seen.add(`${f.host.name} ${f.c.id}`)
+        streams.push(follow(f, more[i]!))
       })
     }
   } finally {
@@ -114,8 +127,6 @@ export async function appLogs(ctx: Context, app: string, opts: LogsOptions, sink
   if (failure) throw failure
   return { app, instances: sources, count: lines }
 }
-
-const sortByName = (cs: ContainerInfo[]) => cs.sort((a, b) => a.name.localeCompare(b.name))
 
 async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = []

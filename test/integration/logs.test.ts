@@ -1,8 +1,10 @@
 import { spawn } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { EXIT } from '../../src/errors.js'
 import { docker, forrest, removeByLabel, testRun } from '../helpers/cli.js'
 import { pollUntil, startEtcd, type TestEtcd } from '../helpers/etcd.js'
+import { LAB_ENV_FILE } from '../helpers/lab.js'
 import { specFile } from '../helpers/spec-file.js'
 
 const run = testRun('logs')
@@ -94,5 +96,53 @@ describe('forrest logs', () => {
     const res = await forrest(['logs', `${app}-nope`], env)
     expect(res.code).toBe(EXIT.notFound)
     expect(res.stderr).toContain('APP_NOT_FOUND')
+  })
+})
+
+/**
+ * Across hosts: the lab's h1 (mutual TLS) next to the local engine, each line named host/instance.
+ * Needs scripts/lab/up.sh (run by .ci/run): fails, never skips, without it.
+ */
+describe('forrest logs across hosts', () => {
+  const hrun = testRun('logs-hosts')
+  const happ = `lh${hrun.id.slice(-6)}`
+  let lab: Record<string, string>
+  let henv: NodeJS.ProcessEnv
+  const onH1 = (...args: string[]) =>
+    docker('--tlsverify', '--tlscacert', `${lab.FORREST_LAB_CERT_PATH}/ca.pem`, '--tlscert', `${lab.FORREST_LAB_CERT_PATH}/cert.pem`, '--tlskey', `${lab.FORREST_LAB_CERT_PATH}/key.pem`, '-H', lab.FORREST_LAB_H1_TLS!, ...args)
+
+  beforeAll(async () => {
+    lab = Object.fromEntries([...readFileSync(LAB_ENV_FILE, 'utf8').matchAll(/^export ([A-Z0-9_]+)=(.*)$/gm)].map((m) => [m[1]!, m[2]!]))
+    henv = { ...hrun.env(etcd.endpoint), DOCKER_HOST: '', DOCKER_CONFIG: lab.FORREST_LAB_DOCKER_CONFIG! }
+    const file = specFile(`${happ}-hosts`, {
+      name: happ,
+      replicas: 2,
+      image: `${lab.FORREST_LAB_REGISTRY}/demo/myapp:1`,
+      command: ['/bin/sh', '-c', script],
+      env: { GREETING: 'world' },
+      hosts: [
+        { name: 'local', docker: 'unix:///var/run/docker.sock', address: '127.0.0.1' },
+        { name: 'h1', docker: lab.FORREST_LAB_H1_TLS, address: '10.213.0.11', tls: { certPath: lab.FORREST_LAB_CERT_PATH } },
+      ],
+      'health.interval': '100ms',
+      'health.deadline': '10s',
+      'update.drain': '100ms',
+      'update.stopGracePeriod': '1s',
+    })
+    const res = await forrest(['deploy', file], henv, 120_000)
+    expect(res.code, res.stderr).toBe(0)
+  }, 180_000)
+
+  afterAll(async () => {
+    const ids = await onH1('ps', '-aq', '--filter', `label=${hrun.label}`).catch(() => '')
+    if (ids) await onH1('rm', '-f', ...ids.split('\n'))
+    await removeByLabel(hrun.label)
+  }, 60_000)
+
+  it('names each line host/instance once the app runs on several hosts', async () => {
+    const res = await forrest(['logs', happ], henv)
+    expect(res.code, res.stderr).toBe(0)
+    const hosts = new Set([...res.stdout.matchAll(/^(local|h1)\/\S+ +\| hello world$/gm)].map((m) => m[1]))
+    expect(hosts, res.stdout).toEqual(new Set(['local', 'h1']))
   })
 })
