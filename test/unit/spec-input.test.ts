@@ -26,15 +26,23 @@ function onlyProblem(load: () => unknown): SpecProblem {
   return problemsOf(error)[0]!
 }
 
-/** Wall time of `fn` in ms (it may throw). */
+/**
+ * Wall time of `fn` (it may throw): the best of three runs, in ms: the bound is about the work (linear, not quadratic), and a loaded
+ * 2-core machine (other test files, CI neighbours) can stall any one run.
+ */
 function timed(fn: () => unknown): number {
-  const started = performance.now()
-  try {
-    fn()
-  } catch {
-    // only the time matters here
+  let best = Number.POSITIVE_INFINITY
+  for (let i = 0; i < 3; i++) {
+    const started = performance.now()
+    try {
+      fn()
+    } catch {
+      // only the time matters here
+    }
+    best = Math.min(best, performance.now() - started)
+    if (best < 250) break // clearly within any bound: no need to run again
   }
-  return performance.now() - started
+  return best
 }
 
 describe('files that are not YAML text', () => {
