@@ -39,7 +39,16 @@ const title = (s: PlanStep) =>
  * parallel, then the retires (stop-first: the other way round). A failed step undoes itself
  * (its container is removed); the rest of that wave finishes, nothing after it starts.
  */
-export async function executePlan(plan: RolloutPlan, deps: StepDeps, opts: { renderer: RendererName; containerIds: Map<string, string> }): Promise<ExecutionReport> {
+export async function executePlan(
+  plan: RolloutPlan,
+  deps: StepDeps,
+  opts: {
+    renderer: RendererName
+    containerIds: Map<string, string>
+    /** Runs after the canary wave's starts (they serve); returns a title line, throws to fail the rollout. */
+    analyseCanary?: () => Promise<string>
+  },
+): Promise<ExecutionReport> {
   const t0 = Date.now()
   const steps: StepReport[] = []
   // One plan has at most one step per instance, so the instance name finds its step's events.
@@ -90,12 +99,28 @@ export async function executePlan(plan: RolloutPlan, deps: StepDeps, opts: { ren
     task: (_, task) => task.newListr(list.map((s) => stepTask(s, order)), { concurrent: true, exitOnError: false }),
   })
 
+  const analysisTask = (analyse: () => Promise<string>): ListrTask => ({
+    title: 'canary analysis',
+    skip: () => stop() && 'an earlier step failed or was interrupted',
+    task: async (_, task) => {
+      try {
+        task.title = await analyse()
+      } catch (err) {
+        const fe = err instanceof ForrestError ? err : new ForrestError('ROLLOUT_FAILED', `canary analysis: ${(err as Error).message}`, { cause: err })
+        // An interruption in the window is the signal's to report (handled as Ctrl-C / deadline).
+        if (!deps.signal.aborted) failures.push(fe)
+        throw fe
+      }
+    },
+  })
+
   const waveTask = (w: Wave, i: number): ListrTask => {
     const groups: Array<[string, PlanStep[]]> = [[`start ${w.starts.length}`, w.starts], [`retire ${w.retires.length}`, w.retires]]
     if (w.order === 'stop-first') groups.reverse()
     const phases = groups.filter(([, list]) => list.length > 0).map(([label, list]) => phase(label, list, w.order))
+    if (w.canary && opts.analyseCanary) phases.push(analysisTask(opts.analyseCanary))
     return {
-      title: `wave ${i + 1}/${plan.waves.length}`,
+      title: `wave ${i + 1}/${plan.waves.length}${w.canary ? ' (canary)' : ''}`,
       skip: () => stop() && 'an earlier step failed or was interrupted',
       task: (_, task) => task.newListr(phases, { concurrent: false, exitOnError: false }),
     }

@@ -3,6 +3,7 @@ import { bindIpFor, checkPrefixAgainstRoot, probeHostOf } from '../config.js'
 import type { Context } from '../context.js'
 import { ForrestError } from '../errors.js'
 import { lockKey } from '../plan/keys.js'
+import { describeCanary, withCanary, type CanaryAnalysis } from '../plan/canary.js'
 import { planRollout } from '../plan/plan-rollout.js'
 import type { RolloutPlan } from '../plan/types.js'
 import { readGatewayAcks } from '../registry/gateway-acks.js'
@@ -10,8 +11,9 @@ import { InstanceRegistry } from '../registry/instances.js'
 import { acquireLock, type DeployLock } from '../registry/lock.js'
 import { Records, type CurrentRecord, type RevisionRecord } from '../registry/records.js'
 import { parseImageReference, pinnedReference } from '../spec/image-reference.js'
-import { resolveStrategy } from '../spec/strategy.js'
+import { resolveCanaryCount, resolveStrategy } from '../spec/strategy.js'
 import type { DeploymentSpec } from '../spec/types.js'
+import { analyseCanary, canaryFailure } from './canary.js'
 import { executePlan, ExecutionFailure, type ExecutionReport } from './execute.js'
 import { observe } from './observe.js'
 import type { RendererName } from './renderer.js'
@@ -68,6 +70,8 @@ export interface RolloutResult {
   changes: string[]
   /** deploy: the image as resolved at plan time, and the hosts that pulled it. */
   image?: { ref: string; digest?: string; imageId: string; pulled: string[] }
+  /** update.canary: the canary's and the stable instances' figures over the window, and the verdict. */
+  canary?: CanaryAnalysis
 }
 
 /** Deploy after `forrest scale`: the file's replica count wins, and the plan says so. Pure. */
@@ -148,8 +152,12 @@ export async function rollout(ctx: Context, req: RolloutRequest): Promise<Rollou
       // a lost lock aborts too, and stops everything.
       signal: AbortSignal.any([req.signal, AbortSignal.timeout(spec.update.progressDeadline), ...(lock ? [lock.lost] : [])]),
     }
-    const plan = planRollout({ revision, templateHash: targetRec.templateHash, replicas: req.replicas, hosts: placeable(req.hosts, spec), ...resolveStrategy({ ...spec, replicas: req.replicas }) }, observed.state)
+    const planned = planRollout({ revision, templateHash: targetRec.templateHash, replicas: req.replicas, hosts: placeable(req.hosts, spec), ...resolveStrategy({ ...spec, replicas: req.replicas }) }, observed.state)
+    // A canary guards a deploy of a new revision; scale and rollback restore something known.
+    const canarySpec = req.kind === 'deploy' ? spec.update.canary : undefined
+    const plan = canarySpec ? withCanary(planned, resolveCanaryCount(canarySpec.count, req.replicas)) : planned
     plan.notes.push(...observed.notes)
+    let canary: CanaryAnalysis | undefined
     const override = req.kind === 'deploy' ? scaleOverrideNote(current, req.replicas) : undefined
     if (override) plan.notes.unshift(override)
     const result = (outcome: RolloutResult['outcome'], report?: ExecutionReport, instances = observed.state.instances): RolloutResult => ({
@@ -163,6 +171,7 @@ export async function rollout(ctx: Context, req: RolloutRequest): Promise<Rollou
       timings: { totalMs: Date.now() - t0, steps: report?.steps ?? [] },
       notes: plan.notes,
       changes: decision.changes,
+      ...(canary ? { canary } : {}),
     })
     if (req.dryRun) return result('dry-run')
     requireGateways(spec, prefix, gateways.get(prefix))
@@ -180,7 +189,21 @@ export async function rollout(ctx: Context, req: RolloutRequest): Promise<Rollou
     await records.event(app, { at: new Date().toISOString(), kind: `${req.kind}-started`, revision, by: req.actor, message: plan.notes.join('; ') })
     const containerIds = new Map([...observed.containers].map(([name, c]) => [name, c.info.id]))
     try {
-      const report = await executePlan(plan, deps, { renderer: req.renderer, containerIds })
+      const canaryWave = plan.waves.find((w) => w.canary)
+      const analyse = async (): Promise<string> => {
+        canary = await analyseCanary(ctx, {
+          prefix,
+          canary: canaryWave!.starts.map((s) => s.instance),
+          stable: observed.state.instances.filter((i) => i.running && i.registered && i.revision !== revision).map((i) => i.name),
+          spec: canarySpec!,
+          signal: deps.signal,
+        })
+        await records.setCanary(app, revision, canary)
+        await records.event(app, { at: new Date().toISOString(), kind: `canary-${canary.verdict}`, revision, by: req.actor, message: describeCanary(canary) })
+        if (canary.verdict === 'failed') throw canaryFailure(canary)
+        return describeCanary(canary)
+      }
+      const report = await executePlan(plan, deps, { renderer: req.renderer, containerIds, ...(canaryWave && canarySpec ? { analyseCanary: analyse } : {}) })
       const now = new Date().toISOString()
       await records.settle(app, {
         revision,
