@@ -11,7 +11,8 @@ import { del, put, type KvOp, type KvWriter } from './kv-writer.js'
  *   /forrest/apps/<app>/instances/<name>    InstanceRecord (container, host, revision)
  *   /forrest/apps/<app>/events/<ms>         EventRecord (short deploy log)
  */
-export type Outcome = 'in-progress' | 'succeeded' | 'rolled-back' | 'failed'
+/** waiting: its canary passed and it holds there for `forrest promote` or `forrest abort` (update.canary.pause). */
+export type Outcome = 'in-progress' | 'waiting' | 'succeeded' | 'rolled-back' | 'failed'
 
 export interface RevisionRecord {
   revision: number

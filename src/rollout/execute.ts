@@ -19,6 +19,8 @@ export interface StepReport {
 export interface ExecutionReport {
   steps: StepReport[]
   ms: number
+  /** The canary passed and the rollout holds after it, waiting for `forrest promote` or `forrest abort`. */
+  held?: boolean
 }
 
 /** Thrown when a step failed: the failed step has been undone, the report says what ran. */
@@ -45,8 +47,8 @@ export async function executePlan(
   opts: {
     renderer: RendererName
     containerIds: Map<string, string>
-    /** Runs after the canary wave's starts (they serve); returns a title line, throws to fail the rollout. */
-    analyseCanary?: () => Promise<string>
+    /** Runs after the canary wave's starts (they serve): a title line, and whether to hold there (update.canary.pause); throws to fail the rollout. */
+    analyseCanary?: () => Promise<{ title: string; hold: boolean }>
   },
 ): Promise<ExecutionReport> {
   const t0 = Date.now()
@@ -61,7 +63,8 @@ export async function executePlan(
     },
   }
   const failures: ForrestError[] = []
-  const stop = () => failures.length > 0 || deps.signal.aborted
+  let held = false
+  const stop = () => failures.length > 0 || deps.signal.aborted || held
   // Containers of start-first waves still stopping in the background; awaited before returning.
   const stopping: Array<Promise<void>> = []
   const deferStop = (name: string) => (p: Promise<void>) =>
@@ -99,12 +102,14 @@ export async function executePlan(
     task: (_, task) => task.newListr(list.map((s) => stepTask(s, order)), { concurrent: true, exitOnError: false }),
   })
 
-  const analysisTask = (analyse: () => Promise<string>): ListrTask => ({
+  const analysisTask = (analyse: () => Promise<{ title: string; hold: boolean }>): ListrTask => ({
     title: 'canary analysis',
     skip: () => stop() && 'an earlier step failed or was interrupted',
     task: async (_, task) => {
       try {
-        task.title = await analyse()
+        const out = await analyse()
+        task.title = out.hold ? `${out.title}; held for forrest promote / abort` : out.title
+        held = out.hold
       } catch (err) {
         const fe = err instanceof ForrestError ? err : new ForrestError('ROLLOUT_FAILED', `canary analysis: ${(err as Error).message}`, { cause: err })
         // An interruption in the window is the signal's to report (handled as Ctrl-C / deadline).
@@ -121,7 +126,7 @@ export async function executePlan(
     if (w.canary && opts.analyseCanary) phases.push(analysisTask(opts.analyseCanary))
     return {
       title: `wave ${i + 1}/${plan.waves.length}${w.canary ? ' (canary)' : ''}`,
-      skip: () => stop() && 'an earlier step failed or was interrupted',
+      skip: () => (held ? 'held after the canary' : stop() && 'an earlier step failed or was interrupted'),
       task: (_, task) => task.newListr(phases, { concurrent: false, exitOnError: false }),
     }
   }
@@ -139,7 +144,7 @@ export async function executePlan(
   } finally {
     await Promise.all(stopping)
   }
-  const report = { steps, ms: Date.now() - t0 }
+  const report = { steps, ms: Date.now() - t0, ...(held ? { held } : {}) }
   if (deps.signal.aborted && !failures.length) {
     failures.push(deps.signal.reason instanceof ForrestError ? deps.signal.reason : new ForrestError('INTERRUPTED', 'interrupted'))
   }

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { judgeCanary, trafficBetween, withCanary, type CounterSnapshot, type TrafficFigures } from '../../src/plan/canary.js'
+import type { RevisionRecord } from '../../src/registry/records.js'
+import { waitingRevision } from '../../src/rollout/promote.js'
 import { instanceName, planRollout, type ObservedInstance, type RolloutTarget } from '../../src/plan/index.js'
 
 const APP = 'myapp'
@@ -76,5 +78,13 @@ describe('judgeCanary', () => {
       expect(out.reasons).toHaveLength(reasons.length)
       reasons.forEach((re, i) => expect(out.reasons[i]).toMatch(re))
     }
+  })
+})
+
+describe('waitingRevision', () => {
+  const rec = (revision: number, outcome: string) => ({ revision, outcome }) as unknown as RevisionRecord
+  it('finds the newest revision held after its canary, newer than the current one', () => {
+    expect(waitingRevision('web', [rec(1, 'succeeded'), rec(2, 'waiting'), rec(3, 'rolled-back')], 1).revision).toBe(2)
+    expect(() => waitingRevision('web', [rec(1, 'waiting'), rec(2, 'succeeded')], 2)).toThrow(/no rollout waiting for promotion/)
   })
 })
