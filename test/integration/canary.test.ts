@@ -106,4 +106,25 @@ describe('canary analysis through HAProxy + forrest gateway (real etcd, HAProxy,
       ['succeeded', undefined],
     ])
   }, 120_000)
+
+  it('holds after a passing canary with pause: true (exit 19); promote continues, abort rolls the canary back', async () => {
+    const held = await deployUnderLoad('pause1', { env: { RELEASE: 'pause1' }, 'update.canary': { ...canary, pause: true } })
+    expect(held.res.code, held.res.stdout + held.res.stderr).toBe(EXIT.waitingForPromotion)
+    expect(held.analysis?.verdict).toBe('passed')
+    const promoted = await forrest(['promote', app, '--json'], env, 60_000)
+    expect(promoted.code, promoted.stdout + promoted.stderr).toBe(0)
+    const afterPromote = JSON.parse(promoted.stdout) as { revision: number; instances: Array<{ revision: number }> }
+    expect(afterPromote.instances.map((i) => i.revision)).toEqual([afterPromote.revision, afterPromote.revision, afterPromote.revision])
+
+    const held2 = await deployUnderLoad('pause2', { env: { RELEASE: 'pause2' }, 'update.canary': { ...canary, pause: true } })
+    expect(held2.res.code, held2.res.stdout + held2.res.stderr).toBe(EXIT.waitingForPromotion)
+    const aborted = await forrest(['abort', app, '--json'], env, 60_000)
+    expect(aborted.code, aborted.stdout + aborted.stderr).toBe(0)
+    const afterAbort = JSON.parse(aborted.stdout) as { revision: number; instances: Array<{ revision: number }> }
+    expect(afterAbort.revision).toBe(afterPromote.revision)
+    expect(afterAbort.instances.map((i) => i.revision)).toEqual([afterPromote.revision, afterPromote.revision, afterPromote.revision])
+    const history = JSON.parse((await forrest(['history', app, '--json'], env)).stdout) as { revisions: Array<{ revision: number; outcome: string }> }
+    expect(history.revisions.slice(0, 2).map((r) => r.outcome)).toEqual(['rolled-back', 'succeeded'])
+    expect([...held.failed, ...held2.failed]).toEqual([])
+  }, 180_000)
 })
