@@ -205,6 +205,8 @@ export async function rollout(ctx: Context, req: RolloutRequest): Promise<Rollou
           signal: deps.signal,
         })
         await records.setCanary(app, revision, canary)
+        // settle() writes the in-memory record at the end: it must carry the analysis too.
+        targetRec.canary = canary
         await records.event(app, { at: new Date().toISOString(), kind: `canary-${canary.verdict}`, revision, by: req.actor, message: describeCanary(canary) })
         if (canary.verdict === 'failed') throw canaryFailure(canary)
         return { title: describeCanary(canary), hold: canarySpec!.pause }
