@@ -127,7 +127,7 @@ export async function rollout(ctx: Context, req: RolloutRequest): Promise<Rollou
         suggestion: `Check \`forrest history ${app}\`, then run the command again.`,
       })
     }
-    const decision = req.resume ? resumeDecision(app, req.resume, revisions, current?.revision) : decideRevision({ ...req, kind: req.kind === 'rollback' ? 'rollback' : 'deploy', secretFingerprints: req.env.fingerprints }, current, revisions, new Date())
+    const decision = req.resume ? resumeDecision(app, req.resume, revisions, current?.revision) : decideRevision({ ...req, kind: req.kind === 'promote' || req.kind === 'abort' ? 'deploy' : req.kind, secretFingerprints: req.env.fingerprints }, current, revisions, new Date())
     const { revision, reuse, target: targetRec, current: currentRec } = decision
     // The current revision's template is only needed to roll back to it; its secrets are read then.
     const templates = new Map<number, () => InstanceTemplate>([[revision, () => templateOf(targetRec, req.env)]])
