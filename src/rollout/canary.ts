@@ -40,8 +40,13 @@ export async function analyseCanary(ctx: Context, run: CanaryRun): Promise<Canar
   const thresholds = { minRequests: run.spec.minRequests, maxErrorRateIncrease: run.spec.maxErrorRateIncrease, maxLatencyFactor: run.spec.maxLatencyFactor }
   const canary = trafficBetween(start, end, run.canary)
   const stable = trafficBetween(start, end, run.stable)
+  const verdict = judgeCanary({ canary, stable, thresholds })
+  // Said plainly: "0 responses" alone reads like an app problem when the gateways are the cause.
+  if (![...end.values()].some((c) => Object.keys(c).length > 0)) {
+    verdict.reasons.unshift(end.size ? `no gateway for /${run.prefix}/ publishes traffic counters (an older forrest gateway?)` : `no gateway runs for /${run.prefix}/: a canary is judged on the traffic forrest gateway counts`)
+  }
   return {
-    ...judgeCanary({ canary, stable, thresholds }),
+    ...verdict,
     windowMs: Date.now() - started,
     canary: { ...canary, instances: run.canary },
     stable: { ...stable, instances: run.stable },
