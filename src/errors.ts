@@ -22,6 +22,7 @@ export const EXIT = {
   registryAuth: 16,
   registryUnreachable: 17,
   registryTls: 18,
+  waitingForPromotion: 19,
   interrupted: 130,
 } as const
 
@@ -53,6 +54,7 @@ export type ErrorCode =
   | 'REGISTRY_UNREACHABLE'
   | 'REGISTRY_TLS'
   | 'INTERRUPTED'
+  | 'WAITING_FOR_PROMOTION'
   | 'INTERNAL'
 
 const EXIT_BY_CODE: Record<ErrorCode, number> = {
@@ -60,6 +62,8 @@ const EXIT_BY_CODE: Record<ErrorCode, number> = {
   INVALID_SPEC: EXIT.badInput,
   NO_EXPOSED_PORT: EXIT.badInput,
   ROLLED_BACK: EXIT.rolledBack,
+  /** update.canary.pause: the canary passed and the rollout holds for `forrest promote` / `forrest abort` (not a failure: CI branches on it). */
+  WAITING_FOR_PROMOTION: EXIT.waitingForPromotion,
   ROLLOUT_FAILED: EXIT.failed,
   LOCK_HELD: EXIT.lockHeld,
   ETCD_UNREACHABLE: EXIT.etcdUnreachable,

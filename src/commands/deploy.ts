@@ -7,7 +7,9 @@ export default class Deploy extends BaseCommand {
   static summary = 'Roll out a deployment file with zero downtime: observe, plan, then launch → health → announce → withdraw → drain → stop.'
   static description = `Reads the desired state from FILE, compares it with what is registered in etcd and running in Docker, and carries out the difference. Re-running an unchanged file is a no-op. A changed image, env, command or port makes a new revision; a changed replica count alone scales. The file's replica count wins over an earlier \`forrest scale\` (the plan says so).
 
-Exit codes: 0 done (or nothing to do), 2 bad input, 3 failed and rolled back, 4 failed and needs a human, 5 another deploy holds the lock, 6 etcd unreachable, 7 Docker (a host) unreachable, 8 image not found, 130 interrupted.`
+With update.canary, a new revision starts its canary first and is judged on the traffic the gateways count over the window; a failing canary is rolled back (exit 3, the figures in the JSON), a passing one is promoted, or with pause: true held for forrest promote / forrest abort (exit 19).
+
+Exit codes: 0 done (or nothing to do), 2 bad input, 3 failed (or its canary failed) and rolled back, 4 failed and needs a human, 5 another deploy holds the lock, 6 etcd unreachable, 7 Docker (a host) unreachable, 8 image not found, 19 canary passed, waiting for forrest promote or abort, 130 interrupted.`
   static examples = ['<%= config.bin %> deploy deployments/myapp.yml', '<%= config.bin %> deploy deployments/myapp.yml --dry-run', 'CI=1 <%= config.bin %> deploy deployments/myapp.yml --wait-lock=2m --json', '<%= config.bin %> deploy deployments/myapp.yml --svg rollout.svg']
   static args = { file: Args.string({ required: true, description: 'Deployment YAML' }) }
   static flags = {

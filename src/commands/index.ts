@@ -4,6 +4,8 @@ import Launch from './launch.js'
 import Stop from './stop.js'
 import Scale from './scale.js'
 import Rollback from './rollback.js'
+import Promote from './promote.js'
+import Abort from './abort.js'
 import Status from './status.js'
 import History from './history.js'
 import Diff from './diff.js'
@@ -19,6 +21,8 @@ export const COMMANDS = {
   stop: Stop,
   scale: Scale,
   rollback: Rollback,
+  promote: Promote,
+  abort: Abort,
   status: Status,
   history: History,
   diff: Diff,

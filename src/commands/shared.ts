@@ -78,6 +78,7 @@ export async function printResult(r: RolloutResult, log: (line: string) => void)
       return
     default:
       for (const l of r.notes) log(l)
+      if (r.canary) log((await import('../plan/canary.js')).describeCanary(r.canary))
       log(`${r.app}: revision ${r.revision}, ${r.instances.filter((i) => i.registered && i.running).length}/${r.replicas} serving (${r.outcome} in ${took})`)
       for (const i of r.instances) log(`  ${i.name}  ${i.address ?? '-'}  revision ${i.revision ?? '?'}`)
   }

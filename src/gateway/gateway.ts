@@ -2,7 +2,7 @@ import { hostname } from 'node:os'
 import createDebug from 'debug'
 import type { Etcd3 } from 'etcd3'
 import { httpCheck } from '../health/probe.js'
-import { gatewayCheckPrefix, publishGatewayAcks, type AckPublisher, type AckState, type InstanceCheck, type ServerVerdict } from '../registry/gateway-acks.js'
+import { gatewayCheckPrefix, publishGatewayAcks, type AckPublisher, type AckState, type InstanceCheck, type ServerVerdict, type TrafficCounters } from '../registry/gateway-acks.js'
 import { watchPrefix, type PrefixState, type PrefixWatch } from '../registry/prefix-watch.js'
 import { withEtcd } from '../registry/etcd-errors.js'
 import { checkKeywords } from './check-params.js'
@@ -85,6 +85,8 @@ export interface GatewayOptions {
   /** Pass period while servers are gated or draining (how fast a verdict or a drain is acked). */
   pollMs?: number
   ackTtlSec?: number
+  /** Minimum time between two refreshes of the published traffic counters (default 1s). */
+  countersEveryMs?: number
   /** forrest's records root in etcd (config.recordsRoot); acks go under <root>/gateways/. */
   recordsRoot?: string
   onEvent?: (event: GatewayEvent) => void
@@ -121,6 +123,9 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
   /** Servers HAProxy refused to add or the gateway's check of the spec's health path failed: a "down" verdict. */
   const refused = new Map<string, string>()
   let lastPublished = ''
+  /** The counters last read for the ack, and when (they change on every request: refreshed at a slower pace). */
+  let counters: Record<string, TrafficCounters> | undefined
+  let countersAt = 0
   let passError: string | undefined
   let lastFileError = ''
   /** What the servers file's block holds (undefined: not written by this gateway yet). */
@@ -272,11 +277,16 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
       if (again.pid !== haproxy.pid || again.startTimeSec !== haproxy.startTimeSec) settled = false
     }
     const revision = settled ? Math.max(applied, target.revision) : applied
+    if (now - countersAt >= (opts.countersEveryMs ?? 1000)) {
+      counters = countersOf(target.entries, actual)
+      countersAt = now
+    }
     const state: AckState = {
       revision,
       servers: verdicts(target.entries, actual, plan.skipped, new Set(gating)),
       ...(draining.length ? { draining: [...draining].sort() } : {}),
       ...(passError ? { error: passError } : {}),
+      ...(counters ? { counters, countersAt } : {}),
     }
     if (JSON.stringify(state) !== lastPublished) {
       try {
@@ -288,6 +298,13 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
         debug('publishing ack failed (etcd down?): %s', err instanceof Error ? err.message : err)
       }
     }
+  }
+
+  /** HAProxy's counters for every desired server it has (undefined when none has any). */
+  function countersOf(desired: ReadonlyMap<string, string>, actual: readonly HaproxyServer[]): Record<string, TrafficCounters> | undefined {
+    const out: Record<string, TrafficCounters> = {}
+    for (const s of actual) if (desired.has(s.name) && s.counters) out[s.name] = s.counters
+    return Object.keys(out).length ? out : undefined
   }
 
   /** HAProxy's verdict on every desired server, as the acknowledgement carries it. */

@@ -25,6 +25,19 @@ export interface HaproxyServer {
   queued: number
   /** Last check's status and code from show stat, e.g. "L7STS 404" or "L4CON". */
   checkStatus?: string
+  /** Traffic counters from show stat (HTTP mode), for canary analysis. */
+  counters?: ServerCounters
+}
+
+/**
+ * What a server has served since HAProxy added it (or its worker started): `responses` and
+ * `errors5xx` are counters, `rtimeMs` is HAProxy's average response time over the server's last
+ * 1024 requests (show stat rtime), not a counter.
+ */
+export interface ServerCounters {
+  responses: number
+  errors5xx: number
+  rtimeMs: number
 }
 
 export const ADMIN_MAINT_MASK = 0x01 | 0x02 | 0x04 | 0x20 | 0x40
@@ -188,27 +201,39 @@ export interface ServerStats {
   queued: number
   /** check_status and check_code, e.g. "L7STS 404". */
   checkStatus?: string
+  counters: ServerCounters
 }
 
-const STAT_COLUMNS = ['pxname', 'svname', 'scur', 'qcur', 'check_status', 'check_code'] as const
+const RESPONSE_COLUMNS = ['hrsp_1xx', 'hrsp_2xx', 'hrsp_3xx', 'hrsp_4xx', 'hrsp_5xx', 'hrsp_other'] as const
+const STAT_COLUMNS = ['pxname', 'svname', 'scur', 'qcur', 'check_status', 'check_code', 'rtime', ...RESPONSE_COLUMNS] as const
 
 /**
  * The used columns of `show stat` CSV, by server name, for one backend's server rows. Fields are
- * split only up to the last used column (check_code is the 38th of 129).
+ * split only up to the last used column (rtime is the 61st of 129). Responses are the sum of the
+ * hrsp_* columns rather than req_tot: they count what the server answered, which is what a
+ * 5xx rate is a share of.
  */
 export function parseServerStats(text: string, backend: string): Map<string, ServerStats> {
   const out = new Map<string, ServerStats>()
   const lines = text.split('\n')
   if (!lines[0]?.startsWith('#')) return out
   const header = lines[0].replace(/^#\s*/, '').split(',')
-  const [px, sv, scur, qcur, status, code] = STAT_COLUMNS.map((c) => header.indexOf(c))
-  const limit = Math.max(px!, sv!, scur!, qcur!, status!, code!) + 1
+  const col = new Map(STAT_COLUMNS.map((c) => [c, header.indexOf(c)]))
+  const [px, sv, scur, qcur, status, code] = (['pxname', 'svname', 'scur', 'qcur', 'check_status', 'check_code'] as const).map((c) => col.get(c)!)
+  const limit = Math.max(...col.values()) + 1
   for (const line of lines.slice(1)) {
     if (!line) continue
     const f = line.split(',', limit)
     if (f[px!] !== backend) continue
     const check = f[status!] ? `${f[status!]}${f[code!] ? ` ${f[code!]}` : ''}`.replace(/^\*\s*/, '') : undefined
-    out.set(f[sv!]!, { sessions: Number(f[scur!] || 0), queued: Number(f[qcur!] || 0), ...(check ? { checkStatus: check } : {}) })
+    // A column this HAProxy does not have (index -1) or leaves empty (TCP mode) reads as 0.
+    const num = (c: (typeof STAT_COLUMNS)[number]) => Number(f[col.get(c)!] || 0) || 0
+    const counters = {
+      responses: RESPONSE_COLUMNS.reduce((sum, c) => sum + num(c), 0),
+      errors5xx: num('hrsp_5xx'),
+      rtimeMs: num('rtime'),
+    }
+    out.set(f[sv!]!, { sessions: Number(f[scur!] || 0), queued: Number(f[qcur!] || 0), ...(check ? { checkStatus: check } : {}), counters })
   }
   return out
 }

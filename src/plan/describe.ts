@@ -9,7 +9,8 @@ function describeWave(wave: Wave): string {
   const starts = describeStarts(wave.starts)
   const retires = wave.retires.length > 0 ? `retire ${wave.retires.map(describeRetire).join(', ')}` : ''
   const [first, then] = wave.order === 'start-first' ? [starts, retires] : [retires, starts]
-  return first && then ? `${first}; then ${then}` : first || then
+  const line = first && then ? `${first}; then ${then}` : first || then
+  return wave.canary ? `${line} (canary); then judge it on the gateways' traffic counters` : line
 }
 
 function describeStarts(steps: Array<StartStep | AdoptStep>): string {

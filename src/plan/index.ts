@@ -4,3 +4,4 @@ export { freshInstanceNames, instanceName, nameAllocator, parseInstanceName } fr
 export { planRollout } from './plan-rollout.js'
 export { simulatePlan, type SimulationPoint, type SimulationResult } from './simulate.js'
 export type * from './types.js'
+export { describeCanary, judgeCanary, trafficBetween, withCanary, type CanaryAnalysis, type CounterSnapshot, type TrafficFigures } from './canary.js'

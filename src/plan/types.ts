@@ -92,6 +92,8 @@ export interface Wave {
   order: 'start-first' | 'stop-first'
   starts: Array<StartStep | AdoptStep>
   retires: RetireStep[]
+  /** The canary wave (update.canary): its starts are judged on real traffic before any later wave runs. */
+  canary?: true
 }
 
 export type PlanAction = 'noop' | 'create' | 'scale' | 'update' | 'repair'

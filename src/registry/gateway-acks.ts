@@ -32,6 +32,21 @@ export interface GatewayAck {
   draining?: string[]
   /** Why the gateway cannot apply the latest changes (absent when it can). */
   error?: string
+  /**
+   * Instance name → what HAProxy counted for it (show stat), for canary analysis; refreshed at
+   * most once per countersEveryMs so a busy backend does not rewrite the key on every pass.
+   */
+  counters?: Record<string, TrafficCounters>
+  /** When the counters were read (epoch ms). */
+  countersAt?: number
+}
+
+/** Same shape as the gateway's ServerCounters; declared here so registry does not import gateway. */
+export interface TrafficCounters {
+  responses: number
+  errors5xx: number
+  /** HAProxy's average response time over the server's last 1024 requests (ms). */
+  rtimeMs: number
 }
 
 /** `root` is forrest's records root (config.recordsRoot, default "forrest"). */
@@ -59,7 +74,7 @@ export interface AckPublisher {
 }
 
 /** Grants a lease (kept alive by etcd3) and returns a publisher for one gateway's key. */
-export type AckState = Pick<GatewayAck, 'revision' | 'servers' | 'draining' | 'error'>
+export type AckState = Pick<GatewayAck, 'revision' | 'servers' | 'draining' | 'error' | 'counters' | 'countersAt'>
 
 export async function publishGatewayAcks(
   client: Etcd3,

@@ -1,4 +1,5 @@
 import type { Etcd3 } from 'etcd3'
+import type { CanaryAnalysis } from '../plan/canary.js'
 import type { DeploymentSpec } from '../spec/types.js'
 import { withEtcd } from './etcd-errors.js'
 import { del, put, type KvOp, type KvWriter } from './kv-writer.js'
@@ -10,7 +11,8 @@ import { del, put, type KvOp, type KvWriter } from './kv-writer.js'
  *   /forrest/apps/<app>/instances/<name>    InstanceRecord (container, host, revision)
  *   /forrest/apps/<app>/events/<ms>         EventRecord (short deploy log)
  */
-export type Outcome = 'in-progress' | 'succeeded' | 'rolled-back' | 'failed'
+/** waiting: its canary passed and it holds there for `forrest promote` or `forrest abort` (update.canary.pause). */
+export type Outcome = 'in-progress' | 'waiting' | 'succeeded' | 'rolled-back' | 'failed'
 
 export interface RevisionRecord {
   revision: number
@@ -32,6 +34,8 @@ export interface RevisionRecord {
   restoredFrom?: number
   /** What changed from the revision before (human lines). */
   changes: string[]
+  /** update.canary: the figures and verdict of this revision's canary analysis. */
+  canary?: CanaryAnalysis
 }
 
 export interface CurrentRecord {
@@ -125,6 +129,12 @@ export class Records {
     const all = await this.revisions(app)
     const excess = all.filter((old) => old.revision !== current && old.revision !== rec.revision).slice(0, Math.max(0, all.length - this.keep))
     await this.writer.write(excess.map((old) => del(this.appKey(app, 'revisions', pad(old.revision)))))
+  }
+
+  /** Records a canary analysis on its revision (history shows it). */
+  async setCanary(app: string, n: number, canary: CanaryAnalysis): Promise<void> {
+    const rec = await this.revision(app, n)
+    if (rec) await this.putJson(this.appKey(app, 'revisions', pad(n)), { ...rec, canary })
   }
 
   async setOutcome(app: string, n: number, outcome: Outcome): Promise<void> {

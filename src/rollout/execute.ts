@@ -19,6 +19,8 @@ export interface StepReport {
 export interface ExecutionReport {
   steps: StepReport[]
   ms: number
+  /** The canary passed and the rollout holds after it, waiting for `forrest promote` or `forrest abort`. */
+  held?: boolean
 }
 
 /** Thrown when a step failed: the failed step has been undone, the report says what ran. */
@@ -39,7 +41,16 @@ const title = (s: PlanStep) =>
  * parallel, then the retires (stop-first: the other way round). A failed step undoes itself
  * (its container is removed); the rest of that wave finishes, nothing after it starts.
  */
-export async function executePlan(plan: RolloutPlan, deps: StepDeps, opts: { renderer: RendererName; containerIds: Map<string, string> }): Promise<ExecutionReport> {
+export async function executePlan(
+  plan: RolloutPlan,
+  deps: StepDeps,
+  opts: {
+    renderer: RendererName
+    containerIds: Map<string, string>
+    /** Runs after the canary wave's starts (they serve): a title line, and whether to hold there (update.canary.pause); throws to fail the rollout. */
+    analyseCanary?: () => Promise<{ title: string; hold: boolean }>
+  },
+): Promise<ExecutionReport> {
   const t0 = Date.now()
   const steps: StepReport[] = []
   // One plan has at most one step per instance, so the instance name finds its step's events.
@@ -52,7 +63,8 @@ export async function executePlan(plan: RolloutPlan, deps: StepDeps, opts: { ren
     },
   }
   const failures: ForrestError[] = []
-  const stop = () => failures.length > 0 || deps.signal.aborted
+  let held = false
+  const stop = () => failures.length > 0 || deps.signal.aborted || held
   // Containers of start-first waves still stopping in the background; awaited before returning.
   const stopping: Array<Promise<void>> = []
   const deferStop = (name: string) => (p: Promise<void>) =>
@@ -90,13 +102,31 @@ export async function executePlan(plan: RolloutPlan, deps: StepDeps, opts: { ren
     task: (_, task) => task.newListr(list.map((s) => stepTask(s, order)), { concurrent: true, exitOnError: false }),
   })
 
+  const analysisTask = (analyse: () => Promise<{ title: string; hold: boolean }>): ListrTask => ({
+    title: 'canary analysis',
+    skip: () => stop() && 'an earlier step failed or was interrupted',
+    task: async (_, task) => {
+      try {
+        const out = await analyse()
+        task.title = out.hold ? `${out.title}; held for forrest promote / abort` : out.title
+        held = out.hold
+      } catch (err) {
+        const fe = err instanceof ForrestError ? err : new ForrestError('ROLLOUT_FAILED', `canary analysis: ${(err as Error).message}`, { cause: err })
+        // An interruption in the window is the signal's to report (handled as Ctrl-C / deadline).
+        if (!deps.signal.aborted) failures.push(fe)
+        throw fe
+      }
+    },
+  })
+
   const waveTask = (w: Wave, i: number): ListrTask => {
     const groups: Array<[string, PlanStep[]]> = [[`start ${w.starts.length}`, w.starts], [`retire ${w.retires.length}`, w.retires]]
     if (w.order === 'stop-first') groups.reverse()
     const phases = groups.filter(([, list]) => list.length > 0).map(([label, list]) => phase(label, list, w.order))
+    if (w.canary && opts.analyseCanary) phases.push(analysisTask(opts.analyseCanary))
     return {
-      title: `wave ${i + 1}/${plan.waves.length}`,
-      skip: () => stop() && 'an earlier step failed or was interrupted',
+      title: `wave ${i + 1}/${plan.waves.length}${w.canary ? ' (canary)' : ''}`,
+      skip: () => (held ? 'held after the canary' : stop() && 'an earlier step failed or was interrupted'),
       task: (_, task) => task.newListr(phases, { concurrent: false, exitOnError: false }),
     }
   }
@@ -114,7 +144,7 @@ export async function executePlan(plan: RolloutPlan, deps: StepDeps, opts: { ren
   } finally {
     await Promise.all(stopping)
   }
-  const report = { steps, ms: Date.now() - t0 }
+  const report = { steps, ms: Date.now() - t0, ...(held ? { held } : {}) }
   if (deps.signal.aborted && !failures.length) {
     failures.push(deps.signal.reason instanceof ForrestError ? deps.signal.reason : new ForrestError('INTERRUPTED', 'interrupted'))
   }

@@ -1,3 +1,4 @@
+import { describeCanary, type CanaryAnalysis } from '../plan/canary.js'
 import type { Context } from '../context.js'
 import type { Outcome, RevisionRecord } from '../registry/records.js'
 import { shortDigest } from '../spec/image-reference.js'
@@ -17,6 +18,8 @@ export interface HistoryEntry {
   restoredFrom?: number
   replicas: number
   changes: string[]
+  /** update.canary: the analysis of this revision's canary (figures and verdict). */
+  canary?: CanaryAnalysis
 }
 
 export interface HistoryResult {
@@ -42,6 +45,7 @@ export function historyEntries(revisions: RevisionRecord[], currentRevision: num
       ...(r.restoredFrom !== undefined ? { restoredFrom: r.restoredFrom } : {}),
       replicas: r.spec.replicas,
       changes: r.changes,
+      ...(r.canary ? { canary: r.canary } : {}),
     }))
 }
 
@@ -53,7 +57,7 @@ export async function history(ctx: Context, app: string): Promise<HistoryResult>
 export function formatHistory(h: HistoryResult): string[] {
   const t = plainTable(['REVISION', 'IMAGE', 'WHEN', 'WHO', 'OUTCOME', 'WHAT CHANGED'])
   for (const e of h.revisions) {
-    t.push([`${e.revision}${e.current ? ' (current)' : ''}`, e.digest ? `${e.image}\n@${shortDigest(e.digest)}` : e.image, e.createdAt, e.author, e.outcome, e.changes.join('\n')])
+    t.push([`${e.revision}${e.current ? ' (current)' : ''}`, e.digest ? `${e.image}\n@${shortDigest(e.digest)}` : e.image, e.createdAt, e.author, e.canary ? `${e.outcome}\ncanary ${e.canary.verdict}` : e.outcome, [...e.changes, ...(e.canary ? [describeCanary(e.canary)] : [])].join('\n')])
   }
   return [`${h.app}: ${h.revisions.length} revision${h.revisions.length === 1 ? '' : 's'}, newest first`, ...t.toString().split('\n')]
 }

@@ -3,6 +3,7 @@ import { bindIpFor, checkPrefixAgainstRoot, probeHostOf } from '../config.js'
 import type { Context } from '../context.js'
 import { ForrestError } from '../errors.js'
 import { lockKey } from '../plan/keys.js'
+import { describeCanary, withCanary, type CanaryAnalysis } from '../plan/canary.js'
 import { planRollout } from '../plan/plan-rollout.js'
 import type { RolloutPlan } from '../plan/types.js'
 import { readGatewayAcks } from '../registry/gateway-acks.js'
@@ -10,12 +11,13 @@ import { InstanceRegistry } from '../registry/instances.js'
 import { acquireLock, type DeployLock } from '../registry/lock.js'
 import { Records, type CurrentRecord, type RevisionRecord } from '../registry/records.js'
 import { parseImageReference, pinnedReference } from '../spec/image-reference.js'
-import { resolveStrategy } from '../spec/strategy.js'
+import { resolveCanaryCount, resolveStrategy } from '../spec/strategy.js'
 import type { DeploymentSpec } from '../spec/types.js'
+import { analyseCanary, canaryFailure } from './canary.js'
 import { executePlan, ExecutionFailure, type ExecutionReport } from './execute.js'
 import { observe } from './observe.js'
 import type { RendererName } from './renderer.js'
-import { decideRevision } from './revision.js'
+import { decideRevision, type RevisionDecision } from './revision.js'
 import { resolvedSpecOf } from './app-records.js'
 import { resolveRecordedEnv, type ResolvedEnv } from './secrets.js'
 import type { HostTarget, InstanceTemplate, StepDeps } from './steps.js'
@@ -27,7 +29,7 @@ const debug = createDebug('forrest:rollout')
 export type ResolvedSpec = DeploymentSpec & { port: number; announce: { prefix: string; address: string } }
 
 export interface RolloutRequest {
-  kind: 'deploy' | 'scale' | 'rollback'
+  kind: 'deploy' | 'scale' | 'rollback' | 'promote' | 'abort'
   spec: ResolvedSpec
   /** The spec's env with its secrets read (in memory only), and their fingerprints. */
   env: ResolvedEnv
@@ -37,6 +39,11 @@ export interface RolloutRequest {
   replicas: number
   /** rollback: the revision whose spec and image this restores. */
   restoredFrom?: number
+  /**
+   * promote/abort: converge to this existing revision (no new one), and the revision held after
+   * its canary, which must still be waiting under the lock (abort then marks it rolled back).
+   */
+  resume?: { revision: number; waiting: number }
   /** scale/rollback: the current revision the request was computed from; checked under the lock. */
   expectRevision?: number
   dryRun?: boolean
@@ -56,7 +63,8 @@ export type RolloutOptions = Pick<RolloutRequest, 'dryRun' | 'waitLockMs' | 'all
 
 export interface RolloutResult {
   app: string
-  outcome: 'noop' | 'dry-run' | 'succeeded' | 'rolled-back' | 'failed'
+  /** waiting: update.canary.pause held the rollout after a passing canary (thrown as WAITING_FOR_PROMOTION). */
+  outcome: 'noop' | 'dry-run' | 'succeeded' | 'waiting' | 'rolled-back' | 'failed'
   revision: number
   fromRevision?: number
   replicas: number
@@ -68,6 +76,8 @@ export interface RolloutResult {
   changes: string[]
   /** deploy: the image as resolved at plan time, and the hosts that pulled it. */
   image?: { ref: string; digest?: string; imageId: string; pulled: string[] }
+  /** update.canary: the canary's and the stable instances' figures over the window, and the verdict. */
+  canary?: CanaryAnalysis
 }
 
 /** Deploy after `forrest scale`: the file's replica count wins, and the plan says so. Pure. */
@@ -117,7 +127,7 @@ export async function rollout(ctx: Context, req: RolloutRequest): Promise<Rollou
         suggestion: `Check \`forrest history ${app}\`, then run the command again.`,
       })
     }
-    const decision = decideRevision({ ...req, secretFingerprints: req.env.fingerprints }, current, revisions, new Date())
+    const decision = req.resume ? resumeDecision(app, req.resume, revisions, current?.revision) : decideRevision({ ...req, kind: req.kind === 'promote' || req.kind === 'abort' ? 'deploy' : req.kind, secretFingerprints: req.env.fingerprints }, current, revisions, new Date())
     const { revision, reuse, target: targetRec, current: currentRec } = decision
     // The current revision's template is only needed to roll back to it; its secrets are read then.
     const templates = new Map<number, () => InstanceTemplate>([[revision, () => templateOf(targetRec, req.env)]])
@@ -148,8 +158,12 @@ export async function rollout(ctx: Context, req: RolloutRequest): Promise<Rollou
       // a lost lock aborts too, and stops everything.
       signal: AbortSignal.any([req.signal, AbortSignal.timeout(spec.update.progressDeadline), ...(lock ? [lock.lost] : [])]),
     }
-    const plan = planRollout({ revision, templateHash: targetRec.templateHash, replicas: req.replicas, hosts: placeable(req.hosts, spec), ...resolveStrategy({ ...spec, replicas: req.replicas }) }, observed.state)
+    const planned = planRollout({ revision, templateHash: targetRec.templateHash, replicas: req.replicas, hosts: placeable(req.hosts, spec), ...resolveStrategy({ ...spec, replicas: req.replicas }) }, observed.state)
+    // A canary guards a deploy of a new revision; scale and rollback restore something known.
+    const canarySpec = req.kind === 'deploy' ? spec.update.canary : undefined
+    const plan = canarySpec ? withCanary(planned, resolveCanaryCount(canarySpec.count, req.replicas)) : planned
     plan.notes.push(...observed.notes)
+    let canary: CanaryAnalysis | undefined
     const override = req.kind === 'deploy' ? scaleOverrideNote(current, req.replicas) : undefined
     if (override) plan.notes.unshift(override)
     const result = (outcome: RolloutResult['outcome'], report?: ExecutionReport, instances = observed.state.instances): RolloutResult => ({
@@ -163,6 +177,7 @@ export async function rollout(ctx: Context, req: RolloutRequest): Promise<Rollou
       timings: { totalMs: Date.now() - t0, steps: report?.steps ?? [] },
       notes: plan.notes,
       changes: decision.changes,
+      ...(canary ? { canary } : {}),
     })
     if (req.dryRun) return result('dry-run')
     requireGateways(spec, prefix, gateways.get(prefix))
@@ -180,7 +195,33 @@ export async function rollout(ctx: Context, req: RolloutRequest): Promise<Rollou
     await records.event(app, { at: new Date().toISOString(), kind: `${req.kind}-started`, revision, by: req.actor, message: plan.notes.join('; ') })
     const containerIds = new Map([...observed.containers].map(([name, c]) => [name, c.info.id]))
     try {
-      const report = await executePlan(plan, deps, { renderer: req.renderer, containerIds })
+      const canaryWave = plan.waves.find((w) => w.canary)
+      const analyse = async (): Promise<{ title: string; hold: boolean }> => {
+        canary = await analyseCanary(ctx, {
+          prefix,
+          canary: canaryWave!.starts.map((s) => s.instance),
+          stable: observed.state.instances.filter((i) => i.running && i.registered && i.revision !== revision).map((i) => i.name),
+          spec: canarySpec!,
+          signal: deps.signal,
+        })
+        await records.setCanary(app, revision, canary)
+        // settle() writes the in-memory record at the end: it must carry the analysis too.
+        targetRec.canary = canary
+        await records.event(app, { at: new Date().toISOString(), kind: `canary-${canary.verdict}`, revision, by: req.actor, message: describeCanary(canary) })
+        if (canary.verdict === 'failed') throw canaryFailure(canary)
+        return { title: describeCanary(canary), hold: canarySpec!.pause }
+      }
+      const report = await executePlan(plan, deps, { renderer: req.renderer, containerIds, ...(canaryWave && canarySpec ? { analyseCanary: analyse } : {}) })
+      if (report.held) {
+        // The current pointer stays on the old revision: old and canary instances both serve.
+        await records.setOutcome(app, revision, 'waiting')
+        await records.event(app, { at: new Date().toISOString(), kind: 'canary-waiting', revision, by: req.actor, message: 'held after the canary for forrest promote / forrest abort' })
+        const after = await observe({ registry, records }, app, { prefix }, identity, req.hosts)
+        throw new ForrestError('WAITING_FOR_PROMOTION', `${app} revision ${revision}: the canary passed; the rollout holds after it (update.canary.pause)`, {
+          suggestion: `Continue with \`forrest promote ${app}\`, or roll the canary back with \`forrest abort ${app}\`.`,
+          detail: result('waiting', report, after.state.instances),
+        })
+      }
       const now = new Date().toISOString()
       await records.settle(app, {
         revision,
@@ -192,6 +233,7 @@ export async function rollout(ctx: Context, req: RolloutRequest): Promise<Rollou
         ...(req.kind === 'rollback' && current?.scaled ? { scaled: current.scaled } : {}),
       }, targetRec)
       await records.event(app, { at: now, kind: `${req.kind}-succeeded`, revision, by: req.actor, message: `${req.replicas} serving` })
+      if (req.kind === 'abort' && req.resume) await records.setOutcome(app, req.resume.waiting, 'rolled-back')
       const after = await observe({ registry, records }, app, { prefix }, identity, req.hosts)
       await pruneInstanceRecords(records, app, after.state.instances.map((i) => i.name), req.hosts)
       return result('succeeded', report, after.state.instances)
@@ -202,6 +244,19 @@ export async function rollout(ctx: Context, req: RolloutRequest): Promise<Rollou
   } finally {
     await lock?.release()
   }
+}
+
+/** promote/abort: the existing revision to converge to, if its held rollout is still waiting. */
+function resumeDecision(app: string, resume: { revision: number; waiting: number }, revisions: RevisionRecord[], current?: number): RevisionDecision {
+  const target = revisions.find((r) => r.revision === resume.revision)
+  const waiting = revisions.find((r) => r.revision === resume.waiting)
+  if (!target || waiting?.outcome !== 'waiting') {
+    throw new ForrestError('REVISION_CHANGED', `${app} revision ${resume.waiting} is no longer waiting for promotion (${waiting?.outcome ?? 'no record'})`, {
+      suggestion: `Check \`forrest history ${app}\`.`,
+    })
+  }
+  const currentRec = revisions.find((r) => r.revision === current)
+  return { revision: target.revision, reuse: true, target, current: currentRec, changes: target.revision === current ? [`abort revision ${resume.waiting}`] : target.changes }
 }
 
 const memo = <T>(fn: () => T): (() => T) => {

@@ -5,4 +5,4 @@ export { loadSpec, loadSpecBytes, loadSpecFile, type SpecProblem } from './load.
 export { deploymentSchema, type DeploymentSpecInput } from './schema.js'
 export { resolveStrategy, type ResolvedStrategy } from './strategy.js'
 export { specTemplateHash } from './template-hash.js'
-export type { DeploymentSpec, HealthSpec, HealthType, UpdateSpec } from './types.js'
+export type { CanarySpec, DeploymentSpec, HealthSpec, HealthType, UpdateSpec } from './types.js'

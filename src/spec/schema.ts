@@ -106,6 +106,24 @@ export const healthShape = {
   deadline: duration('30s', 'An instance not healthy by then has failed.', 'no instance could become healthy in time'),
 }
 
+export const canaryShape = {
+  count: z
+    .union(
+      [
+        z.int('expected an integer >= 1 or a percentage like "10%"').min(1, 'a canary needs at least 1 instance'),
+        z.string('expected an integer >= 1 or a percentage like "10%"').regex(/^(?:100|[1-9][0-9]?)%$/, { error: 'expected a percentage from 1% to 100%, like "10%"' }),
+      ],
+      { error: 'expected an integer >= 1 or a percentage like "10%"' },
+    )
+    .default(1)
+    .describe('New instances started first and analysed: integer or "N%" of replicas (rounded up, at least 1). Default 1.'),
+  window: duration('30s', 'How long the canary serves real traffic before it is judged.', 'nothing could be measured'),
+  minRequests: z.int('expected an integer >= 0').min(0, 'expected an integer >= 0').default(20).describe('Responses the canary instances must have served in the window before they can pass (fewer: rolled back, nothing proven). Default 20.'),
+  maxErrorRateIncrease: z.number('expected a fraction such as 0.05').min(0, 'expected a fraction from 0 to 1').max(1, 'expected a fraction from 0 to 1').default(0.05).describe("The canary's 5xx share may exceed the stable instances' by at most this (0.05 = 5 points). Default 0.05."),
+  maxLatencyFactor: z.number('expected a factor such as 2').min(1, 'a factor below 1 would fail a canary as fast as stable').default(2).describe("The canary's average response time may be at most this factor of stable's (HAProxy rtime). Default 2."),
+  pause: z.boolean().default(false).describe('true: stop after a passing canary and wait for `forrest promote` (exit 19). Default false.'),
+}
+
 export const updateShape = {
   order: z.enum(['start-first', 'stop-first']).default('start-first').describe('start-first: start new before stopping old; stop-first: the reverse.'),
   maxSurge: countOrPercent(1, 'Instances allowed above replicas during a rollout: integer or "N%" of replicas (rounded up). Default 1.'),
@@ -115,6 +133,7 @@ export const updateShape = {
   stopGracePeriod: duration('10s', 'Time between SIGTERM and SIGKILL.'),
   onFailure: z.enum(['rollback', 'pause']).default('rollback').describe('What to do when a new instance fails: roll back to the previous revision, or stop where it is.'),
   progressDeadline: duration('10m', 'The whole rollout must finish within this time.', 'every rollout would time out at once'),
+  canary: z.strictObject(canaryShape).optional().describe('Progressive delivery: on a new revision, start `count` instances first, judge them on real traffic through the gateways over `window`, then continue or roll back.'),
 }
 
 export const gatewaysShape = {
@@ -246,6 +265,7 @@ export const KNOWN_KEYS: Record<string, readonly string[]> = {
   announce: Object.keys(announceShape),
   health: Object.keys(healthShape),
   update: Object.keys(updateShape),
+  'update.canary': Object.keys(canaryShape),
   gateways: Object.keys(gatewaysShape),
   placement: ['labels'],
 }

@@ -12,3 +12,8 @@ export function resolveStrategy(spec: Pick<DeploymentSpec, 'replicas' | 'update'
     order: spec.update.order,
   }
 }
+
+/** The canary's instance count: "N%" of replicas rounded up, at least 1, at most replicas. */
+export function resolveCanaryCount(count: number | string, replicas: number): number {
+  return Math.max(1, Math.min(replicas, resolveCount(count, replicas, 'up')))
+}

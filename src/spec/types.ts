@@ -31,6 +31,17 @@ export interface UpdateSpec {
   stopGracePeriod: number
   onFailure: 'rollback' | 'pause'
   progressDeadline: number
+  canary?: CanarySpec
+}
+
+export interface CanarySpec {
+  /** Count or "N%" of replicas, as written; resolveCanaryCount() turns it into a count. */
+  count: number | string
+  window: number
+  minRequests: number
+  maxErrorRateIncrease: number
+  maxLatencyFactor: number
+  pause: boolean
 }
 
 export interface GatewaysSpec {

@@ -147,11 +147,29 @@ describe('HAProxy answers', () => {
       return f.join(',')
     }
     const text = [STAT_HEADER_2_6, row('app', 'a-1', 2, 5, 'L7OK', '200'), row('app', 'b-1', 0, 0, '* L7STS', '404'), row('other', 'a-1', 9, 9, 'L4CON', ''), ''].join('\n')
+    const none = { responses: 0, errors5xx: 0, rtimeMs: 0 }
     expect([...parseServerStats(text, 'app')]).toEqual([
-      ['a-1', { sessions: 5, queued: 2, checkStatus: 'L7OK 200' }],
-      ['b-1', { sessions: 0, queued: 0, checkStatus: 'L7STS 404' }],
+      ['a-1', { sessions: 5, queued: 2, checkStatus: 'L7OK 200', counters: none }],
+      ['b-1', { sessions: 0, queued: 0, checkStatus: 'L7STS 404', counters: none }],
     ])
     expect(parseServerStats('No such proxy.\n', 'app').size).toBe(0)
+  })
+
+  it('reads the traffic counters: responses summed over hrsp_*, 5xx, rtime', () => {
+    const cols = STAT_HEADER_2_6.replace(/^# /, '').split(',')
+    const f = cols.map(() => '')
+    const set = (col: string, v: string | number) => (f[cols.indexOf(col)] = String(v))
+    set('pxname', 'app')
+    set('svname', 'a-1')
+    set('hrsp_1xx', 0)
+    set('hrsp_2xx', 90)
+    set('hrsp_3xx', 3)
+    set('hrsp_4xx', 2)
+    set('hrsp_5xx', 5)
+    set('hrsp_other', 1)
+    set('req_tot', 200) // not used: responses are what a 5xx rate is a share of
+    set('rtime', 42)
+    expect(parseServerStats([STAT_HEADER_2_6, f.join(','), ''].join('\n'), 'app').get('a-1')?.counters).toEqual({ responses: 101, errors5xx: 5, rtimeMs: 42 })
   })
 })
 

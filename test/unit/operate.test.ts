@@ -3,7 +3,7 @@ import type { ContainerInfo } from '../../src/docker/runtime.js'
 import { ForrestError } from '../../src/errors.js'
 import { forrestLabels } from '../../src/labels.js'
 import type { CurrentRecord, Outcome, RevisionRecord } from '../../src/registry/records.js'
-import { historyEntries } from '../../src/rollout/history.js'
+import { formatHistory, historyEntries } from '../../src/rollout/history.js'
 import { chooseRollbackTarget } from '../../src/rollout/rollback.js'
 import { scaleOverrideNote } from '../../src/rollout/rollout.js'
 import { classifyApp, ownKeys, probeTargets, type AppObservation, type ProbeResult } from '../../src/rollout/status-drift.js'
@@ -186,6 +186,23 @@ describe('history and formatting', () => {
       [2, 'rolled-back', false, undefined],
       [1, 'succeeded', false, undefined],
     ])
+  })
+
+  it('shows a canary analysis: verdict under the outcome, figures under what changed', () => {
+    const fig = { responses: 320, errors5xx: 100, errorRate: 0.3125, rtimeMs: 4 }
+    const canary = {
+      verdict: 'failed' as const,
+      reasons: ['5xx rate 31.3% (100/320) against stable 0.0% (0/1068)'],
+      windowMs: 6000,
+      canary: { ...fig, instances: ['web-r2-1'] },
+      stable: { responses: 1068, errors5xx: 0, errorRate: 0, rtimeMs: 4, instances: ['web-r1-1'] },
+      thresholds: { minRequests: 20, maxErrorRateIncrease: 0.05, maxLatencyFactor: 2 },
+    }
+    const h = { app: 'web', currentRevision: 1, revisions: historyEntries([rev(1, 'succeeded'), { ...rev(2, 'rolled-back'), canary }], 1) }
+    expect(h.revisions[0]!.canary?.verdict).toBe('failed')
+    const text = formatHistory(h).join('\n')
+    expect(text).toContain('canary failed')
+    expect(text).toContain('canary 320 responses, 100 5xx (31.3%), 4 ms; stable 1068 responses, 0 5xx (0.0%), 4 ms')
   })
 
   it('formats uptime', () => {

@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { ForrestError } from '../../src/errors.js'
 import { formatDuration, loadSpec, loadSpecBytes, loadSpecFile, parseDuration, resolveStrategy, specTemplateHash, type DeploymentSpec, type SpecProblem } from '../../src/spec/index.js'
+import { resolveCanaryCount } from '../../src/spec/strategy.js'
 
 const FIXTURES = 'test/fixtures/specs'
 const ymlIn = (dir: string) => readdirSync(dir).filter((f) => f.endsWith('.yml')).sort()
@@ -164,5 +165,27 @@ describe('specTemplateHash', () => {
   ]
   it.each(changes)('changes with %s', (_, spec, imageId) => {
     expect(specTemplateHash(spec, imageId)).not.toBe(specTemplateHash(base, 'sha256:aa'))
+  })
+})
+
+describe('update.canary', () => {
+  const load = (canary: string) => loadSpecBytes(new TextEncoder().encode(`name: web\nimage: demo/myapp:1\nport: 8080\nreplicas: 4\nupdate:\n  canary: ${canary}\n`), 'web.yml')
+
+  it('fills in defaults and keeps a percentage as written', () => {
+    expect(load('{}').update.canary).toEqual({ count: 1, window: 30_000, minRequests: 20, maxErrorRateIncrease: 0.05, maxLatencyFactor: 2, pause: false })
+    expect(load('{ count: "25%", window: 10s, pause: true }').update.canary).toMatchObject({ count: '25%', window: 10_000, pause: true })
+    expect(loadSpecBytes(new TextEncoder().encode('name: web\nimage: demo/myapp:1\nport: 8080\n'), 'web.yml').update.canary).toBeUndefined()
+  })
+
+  it('reports every bad field by path', () => {
+    const { problems } = problemsOf(new TextEncoder().encode('name: web\nimage: demo/myapp:1\nport: 8080\nupdate:\n  canary: { count: 0, window: 0s, maxErrorRateIncrease: 2, maxLatencyFactor: 0.5, minRequest: 3 }\n'), 'web.yml')
+    expect(problems.map((p) => p.path).sort()).toEqual(['update.canary.count', 'update.canary.maxErrorRateIncrease', 'update.canary.maxLatencyFactor', 'update.canary.minRequest', 'update.canary.window'])
+  })
+
+  it('resolves the count against replicas: rounded up, at least 1, at most replicas', () => {
+    expect(resolveCanaryCount('10%', 4)).toBe(1)
+    expect(resolveCanaryCount('50%', 5)).toBe(3)
+    expect(resolveCanaryCount(7, 3)).toBe(3)
+    expect(resolveCanaryCount(2, 10)).toBe(2)
   })
 })

@@ -1,0 +1,129 @@
+/**
+ * Canary: pure parts. Splitting a rollout plan so its first starts form a canary wave, and
+ * judging the canary against the stable instances from the gateways' traffic counters.
+ * The executor (src/rollout/canary.ts) reads the counters and waits the window.
+ */
+import type { RolloutPlan, StartStep, Wave } from './types.js'
+
+/**
+ * Pulls the first `count` start steps of an update out of their waves into one canary wave
+ * (starts only, no retires), placed where the first start was. Later waves keep their retires
+ * and lose those starts: every instance comes up no later than in the plain plan and every retire
+ * happens at the same point, so "serving >= floor" still holds; the containers' ceiling is
+ * exceeded by at most `count` while the canary runs (it runs on top of the old instances).
+ * Only an update is split: a create or scale has no stable revision to compare against.
+ */
+export function withCanary(plan: RolloutPlan, count: number): RolloutPlan {
+  if (plan.action !== 'update' || count < 1) return plan
+  const first = plan.waves.findIndex((w) => w.starts.some((s) => s.kind === 'start'))
+  if (first < 0) return plan
+  const canary: StartStep[] = []
+  const waves: Wave[] = []
+  for (const w of plan.waves) {
+    const starts = w.starts.filter((s) => {
+      if (s.kind !== 'start' || canary.length >= count) return true
+      canary.push(s)
+      return false
+    })
+    if (starts.length + w.retires.length > 0) waves.push({ ...w, starts })
+  }
+  waves.splice(first, 0, { order: 'start-first', starts: canary, retires: [], canary: true })
+  const n = canary.length
+  return { ...plan, waves, notes: [...plan.notes, `canary: ${n} instance${n === 1 ? '' : 's'} of revision ${plan.toRevision} first (${canary.map((s) => s.instance).join(', ')}), judged on real traffic before the rest`] }
+}
+
+/** One gateway's counters for one instance at one moment. */
+export interface CounterSample {
+  responses: number
+  errors5xx: number
+  rtimeMs: number
+}
+
+/** gateway id → instance name → counters: what the gateways' acknowledgements carry. */
+export type CounterSnapshot = ReadonlyMap<string, Readonly<Record<string, CounterSample>>>
+
+export interface TrafficFigures {
+  responses: number
+  errors5xx: number
+  /** errors5xx / responses (0 without responses). */
+  errorRate: number
+  /** Average response time, weighted by each instance's responses in the window (ms). */
+  rtimeMs: number
+}
+
+export interface CanaryThresholds {
+  minRequests: number
+  maxErrorRateIncrease: number
+  maxLatencyFactor: number
+}
+
+export interface CanaryAnalysis {
+  verdict: 'passed' | 'failed'
+  /** Why it failed (every failed rule), or what it passed on. */
+  reasons: string[]
+  windowMs: number
+  canary: TrafficFigures & { instances: string[] }
+  stable: TrafficFigures & { instances: string[] }
+  thresholds: CanaryThresholds
+}
+
+/**
+ * Below this, HAProxy's millisecond response times are noise: a stable 0-1 ms against a canary
+ * 2-3 ms is not a regression worth a rollback.
+ */
+export const LATENCY_FLOOR_MS = 5
+
+/**
+ * What each group served between two snapshots, summed over gateways (each HAProxy counts its own
+ * traffic). A counter that went down was reset (HAProxy reloaded, server re-added): the end value
+ * is then what it served since. rtime is HAProxy's recent average, weighted by responses.
+ */
+export function trafficBetween(start: CounterSnapshot, end: CounterSnapshot, instances: readonly string[]): TrafficFigures {
+  let responses = 0
+  let errors5xx = 0
+  let weighted = 0
+  for (const [gateway, counters] of end) {
+    for (const name of instances) {
+      const e = counters[name]
+      if (!e) continue
+      const s = start.get(gateway)?.[name]
+      const reset = !s || e.responses < s.responses || e.errors5xx < s.errors5xx
+      const dr = reset ? e.responses : e.responses - s.responses
+      responses += dr
+      errors5xx += reset ? e.errors5xx : e.errors5xx - s.errors5xx
+      weighted += dr * e.rtimeMs
+    }
+  }
+  return { responses, errors5xx, errorRate: responses ? errors5xx / responses : 0, rtimeMs: responses ? Math.round(weighted / responses) : 0 }
+}
+
+const pct = (x: number) => `${(x * 100).toFixed(1)}%`
+
+/** The verdict: every rule is checked, every failed one is a reason. */
+export function judgeCanary(input: { canary: TrafficFigures; stable: TrafficFigures; thresholds: CanaryThresholds }): Pick<CanaryAnalysis, 'verdict' | 'reasons'> {
+  const { canary: c, stable: s, thresholds: t } = input
+  const failed: string[] = []
+  if (c.responses < t.minRequests) {
+    failed.push(`the canary served ${c.responses} response${c.responses === 1 ? '' : 's'} in the window, fewer than minRequests ${t.minRequests}: nothing proven`)
+  }
+  // Without stable traffic (every old instance gone), the canary is held to a 0% baseline.
+  const increase = c.errorRate - s.errorRate
+  if (c.responses > 0 && increase > t.maxErrorRateIncrease) {
+    failed.push(`5xx rate ${pct(c.errorRate)} (${c.errors5xx}/${c.responses}) against stable ${pct(s.errorRate)} (${s.errors5xx}/${s.responses}): +${pct(increase)}, more than maxErrorRateIncrease ${pct(t.maxErrorRateIncrease)}`)
+  }
+  const base = Math.max(s.rtimeMs, LATENCY_FLOOR_MS)
+  if (c.responses > 0 && s.responses > 0 && c.rtimeMs > t.maxLatencyFactor * base) {
+    failed.push(`response time ${c.rtimeMs} ms against stable ${s.rtimeMs} ms: ${(c.rtimeMs / base).toFixed(1)}x, more than maxLatencyFactor ${t.maxLatencyFactor}`)
+  }
+  if (failed.length) return { verdict: 'failed', reasons: failed }
+  return {
+    verdict: 'passed',
+    reasons: [`5xx ${pct(c.errorRate)} vs stable ${pct(s.errorRate)}, response time ${c.rtimeMs} ms vs ${s.rtimeMs} ms, over ${c.responses} canary responses`],
+  }
+}
+
+/** One line for humans and the history. */
+export function describeCanary(a: CanaryAnalysis): string {
+  const fig = (f: TrafficFigures) => `${f.responses} responses, ${f.errors5xx} 5xx (${pct(f.errorRate)}), ${f.rtimeMs} ms`
+  return `canary ${a.verdict} after ${Math.round(a.windowMs / 1000)}s: canary ${fig(a.canary)}; stable ${fig(a.stable)}${a.verdict === 'failed' ? ` — ${a.reasons.join('; ')}` : ''}`
+}

@@ -1,0 +1,47 @@
+import type { Context } from '../context.js'
+import { ForrestError } from '../errors.js'
+import type { RevisionRecord } from '../registry/records.js'
+import { loadAppRecords, resolvedSpecOf } from './app-records.js'
+import { prepareRevisionImage } from './image.js'
+import { resolveRecordedEnv } from './secrets.js'
+import { rollout, type RolloutResult } from './rollout.js'
+import type { OperateOptions } from './scale.js'
+
+/** The revision held after its canary (update.canary.pause), newer than the current one. Pure. */
+export function waitingRevision(app: string, revisions: RevisionRecord[], current: number): RevisionRecord {
+  const waiting = revisions.filter((r) => r.outcome === 'waiting' && r.revision > current).sort((a, b) => b.revision - a.revision)[0]
+  if (!waiting) {
+    throw new ForrestError('REVISION_NOT_FOUND', `${app} has no rollout waiting for promotion (current revision ${current})`, {
+      suggestion: `forrest history ${app} shows the revisions; a deploy with update.canary.pause: true holds after its canary.`,
+    })
+  }
+  return waiting
+}
+
+/**
+ * `forrest promote APP` and `forrest abort APP`: the same lock → observe → plan → execute path as
+ * a deploy, converging to the waiting revision (promote: the canary instances stay, the old ones
+ * are replaced) or to the current one (abort: the canary instances are retired). Neither makes a
+ * new revision, and neither runs the canary again.
+ */
+export async function resumeRollout(ctx: Context, app: string, verb: 'promote' | 'abort', opts: OperateOptions): Promise<RolloutResult> {
+  const { current, revisions, currentRec } = await loadAppRecords(ctx, app)
+  const waiting = waitingRevision(app, revisions, current.revision)
+  const target = verb === 'promote' ? waiting : currentRec
+  const replicas = verb === 'promote' ? waiting.spec.replicas : current.replicas
+  const spec = { ...resolvedSpecOf(target), replicas }
+  const hosts = await prepareRevisionImage(ctx, app, { ...target, spec }, true, opts)
+  const env = resolveRecordedEnv({ ...target, spec }, process.env)
+  return rollout(ctx, {
+    kind: verb,
+    spec,
+    env,
+    hosts,
+    imageId: target.imageId,
+    ...(target.digest ? { digest: target.digest } : {}),
+    replicas,
+    resume: { revision: target.revision, waiting: waiting.revision },
+    expectRevision: current.revision,
+    ...opts,
+  })
+}
