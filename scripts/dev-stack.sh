@@ -7,7 +7,8 @@
 #   scripts/dev-stack.sh down                stop etcd, HAProxy and the gateway it started
 #
 # Environment: STACK_DIR (state, logs, etcd data; default ./.stack), ETCD_PORT (2379),
-# LB_PORT (HAProxy frontend, 8080 on 127.0.0.1), NO_GATEWAY=1 to skip HAProxy + gateway.
+# LB_PORT (HAProxy frontend, 8080 on 127.0.0.1), NO_GATEWAY=1 to skip HAProxy + gateway,
+# NO_LAB=1 to skip the lab (scripts/lab/: two more Docker hosts and a registry, for the tests).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 STACK_DIR=${STACK_DIR:-$PWD/.stack}
@@ -34,6 +35,7 @@ wait_for() { # what, deadline seconds, command...
 }
 
 if [ "$cmd" = down ]; then
+  [ "${NO_LAB:-0}" = 1 ] || scripts/lab/down.sh || true
   stop_one gateway; stop_one haproxy; stop_one etcd; stop_one dockerd
   exit 0
 fi
@@ -93,7 +95,11 @@ say "images: $(docker images demo/myapp --format '{{.Repository}}:{{.Tag}}' | so
 [ -f dist/commands/index.js ] && [ -z "$(find src -newer dist/commands/index.js -name '*.ts' | head -1)" ] || { say "building forrest"; npm run -s build; }
 export ETCD_HOST=127.0.0.1:$ETCD_PORT FORREST_IP=${FORREST_IP:-127.0.0.1}
 
-# 6. HAProxy on 127.0.0.1:$LB_PORT, kept in step with etcd by `forrest gateway`.
+# 6. The production-topology lab the tests use (two more Docker hosts over TLS and ssh, a
+#    registry with TLS + htpasswd): scripts/lab/up.sh, idempotent. NO_LAB=1 skips it.
+[ "${NO_LAB:-0}" = 1 ] || scripts/lab/up.sh
+
+# 7. HAProxy on 127.0.0.1:$LB_PORT, kept in step with etcd by `forrest gateway`.
 if [ "${NO_GATEWAY:-0}" != 1 ] && node bin/run.js gateway --help >/dev/null 2>&1; then
   if ! alive haproxy; then
     node bin/run.js gateway --init-config "$STACK_DIR/haproxy.cfg" --force --listen "127.0.0.1:$LB_PORT" --socket "$STACK_DIR/haproxy.sock" >/dev/null
