@@ -53,6 +53,17 @@ export class LabMissing extends Error {
   }
 }
 
+/** The lab's env file as variables (FORREST_LAB_*); a missing file fails with how to start the lab. */
+export function labEnvVars(): Record<string, string> {
+  let text: string
+  try {
+    text = readFileSync(LAB_ENV_FILE, 'utf8')
+  } catch {
+    throw new LabMissing(`no ${LAB_ENV_FILE}`)
+  }
+  return parseLabEnv(text)
+}
+
 /** KEY=VALUE lines, with or without `export`, comments ignored. Values have no spaces or quotes. */
 export function parseLabEnv(text: string): Record<string, string> {
   const out: Record<string, string> = {}

@@ -7,27 +7,17 @@
  * Needs scripts/lab/up.sh (run by .ci/run): fails, never skips, without it.
  */
 import { execFile } from 'node:child_process'
-import { readFileSync } from 'node:fs'
 import { promisify } from 'node:util'
 import { Etcd3 } from 'etcd3'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { EXIT } from '../../src/errors.js'
 import { forrest, httpGet, testRun } from '../helpers/cli.js'
 import { startEtcd, type TestEtcd } from '../helpers/etcd.js'
+import { labEnvVars } from '../helpers/lab.js'
 import { specFile } from '../helpers/spec-file.js'
 
 const run = promisify(execFile)
-const LAB_ENV = process.env.FORREST_LAB_ENV ?? '/tmp/forrest-lab/lab.env'
 
-function labEnv(): Record<string, string> {
-  let text: string
-  try {
-    text = readFileSync(LAB_ENV, 'utf8')
-  } catch {
-    throw new Error(`the forrest lab is not up (no ${LAB_ENV}): run scripts/lab/up.sh as root (.ci/run does)`)
-  }
-  return Object.fromEntries([...text.matchAll(/^export ([A-Z0-9_]+)=(.*)$/gm)].map((m) => [m[1]!, m[2]!]))
-}
 
 const t = testRun('hosts')
 const app = `h${t.id.slice(-6)}`
@@ -56,7 +46,7 @@ describe('one deploy across three Docker hosts (local, TLS, ssh)', () => {
   const keys = async () => Object.fromEntries(Object.entries(await client.getAll().prefix(`/${t.prefix}/`).strings()).map(([k, v]) => [k.split('/').at(-1)!, v]))
 
   beforeAll(async () => {
-    lab = labEnv()
+    lab = labEnvVars()
     image = (tag) => `${lab.FORREST_LAB_REGISTRY}/demo/myapp:${tag}`
     etcd = await startEtcd()
     client = new Etcd3({ hosts: `http://${etcd.endpoint}` })

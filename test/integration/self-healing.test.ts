@@ -17,22 +17,13 @@ import { pollUntil, startEtcd, type TestEtcd } from '../helpers/etcd.js'
 import { startGatewayCli, type GatewayCli } from '../helpers/gateway-cli.js'
 import { startHaproxy, type TestHaproxy } from '../helpers/haproxy.js'
 import { startLoad } from '../helpers/load.js'
+import { labEnvVars } from '../helpers/lab.js'
 import { specFile } from '../helpers/spec-file.js'
 
 const run = promisify(execFile)
 const t = testRun('heal')
 const fast = { replicas: 2, 'health.interval': '100ms', 'health.deadline': '8s', 'update.drain': '100ms', 'update.stopGracePeriod': '1s' }
-const LAB_ENV = process.env.FORREST_LAB_ENV ?? '/tmp/forrest-lab/lab.env'
 
-function labEnv(): Record<string, string> {
-  let text: string
-  try {
-    text = readFileSync(LAB_ENV, 'utf8')
-  } catch {
-    throw new Error(`the forrest lab is not up (no ${LAB_ENV}): run scripts/lab/up.sh as root (.ci/run does)`)
-  }
-  return Object.fromEntries([...text.matchAll(/^export ([A-Z0-9_]+)=(.*)$/gm)].map((m) => [m[1]!, m[2]!]))
-}
 
 let etcd: TestEtcd
 let client: Etcd3
@@ -110,7 +101,7 @@ describe('engine restarts (lab host h1)', () => {
 
   let labCli: NodeJS.ProcessEnv
   beforeAll(async () => {
-    lab = labEnv()
+    lab = labEnvVars()
     // forrest resolves the registry image to a digest with the lab's registry credentials.
     labCli = { ...env, DOCKER_CONFIG: lab.FORREST_LAB_DOCKER_CONFIG! }
     await Promise.all(['1', '2'].map((tag) => dockerH1('pull', '-q', image(tag))))
