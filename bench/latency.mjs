@@ -9,8 +9,8 @@
 //           answered in x-forrest-server; so it works with any number of other servers
 //   acked   the gateway's ack key in etcd reaches the put's revision (what `forrest deploy` waits for)
 // Each announcement uses a fresh server name for an address that already answers HTTP (its own
-// container, or one already in the backend under another name); the key is deleted and the
-// server gone after it. Polling: 5 ms on each of the four observers.
+// container, or one already in the backend under another name); after it, the key is deleted and
+// the gateway has acknowledged that. Polling: 5 ms on each of the four observers.
 // Usage: node bench/latency.mjs ETCD PREFIX SOCKET FRONTEND_URL TAG ADDR...
 // Prints one TSV line per instance: tag name added_ms up_ms served_ms acked_ms
 import { servers } from './haproxy.mjs'
@@ -72,8 +72,10 @@ async function one(name, addr) {
       return revs.length > 0 && revs.every((r) => r >= rev)
     }),
   ])
-  await etcdCall('kv/deleterange', { key: b64(key) })
-  await until(async () => !(await find()))
+  // Acked, not "gone": the gateway keeps the last server of a backend unless forrest's records
+  // say the app was scaled to 0 (its empty-view guard), which bare keys never say.
+  const del = Number((await etcdCall('kv/deleterange', { key: b64(key) })).header.revision)
+  await until(async () => (await ackRevisions()).every((r) => r >= del))
   const ms = (t) => (t - t0).toFixed(1)
   process.stdout.write(`${tag}\t${name}\t${ms(added)}\t${ms(up)}\t${ms(served)}\t${ms(acked)}\n`)
 }
