@@ -49,7 +49,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-if [ "${BENCH_NO_BUILD:-0}" != 1 ]; then log "building the CLI"; npx tsc -p tsconfig.build.json; fi
+if [ "${BENCH_NO_BUILD:-0}" != 1 ]; then log "building the CLI (tsc and the bundle)"; npm run -s build >/dev/null; fi
 scripts/build-images.sh >/dev/null
 [ -z "$BEFORE" ] || [ -f "$BEFORE/bin/run.js" ] || { log "SCALE_BEFORE=$BEFORE has no bin/run.js"; exit 2; }
 
