@@ -98,7 +98,7 @@ for (const file of files) {
   for (const s of steps) {
     if (s.kind === 'start') {
       const h = num(/healthy in (\d+)ms/, s.detail) ?? 0
-      const a = num(/took it in (\d+)ms/, s.detail) ?? 0
+      const a = num(/HAProxy serves it \(\d+ gateways?, (\d+)ms\)/, s.detail) ?? 0
       g.start.push(s.ms), g.health.push(h), g.upAck.push(a), g.startOther.push(s.ms - h - a)
     } else if (s.kind === 'retire') {
       const a = num(/acked in (\d+)ms/, s.detail) ?? 0
