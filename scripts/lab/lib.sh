@@ -9,7 +9,7 @@
 # Everything lives under $LAB_DIR except: the network namespaces and the flab0 veth, the default
 # engine's trust of the registry (/etc/docker/certs.d/10.213.0.1:5443/ca.crt), cgroups /forrest-lab-hN,
 # the registry tags pushed from the default engine, and the Debian packages up.sh installs.
-# down.sh removes all of it but the packages. Adapted from the verified recipe in ../shared/lab.
+# down.sh removes all of it but the packages. Adapted from the team's verified lab recipe.
 set -euo pipefail
 umask 022
 

@@ -7,9 +7,9 @@
 
 net_up() {
   local n ns owner
-  # another lab (../shared/lab uses lab0) on the same addresses would make everything ambiguous
+  # another lab (e.g. one whose root-side interface is lab0) on the same addresses would make everything ambiguous
   owner=$(ip -o -4 addr show | awk -v a="$LAB_GW/" 'index($4, a) == 1 {print $2}' | head -1)
-  [ -z "$owner" ] || [ "$owner" = "$LAB_ROOT_IF" ] || die "$LAB_GW is already on interface $owner (another lab? e.g. /work/shared/lab/down.sh): bring that down first"
+  [ -z "$owner" ] || [ "$owner" = "$LAB_ROOT_IF" ] || die "$LAB_GW is already on interface $owner (another lab on these addresses?): bring that down first"
   [ -d /run/netns ] || touch "$LAB_STATE/created-run-netns"
   if ! ns_exists "$LAB_SW_NS"; then
     ip netns add "$LAB_SW_NS"
