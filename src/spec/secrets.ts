@@ -8,10 +8,6 @@ import type { DeploymentSpec, EnvValue, SecretRef } from './types.js'
  */
 export const isSecretRef = (v: EnvValue | undefined): v is SecretRef => typeof v === 'object' && v !== null
 
-/** What a secret looks like wherever a spec is shown: its source, never its value. */
-export const describeSecret = (ref: SecretRef | { envFile: string }): string =>
-  'fromEnv' in ref ? `secret from $${ref.fromEnv}` : 'fromFile' in ref ? `secret from file ${ref.fromFile}` : `secret from envFile ${ref.envFile}`
-
 /**
  * The env as it defines a revision: plain values as written, each secret as its fingerprint.
  * Stable under key order; a secret whose value changed gets another fingerprint.
