@@ -112,7 +112,10 @@ export function renderRolloutSvg(r: RolloutTimeline): string {
   const t0 = times.length ? Math.min(...times) : 0
   const tEnd = times.length ? Math.max(...times) : 1
   const span = Math.max(tEnd - t0, 1)
-  const labelW = Math.ceil(16 + CHAR_W * Math.max(12, ...steps.map((s) => s.instance.length + 4)))
+  // Lanes are named host/instance once the rollout spans several hosts.
+  const manyHosts = new Set(steps.map((s) => s.host)).size > 1
+  const laneName = (s: StepReport) => (manyHosts && s.host ? `${s.host}/${s.instance}` : s.instance)
+  const labelW = Math.ceil(16 + CHAR_W * Math.max(12, ...steps.map((s) => laneName(s).length + 4)))
   const width = labelW + PLOT_W + 24
   const height = TOP + Math.max(steps.length, 1) * LANE + 16
   const x = (t: number) => (labelW + ((t - t0) / span) * PLOT_W).toFixed(1)
@@ -137,9 +140,9 @@ export function renderRolloutSvg(r: RolloutTimeline): string {
   steps.forEach((s, i) => {
     const y = TOP + i * LANE
     const by = y + (LANE - BAR) / 2
-    const tip = `${s.kind} ${s.instance}${s.revision === undefined ? '' : ` (revision ${s.revision})`}: ${s.ok ? '' : 'FAILED: '}${s.detail}`
+    const tip = `${s.kind} ${s.instance}${s.host ? ` on ${s.host}` : ''}${s.revision === undefined ? '' : ` (revision ${s.revision})`}: ${s.ok ? '' : 'FAILED: '}${s.detail}`
     out.push(`<g><title>${esc(tip)}</title>`)
-    out.push(`<text x="12" y="${y + 16}"${s.ok ? '' : ' fill="#cf1124"'}>${esc(s.instance)}${s.revision === undefined ? '' : ` <tspan fill="#7b8794">r${s.revision}</tspan>`}</text>`)
+    out.push(`<text x="12" y="${y + 16}"${s.ok ? '' : ' fill="#cf1124"'}>${esc(laneName(s))}${s.revision === undefined ? '' : ` <tspan fill="#7b8794">r${s.revision}</tspan>`}</text>`)
     for (const [a, b, seg] of segmentsOf(s, t0, tEnd)) out.push(`<rect x="${x(a)}" y="${by}" width="${w(a, b)}" height="${BAR}" fill="${COLORS[seg]}"/>`)
     for (const e of s.events) {
       out.push(`<line x1="${x(e.at)}" y1="${by - 2}" x2="${x(e.at)}" y2="${by + BAR + 2}" stroke="#1f2933" stroke-width="1.2"><title>${esc(`${s.instance} ${e.phase} at +${((e.at - t0) / 1000).toFixed(3)}s`)}</title></line>`)

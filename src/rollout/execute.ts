@@ -8,6 +8,8 @@ export interface StepReport {
   kind: PlanStep['kind']
   instance: string
   revision?: number
+  /** The Docker host of the instance (absent for an app without a hosts: list). */
+  host?: string
   ok: boolean
   ms: number
   detail: string
@@ -86,11 +88,11 @@ export async function executePlan(
       try {
         const out = await runStep(s, order)
         if (out.detail) task.title = `${title(s)}: ${out.detail}`
-        steps.push({ kind: s.kind, instance: s.instance, revision: s.revision, ok: true, ms: out.ms, detail: out.detail, at: started, events: marks })
+        steps.push({ kind: s.kind, instance: s.instance, revision: s.revision, ...(s.host ? { host: s.host } : {}), ok: true, ms: out.ms, detail: out.detail, at: started, events: marks })
       } catch (err) {
         const fe = err instanceof ForrestError ? err : new ForrestError('ROLLOUT_FAILED', `${s.instance}: ${(err as Error).message}`, { cause: err })
         failures.push(fe)
-        steps.push({ kind: s.kind, instance: s.instance, revision: s.revision, ok: false, ms: Date.now() - started, detail: fe.message, at: started, events: marks })
+        steps.push({ kind: s.kind, instance: s.instance, revision: s.revision, ...(s.host ? { host: s.host } : {}), ok: false, ms: Date.now() - started, detail: fe.message, at: started, events: marks })
         throw fe
       }
     },

@@ -63,6 +63,19 @@ describe('rollout SVG', () => {
     expect(svg).toContain('FAILED: never healthy')
   })
 
+  it('names lanes host/instance once the rollout spans several hosts', () => {
+    const two = timeline([
+      { ...serial.timings.steps[1]!, host: 'h1' },
+      { ...serial.timings.steps[2]!, host: 'h2' },
+    ])
+    const svg = renderRolloutSvg(two)
+    expect(svg).toContain('>h1/myapp-r2-1 <tspan')
+    expect(svg).toContain('>h2/myapp-r2-2 <tspan')
+    expect(svg).toContain('start myapp-r2-1 on h1 (revision 2)')
+    // One host only: no prefix.
+    expect(renderRolloutSvg(timeline([{ ...serial.timings.steps[1]!, host: 'h1' }]))).toContain('>myapp-r2-1 <tspan')
+  })
+
   it('escapes text and draws an empty rollout', () => {
     const svg = renderRolloutSvg({ app: 'a<b>&"c"', outcome: 'noop', revision: 1, timings: { totalMs: 5, steps: [] } })
     expect(svg).toContain('a&lt;b&gt;&amp;&quot;c&quot;: revision 1, noop')
