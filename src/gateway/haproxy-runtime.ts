@@ -69,7 +69,7 @@ export class HaproxyRuntime {
     return new Promise((resolve, reject) => {
       const sock = createConnection(this.socketPath)
       let out = ''
-      const timer = setTimeout(() => sock.destroy(new Error(`no answer within ${this.timeoutMs}ms`)), this.timeoutMs)
+      const timer = setTimeout(() => sock.destroy(new Error(`no answer within ${this.timeoutMs}ms`)), this.timeoutMs) // the command's deadline
       sock.setEncoding('utf8')
       sock.on('connect', () => sock.end(`${command}\n`))
       sock.on('data', (d: string) => (out += d))

@@ -28,7 +28,7 @@ const tick = (ms: number, signal?: AbortSignal) =>
       clearTimeout(t)
       reject(signal?.reason ?? new Error('aborted'))
     }
-    const t = setTimeout(() => {
+    const t = setTimeout(() => { // the poll interval between probes
       signal?.removeEventListener('abort', onAbort)
       resolve()
     }, ms) // poll interval between probe attempts
@@ -88,7 +88,7 @@ export function httpCheck(address: string, spec: Pick<HealthSpec, 'path' | 'stat
       res.on('end', () => finish({ ok: res.statusCode === spec.status, detail: `HTTP ${res.statusCode}` }))
       res.resume()
     })
-    timer = setTimeout(() => {
+    timer = setTimeout(() => { // the probe's deadline
       const err = Object.assign(new Error(`no answer within ${spec.timeout}ms`), { name: 'TimeoutError' })
       fail(err)
       req.destroy(err)

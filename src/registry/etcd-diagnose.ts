@@ -34,7 +34,7 @@ function handshake(host: string, port: number, sec: EtcdSecurity, wantTls: boole
     socket.on('secureConnect', () => {
       if (!wantTls) return done(tlsError(`etcd at ${host}:${port} speaks TLS, but the endpoint is http://`, 'Use https:// endpoints and set ETCDCTL_CACERT (and ETCDCTL_CERT/ETCDCTL_KEY if etcd requires client certificates).'))
       // TLS 1.3: the server judges the client certificate after the handshake; give it a moment to say no.
-      socket.setTimeout(300, () => done(undefined))
+      socket.setTimeout(300, () => done(undefined)) // deadline for the server's verdict on the client certificate
     })
     socket.on('timeout', () => done(undefined))
     socket.on('error', (err: NodeJS.ErrnoException) => {

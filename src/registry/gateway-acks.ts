@@ -99,7 +99,7 @@ export async function publishGatewayAcks(
       if (lease === l) lease = undefined
       published = undefined
       // Re-publish after a short backoff (etcd may still be coming back); the periodic resync retries too.
-      if (!closed && latest !== undefined) setTimeout(() => void doPublish(latest as AckState).catch(() => undefined), 500).unref()
+      if (!closed && latest !== undefined) setTimeout(() => void doPublish(latest as AckState).catch(() => undefined), 500).unref() // backoff
     })
     await l.grant()
     return l

@@ -8,11 +8,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { EXIT } from '../../src/errors.js'
 import type { CanaryAnalysis } from '../../src/plan/canary.js'
-import { forrest, removeByLabel, testRun, type CliResult } from '../helpers/cli.js'
-import { startEtcd, type TestEtcd } from '../helpers/etcd.js'
-import { startGatewayCli, type GatewayCli } from '../helpers/gateway-cli.js'
-import { startHaproxy, type TestHaproxy } from '../helpers/haproxy.js'
+import { forrest, testRun, type CliResult } from '../helpers/cli.js'
+import type { TestHaproxy } from '../helpers/haproxy.js'
 import { startLoad } from '../helpers/load.js'
+import { startLbStack, type LbStack } from '../helpers/lb-stack.js'
 import { specFile } from '../helpers/spec-file.js'
 
 const run = testRun('canary')
@@ -26,23 +25,19 @@ function resultOf(res: CliResult): { canary?: CanaryAnalysis; outcome?: string; 
 }
 
 describe('canary analysis through HAProxy + forrest gateway (real etcd, HAProxy, Docker)', () => {
-  let etcd: TestEtcd
   let haproxy: TestHaproxy
-  let gateway: GatewayCli
+  let stack: LbStack
   let env: NodeJS.ProcessEnv
 
   beforeAll(async () => {
-    ;[etcd, haproxy] = await Promise.all([startEtcd(), startHaproxy()])
-    env = run.env(etcd.endpoint)
-    gateway = await startGatewayCli({ socket: haproxy.socket, env, id: `gw-${run.id}` })
+    stack = await startLbStack(run)
+    ;({ haproxy, env } = stack)
     const first = await forrest(['deploy', specFile(`${app}-stable`, { ...base, env: { RELEASE: 'stable' } })], env, 60_000)
     expect(first.code, first.stdout + first.stderr).toBe(0)
   }, 90_000)
 
   afterAll(async () => {
-    await gateway?.stop()
-    await removeByLabel(run.label)
-    await Promise.all([haproxy?.stop(), etcd?.stop()])
+    await stack?.stop()
   }, 40_000)
 
   /** Deploys under load; returns the CLI result, the analysis and what the load saw. */

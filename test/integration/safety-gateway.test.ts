@@ -11,11 +11,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { EXIT } from '../../src/errors.js'
 import { createEtcdClient } from '../../src/registry/client.js'
 import { readGatewayAcks } from '../../src/registry/gateway-acks.js'
-import { docker, forrest, removeByLabel, testRun } from '../helpers/cli.js'
-import { pollUntil, startEtcd, type TestEtcd } from '../helpers/etcd.js'
+import { docker, forrest, testRun } from '../helpers/cli.js'
+import { pollUntil, type TestEtcd } from '../helpers/etcd.js'
 import { startGatewayCli, type GatewayCli } from '../helpers/gateway-cli.js'
-import { startHaproxy, type TestHaproxy } from '../helpers/haproxy.js'
+import type { TestHaproxy } from '../helpers/haproxy.js'
 import { startLoad } from '../helpers/load.js'
+import { startLbStack, type LbStack } from '../helpers/lb-stack.js'
 import { specFile } from '../helpers/spec-file.js'
 
 const run = testRun('safegw')
@@ -27,23 +28,21 @@ describe('safety: gateways and HAProxy verdicts (real etcd, HAProxy, forrest gat
   let etcd: TestEtcd
   let haproxy: TestHaproxy
   let gateway: GatewayCli
+  let stack: LbStack
   let client: Etcd3
   let env: NodeJS.ProcessEnv
 
   beforeAll(async () => {
-    ;[etcd, haproxy] = await Promise.all([startEtcd(), startHaproxy()])
-    env = run.env(etcd.endpoint)
+    stack = await startLbStack(run, { serversFile: true })
+    ;({ etcd, haproxy, gateway, env } = stack)
     client = createEtcdClient([etcd.endpoint], { callTimeoutMs: 2000 })
-    gateway = await startGatewayCli({ socket: haproxy.socket, env, id: `gw-${run.id}`, serversFile: haproxy.configPath })
     const first = await forrest(['deploy', v1()], env)
     expect(first.code, first.stdout + first.stderr).toBe(0)
   }, 60_000)
 
   afterAll(async () => {
-    await gateway?.stop()
     client?.close()
-    await removeByLabel(run.label)
-    await Promise.all([haproxy?.stop(), etcd?.stop()])
+    await stack?.stop()
   }, 40_000)
 
   const liveServers = async () => (await haproxy.runtime.servers('app')).map((s) => s.name).sort()

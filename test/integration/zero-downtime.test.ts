@@ -9,11 +9,12 @@ import type { Etcd3 } from 'etcd3'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { EXIT } from '../../src/errors.js'
 import { createEtcdClient } from '../../src/registry/client.js'
-import { forrest, removeByLabel, testRun, type CliResult } from '../helpers/cli.js'
-import { startEtcd, type TestEtcd } from '../helpers/etcd.js'
-import { startGatewayCli, type GatewayCli } from '../helpers/gateway-cli.js'
-import { startHaproxy, type TestHaproxy } from '../helpers/haproxy.js'
+import { forrest, testRun, type CliResult } from '../helpers/cli.js'
+import type { TestEtcd } from '../helpers/etcd.js'
+import type { GatewayCli } from '../helpers/gateway-cli.js'
+import type { TestHaproxy } from '../helpers/haproxy.js'
 import { startLoad, type LoadReport } from '../helpers/load.js'
+import { startLbStack, type LbStack } from '../helpers/lb-stack.js'
 import { specFile } from '../helpers/spec-file.js'
 
 const run = testRun('zdt')
@@ -26,21 +27,19 @@ describe('zero downtime through HAProxy + forrest gateway (real etcd, HAProxy, D
   let etcd: TestEtcd
   let haproxy: TestHaproxy
   let gateway: GatewayCli
+  let stack: LbStack
   let client: Etcd3
   let env: NodeJS.ProcessEnv
 
   beforeAll(async () => {
-    ;[etcd, haproxy] = await Promise.all([startEtcd(), startHaproxy()])
-    env = run.env(etcd.endpoint)
+    stack = await startLbStack(run, { serversFile: true })
+    ;({ etcd, haproxy, gateway, env } = stack)
     client = createEtcdClient([etcd.endpoint], { callTimeoutMs: 2000 })
-    gateway = await startGatewayCli({ socket: haproxy.socket, env, id: `gw-${run.id}`, serversFile: haproxy.configPath })
   }, 40_000)
 
   afterAll(async () => {
-    await gateway?.stop()
     client?.close()
-    await removeByLabel(run.label)
-    await Promise.all([haproxy?.stop(), etcd?.stop()])
+    await stack?.stop()
   }, 40_000)
 
   it('rolls v1 → v2, rejects a bad image and an unreachable revision, scales 5 → 2 → 5: zero failed requests', async () => {
