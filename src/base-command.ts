@@ -26,22 +26,26 @@ export abstract class BaseCommand extends Command {
   }
 
   private debugEnabled = false
+  /** The resolved config, once a command asked for it: lets an ETCD_UNREACHABLE be diagnosed here. */
+  private resolvedConfig?: ForrestConfig
 
   protected forrestConfig(flags: ConfigFlags & { debug?: boolean }): ForrestConfig {
     if (flags.debug) {
       this.debugEnabled = true
       createDebug.enable(process.env.DEBUG ? `${process.env.DEBUG},forrest*` : 'forrest*')
     }
-    return resolveConfig(process.env, flags)
+    this.resolvedConfig = resolveConfig(process.env, flags)
+    return this.resolvedConfig
   }
 
   protected async catch(err: Error & { exitCode?: number }): Promise<never> {
     if (err instanceof Errors.ExitError) throw err
     // oclif's own parse errors (unknown flag, missing arg) are bad input too.
-    const fe =
+    const fe = await this.diagnosed(
       err instanceof Errors.CLIError && !(err instanceof ForrestError)
         ? new ForrestError('BAD_INPUT', err.message.replace(/^Error: /, ''), { suggestion: `See: forrest ${this.id ?? ''} --help` })
-        : toForrestError(etcdRefusal(err) ?? err)
+        : toForrestError(etcdRefusal(err) ?? err),
+    )
     if (this.jsonEnabled()) {
       this.logJson({ ok: false, error: { code: fe.code, exit: fe.exit, message: fe.message, suggestion: fe.suggestion, detail: fe.detail } })
     } else {
@@ -51,5 +55,12 @@ export abstract class BaseCommand extends Command {
       process.stderr.write(`${(fe.cause as Error | undefined)?.stack ?? fe.stack}\n`)
     }
     this.exit(fe.exit)
+  }
+
+  /** "etcd did not answer" from whichever call failed first: name a TLS problem or another server there instead. */
+  private async diagnosed(fe: ForrestError): Promise<ForrestError> {
+    if (fe.code !== 'ETCD_UNREACHABLE' || !this.resolvedConfig) return fe
+    const { explainUnreachable } = await import('./context.js')
+    return explainUnreachable(fe, this.resolvedConfig).catch((e: unknown) => toForrestError(e))
   }
 }

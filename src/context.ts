@@ -62,12 +62,14 @@ export async function openContext(config: ForrestConfig): Promise<Context> {
   }
 }
 
-/** An unreachable etcd may really be a TLS problem gRPC does not name: find out, then throw. */
+/** An unreachable etcd may really be a TLS problem or another server, which gRPC does not name: find out, then throw. */
 export async function explainUnreachable(err: unknown, config: Pick<ForrestConfig, 'etcdHosts' | 'etcdSecurity'>): Promise<never> {
   if (err instanceof ForrestError && err.code === 'ETCD_UNREACHABLE') {
-    const { diagnoseTls } = await import('./registry/etcd-diagnose.js')
+    const { diagnoseTls, diagnoseNotEtcd } = await import('./registry/etcd-diagnose.js')
     const tls = await diagnoseTls(config.etcdHosts, config.etcdSecurity).catch(() => undefined)
     if (tls) throw tls
+    const other = await diagnoseNotEtcd(config.etcdHosts, config.etcdSecurity).catch(() => undefined)
+    if (other) throw other
   }
   throw err
 }

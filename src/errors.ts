@@ -33,6 +33,7 @@ export type ErrorCode =
   | 'ROLLOUT_FAILED'
   | 'LOCK_HELD'
   | 'ETCD_UNREACHABLE'
+  | 'ETCD_NOT_ETCD'
   | 'DOCKER_UNREACHABLE'
   | 'IMAGE_NOT_FOUND'
   | 'CONTAINER_NOT_FOUND'
@@ -67,6 +68,8 @@ const EXIT_BY_CODE: Record<ErrorCode, number> = {
   ROLLOUT_FAILED: EXIT.failed,
   LOCK_HELD: EXIT.lockHeld,
   ETCD_UNREACHABLE: EXIT.etcdUnreachable,
+  /** ETCD_HOST answers, but it is another server (an HTTP port): etcd is not reachable there. */
+  ETCD_NOT_ETCD: EXIT.etcdUnreachable,
   DOCKER_UNREACHABLE: EXIT.dockerUnreachable,
   GATEWAY_UNREACHABLE: EXIT.failed,
   /** Fewer live gateways for the prefix than the file's gateways.required: nothing was changed. */
