@@ -42,6 +42,7 @@ export type ErrorCode =
   | 'NOT_FORREST_CONTAINER'
   | 'NAME_TAKEN'
   | 'NO_EXPOSED_PORT'
+  | 'ADDRESS_NOT_ON_HOST'
   | 'NOT_CONVERGED'
   | 'REVISION_CHANGED'
   | 'GATEWAY_UNREACHABLE'
@@ -62,6 +63,8 @@ const EXIT_BY_CODE: Record<ErrorCode, number> = {
   BAD_INPUT: EXIT.badInput,
   INVALID_SPEC: EXIT.badInput,
   NO_EXPOSED_PORT: EXIT.badInput,
+  /** FORREST_IP (or a host's address) is not an address of the Docker host: ports cannot be published on it. */
+  ADDRESS_NOT_ON_HOST: EXIT.badInput,
   ROLLED_BACK: EXIT.rolledBack,
   /** update.canary.pause: the canary passed and the rollout holds for `forrest promote` / `forrest abort` (not a failure: CI branches on it). */
   WAITING_FOR_PROMOTION: EXIT.waitingForPromotion,

@@ -19,6 +19,8 @@ export interface ContainerInfo {
   health?: string
   /** How often Docker restarted it (inspect only; list does not say). */
   restartCount?: number
+  /** The exit code of its last run, once it has exited at least once (inspect only). */
+  exitCode?: number
 }
 
 export interface ImageInfo {

@@ -15,6 +15,7 @@ import { resolveCanaryCount, resolveStrategy } from '../spec/strategy.js'
 import type { DeploymentSpec } from '../spec/types.js'
 import { analyseCanary, canaryFailure } from './canary.js'
 import { executePlan, ExecutionFailure, type ExecutionReport } from './execute.js'
+import { addressError, addressNotOnHost } from './failure-cause.js'
 import { observe } from './observe.js'
 import type { RendererName } from './renderer.js'
 import { decideRevision, type RevisionDecision } from './revision.js'
@@ -374,12 +375,14 @@ async function handleFailure(
     })
   }
   const canRollBack = req.spec.update.onFailure === 'rollback' && f.currentRec && f.currentRec.revision !== f.revision
+  const addressFix = addressNotOnHost(f.failure.failures, ctx.config, req.spec.hosts !== undefined)
   if (!canRollBack) {
     if (f.revision !== f.currentRec?.revision) await records.setOutcome(app, f.revision, 'failed')
     await records.event(app, { at: at(), kind: `${req.kind}-failed`, revision: f.revision, by: req.actor, message: reason })
     const why = req.spec.update.onFailure === 'pause' ? 'paused (onFailure: pause)' : f.currentRec ? 'nothing to roll back' : 'no previous revision to roll back to'
+    if (addressFix) throw addressError(`${req.kind} of ${app} failed, ${why}:\n${reason}`, addressFix, f.result('failed', f.failure.report))
     throw new ForrestError('ROLLOUT_FAILED', `${req.kind} of ${app} failed, ${why}:\n${reason}`, {
-      suggestion: 'Fix the cause, then deploy again or run `forrest rollback ' + app + '`; `forrest status ' + app + '` shows what is running.',
+      suggestion: failedHint(app, f.currentRec !== undefined, reason),
       detail: f.result('failed', f.failure.report),
     })
   }
@@ -409,7 +412,19 @@ async function handleFailure(
   await records.setOutcome(app, f.revision, 'rolled-back')
   await records.event(app, { at: at(), kind: 'rolled-back', revision: prev.revision, by: req.actor, message: reason })
   throw new ForrestError('ROLLED_BACK', `${req.kind} of ${app} to revision ${f.revision} failed; rolled back to revision ${prev.revision}, which is serving:\n${reason}`, {
-    suggestion: 'Fix the new revision (its last log lines are above) and deploy again.',
+    suggestion: addressFix ?? `Fix the new revision${hasLogLines(reason) ? ' (its last log lines are above)' : ''} and deploy again.`,
     detail: f.result('rolled-back', f.failure.report),
   })
+}
+
+const hasLogLines = (reason: string) => reason.includes('last log lines of ')
+
+/**
+ * What to do after a failed rollout that was not rolled back. A first deploy leaves no app:
+ * `rollback`, `status` and `history` answer "no app has been deployed", so only a new deploy helps.
+ */
+function failedHint(app: string, deployedBefore: boolean, reason: string): string {
+  const logs = hasLogLines(reason) ? ' (its last log lines are above)' : ''
+  if (!deployedBefore) return `Nothing of ${app} is running: its first deploy failed and its containers were removed. Fix the cause${logs}, then deploy again: forrest deploy FILE.`
+  return `Fix the cause${logs}, then deploy again or run \`forrest rollback ${app}\`; \`forrest status ${app}\` shows what is running.`
 }

@@ -2,10 +2,36 @@ import { createServer as createHttpServer, type Server } from 'node:http'
 import { createServer as createH2Server, type Http2Server } from 'node:http2'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { EXIT } from '../../src/errors.js'
-import { forrest, testRun } from '../helpers/cli.js'
-import { freePort } from '../helpers/etcd.js'
+import { forrest, removeByLabel, testRun } from '../helpers/cli.js'
+import { freePort, startEtcd, type TestEtcd } from '../helpers/etcd.js'
+import { specFile } from '../helpers/spec-file.js'
 
 const run = testRun('first-contact')
+let etcd: TestEtcd
+
+beforeAll(async () => {
+  etcd = await startEtcd()
+})
+
+afterAll(async () => {
+  await removeByLabel(run.label)
+  await etcd?.stop()
+})
+
+const env = (extra: Record<string, string> = {}) => run.env(etcd.endpoint, extra)
+
+/** deployments/myapp.yml as app `name`, one replica, fast checks, with `changes` on top. */
+const appFile = (name: string, changes: Record<string, unknown> = {}) =>
+  specFile(`${run.id}-${name}`, {
+    name: `${name}${run.id.slice(-6)}`,
+    replicas: 1,
+    'health.interval': '100ms',
+    'health.deadline': '3s',
+    'update.drain': '100ms',
+    'update.stopGracePeriod': '1s',
+    ...changes,
+  })
+const appName = (name: string) => `${name}${run.id.slice(-6)}`
 
 describe('ETCD_HOST pointing at something that is not etcd', () => {
   let h2: Http2Server
@@ -61,5 +87,63 @@ describe('ETCD_HOST pointing at something that is not etcd', () => {
     expect(res.stderr).not.toContain('scripts/dev-stack.sh')
     expect(res.stderr).toMatch(/ETCD_HOST/)
     expect(res.stderr).toMatch(/docker run .*etcd/)
+  })
+})
+
+describe('failures named for their cause, with hints that work', () => {
+  it('a wrong port names the port the image EXPOSEs and the fix', async () => {
+    const res = await forrest(['deploy', appFile('wport', { port: 80 })], env())
+    expect(res.code, res.stderr).toBe(EXIT.failed)
+    expect(res.stderr).toMatch(/was not healthy/)
+    expect(res.stderr).toMatch(/EXPOSEs 8080.*port: 80|port: 80.*EXPOSEs 8080/)
+    expect(res.stderr).toMatch(/set `port: 8080`/)
+  })
+
+  it('a crashing command is named as exited (code) with its last log lines, not "no published port"', async () => {
+    const res = await forrest(['deploy', appFile('crash', { command: ['/bin/sh', '-c', 'echo cannot open /etc/app.conf >&2; exit 3'] })], env())
+    expect(res.code, res.stderr).toBe(EXIT.failed)
+    expect(res.stderr).not.toMatch(/no published port|was not healthy/)
+    expect(res.stderr).toMatch(/exited with code 3/)
+    expect(res.stderr).toMatch(/last log lines of crash\w+-r1-1:\s+cannot open \/etc\/app.conf/)
+  })
+
+  it('a failed first deploy hints what works: not rollback or status, which answer "no app"', async () => {
+    const file = appFile('first', { port: 80 })
+    const res = await forrest(['deploy', file], env())
+    expect(res.code, res.stderr).toBe(EXIT.failed)
+    const hint = res.stderr.split('Hint:')[1] ?? ''
+    expect(hint).not.toMatch(/forrest rollback|forrest status/)
+    expect(hint).toMatch(/forrest deploy/)
+    // and indeed they do not work in that state
+    const status = await forrest(['status', appName('first')], env())
+    expect(status.code).toBe(EXIT.notFound)
+  })
+
+  it('a rolled-back deploy whose container logged nothing does not point at log lines "above"', async () => {
+    const good = appFile('quiet')
+    expect((await forrest(['deploy', good], env())).code).toBe(0)
+    const res = await forrest(['deploy', appFile('quiet', { port: 80 })], env())
+    expect(res.code, res.stderr).toBe(EXIT.rolledBack)
+    expect(res.stderr).not.toMatch(/last log lines/)
+    expect(res.stderr).not.toMatch(/above/)
+  })
+
+  it('FORREST_IP set to an address the host does not have is a typed error naming it (exit 2)', async () => {
+    const res = await forrest(['deploy', appFile('badip')], env({ FORREST_IP: '10.254.254.254' }))
+    expect(res.code, res.stderr).toBe(EXIT.badInput)
+    expect(res.stderr).toContain('10.254.254.254')
+    expect(res.stderr).toMatch(/FORREST_IP/)
+    expect(res.stderr).not.toMatch(/cannot assign requested address/)
+  })
+})
+
+describe('DOCKER_UNREACHABLE with a single local host', () => {
+  it('does not suggest --allow-unreachable-hosts (there is no other host to roll on)', async () => {
+    const res = await forrest(['deploy', appFile('nodocker')], env({ DOCKER_HOST: 'unix:///nonexistent/docker.sock' }))
+    expect(res.code, res.stderr).toBe(EXIT.dockerUnreachable)
+    expect(res.stderr).toContain('unix:///nonexistent/docker.sock')
+    expect(res.stderr).not.toContain('--allow-unreachable-hosts')
+    expect(res.stderr).not.toContain('scripts/dev-stack.sh')
+    expect(res.stderr).toMatch(/Hint: .*DOCKER_HOST/)
   })
 })
