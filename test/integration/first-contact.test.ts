@@ -1,3 +1,6 @@
+import { Etcd3 } from 'etcd3'
+import { spawn } from 'node:child_process'
+import { hostname } from 'node:os'
 import { createServer as createHttpServer, type Server } from 'node:http'
 import { createServer as createH2Server, type Http2Server } from 'node:http2'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -145,5 +148,51 @@ describe('DOCKER_UNREACHABLE with a single local host', () => {
     expect(res.stderr).not.toContain('--allow-unreachable-hosts')
     expect(res.stderr).not.toContain('scripts/dev-stack.sh')
     expect(res.stderr).toMatch(/Hint: .*DOCKER_HOST/)
+  })
+})
+
+describe('waiting on a lock says who holds it and for how long', () => {
+  /** Puts a lock record for `app` under a lease of `ttl` seconds; keepAlive: the holder is live. */
+  async function holdLock(app: string, holder: { pid: number; host?: string }, ttl: number, keepAlive: boolean) {
+    const client = new Etcd3({ hosts: `http://${etcd.endpoint}` })
+    const lease = client.lease(ttl, { autoKeepAlive: keepAlive })
+    const value = JSON.stringify({ actor: 'alice@ci', host: holder.host ?? hostname(), pid: holder.pid, since: new Date().toISOString(), command: `deploy ${app}.yml` })
+    await lease.put(`/forrest/locks/${app}`).value(value)
+    return {
+      release: async () => {
+        await lease.revoke().catch(() => undefined)
+        client.close()
+      },
+    }
+  }
+
+  it('--wait-lock prints the holder and the time waited every few seconds, on plain output', async () => {
+    const file = appFile('waiter')
+    const lock = await holdLock(appName('waiter'), { pid: process.pid }, 30, true)
+    try {
+      const res = await forrest(['deploy', file, '--wait-lock=7s'], env())
+      expect(res.code, res.stderr).toBe(EXIT.lockHeld)
+      const waits = res.stderr.split('\n').filter((l) => /waiting for the lock/.test(l))
+      expect(waits.length, res.stderr).toBeGreaterThanOrEqual(2)
+      expect(waits[0]).toContain(`alice@ci on ${hostname()} (pid ${process.pid}`)
+      expect(res.stderr).toMatch(/waiting for the lock, held by alice@ci .* waited [5-7]s of 7s/)
+    } finally {
+      await lock.release()
+    }
+  })
+
+  it('a lock held by a process that is gone is named as such, with the seconds until its lease frees it', async () => {
+    const gone = spawn(process.execPath, ['-e', '0'])
+    await new Promise((r) => gone.once('exit', r))
+    const lock = await holdLock(appName('orphan'), { pid: gone.pid! }, 20, false)
+    try {
+      const res = await forrest(['deploy', appFile('orphan')], env())
+      expect(res.code, res.stderr).toBe(EXIT.lockHeld)
+      expect(res.stderr).toContain(`pid ${gone.pid}`)
+      expect(res.stderr).toMatch(/which is no longer running/)
+      expect(res.stderr).toMatch(/its etcd lease frees the lock in 1?\d+s/)
+    } finally {
+      await lock.release()
+    }
   })
 })
