@@ -1,6 +1,9 @@
 import { ForrestError } from '../errors.js'
 import { retryTransient } from '../retry.js'
+import { notice } from '../notices.js'
 import { etcdRefusal } from './etcd-refusal.js'
+
+const shortReason = (err: Error) => err.message.replace(/^\d+ [A-Z_]+: /, '').split(',')[0]!.slice(0, 80)
 
 /** True for errors that mean "etcd did not answer" (as opposed to a bad request). */
 export function isUnreachable(err: unknown): boolean {
@@ -43,7 +46,10 @@ export function notEtcdError(endpoint: string, answered: string, cause?: unknown
  */
 export async function withEtcd<T>(hosts: string[], fn: () => Promise<T>, retries = 4, what?: string): Promise<T> {
   try {
-    return await retryTransient(fn, isUnreachable, retries)
+    return await retryTransient(fn, isUnreachable, retries, (err, attempt, attempts) =>
+      // Calls time out after seconds each: say why the command sits still (once for parallel calls).
+      notice(`etcd at ${hosts.join(',')} is not answering (${shortReason(err)}); retrying, attempt ${attempt + 1} of ${attempts}`, { topic: 'etcd-retry', everyMs: 3000 }),
+    )
   } catch (err) {
     if (err instanceof ForrestError) throw err
     const refusal = etcdRefusal(err, what) ?? notEtcd(hosts, err)

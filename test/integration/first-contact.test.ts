@@ -1,5 +1,6 @@
 import { Etcd3 } from 'etcd3'
 import { spawn } from 'node:child_process'
+import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net'
 import { hostname } from 'node:os'
 import { createServer as createHttpServer, type Server } from 'node:http'
 import { createServer as createH2Server, type Http2Server } from 'node:http2'
@@ -195,4 +196,27 @@ describe('waiting on a lock says who holds it and for how long', () => {
       await lock.release()
     }
   })
+})
+
+describe('an etcd that does not answer', () => {
+  it('status and deploy say so while they retry, before failing with ETCD_UNREACHABLE', async () => {
+    // Accepts connections and never answers: what a frozen (SIGSTOPped) or wedged etcd looks like.
+    const held: Socket[] = []
+    const blackHole = createNetServer((s) => void held.push(s.on('error', () => undefined)))
+    await new Promise<void>((r) => blackHole.listen(0, '127.0.0.1', r))
+    const endpoint = `127.0.0.1:${(blackHole.address() as AddressInfo).port}`
+    try {
+      const [status, deploy] = await Promise.all([forrest(['status'], run.env(endpoint)), forrest(['deploy', appFile('frozen')], run.env(endpoint))])
+      for (const res of [status, deploy]) {
+        expect(res.code, res.stderr).toBe(EXIT.etcdUnreachable)
+        const lines = res.stderr.split('\n')
+        const retrying = lines.findIndex((l) => l.includes(`etcd at ${endpoint} is not answering`) && /retrying, attempt 2 of \d/.test(l))
+        expect(retrying, res.stderr).toBeGreaterThanOrEqual(0)
+        expect(retrying).toBeLessThan(lines.findIndex((l) => l.startsWith('Error (ETCD_UNREACHABLE)')))
+      }
+    } finally {
+      for (const s of held) s.destroy()
+      await new Promise((r) => blackHole.close(r))
+    }
+  }, 90_000)
 })
