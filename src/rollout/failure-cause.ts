@@ -27,3 +27,15 @@ export function addressNotOnHost(failures: readonly ForrestError[], config: Pick
 }
 
 export const addressError = (message: string, suggestion: string, detail: unknown) => new ForrestError('ADDRESS_NOT_ON_HOST', message, { suggestion, detail })
+
+export const hasLogLines = (reason: string) => reason.includes('last log lines of ')
+
+/**
+ * What to do after a failed rollout that was not rolled back. A first deploy leaves no app:
+ * `rollback`, `status` and `history` answer "no app has been deployed", so only a new deploy helps.
+ */
+export function failedHint(app: string, deployedBefore: boolean, reason: string): string {
+  const logs = hasLogLines(reason) ? ' (its last log lines are above)' : ''
+  if (!deployedBefore) return `${app} has no deployed revision yet (this was its first deploy), so rollback and status have nothing to show. Fix the cause${logs}, then deploy again: forrest deploy FILE.`
+  return `Fix the cause${logs}, then deploy again or run \`forrest rollback ${app}\`; \`forrest status ${app}\` shows what is running.`
+}

@@ -15,7 +15,8 @@ import { resolveCanaryCount, resolveStrategy } from '../spec/strategy.js'
 import type { DeploymentSpec } from '../spec/types.js'
 import { analyseCanary, canaryFailure } from './canary.js'
 import { executePlan, ExecutionFailure, type ExecutionReport } from './execute.js'
-import { addressError, addressNotOnHost } from './failure-cause.js'
+import { addressError, addressNotOnHost, failedHint, hasLogLines } from './failure-cause.js'
+import { describeLeftover } from './leftover.js'
 import { observe } from './observe.js'
 import type { RendererName } from './renderer.js'
 import { decideRevision, type RevisionDecision } from './revision.js'
@@ -23,6 +24,8 @@ import { resolvedSpecOf } from './app-records.js'
 import { resolveRecordedEnv, type ResolvedEnv } from './secrets.js'
 import type { HostTarget, InstanceTemplate, StepDeps } from './steps.js'
 import { eligible, type HostState } from '../hosts/fleet.js'
+
+type ObservedInstances = Awaited<ReturnType<typeof observe>>['state']['instances']
 
 const debug = createDebug('forrest:rollout')
 
@@ -352,7 +355,7 @@ async function handleFailure(
     currentRec?: RevisionRecord
     currentReplicas?: number
     failure: ExecutionFailure
-    result: (o: RolloutResult['outcome'], r?: ExecutionReport) => RolloutResult
+    result: (o: RolloutResult['outcome'], r?: ExecutionReport, instances?: ObservedInstances) => RolloutResult
   },
 ): Promise<never> {
   const app = req.spec.name
@@ -369,9 +372,11 @@ async function handleFailure(
   if (req.signal.aborted) {
     if (f.revision !== f.currentRec?.revision) await records.setOutcome(app, f.revision, 'failed')
     await records.event(app, { at: at(), kind: 'interrupted', revision: f.revision, by: req.actor, message: 'interrupted; the next run picks up from here' })
-    throw new ForrestError('INTERRUPTED', `${req.kind} of ${app} interrupted; the step in flight was finished or undone`, {
+    // What is there now, said plainly: the step in flight is done or undone, so this is what stays.
+    const left = await observe(f.deps, app, { prefix: req.spec.announce.prefix }, f.deps.identity, req.hosts).then((o) => o.state.instances, () => undefined)
+    throw new ForrestError('INTERRUPTED', `${req.kind} of ${app} interrupted; the step in flight was finished or undone${left ? `\n${describeLeftover(left, f.revision, f.currentRec?.revision)}` : ''}`, {
       suggestion: 'Run the same command again: it converges from whatever state is there.',
-      detail: f.result('failed', f.failure.report),
+      detail: f.result('failed', f.failure.report, left),
     })
   }
   const canRollBack = req.spec.update.onFailure === 'rollback' && f.currentRec && f.currentRec.revision !== f.revision
@@ -417,14 +422,3 @@ async function handleFailure(
   })
 }
 
-const hasLogLines = (reason: string) => reason.includes('last log lines of ')
-
-/**
- * What to do after a failed rollout that was not rolled back. A first deploy leaves no app:
- * `rollback`, `status` and `history` answer "no app has been deployed", so only a new deploy helps.
- */
-function failedHint(app: string, deployedBefore: boolean, reason: string): string {
-  const logs = hasLogLines(reason) ? ' (its last log lines are above)' : ''
-  if (!deployedBefore) return `Nothing of ${app} is running: its first deploy failed and its containers were removed. Fix the cause${logs}, then deploy again: forrest deploy FILE.`
-  return `Fix the cause${logs}, then deploy again or run \`forrest rollback ${app}\`; \`forrest status ${app}\` shows what is running.`
-}

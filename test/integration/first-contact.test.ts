@@ -6,8 +6,8 @@ import { createServer as createHttpServer, type Server } from 'node:http'
 import { createServer as createH2Server, type Http2Server } from 'node:http2'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { EXIT } from '../../src/errors.js'
-import { forrest, removeByLabel, testRun } from '../helpers/cli.js'
-import { freePort, startEtcd, type TestEtcd } from '../helpers/etcd.js'
+import { docker, forrest, removeByLabel, testRun } from '../helpers/cli.js'
+import { freePort, pollUntil, startEtcd, type TestEtcd } from '../helpers/etcd.js'
 import { specFile } from '../helpers/spec-file.js'
 
 const run = testRun('first-contact')
@@ -219,4 +219,62 @@ describe('an etcd that does not answer', () => {
       await new Promise((r) => blackHole.close(r))
     }
   }, 90_000)
+})
+
+describe('after Ctrl-C', () => {
+  /** Starts the CLI and hands back the child, so the test can signal it. */
+  function spawnForrest(args: string[]) {
+    const child = spawn(process.execPath, ['bin/run.js', ...args], { env: env(), stdio: ['ignore', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d) => (stdout += d))
+    child.stderr.on('data', (d) => (stderr += d))
+    const done = new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr })))
+    return { child, done, out: () => stdout + stderr }
+  }
+  const client = () => new Etcd3({ hosts: `http://${etcd.endpoint}` })
+  const registered = async (c: Etcd3, name: string) => (await c.get(`/${run.prefix}/${name}`).string()) !== null
+  const containerExists = async (name: string) => (await docker('ps', '-aq', '--filter', `name=^${name}$`)) !== ''
+
+  it('says how many new and old instances were left, registered or not, and what the next deploy does', async () => {
+    const app = appName('intr')
+    const spec = (level: string) => appFile('intr', { replicas: 2, 'env.LOG_LEVEL': level, 'update.soak': '2s' })
+    expect((await forrest(['deploy', spec('one')], env())).code).toBe(0)
+    const c = client()
+    try {
+      const run2 = spawnForrest(['deploy', spec('two')])
+      // Once the first new instance serves and the second is being started, interrupt.
+      await pollUntil(async () => (await registered(c, `${app}-r2-1`)) && (await containerExists(`${app}-r2-2`)), { timeoutMs: 60_000, intervalMs: 100, what: 'r2-2 started' })
+      run2.child.kill('SIGINT')
+      const res = await run2.done
+      expect(res.code, res.stderr).toBe(EXIT.interrupted)
+      expect(res.stderr).toMatch(/left: 1 instance of revision 2 \(new\), 1 of revision 1 \(old\)/)
+      expect(res.stderr).toMatch(/all registered/)
+      expect(res.stderr).toMatch(/The next `forrest deploy` of the same file continues to revision 2/)
+    } finally {
+      c.close()
+    }
+  }, 120_000)
+
+  it('a second Ctrl-C leaves the lock and an unregistered container: the next run says so', async () => {
+    const app = appName('intr2')
+    const spec = (level: string) => appFile('intr2', { replicas: 1, 'env.LOG_LEVEL': level, 'update.soak': '3s' })
+    expect((await forrest(['deploy', spec('one')], env())).code).toBe(0)
+    const run2 = spawnForrest(['deploy', spec('two')])
+    await pollUntil(() => containerExists(`${app}-r2-1`), { timeoutMs: 60_000, intervalMs: 50, what: 'r2-1 created' })
+    run2.child.kill('SIGINT')
+    await pollUntil(() => /SIGINT: finishing or undoing/.test(run2.out()), { timeoutMs: 5000, what: 'first SIGINT seen' })
+    run2.child.kill('SIGINT')
+    const res = await run2.done
+    expect(res.code, res.stderr).toBe(EXIT.interrupted)
+    expect(res.stderr).toMatch(/SIGINT again: exiting now; left: the lock .* and possibly a container it started but did not register/)
+    // The next run, at once: the lock's holder is gone, and it says when the lease frees it.
+    const next = await forrest(['deploy', spec('two')], env())
+    expect(next.code, next.stderr).toBe(EXIT.lockHeld)
+    expect(next.stderr).toMatch(/which is no longer running; its etcd lease frees the lock in \d+s/)
+    // Waiting for it: it names the unregistered container and adopts (or removes) it.
+    const after = await forrest(['deploy', spec('two'), '--wait-lock=30s'], env())
+    expect(after.code, after.stderr).toBe(0)
+    expect(after.stdout + after.stderr).toMatch(new RegExp(`${app}-r2-1 (runs revision 2 but is not registered: adopt it|is running but not registered)`))
+  }, 120_000)
 })

@@ -1,0 +1,28 @@
+import { describe, expect, it } from 'vitest'
+import { describeLeftover } from '../../src/rollout/leftover.js'
+
+const inst = (name: string, revision: number, registered = true, running = true) => ({ name, revision, registered, running })
+
+describe('describeLeftover (what an interrupted rollout left)', () => {
+  it('counts new and old instances and says they are all registered', () => {
+    const text = describeLeftover([inst('a-r2-1', 2), inst('a-r1-2', 1)], 2, 1)
+    expect(text).toMatch(/^left: 1 instance of revision 2 \(new\), 1 of revision 1 \(old\); all registered\./)
+    expect(text).toMatch(/The next `forrest deploy` of the same file continues to revision 2: it keeps the new instances that serve and replaces the old ones; deploying the previous file instead returns to revision 1\./)
+  })
+
+  it('names instances that run but are not registered, and what the next deploy does with them', () => {
+    const text = describeLeftover([inst('a-r2-1', 2, false), inst('a-r1-1', 1), inst('a-r1-2', 1)], 2, 1)
+    expect(text).toContain('1 instance of revision 2 (new)')
+    expect(text).toContain('2 of revision 1 (old)')
+    expect(text).toContain('1 instance running but not registered (a-r2-1: no traffic)')
+    expect(text).toContain('adopts an unregistered one of revision 2 if it is healthy (removes the others)')
+  })
+
+  it('a first deploy interrupted before anything ran left nothing', () => {
+    expect(describeLeftover([], 1)).toBe('left: 0 instances of revision 1 (new); nothing running. The next `forrest deploy` of the same file starts revision 1 from scratch.')
+  })
+
+  it('stopped containers are not counted as left running', () => {
+    expect(describeLeftover([inst('a-r2-1', 2, false, false), inst('a-r1-1', 1)], 2, 1)).toMatch(/^left: 0 instances of revision 2 \(new\), 1 of revision 1 \(old\); all registered\./)
+  })
+})
