@@ -278,3 +278,14 @@ describe('after Ctrl-C', () => {
     expect(after.stdout + after.stderr).toMatch(new RegExp(`${app}-r2-1 (runs revision 2 but is not registered: adopt it|is running but not registered)`))
   }, 120_000)
 })
+
+describe('nits', () => {
+  it('rollback names the image by its tag and short ID, not "image sha256:…"', async () => {
+    expect((await forrest(['deploy', appFile('rb', { 'env.LOG_LEVEL': 'one' })], env())).code).toBe(0)
+    expect((await forrest(['deploy', appFile('rb', { 'env.LOG_LEVEL': 'two' })], env())).code).toBe(0)
+    const res = await forrest(['rollback', appName('rb')], env())
+    expect(res.code, res.stderr).toBe(0)
+    expect(res.stdout).toMatch(/image demo\/myapp:1 \(sha256:[a-f0-9]{12}, revision 1\)/)
+    expect(res.stdout).not.toMatch(/image sha256:/)
+  })
+})

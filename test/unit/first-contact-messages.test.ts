@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { describeRevisionImage } from '../../src/rollout/image.js'
 import { describeLeftover } from '../../src/rollout/leftover.js'
 
 const inst = (name: string, revision: number, registered = true, running = true) => ({ name, revision, registered, running })
@@ -24,5 +25,16 @@ describe('describeLeftover (what an interrupted rollout left)', () => {
 
   it('stopped containers are not counted as left running', () => {
     expect(describeLeftover([inst('a-r2-1', 2, false, false), inst('a-r1-1', 1)], 2, 1)).toMatch(/^left: 0 instances of revision 2 \(new\), 1 of revision 1 \(old\); all registered\./)
+  })
+})
+
+describe('describeRevisionImage (rollback, promote, scale name the image by its tag)', () => {
+  it('a registry image: the tag and the short digest', () => {
+    const rec = { revision: 1, imageId: 'sha256:' + 'b'.repeat(64), digest: 'sha256:' + 'a'.repeat(64), spec: { image: 'registry.example/app:1' } }
+    expect(describeRevisionImage(rec)).toBe(`registry.example/app:1 (sha256:${'a'.repeat(12)}, revision 1)`)
+  })
+  it('an image built on the host: the tag and the short image ID, never the bare ID alone', () => {
+    const rec = { revision: 3, imageId: 'sha256:1f5769d56656' + 'c'.repeat(52), spec: { image: 'demo/myapp:1' } }
+    expect(describeRevisionImage(rec)).toBe('demo/myapp:1 (sha256:1f5769d56656, revision 3)')
   })
 })
