@@ -1,7 +1,9 @@
 import { Etcd3 } from 'etcd3'
 import { spawn } from 'node:child_process'
 import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net'
-import { hostname } from 'node:os'
+import { readFile } from 'node:fs/promises'
+import { hostname, tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { createServer as createHttpServer, type Server } from 'node:http'
 import { createServer as createH2Server, type Http2Server } from 'node:http2'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -287,5 +289,13 @@ describe('nits', () => {
     expect(res.code, res.stderr).toBe(0)
     expect(res.stdout).toMatch(/image demo\/myapp:1 \(sha256:[a-f0-9]{12}, revision 1\)/)
     expect(res.stdout).not.toMatch(/image sha256:/)
+  })
+
+  it('deploy --svg says it wrote the file', async () => {
+    const out = join(tmpdir(), `${run.id}-rollout.svg`)
+    const res = await forrest(['deploy', appFile('svg'), '--svg', out], env())
+    expect(res.code, res.stderr).toBe(0)
+    expect(res.stdout).toContain(`wrote the rollout picture (1 step) to ${out}`)
+    expect(await readFile(out, 'utf8')).toContain('(1 step)')
   })
 })

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { renderRolloutSvg } from '../../src/report/rollout-svg.js'
 import { describeRevisionImage } from '../../src/rollout/image.js'
 import { describeLeftover } from '../../src/rollout/leftover.js'
 
@@ -36,5 +37,18 @@ describe('describeRevisionImage (rollback, promote, scale name the image by its 
   it('an image built on the host: the tag and the short image ID, never the bare ID alone', () => {
     const rec = { revision: 3, imageId: 'sha256:1f5769d56656' + 'c'.repeat(52), spec: { image: 'demo/myapp:1' } }
     expect(describeRevisionImage(rec)).toBe('demo/myapp:1 (sha256:1f5769d56656, revision 3)')
+  })
+})
+
+describe('rollout SVG title', () => {
+  it('says "1 step", not "1 steps"', () => {
+    const T = 1_700_000_000_000
+    const svg = renderRolloutSvg({
+      app: 'myapp',
+      outcome: 'succeeded',
+      revision: 1,
+      timings: { totalMs: 500, steps: [{ kind: 'start', instance: 'myapp-r1-1', revision: 1, ok: true, ms: 400, detail: 'healthy', at: T, events: [{ phase: 'started', at: T + 100 }] }] },
+    })
+    expect(svg).toContain('myapp: revision 1, succeeded in 0.50s (1 step)')
   })
 })
