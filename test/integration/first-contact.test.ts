@@ -298,4 +298,12 @@ describe('nits', () => {
     expect(res.stdout).toContain(`wrote the rollout picture (1 step) to ${out}`)
     expect(await readFile(out, 'utf8')).toContain('(1 step)')
   })
+  it('a mistyped command gets "did you mean" (bad input, exit 2), in the bundle and over dist/', async () => {
+    for (const extra of [{}, { FORREST_BUNDLE: '0' }]) {
+      const res = await forrest(['stauts', 'myapp'], env(extra))
+      expect(res.code, res.stderr).toBe(EXIT.badInput)
+      expect(res.stderr).toContain('Error (BAD_INPUT): "stauts" is not a forrest command')
+      expect(res.stderr).toContain('Did you mean `forrest status myapp`?')
+    }
+  })
 })

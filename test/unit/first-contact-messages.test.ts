@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { closestCommand } from '../../src/hooks/did-you-mean.js'
 import { renderRolloutSvg } from '../../src/report/rollout-svg.js'
 import { describeRevisionImage } from '../../src/rollout/image.js'
 import { describeLeftover } from '../../src/rollout/leftover.js'
@@ -50,5 +51,22 @@ describe('rollout SVG title', () => {
       timings: { totalMs: 500, steps: [{ kind: 'start', instance: 'myapp-r1-1', revision: 1, ok: true, ms: 400, detail: 'healthy', at: T, events: [{ phase: 'started', at: T + 100 }] }] },
     })
     expect(svg).toContain('myapp: revision 1, succeeded in 0.50s (1 step)')
+  })
+})
+
+describe('closestCommand (did you mean)', () => {
+  const ids = ['gateway', 'deploy', 'launch', 'stop', 'scale', 'rollback', 'promote', 'abort', 'status', 'history', 'diff', 'logs', 'render', 'completion']
+  it.each([
+    ['stauts', 'status'],
+    ['deplyo', 'deploy'],
+    ['histroy', 'history'],
+    ['rolback', 'rollback'],
+    ['log', 'logs'],
+    ['Status', 'status'],
+    ['dep', 'deploy'],
+  ])('%s → %s', (typed, want) => expect(closestCommand(typed, ids)).toBe(want))
+  it('guesses nothing for a word that is not a typo', () => {
+    expect(closestCommand('frobnicate', ids)).toBeUndefined()
+    expect(closestCommand('x', ids)).toBeUndefined()
   })
 })
