@@ -299,7 +299,7 @@ describe('nits', () => {
     expect(await readFile(out, 'utf8')).toContain('(1 step)')
   })
   it('a mistyped command gets "did you mean" (bad input, exit 2), in the bundle and over dist/', async () => {
-    for (const extra of [{}, { FORREST_BUNDLE: '0' }]) {
+    for (const extra of [{}, { FORREST_BUNDLE: '0' }] as Array<Record<string, string>>) {
       const res = await forrest(['stauts', 'myapp'], env(extra))
       expect(res.code, res.stderr).toBe(EXIT.badInput)
       expect(res.stderr).toContain('Error (BAD_INPUT): "stauts" is not a forrest command')
