@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { guessDuration } from '../../src/spec/duration.js'
 import { closestCommand } from '../../src/hooks/did-you-mean.js'
 import { renderRolloutSvg } from '../../src/report/rollout-svg.js'
 import { describeRevisionImage } from '../../src/rollout/image.js'
@@ -69,4 +70,19 @@ describe('closestCommand (did you mean)', () => {
     expect(closestCommand('frobnicate', ids)).toBeUndefined()
     expect(closestCommand('x', ids)).toBeUndefined()
   })
+})
+
+describe('guessDuration (a duration that is not one: did you mean)', () => {
+  it.each([
+    [2, '2s'],
+    ['2', '2s'],
+    [500, '500ms'],
+    [1.5, '1s500ms'],
+    ['2 sec', '2s'],
+    ['10 seconds', '10s'],
+    ['300 ms', '300ms'],
+    ['2 minutes', '2m'],
+    ['1.5s', '1s500ms'],
+  ])('%j → %s', (input, want) => expect(guessDuration(input)).toBe(want))
+  it('no guess for words', () => expect(guessDuration('soon')).toBeUndefined())
 })
