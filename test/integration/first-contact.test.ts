@@ -1,5 +1,5 @@
 import { Etcd3 } from 'etcd3'
-import { spawn } from 'node:child_process'
+import { execFile, spawn } from 'node:child_process'
 import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net'
 import { readFile } from 'node:fs/promises'
 import { hostname, tmpdir } from 'node:os'
@@ -305,5 +305,16 @@ describe('nits', () => {
       expect(res.stderr).toContain('Error (BAD_INPUT): "stauts" is not a forrest command')
       expect(res.stderr).toContain('Did you mean `forrest status myapp`?')
     }
+  })
+  it('logs on an app that wrote nothing says so on a terminal, and nothing extra into a pipe', async () => {
+    expect((await forrest(['deploy', appFile('silent')], env())).code).toBe(0)
+    const piped = await forrest(['logs', appName('silent')], env())
+    expect(piped.code, piped.stderr).toBe(0)
+    expect(piped.stdout + piped.stderr).toBe('')
+    // util-linux script(1) gives the CLI a pseudo-terminal.
+    const onTty = await new Promise<string>((resolve, reject) =>
+      execFile('script', ['-qec', `${process.execPath} bin/run.js logs ${appName('silent')}`, '/dev/null'], { env: env() }, (err, stdout) => (err ? reject(err) : resolve(stdout))),
+    )
+    expect(onTty).toContain(`${appName('silent')}: its instance has written no log lines`)
   })
 })
