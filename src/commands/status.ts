@@ -3,6 +3,20 @@ import { BaseCommand } from '../base-command.js'
 import { withContext } from '../context.js'
 import { ForrestError } from '../errors.js'
 import type { StatusReport } from '../rollout/status.js'
+import type { AppStatus } from '../rollout/status-drift.js'
+
+/** What to run next: a held canary is continued or retired, anything else converged or rolled back. Pure. */
+export function notConvergedHint(off: AppStatus[]): string {
+  const held = off.filter((a) => a.held)
+  // promote and abort converge the whole app (they plan like a deploy), so a held app needs no other hint.
+  const other = off.filter((a) => !a.held)
+  const hints = held.map((a) => `${a.app} holds revision ${a.held!.revision} after its canary: continue it with \`forrest promote ${a.app}\`, or retire the canary with \`forrest abort ${a.app}\`.`)
+  if (other.length > 0) {
+    const generic = 'deploy the file again to converge (forrest deploy FILE), or roll back (forrest rollback APP).'
+    hints.push(held.length ? `${other.map((a) => a.app).join(', ')}: ${generic}` : generic[0]!.toUpperCase() + generic.slice(1))
+  }
+  return hints.join(' ')
+}
 
 export default class Status extends BaseCommand {
   static summary = 'What is running for every app (or one): revision, counts, each instance and its health, and anything out of step.'
@@ -22,7 +36,7 @@ Exit codes: 0 every listed app is at its desired state; 10 something is out of s
       const off = report.apps.filter((a) => !a.converged)
       // The base command maps this to exit 10; the status itself has already been printed.
       throw new ForrestError('NOT_CONVERGED', `${off.map((a) => a.app).join(', ')} ${off.length === 1 ? 'is' : 'are'} not at the desired state (${off.reduce((n, a) => n + a.drift.length, 0)} out of step)`, {
-        suggestion: 'Deploy the file again to converge (forrest deploy FILE), or roll back (forrest rollback APP).',
+        suggestion: notConvergedHint(off),
         detail: report,
       })
     }

@@ -25,7 +25,7 @@ export function formatStatus(report: StatusReport): string[] {
 
 function formatApp(a: AppStatus): string[] {
   const lines = [
-    `${a.app}: revision ${a.revision} (${a.image}${a.digest ? `@${shortDigest(a.digest)}` : ''}, ${a.imageId.replace(/^sha256:/, '').slice(0, 12)})  desired ${a.desired}  healthy ${a.healthy}  registered ${a.registered}  running ${a.running}  ${a.converged ? 'OK' : 'NOT CONVERGED'}`,
+    `${a.app}: revision ${a.revision} (${a.image}${a.digest ? `@${shortDigest(a.digest)}` : ''}, ${a.imageId.replace(/^sha256:/, '').slice(0, 12)})  desired ${a.desired}  healthy ${a.healthy}  registered ${a.registered}  running ${a.running}  ${a.converged ? 'OK' : a.drift.every((d) => d.kind === 'canary-held') ? `CANARY HELD (revision ${a.held?.revision} waits for promote or abort)` : 'NOT CONVERGED'}`,
   ]
   if (a.scaled) lines.push(`  replicas set by forrest scale at ${a.scaled.at} by ${a.scaled.by}`)
   if (a.instances.length > 0) {
