@@ -20,7 +20,7 @@ export function notConvergedHint(off: AppStatus[]): string {
 
 export default class Status extends BaseCommand {
   static summary = 'What is running for every app (or one): revision, counts, each instance and its health, and anything out of step.'
-  static description = `Reads only: one Docker list of forrest containers (of APP only, when given), the etcd keys of each app's instances, forrest's records and locks, and one HTTP health probe per registered address. Reports a key with no container, a container with no key, a stopped container, instances of an older revision, failed probes, a wrong instance count, and a rollout in progress (who holds the lock). Containers without forrest labels are ignored.
+  static description = `Reads only: one Docker list of forrest containers (of APP only, when given), the etcd keys of each app's instances, forrest's records and locks, and one HTTP health probe per registered address. Reports a key with no container, a container with no key, a stopped container, instances of an older revision, failed probes, a wrong instance count, and a rollout in progress (who holds the lock). Containers without forrest labels are ignored. Without APP it also lists the containers \`forrest launch\` started (they never make it fail).
 
 Exit codes: 0 every listed app is at its desired state; 10 something is out of step (the status is printed anyway; with --json it is the error's "detail"); 6 etcd unreachable, 7 Docker unreachable, 8 app not found.`
   static examples = ['<%= config.bin %> status', '<%= config.bin %> status myapp', '<%= config.bin %> status myapp --json']

@@ -2,6 +2,7 @@ import { plainTable } from '../plain-table.js'
 import { shortDigest } from '../spec/image-reference.js'
 import type { StatusReport } from './status.js'
 import type { AppStatus } from './status-drift.js'
+import type { LaunchedStatus } from './status-launched.js'
 
 /** Plain tables (no colours) so CI logs and pipes read the same as a terminal; history.ts takes it from here. */
 export { plainTable }
@@ -19,8 +20,14 @@ export function formatUptime(seconds: number | undefined): string {
 
 /** Human status: per app a summary line, an instance table, then everything out of step. Pure. */
 export function formatStatus(report: StatusReport): string[] {
-  if (report.apps.length === 0) return ['No apps deployed with forrest yet.']
-  return report.apps.flatMap((a, i) => [...(i > 0 ? [''] : []), ...formatApp(a)])
+  const apps = report.apps.length === 0 ? ['No apps deployed with forrest yet.'] : report.apps.flatMap((a, i) => [...(i > 0 ? [''] : []), ...formatApp(a)])
+  return report.launched?.length ? [...apps, '', ...formatLaunched(report.launched)] : apps
+}
+
+function formatLaunched(launched: LaunchedStatus[]): string[] {
+  const t = plainTable(['CONTAINER NAME', 'IMAGE', 'STATE', 'ADDRESS', 'REGISTERED', 'PREFIX'])
+  for (const l of launched) t.push([l.name, l.image, l.state, l.address ?? '-', l.registered ? 'yes' : 'no', l.prefix])
+  return ['Started with forrest launch (not managed by deploy; forrest stop NAME removes one):', ...t.lines()]
 }
 
 function formatApp(a: AppStatus): string[] {

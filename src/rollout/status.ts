@@ -10,10 +10,13 @@ import { readGatewayAcks } from '../registry/gateway-acks.js'
 import { readLock } from '../registry/lock.js'
 import { appNotFound, recordsOf } from './app-records.js'
 import { lockKey } from '../plan/keys.js'
+import { collectLaunched, type LaunchedStatus } from './status-launched.js'
 import { classifyApp, probeTargets, type AppObservation, type AppStatus, type ProbeResult, type ProbeTarget } from './status-drift.js'
 
 export interface StatusReport {
   apps: AppStatus[]
+  /** `forrest status` without APP: containers `forrest launch` started here (never part of convergence). */
+  launched?: LaunchedStatus[]
   /** Every listed app is at its desired state (the command exits 0 only then). */
   converged: boolean
 }
@@ -112,7 +115,8 @@ export async function collectStatus(ctx: Context, app?: string): Promise<StatusR
   )
   const now = Date.now()
   const statuses = observations.map((o, i) => classifyApp(o, results[i]!, now))
-  return { apps: statuses, converged: statuses.every((s) => s.converged) }
+  const launched = app ? undefined : await collectLaunched(ctx, identity.owner)
+  return { apps: statuses, ...(launched ? { launched } : {}), converged: statuses.every((s) => s.converged) }
 }
 
 function probeOnce(t: ProbeTarget): Promise<ProbeResult> {
