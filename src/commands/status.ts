@@ -3,33 +3,19 @@ import { BaseCommand } from '../base-command.js'
 import { withContext } from '../context.js'
 import { ForrestError } from '../errors.js'
 import type { StatusReport } from '../rollout/status.js'
-import type { AppStatus } from '../rollout/status-drift.js'
-
-/** What to run next: a held canary is continued or retired, anything else converged or rolled back. Pure. */
-export function notConvergedHint(off: AppStatus[]): string {
-  const held = off.filter((a) => a.held)
-  // promote and abort converge the whole app (they plan like a deploy), so a held app needs no other hint.
-  const other = off.filter((a) => !a.held)
-  const hints = held.map((a) => `${a.app} holds revision ${a.held!.revision} after its canary: continue it with \`forrest promote ${a.app}\`, or retire the canary with \`forrest abort ${a.app}\`.`)
-  if (other.length > 0) {
-    const generic = 'deploy the file again to converge (forrest deploy FILE), or roll back (forrest rollback APP).'
-    hints.push(held.length ? `${other.map((a) => a.app).join(', ')}: ${generic}` : generic[0]!.toUpperCase() + generic.slice(1))
-  }
-  return hints.join(' ')
-}
 
 export default class Status extends BaseCommand {
   static summary = 'What is running for every app (or one): revision, counts, each instance and its health, and anything out of step.'
   static description = `Reads only: one Docker list of forrest containers (of APP only, when given), the etcd keys of each app's instances, forrest's records and locks, and one HTTP health probe per registered address. Reports a key with no container, a container with no key, a stopped container, instances of an older revision, failed probes, a wrong instance count, and a rollout in progress (who holds the lock). Containers without forrest labels are ignored. Without APP it also lists the containers \`forrest launch\` started (they never make it fail).
 
-Exit codes: 0 every listed app is at its desired state; 10 something is out of step (the status is printed anyway; with --json it is the error's "detail"); 6 etcd unreachable, 7 Docker unreachable, 8 app not found.`
+Exit codes: 0 every listed app is at its desired state; 10 something is out of step (also while a canary is held by update.canary.pause: the status says so and names forrest promote / forrest abort) (the status is printed anyway; with --json it is the error's "detail"); 6 etcd unreachable, 7 Docker unreachable, 8 app not found.`
   static examples = ['<%= config.bin %> status', '<%= config.bin %> status myapp', '<%= config.bin %> status myapp --json']
   static args = { app: Args.string({ description: 'App name (default: every app)' }) }
 
   async run(): Promise<StatusReport> {
     const { args, flags } = await this.parse(Status)
     const config = this.forrestConfig(flags)
-    const [{ collectStatus }, { formatStatus }] = await Promise.all([import('../rollout/status.js'), import('../rollout/status-format.js')])
+    const [{ collectStatus }, { formatStatus, notConvergedHint }] = await Promise.all([import('../rollout/status.js'), import('../rollout/status-format.js')])
     const report = await withContext(config, (ctx) => collectStatus(ctx, args.app))
     if (!this.jsonEnabled()) for (const line of formatStatus(report)) this.log(line)
     if (!report.converged) {

@@ -21,6 +21,7 @@ export function formatUptime(seconds: number | undefined): string {
 /** Human status: per app a summary line, an instance table, then everything out of step. Pure. */
 export function formatStatus(report: StatusReport): string[] {
   const apps = report.apps.length === 0 ? ['No apps deployed with forrest yet.'] : report.apps.flatMap((a, i) => [...(i > 0 ? [''] : []), ...formatApp(a)])
+  if (report.launchedError) return [...apps, '', `Containers started with forrest launch could not be listed: ${report.launchedError}`]
   return report.launched?.length ? [...apps, '', ...formatLaunched(report.launched)] : apps
 }
 
@@ -49,4 +50,17 @@ function formatApp(a: AppStatus): string[] {
     for (const d of a.drift) lines.push(`  - ${d.message}`)
   }
   return lines
+}
+
+/** What to run next: a held canary is continued or retired, anything else converged or rolled back. Pure. */
+export function notConvergedHint(off: AppStatus[]): string {
+  const held = off.filter((a) => a.held)
+  // promote and abort converge the whole app (they plan like a deploy), so a held app needs no other hint.
+  const other = off.filter((a) => !a.held)
+  const hints = held.map((a) => `${a.app} holds revision ${a.held!.revision} after its canary: continue it with \`forrest promote ${a.app}\`, or retire the canary with \`forrest abort ${a.app}\`.`)
+  if (other.length > 0) {
+    const generic = 'deploy the file again to converge (forrest deploy FILE), or roll back (forrest rollback APP).'
+    hints.push(held.length ? `${other.map((a) => a.app).join(', ')}: ${generic}` : generic[0]!.toUpperCase() + generic.slice(1))
+  }
+  return hints.join(' ')
 }

@@ -5,6 +5,7 @@
  */
 import type { Context } from '../context.js'
 import type { ContainerInfo } from '../docker/runtime.js'
+import { toForrestError } from '../errors.js'
 import { LABEL } from '../labels.js'
 import { instanceKey } from '../plan/keys.js'
 
@@ -21,11 +22,19 @@ export interface LaunchedStatus {
   prefix: string
 }
 
-/** The launch containers of this environment on the local engine, with their keys (one read each, in parallel). */
-export async function collectLaunched(ctx: Context, owner: string): Promise<LaunchedStatus[]> {
-  const listed = await ctx.runtime.list({ [LABEL.managed]: 'true', [LABEL.kind]: 'launch' })
+/**
+ * The launch containers of this environment on the local engine, with their keys (one read each,
+ * in parallel). An engine that does not answer is said, not fatal: the apps' status stands alone.
+ */
+export async function collectLaunched(ctx: Context, owner: string): Promise<{ launched: LaunchedStatus[] } | { launchedError: string }> {
+  let listed: ContainerInfo[]
+  try {
+    listed = await ctx.runtime.list({ [LABEL.managed]: 'true', [LABEL.kind]: 'launch' })
+  } catch (err) {
+    return { launchedError: toForrestError(err).message }
+  }
   const own = listed.filter((c) => c.labels[LABEL.owner] === owner).sort((a, b) => a.name.localeCompare(b.name))
-  return Promise.all(own.map(async (c) => launchedStatus(c, await ctx.registry.get(instanceKey(c.labels[LABEL.prefix] ?? ctx.config.prefix, c.name)))))
+  return { launched: await Promise.all(own.map(async (c) => launchedStatus(c, await ctx.registry.get(instanceKey(c.labels[LABEL.prefix] ?? ctx.config.prefix, c.name))))) }
 }
 
 /** Pure: one launch container and the value of its key. */

@@ -17,6 +17,8 @@ export interface StatusReport {
   apps: AppStatus[]
   /** `forrest status` without APP: containers `forrest launch` started here (never part of convergence). */
   launched?: LaunchedStatus[]
+  /** Why the launch containers could not be listed (the local engine did not answer). */
+  launchedError?: string
   /** Every listed app is at its desired state (the command exits 0 only then). */
   converged: boolean
 }
@@ -47,6 +49,8 @@ export async function collectStatus(ctx: Context, app?: string): Promise<StatusR
     ),
     ctx.identity(),
   ])
+  // Without APP, the launch containers too, alongside everything below.
+  const launched = app ? undefined : collectLaunched(ctx, identity.owner)
   const missing = perApp.find((a) => !a.current)
   if (missing) throw appNotFound(missing.name, await records.apps())
 
@@ -115,8 +119,7 @@ export async function collectStatus(ctx: Context, app?: string): Promise<StatusR
   )
   const now = Date.now()
   const statuses = observations.map((o, i) => classifyApp(o, results[i]!, now))
-  const launched = app ? undefined : await collectLaunched(ctx, identity.owner)
-  return { apps: statuses, ...(launched ? { launched } : {}), converged: statuses.every((s) => s.converged) }
+  return { apps: statuses, ...(launched ? await launched : {}), converged: statuses.every((s) => s.converged) }
 }
 
 function probeOnce(t: ProbeTarget): Promise<ProbeResult> {
