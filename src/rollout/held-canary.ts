@@ -10,13 +10,14 @@ export function heldRevision(revisions: RevisionRecord[], current: number): Revi
   return revisions.filter((r) => r.outcome === 'waiting' && r.revision > current).sort((a, b) => b.revision - a.revision)[0]
 }
 
-/** What a deploy, promote or abort does to a rollout held after its canary, said first in the plan. Pure. */
-export function heldCanaryNote(app: string, req: { kind: string }, held: number, target: number, canaries: string[]): string | undefined {
+/** What a verb does to a rollout held after its canary, said first in its plan. Pure. */
+export function heldCanaryNote(app: string, req: { kind: string }, held: number, target: number, canaries: string[]): string {
   const n = canaries.length
   const them = `${n === 1 ? 'its canary instance' : `its ${n} canary instances`}${n ? ` (${canaries.join(', ')})` : ''}`
   if (req.kind === 'abort') return `abort ${app}: return to revision ${target} (the stable one) from revision ${held}, held after its canary: retire ${them}`
   if (req.kind === 'promote') return `promote ${app}: continue revision ${held}, held after its canary, to every instance`
   if (req.kind === 'deploy') return `revision ${held} is held after its canary: this deploy retires ${them} and rolls to revision ${target} instead; to continue revision ${held}, run forrest promote ${app}; to drop it, forrest abort ${app}`
-  return undefined
+  // scale and rollback converge to their own target too, so the canary goes.
+  return `revision ${held} is held after its canary: this ${req.kind} retires ${them}; to continue revision ${held} instead, run forrest promote ${app}`
 }
 

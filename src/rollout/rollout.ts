@@ -196,10 +196,10 @@ export async function rollout(ctx: Context, req: RolloutRequest): Promise<Rollou
     }
 
     if (!reuse) await records.putRevision(app, targetRec, current?.revision)
-    if (req.kind === 'deploy' && held) {
-      // This deploy retires the held canary: its revision is no longer waiting for promote/abort.
+    if (held && req.kind !== 'promote' && req.kind !== 'abort') {
+      // This deploy (scale, rollback) retires the held canary: its revision no longer waits for promote/abort.
       await records.setOutcome(app, held.revision, 'rolled-back')
-      await records.event(app, { at: new Date().toISOString(), kind: 'canary-superseded', revision: held.revision, by: req.actor, message: `its canary is retired by the deploy of revision ${revision}` })
+      await records.event(app, { at: new Date().toISOString(), kind: 'canary-superseded', revision: held.revision, by: req.actor, message: `its canary is retired by the ${req.kind} to revision ${revision}` })
     }
     await records.event(app, { at: new Date().toISOString(), kind: `${req.kind}-started`, revision, by: req.actor, message: plan.notes.join('; ') })
     const containerIds = new Map([...observed.containers].map(([name, c]) => [name, c.info.id]))

@@ -54,6 +54,9 @@ describe('plan notes around a held canary', () => {
     expect(note).toContain('revision 5 is held after its canary: this deploy retires its 2 canary instances (nc1-r5-1, nc1-r5-2) and rolls to revision 6 instead')
     expect(note).toContain('forrest promote nc1')
   })
+  it('scale and rollback say they retire it too', () => {
+    expect(heldCanaryNote(APP, { kind: 'scale' }, 5, 4, ['nc1-r5-1'])).toBe('revision 5 is held after its canary: this scale retires its canary instance (nc1-r5-1); to continue revision 5 instead, run forrest promote nc1')
+  })
   it('the planner never says "from revision 4 to revision 4"', () => {
     const canary: ObservedInstance = { name: instanceName(APP, 5, 1), containerId: 'c5', revision: 5, running: true, registered: true, address: '10.0.0.1:30005' }
     const stable = [1, 2].map((o): ObservedInstance => ({ name: instanceName(APP, 4, o), containerId: `c4${o}`, revision: 4, running: true, registered: true, address: `10.0.0.1:3000${o}` }))
