@@ -70,4 +70,19 @@ describe('a canary held after update.canary.pause, explained (real etcd, HAProxy
     const st = await forrest(['status', app], env)
     expect(st.code, st.stdout + st.stderr).toBe(0)
   }, 60_000)
+
+  it('a deploy while held says it retires the canary, does, and the held revision no longer waits', async () => {
+    const held = await forrest(['deploy', heldFile()], env, 60_000)
+    expect(held.code, held.stdout + held.stderr).toBe(EXIT.waitingForPromotion)
+    const d = await forrest(['deploy', specFile(`${app}-v1`, base)], env, 60_000)
+    expect(d.code, d.stdout + d.stderr).toBe(0)
+    expect(d.stdout).toContain(`revision 3 is held after its canary: this deploy retires its canary instance (${app}-r3-1) and rolls to revision 1 instead`)
+    const st = await forrest(['status', app], env)
+    expect(st.code, st.stdout + st.stderr).toBe(0)
+    expect(st.stdout).not.toContain('held after its canary')
+    expect(st.stdout).not.toContain('CANARY HELD')
+    const history = JSON.parse((await forrest(['history', app, '--json'], env)).stdout) as { revisions: Array<{ revision: number; outcome: string }> }
+    expect(history.revisions.find((r) => r.revision === 3)?.outcome).toBe('rolled-back')
+    expect((await forrest(['promote', app], env)).code).toBe(EXIT.notFound)
+  }, 90_000)
 })
