@@ -1,7 +1,7 @@
 import { Command, Errors, Flags, type Interfaces } from '@oclif/core'
 import createDebug from 'debug'
 import { resolveConfig, type ConfigFlags, type ForrestConfig } from './config.js'
-import { formatError, ForrestError, toForrestError } from './errors.js'
+import { formatError, ForrestError, isDesignedOutcome, toForrestError } from './errors.js'
 import { etcdRefusal } from './registry/etcd-refusal.js'
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
@@ -46,7 +46,10 @@ export abstract class BaseCommand extends Command {
         ? new ForrestError('BAD_INPUT', err.message.replace(/^Error: /, ''), { suggestion: `See: forrest ${this.id ?? ''} --help` })
         : toForrestError(etcdRefusal(err) ?? err),
     )
-    if (this.jsonEnabled()) {
+    if (this.jsonEnabled() && isDesignedOutcome(fe)) {
+      // Not a failure: the result as on success, with the exit code and what to run next.
+      this.logJson({ ok: true, ...(fe.detail as object), exit: fe.exit, message: fe.message })
+    } else if (this.jsonEnabled()) {
       this.logJson({ ok: false, error: { code: fe.code, exit: fe.exit, message: fe.message, suggestion: fe.suggestion, detail: fe.detail } })
     } else {
       process.stderr.write(`${formatError(fe)}\n`)

@@ -126,6 +126,14 @@ export class ForrestError extends Error {
 
 export const exitCodeFor = (code: ErrorCode): number => EXIT_BY_CODE[code]
 
+/**
+ * Codes that end a command with a non-zero exit by design, not by failure (a canary held for
+ * `forrest promote` / `forrest abort`): CI branches on the exit code, and with --json the result is
+ * printed as on success ("ok": true, its "outcome", "exit", "message" and the "next" commands).
+ */
+const DESIGNED_OUTCOMES: ReadonlySet<ErrorCode> = new Set(['WAITING_FOR_PROMOTION'])
+export const isDesignedOutcome = (err: ForrestError): boolean => DESIGNED_OUTCOMES.has(err.code)
+
 /** Any thrown value as a ForrestError: typed errors pass through, the rest are INTERNAL. */
 export function toForrestError(err: unknown): ForrestError {
   if (err instanceof ForrestError) return err
@@ -138,7 +146,7 @@ export function toForrestError(err: unknown): ForrestError {
 
 /** One line for humans: "error CODE: message" plus the suggestion on the next line. */
 export function formatError(err: ForrestError): string {
-  const lines = [`Error (${err.code}): ${err.message}`]
+  const lines = [isDesignedOutcome(err) ? `${err.message} (${err.code}, exit ${err.exit})` : `Error (${err.code}): ${err.message}`]
   if (err.suggestion) lines.push(`  Hint: ${err.suggestion}`)
   return lines.join('\n')
 }

@@ -5,7 +5,7 @@ import { runRolloutVerb } from './shared.js'
 
 export default class Diff extends BaseCommand {
   static summary = 'Show what `forrest deploy FILE` would change, and change nothing (same as deploy --dry-run).'
-  static description = 'Validates FILE, observes Docker and etcd, and prints what changed against the current revision and the plan, wave by wave. Takes no lock. Exit codes: 0 ok, 2 bad input, 6 etcd unreachable, 7 Docker unreachable, 8 image not found.'
+  static description = 'Validates FILE, observes Docker and etcd, and prints what changed against the current revision and the plan, wave by wave. Takes no lock. While a canary is held (update.canary.pause), the plan says first that a deploy would retire it, and how to promote it instead. Exit codes: 0 ok, 2 bad input, 6 etcd unreachable, 7 Docker unreachable, 8 image not found.'
   static examples = ['<%= config.bin %> diff deployments/myapp.yml', '<%= config.bin %> diff deployments/myapp.yml --json']
   static args = { file: Args.string({ required: true, description: 'Deployment YAML' }) }
 

@@ -6,23 +6,23 @@ import type { StatusReport } from '../rollout/status.js'
 
 export default class Status extends BaseCommand {
   static summary = 'What is running for every app (or one): revision, counts, each instance and its health, and anything out of step.'
-  static description = `Reads only: one Docker list of forrest containers (of APP only, when given), the etcd keys of each app's instances, forrest's records and locks, and one HTTP health probe per registered address. Reports a key with no container, a container with no key, a stopped container, instances of an older revision, failed probes, a wrong instance count, and a rollout in progress (who holds the lock). Containers without forrest labels are ignored.
+  static description = `Reads only: one Docker list of forrest containers (of APP only, when given), the etcd keys of each app's instances, forrest's records and locks, and one HTTP health probe per registered address. Reports a key with no container, a container with no key, a stopped container, instances of an older revision, failed probes, a wrong instance count, and a rollout in progress (who holds the lock). Containers without forrest labels are ignored. Without APP it also lists the containers \`forrest launch\` started (they never make it fail).
 
-Exit codes: 0 every listed app is at its desired state; 10 something is out of step (the status is printed anyway; with --json it is the error's "detail"); 6 etcd unreachable, 7 Docker unreachable, 8 app not found.`
+Exit codes: 0 every listed app is at its desired state; 10 something is out of step (also while a canary is held by update.canary.pause: the status says so and names forrest promote / forrest abort) (the status is printed anyway; with --json it is the error's "detail"); 6 etcd unreachable, 7 Docker unreachable, 8 app not found.`
   static examples = ['<%= config.bin %> status', '<%= config.bin %> status myapp', '<%= config.bin %> status myapp --json']
   static args = { app: Args.string({ description: 'App name (default: every app)' }) }
 
   async run(): Promise<StatusReport> {
     const { args, flags } = await this.parse(Status)
     const config = this.forrestConfig(flags)
-    const [{ collectStatus }, { formatStatus }] = await Promise.all([import('../rollout/status.js'), import('../rollout/status-format.js')])
+    const [{ collectStatus }, { formatStatus, notConvergedHint }] = await Promise.all([import('../rollout/status.js'), import('../rollout/status-format.js')])
     const report = await withContext(config, (ctx) => collectStatus(ctx, args.app))
     if (!this.jsonEnabled()) for (const line of formatStatus(report)) this.log(line)
     if (!report.converged) {
       const off = report.apps.filter((a) => !a.converged)
       // The base command maps this to exit 10; the status itself has already been printed.
       throw new ForrestError('NOT_CONVERGED', `${off.map((a) => a.app).join(', ')} ${off.length === 1 ? 'is' : 'are'} not at the desired state (${off.reduce((n, a) => n + a.drift.length, 0)} out of step)`, {
-        suggestion: 'Deploy the file again to converge (forrest deploy FILE), or roll back (forrest rollback APP).',
+        suggestion: notConvergedHint(off),
         detail: report,
       })
     }

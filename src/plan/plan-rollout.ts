@@ -46,6 +46,10 @@ export function planRollout(target: RolloutTarget, observed: ObservedState): Rol
     if (revisionChanged) notes.push(`records say revision ${observed.currentRevision}, but every instance already runs revision ${target.revision}`)
   } else if (action === 'create') {
     notes.push(`create ${app} revision ${target.revision}: start ${plural(target.replicas, 'instance')}`)
+  } else if (action === 'update' && observed.currentRevision === target.revision) {
+    // abort after a held canary, or drift: the current revision stays, the others' instances go.
+    const others = [...new Set(drift.servingOld.map((i) => i.revision))].sort((a, b) => (a ?? 0) - (b ?? 0)).map((r) => (r === undefined ? 'an unrecorded revision' : `revision ${r}`))
+    notes.push(`bring ${app} back to revision ${target.revision}: retire ${plural(o, 'instance')} of ${others.join(', ')} (${strategy})`)
   } else if (action === 'update') {
     const from = observed.currentRevision === undefined ? 'an unrecorded revision' : `revision ${observed.currentRevision}`
     notes.push(`update ${app} from ${from} to revision ${target.revision}: replace ${plural(o, 'instance')} with ${target.replicas} (${strategy})`)

@@ -5,11 +5,12 @@ import { loadAppRecords, resolvedSpecOf } from './app-records.js'
 import { prepareRevisionImage } from './image.js'
 import { resolveRecordedEnv } from './secrets.js'
 import { rollout, type RolloutResult } from './rollout.js'
+import { heldRevision } from './held-canary.js'
 import type { OperateOptions } from './scale.js'
 
 /** The revision held after its canary (update.canary.pause), newer than the current one. Pure. */
 export function waitingRevision(app: string, revisions: RevisionRecord[], current: number): RevisionRecord {
-  const waiting = revisions.filter((r) => r.outcome === 'waiting' && r.revision > current).sort((a, b) => b.revision - a.revision)[0]
+  const waiting = heldRevision(revisions, current)
   if (!waiting) {
     throw new ForrestError('REVISION_NOT_FOUND', `${app} has no rollout waiting for promotion (current revision ${current})`, {
       suggestion: `forrest history ${app} shows the revisions; a deploy with update.canary.pause: true holds after its canary.`,

@@ -24,6 +24,7 @@ import { resolvedSpecOf } from './app-records.js'
 import { resolveRecordedEnv, type ResolvedEnv } from './secrets.js'
 import type { HostTarget, InstanceTemplate, StepDeps } from './steps.js'
 import { eligible, type HostState } from '../hosts/fleet.js'
+import { heldCanaryNote, heldRevision } from './held-canary.js'
 
 type ObservedInstances = Awaited<ReturnType<typeof observe>>['state']['instances']
 
@@ -170,6 +171,9 @@ export async function rollout(ctx: Context, req: RolloutRequest): Promise<Rollou
     let canary: CanaryAnalysis | undefined
     const override = req.kind === 'deploy' ? scaleOverrideNote(current, req.replicas) : undefined
     if (override) plan.notes.unshift(override)
+    const held = heldRevision(revisions, current?.revision ?? 0)
+    const heldNote = held && heldCanaryNote(app, req, held.revision, revision, observed.state.instances.filter((i) => i.revision === held.revision).map((i) => i.name))
+    if (heldNote) plan.notes.unshift(heldNote)
     const result = (outcome: RolloutResult['outcome'], report?: ExecutionReport, instances = observed.state.instances): RolloutResult => ({
       app,
       outcome,
@@ -196,6 +200,11 @@ export async function rollout(ctx: Context, req: RolloutRequest): Promise<Rollou
     }
 
     if (!reuse) await records.putRevision(app, targetRec, current?.revision)
+    if (held && req.kind !== 'promote' && req.kind !== 'abort') {
+      // This deploy (scale, rollback) retires the held canary: its revision no longer waits for promote/abort.
+      await records.setOutcome(app, held.revision, 'rolled-back')
+      await records.event(app, { at: new Date().toISOString(), kind: 'canary-superseded', revision: held.revision, by: req.actor, message: `its canary is retired by the ${req.kind} to revision ${revision}` })
+    }
     await records.event(app, { at: new Date().toISOString(), kind: `${req.kind}-started`, revision, by: req.actor, message: plan.notes.join('; ') })
     const containerIds = new Map([...observed.containers].map(([name, c]) => [name, c.info.id]))
     try {
@@ -223,7 +232,7 @@ export async function rollout(ctx: Context, req: RolloutRequest): Promise<Rollou
         const after = await observe({ registry, records }, app, { prefix }, identity, req.hosts)
         throw new ForrestError('WAITING_FOR_PROMOTION', `${app} revision ${revision}: the canary passed; the rollout holds after it (update.canary.pause)`, {
           suggestion: `Continue with \`forrest promote ${app}\`, or roll the canary back with \`forrest abort ${app}\`.`,
-          detail: result('waiting', report, after.state.instances),
+          detail: { ...result('waiting', report, after.state.instances), next: [`forrest promote ${app}`, `forrest abort ${app}`] },
         })
       }
       const now = new Date().toISOString()

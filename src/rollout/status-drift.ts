@@ -9,6 +9,7 @@ import { parseInstanceName } from '../plan/naming.js'
 import type { LockHolder } from '../registry/lock.js'
 import type { CurrentRecord, RevisionRecord } from '../registry/records.js'
 import type { HealthSpec } from '../spec/types.js'
+import { heldRevision } from './held-canary.js'
 
 export type Health = 'healthy' | 'unhealthy' | 'unknown'
 
@@ -48,6 +49,7 @@ export type DriftKind =
   | 'gateway-stuck'
   | 'host-unreachable'
   | 'crash-loop'
+  | 'canary-held'
 
 export interface Drift {
   kind: DriftKind
@@ -71,6 +73,8 @@ export interface AppStatus {
   running: number
   scaled?: CurrentRecord['scaled']
   lock?: LockHolder
+  /** A rollout held after its canary (update.canary.pause): the waiting revision and its canary instances. */
+  held?: HeldCanary
   instances: InstanceStatus[]
   /** Containers labelled for this app that belong to another environment (or `forrest launch`): never touched. */
   foreign: Array<{ name: string; owner: string }>
@@ -78,6 +82,11 @@ export interface AppStatus {
   gateways: GatewayStatus[]
   drift: Drift[]
   converged: boolean
+}
+
+export interface HeldCanary {
+  revision: number
+  instances: string[]
 }
 
 export interface GatewayStatus {
@@ -154,6 +163,7 @@ export function classifyApp(o: AppObservation, probes: Map<string, ProbeResult>,
   const byName = new Map(o.containers.map((c) => [c.name, c]))
   const names = [...new Set([...byName.keys(), ...keys.keys()])].sort()
   const drift: Drift[] = []
+  const held = heldRevision(o.revisions, current.revision)
   const instances = names.map((name): InstanceStatus => {
     const c = byName.get(name)
     const revision = revisionOf(c, name, app)
@@ -173,9 +183,17 @@ export function classifyApp(o: AppObservation, probes: Map<string, ProbeResult>,
       uptimeSeconds: c?.running ? Math.max(0, Math.round((now - (c.startedAt ?? c.createdAt).getTime()) / 1000)) : undefined,
       ...(c?.restartCount !== undefined ? { restarts: c.restartCount } : {}),
     }
-    drift.push(...driftOf(inst, c, keys.get(name), current.revision))
+    drift.push(...driftOf(inst, c, keys.get(name), current.revision, held?.revision))
     return inst
   })
+  const heldInstances = held ? instances.filter((i) => i.revision === held.revision).map((i) => i.name) : []
+  if (held) {
+    const n = heldInstances.length
+    drift.push({
+      kind: 'canary-held',
+      message: `revision ${held.revision} is held after its canary (update.canary.pause): ${n} canary instance${n === 1 ? '' : 's'} of it serve${n === 1 ? 's' : ''} beside revision ${current.revision}; continue with forrest promote ${app}, or retire the canary with forrest abort ${app}`,
+    })
+  }
 
   const healthy = instances.filter((i) => i.revision === current.revision && i.registered && i.state === 'running' && i.health === 'healthy').length
   if (healthy !== current.replicas) {
@@ -201,6 +219,7 @@ export function classifyApp(o: AppObservation, probes: Map<string, ProbeResult>,
     running: o.containers.filter((c) => c.running).length,
     ...(current.scaled ? { scaled: current.scaled } : {}),
     ...(o.lock ? { lock: o.lock } : {}),
+    ...(held ? { held: { revision: held.revision, instances: heldInstances } } : {}),
     instances,
     foreign: (o.foreign ?? []).map((c) => ({ name: c.name, owner: c.labels[LABEL.kind] === 'launch' ? `${c.labels[LABEL.owner] ?? '?'} (forrest launch)` : (c.labels[LABEL.owner] ?? 'unknown') })),
     gateways: o.gateways ?? [],
@@ -216,7 +235,7 @@ function healthFor(type: HealthSpec['type'], c: ContainerInfo | undefined, probe
   return ['healthy', 'running (health: none)']
 }
 
-function driftOf(i: InstanceStatus, c: ContainerInfo | undefined, key: string | undefined, currentRevision: number): Drift[] {
+function driftOf(i: InstanceStatus, c: ContainerInfo | undefined, key: string | undefined, currentRevision: number, heldRevision?: number): Drift[] {
   const out: Drift[] = []
   const d = (kind: DriftKind, message: string) => out.push({ kind, instance: i.name, message: `${i.name}: ${message}` })
   if (!c) {
@@ -227,7 +246,8 @@ function driftOf(i: InstanceStatus, c: ContainerInfo | undefined, key: string | 
   if (c.state === 'restarting' || ((i.restarts ?? 0) >= 2 && (i.uptimeSeconds ?? 0) < 60)) d('crash-loop', `crash-looping: restarted ${i.restarts ?? '?'} times, ${c.state === 'restarting' ? 'restarting now' : `up ${i.uptimeSeconds}s`}`)
   if (!c.running) d('stopped-container', `container ${i.container} is ${c.state}${i.registered ? ' but still registered' : ''}`)
   else if (!i.registered) d('container-without-key', `container ${i.container} runs but has no key in etcd (gets no traffic)`)
-  if (i.revision !== currentRevision) d('old-revision', `runs revision ${i.revision ?? '?'}, the current revision is ${currentRevision}`)
+  // A held canary's instances are where they should be: the canary-held line covers them.
+  if (i.revision !== currentRevision && !(i.revision === heldRevision && c.running && i.registered)) d('old-revision', `runs revision ${i.revision ?? '?'}, the current revision is ${currentRevision}`)
   if (c.running && i.health === 'unhealthy') d('unhealthy', `health check failed (${i.healthDetail})`)
   if (key && c.running && c.hostPort && !key.endsWith(`:${c.hostPort}`)) d('address-mismatch', `key says ${key} but the container is published on port ${c.hostPort}`)
   return out

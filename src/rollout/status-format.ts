@@ -2,6 +2,7 @@ import { plainTable } from '../plain-table.js'
 import { shortDigest } from '../spec/image-reference.js'
 import type { StatusReport } from './status.js'
 import type { AppStatus } from './status-drift.js'
+import type { LaunchedStatus } from './status-launched.js'
 
 /** Plain tables (no colours) so CI logs and pipes read the same as a terminal; history.ts takes it from here. */
 export { plainTable }
@@ -19,13 +20,20 @@ export function formatUptime(seconds: number | undefined): string {
 
 /** Human status: per app a summary line, an instance table, then everything out of step. Pure. */
 export function formatStatus(report: StatusReport): string[] {
-  if (report.apps.length === 0) return ['No apps deployed with forrest yet.']
-  return report.apps.flatMap((a, i) => [...(i > 0 ? [''] : []), ...formatApp(a)])
+  const apps = report.apps.length === 0 ? ['No apps deployed with forrest yet.'] : report.apps.flatMap((a, i) => [...(i > 0 ? [''] : []), ...formatApp(a)])
+  if (report.launchedError) return [...apps, '', `Containers started with forrest launch could not be listed: ${report.launchedError}`]
+  return report.launched?.length ? [...apps, '', ...formatLaunched(report.launched)] : apps
+}
+
+function formatLaunched(launched: LaunchedStatus[]): string[] {
+  const t = plainTable(['CONTAINER NAME', 'IMAGE', 'STATE', 'ADDRESS', 'REGISTERED', 'PREFIX'])
+  for (const l of launched) t.push([l.name, l.image, l.state, l.address ?? '-', l.registered ? 'yes' : 'no', l.prefix])
+  return ['Started with forrest launch (not managed by deploy; forrest stop NAME removes one):', ...t.lines()]
 }
 
 function formatApp(a: AppStatus): string[] {
   const lines = [
-    `${a.app}: revision ${a.revision} (${a.image}${a.digest ? `@${shortDigest(a.digest)}` : ''}, ${a.imageId.replace(/^sha256:/, '').slice(0, 12)})  desired ${a.desired}  healthy ${a.healthy}  registered ${a.registered}  running ${a.running}  ${a.converged ? 'OK' : 'NOT CONVERGED'}`,
+    `${a.app}: revision ${a.revision} (${a.image}${a.digest ? `@${shortDigest(a.digest)}` : ''}, ${a.imageId.replace(/^sha256:/, '').slice(0, 12)})  desired ${a.desired}  healthy ${a.healthy}  registered ${a.registered}  running ${a.running}  ${a.converged ? 'OK' : a.drift.every((d) => d.kind === 'canary-held') ? `CANARY HELD (revision ${a.held?.revision} waits for promote or abort)` : 'NOT CONVERGED'}`,
   ]
   if (a.scaled) lines.push(`  replicas set by forrest scale at ${a.scaled.at} by ${a.scaled.by}`)
   if (a.instances.length > 0) {
@@ -42,4 +50,17 @@ function formatApp(a: AppStatus): string[] {
     for (const d of a.drift) lines.push(`  - ${d.message}`)
   }
   return lines
+}
+
+/** What to run next: a held canary is continued or retired, anything else converged or rolled back. Pure. */
+export function notConvergedHint(off: AppStatus[]): string {
+  const held = off.filter((a) => a.held)
+  // promote and abort converge the whole app (they plan like a deploy), so a held app needs no other hint.
+  const other = off.filter((a) => !a.held)
+  const hints = held.map((a) => `${a.app} holds revision ${a.held!.revision} after its canary: continue it with \`forrest promote ${a.app}\`, or retire the canary with \`forrest abort ${a.app}\`.`)
+  if (other.length > 0) {
+    const generic = 'deploy the file again to converge (forrest deploy FILE), or roll back (forrest rollback APP).'
+    hints.push(held.length ? `${other.map((a) => a.app).join(', ')}: ${generic}` : generic[0]!.toUpperCase() + generic.slice(1))
+  }
+  return hints.join(' ')
 }

@@ -10,10 +10,15 @@ import { readGatewayAcks } from '../registry/gateway-acks.js'
 import { readLock } from '../registry/lock.js'
 import { appNotFound, recordsOf } from './app-records.js'
 import { lockKey } from '../plan/keys.js'
+import { collectLaunched, type LaunchedStatus } from './status-launched.js'
 import { classifyApp, probeTargets, type AppObservation, type AppStatus, type ProbeResult, type ProbeTarget } from './status-drift.js'
 
 export interface StatusReport {
   apps: AppStatus[]
+  /** `forrest status` without APP: containers `forrest launch` started here (never part of convergence). */
+  launched?: LaunchedStatus[]
+  /** Why the launch containers could not be listed (the local engine did not answer). */
+  launchedError?: string
   /** Every listed app is at its desired state (the command exits 0 only then). */
   converged: boolean
 }
@@ -44,6 +49,8 @@ export async function collectStatus(ctx: Context, app?: string): Promise<StatusR
     ),
     ctx.identity(),
   ])
+  // Without APP, the launch containers too, alongside everything below.
+  const launched = app ? undefined : collectLaunched(ctx, identity.owner)
   const missing = perApp.find((a) => !a.current)
   if (missing) throw appNotFound(missing.name, await records.apps())
 
@@ -112,7 +119,7 @@ export async function collectStatus(ctx: Context, app?: string): Promise<StatusR
   )
   const now = Date.now()
   const statuses = observations.map((o, i) => classifyApp(o, results[i]!, now))
-  return { apps: statuses, converged: statuses.every((s) => s.converged) }
+  return { apps: statuses, ...(launched ? await launched : {}), converged: statuses.every((s) => s.converged) }
 }
 
 function probeOnce(t: ProbeTarget): Promise<ProbeResult> {

@@ -72,6 +72,22 @@ describe('forrest launch / stop against real dockerd and etcd', () => {
     expect(JSON.parse(stopped.stdout)).toMatchObject({ name: out.name, withdrawn: true })
   })
 
+  it('forrest status lists launch containers (as the README says), and they do not make it fail', async () => {
+    const env = run.env(etcd.endpoint)
+    const name = `${run.id}-listed`
+    const launched = await forrest(['launch', 'demo/myapp:1', '--name', name, '--json'], env)
+    expect(launched.code, launched.stderr).toBe(0)
+    const { address } = JSON.parse(launched.stdout) as { address: string }
+    const human = await forrest(['status'], env)
+    expect(human.code, human.stdout + human.stderr).toBe(0)
+    expect(human.stdout).toContain('Started with forrest launch (not managed by deploy; forrest stop NAME removes one):')
+    expect(human.stdout).toMatch(new RegExp(`${name}\\s.*demo/myapp:1\\s.*running\\s.*${address}\\s.*yes`))
+    const json = JSON.parse((await forrest(['status', '--json'], env)).stdout) as { launched: Array<Record<string, unknown>> }
+    expect(json.launched).toEqual([expect.objectContaining({ name, image: 'demo/myapp:1', state: 'running', address, registered: true })])
+    expect((await forrest(['stop', name], env)).code).toBe(0)
+    expect((await forrest(['status'], env)).stdout).not.toContain(name)
+  })
+
   describe('errors: message, exit code, and nothing left behind', () => {
     const nothingLeft = async () => {
       expect(await containersWithLabel(run.label)).toEqual([])
