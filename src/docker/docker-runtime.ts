@@ -243,8 +243,8 @@ export class DockerRuntime implements ContainerRuntime {
           startedAt: c.State.StartedAt && !c.State.StartedAt.startsWith('0001') ? new Date(c.State.StartedAt) : undefined,
           health: c.State.Health?.Status,
           restartCount: c.RestartCount,
-          // Set once it has exited at least once (also while Docker restarts it: Running is true then).
-          ...(!c.State.FinishedAt || c.State.FinishedAt.startsWith('0001') ? {} : { exitCode: c.State.ExitCode }),
+          // Only while it is down: Docker resets ExitCode to 0 when it runs the container again.
+          ...(['exited', 'restarting', 'dead'].includes(c.State.Status) ? { exitCode: c.State.ExitCode } : {}),
         }
       } catch (err) {
         if ((err as DockerError).statusCode === 404) return undefined

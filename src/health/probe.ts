@@ -65,14 +65,24 @@ async function poll(runtime: ContainerRuntime, spec: HealthSpec, target: ProbeTa
 
 /** Exited, or restarted by Docker after exiting: ROLLOUT_FAILED saying so, with its exit code. */
 async function throwIfCrashed(runtime: ContainerRuntime, target: ProbeTarget): Promise<void> {
-  const info = await runtime.inspect(target.containerId)
+  let info = await runtime.inspect(target.containerId)
+  if (info?.running && !info.restartCount) return
+  // Running again after a restart, its exit code is reset: catch its next exit (crash loops
+  // come back within Docker's restart backoff) to name the code, for a short while only.
+  const until = Date.now() + CATCH_EXIT_MS
+  while (info?.state === 'running' && Date.now() < until) {
+    await tick(50) // poll interval while waiting for the next exit of a crash-looping container
+    info = await runtime.inspect(target.containerId)
+  }
   const restarts = info?.restartCount ?? 0
-  if (info?.running && restarts === 0) return
   throw new ForrestError('ROLLOUT_FAILED', `${target.name} ${crashed(info)} before it became healthy${restarts ? ` (Docker restarted it ${restarts} time${restarts === 1 ? '' : 's'})` : ''}`)
 }
 
+/** How long a restarted container is watched for its next exit, to name its exit code. */
+const CATCH_EXIT_MS = 3000
+
 const crashed = (info: { state: string; exitCode?: number } | undefined) =>
-  !info ? 'was removed' : info.exitCode !== undefined ? `exited with code ${info.exitCode}` : `exited (${info.state})`
+  !info ? 'was removed' : info.exitCode !== undefined ? `exited with code ${info.exitCode}` : info.state === 'running' ? 'exited and was restarted' : `exited (${info.state})`
 
 /**
  * One HTTP probe: GET <path> must answer <status> within the timeout (the whole exchange, body
