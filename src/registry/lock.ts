@@ -84,8 +84,8 @@ async function describeHolder(client: Etcd3, holder: LockHolder | undefined, lea
   if (!holder) return 'another process'
   const who = `${holder.actor} on ${holder.host} (pid ${holder.pid}, ${holder.command}) since ${holder.since}`
   if (!processGone(holder)) return who
-  const ttl = leaseId && leaseId !== '0' ? await client.leaseClient.leaseTimeToLive({ ID: leaseId }).then((r) => Number(r.TTL), () => undefined) : undefined
-  const frees = ttl !== undefined && ttl >= 0 ? `; its etcd lease frees the lock in ${ttl}s` : '; its etcd lease frees the lock within seconds'
+  const ttl = await leaseSecondsLeft(client, leaseId)
+  const frees = ttl !== undefined ? `; its etcd lease frees the lock in ${ttl}s` : '; its etcd lease frees the lock within seconds'
   return `${who}, which is no longer running${frees}`
 }
 
@@ -170,7 +170,18 @@ export function lockHeld(key: string, who: string, waitedMs?: number, holder?: L
   })
 }
 
-export async function readLock(client: Etcd3, hosts: string[], key: string): Promise<LockHolder | undefined> {
-  const raw = await withEtcd(hosts, () => client.get(key).string())
-  return raw ? (JSON.parse(raw) as LockHolder) : undefined
+/** The lock's holder; `gone` when its process (on this host) no longer runs, with its lease's seconds left. */
+export async function readLock(client: Etcd3, hosts: string[], key: string): Promise<(LockHolder & { gone?: { leaseSec?: number } }) | undefined> {
+  const kv = (await withEtcd(hosts, () => client.get(key).exec())).kvs[0]
+  if (!kv) return undefined
+  const holder = JSON.parse(kv.value.toString()) as LockHolder
+  if (!processGone(holder)) return holder
+  const leaseSec = await leaseSecondsLeft(client, kv.lease)
+  return { ...holder, gone: leaseSec === undefined ? {} : { leaseSec } }
+}
+
+const leaseSecondsLeft = async (client: Etcd3, leaseId: string | undefined): Promise<number | undefined> => {
+  if (!leaseId || leaseId === '0') return undefined
+  const ttl = await client.leaseClient.leaseTimeToLive({ ID: leaseId }).then((r) => Number(r.TTL), () => undefined)
+  return ttl !== undefined && ttl >= 0 ? ttl : undefined
 }

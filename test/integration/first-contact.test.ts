@@ -187,13 +187,17 @@ describe('waiting on a lock says who holds it and for how long', () => {
   it('a lock held by a process that is gone is named as such, with the seconds until its lease frees it', async () => {
     const gone = spawn(process.execPath, ['-e', '0'])
     await new Promise((r) => gone.once('exit', r))
+    expect((await forrest(['deploy', appFile('orphan')], env())).code).toBe(0)
     const lock = await holdLock(appName('orphan'), { pid: gone.pid! }, 20, false)
     try {
-      const res = await forrest(['deploy', appFile('orphan')], env())
+      const res = await forrest(['deploy', appFile('orphan', { 'env.LOG_LEVEL': 'debug' })], env())
       expect(res.code, res.stderr).toBe(EXIT.lockHeld)
       expect(res.stderr).toContain(`pid ${gone.pid}`)
       expect(res.stderr).toMatch(/which is no longer running/)
       expect(res.stderr).toMatch(/its etcd lease frees the lock in 1?\d+s/)
+      // status names it the same way
+      const status = await forrest(['status', appName('orphan')], env())
+      expect(status.stdout + status.stderr).toMatch(new RegExp(`pid ${gone.pid}\\) since .*; that process is no longer running, its etcd lease frees the lock in 1?\\d+s`))
     } finally {
       await lock.release()
     }
