@@ -9,6 +9,8 @@ import type { RevisionRecord } from '../../src/registry/records.js'
 import { classifyApp, type ProbeResult } from '../../src/rollout/status-drift.js'
 import { formatStatus } from '../../src/rollout/status-format.js'
 import type { DeploymentSpec } from '../../src/spec/types.js'
+import { diffSpecs } from '../../src/spec/diff.js'
+import { renderServerLines, replaceServersBlock, SERVERS_BEGIN, SERVERS_END } from '../../src/gateway/servers-file.js'
 
 const APP = 'web'
 const NOW = Date.parse('2024-06-01T12:00:00Z')
@@ -54,5 +56,47 @@ describe('status of an instance whose container is not running', () => {
     const text = formatStatus({ apps: [s] } as never).join('\n')
     expect(text).not.toMatch(/undefined/)
     expect(s.drift.find((d) => d.kind === 'crash-loop')?.message).toBe('web-r1-1: crash-looping: restarted 3 times, now exited')
+  })
+})
+
+describe("a servers file shared by two gateways: each writes only its own backend's block", () => {
+  const cfg = [
+    'global',
+    '  maxconn 100',
+    'backend app',
+    '  balance roundrobin',
+    `  ${SERVERS_BEGIN}`,
+    '  server a-1 127.0.0.1:1 check weight 100',
+    `  ${SERVERS_END}`,
+    'backend nc2',
+    '  balance roundrobin',
+    `  ${SERVERS_BEGIN}`,
+    `  ${SERVERS_END}`,
+    '  http-response set-header x %s',
+    '',
+  ].join('\n')
+  const lines = renderServerLines(new Map([['b-1', '127.0.0.1:2']]), 'check', 100)
+
+  it("writes the block inside `backend NAME`, whatever comes first in the file", () => {
+    const next = replaceServersBlock(cfg, lines, 'nc2')!
+    expect(next.split('\n').slice(0, 7)).toEqual(cfg.split('\n').slice(0, 7)) // app's block untouched
+    expect(next.split('\n').slice(7, 12)).toEqual(['backend nc2', '  balance roundrobin', `  ${SERVERS_BEGIN}`, '  server b-1 127.0.0.1:2 check weight 100', `  ${SERVERS_END}`])
+    expect(replaceServersBlock(cfg, [], 'app')).not.toContain('a-1')
+    expect(replaceServersBlock(cfg, [], 'app')).toContain(`${SERVERS_BEGIN}\n  ${SERVERS_END}\nbackend nc2`)
+  })
+
+  it('has no block for a backend whose section has none (another section\'s block never counts)', () => {
+    expect(replaceServersBlock(cfg, lines, 'other')).toBeUndefined()
+    const noMarkersInNc2 = cfg.replace(`backend nc2\n  balance roundrobin\n  ${SERVERS_BEGIN}\n  ${SERVERS_END}\n`, 'backend nc2\n  balance roundrobin\n')
+    expect(replaceServersBlock(noMarkersInNc2, lines, 'nc2')).toBeUndefined()
+    expect(replaceServersBlock(noMarkersInNc2, lines, 'app')).toContain('server b-1')
+  })
+})
+
+describe('an address or prefix change is a change', () => {
+  it('diff names a new announce address and prefix (never "no change")', () => {
+    const next = { ...spec, announce: { prefix: '/other//servers/', address: '10.0.0.9' } }
+    expect(diffSpecs(spec, next)).toEqual(['announce.prefix app/servers → other/servers', 'announce.address 10.0.0.1 → 10.0.0.9'])
+    expect(diffSpecs(spec, { ...spec, announce: { prefix: '/app/servers/', address: '10.0.0.1' } })).toEqual(['no change'])
   })
 })
