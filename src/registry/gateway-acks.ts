@@ -230,7 +230,7 @@ export function waitForGatewayAcks(client: Etcd3, prefix: string, revision: numb
   return waitForGateways(client, prefix, opts, (ack) => {
     if (ack.revision >= revision) return { done: true }
     // Its guard kept what was withdrawn: waiting longer changes nothing, and counting it as done would stop a serving container.
-    if (ack.kept?.length) return { done: false, why: `its empty-view guard kept ${ack.kept.join(', ')} instead of withdrawing (${ack.error ?? 'no app forrest has records of was scaled to 0 there'})`, final: true }
+    if (ack.kept?.length) return { done: false, why: `its empty-view guard kept ${ack.kept.join(', ')} instead of withdrawing: not acknowledged`, final: true }
     return { done: false, why: `has applied revision ${ack.revision}, not yet ${revision}` }
   })
 }

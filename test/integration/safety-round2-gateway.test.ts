@@ -95,6 +95,38 @@ describe('safety round two: gateways (real etcd, HAProxy, forrest gateway, Docke
     expect(res.stderr).toMatch(/from the gateway's host answered/)
     expect(Date.now() - started).toBeLessThan(25_000)
   }, 90_000)
+
+  it('with as many live gateways on the new prefix, a prefix move keeps the bounds on both prefixes: exit 0, no request fails, the old keys are gone', async () => {
+    const moved = `${run.prefix}-moved`
+    const second = await startGatewayCli({ socket: stack.haproxy.socket, env: { ...env, ETCD_PREFIX: moved }, id: `moved-${run.id}` })
+    try {
+      // A move whose new revision fails HAProxy's check is rolled back to the old prefix, within the bounds too.
+      const before = await keysUnder(run.prefix)
+      const failing = startLoad({ url: `${stack.haproxy.url}/`, concurrency: 4, pauseMs: 10, maxDurationMs: 60_000 })
+      const back = await forrest(['deploy', specFile(`${app}-moved-bad`, { ...base, image: 'demo/myapp:noroot', 'health.path': '/healthz', 'announce.prefix': moved })], env, 60_000)
+      const failingReport = await failing.stop()
+      expect(back.code, back.stdout + back.stderr).toBe(EXIT.rolledBack)
+      expect(failingReport.samples.filter((s) => s.status !== 200).slice(0, 3)).toEqual([])
+      expect(Object.keys(await keysUnder(run.prefix)).sort()).toEqual(Object.keys(before).sort())
+      expect(await keysUnder(moved)).toEqual({})
+
+      const load = startLoad({ url: `${stack.haproxy.url}/`, concurrency: 4, pauseMs: 10, maxDurationMs: 60_000 })
+      let res
+      try {
+        res = await forrest(['deploy', specFile(`${app}-moved2`, { ...base, image: 'demo/myapp:2', 'announce.prefix': moved })], env, 60_000)
+      } finally {
+        await pollUntil(() => load.samples.length > 20, { what: 'some requests through HAProxy' })
+      }
+      const report = await load.stop()
+      expect(res.code, res.stdout + res.stderr).toBe(0)
+      expect(report.samples.filter((s) => s.status !== 200).slice(0, 3)).toEqual([])
+      expect(await keysUnder(run.prefix)).toEqual({})
+      expect(Object.keys(await keysUnder(moved))).toHaveLength(2)
+      expect(new Set(report.samples.slice(-5).map((s) => s.body))).toEqual(new Set(['v2']))
+    } finally {
+      await second.stop()
+    }
+  }, 90_000)
 })
 
 describe('safety round two: two gateways sharing one --servers-file', () => {
