@@ -128,8 +128,6 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
   let countersAt = 0
   let passError: string | undefined
   let lastFileError = ''
-  /** What the servers file's block holds (undefined: not written by this gateway yet). */
-  let lastFileLines: string | undefined
 
   let desired: PrefixState = { entries: new Map(), revision: 0, cause: 'resync' }
   let applied = 0
@@ -370,10 +368,10 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
       if (want === s.address && !validateEntry(s.name, want) && s.weight > 0 && s.opState === OP_RUNNING && s.adminState === 0) live.set(s.name, s.address)
     }
     const lines = renderServerLines(live, checkParams, liveWeight)
-    if (lines.join('\n') === lastFileLines) return true
+    // Read and compared on every pass (an unchanged block writes nothing): another gateway sharing
+    // the file may have written over this block from a stale read, and this pass puts it back.
     try {
       if (await writeServersFile(opts.serversFile as string, lines, backend)) debug('servers file: %d live servers', live.size)
-      lastFileLines = lines.join('\n')
       lastFileError = ''
       return true
     } catch (err) {
