@@ -124,17 +124,12 @@ export async function rollout(ctx: Context, req: RolloutRequest): Promise<Rollou
   if (!req.dryRun) {
     lock = await acquireLock(ctx.etcd, ctx.config.etcdHosts, lockKey(ctx.config.recordsRoot, app), req, { waitMs: req.waitLockMs, ttlSeconds: ctx.config.lockTtlSec })
   }
-  try {
-    // Every key the rollout writes, before anything changes: a role that cannot write one fails now (exit 15).
-    if (lock) await probeWritePermission(ctx.etcd, ctx.config.etcdHosts, [instanceKey(prefix, `${app}-r0-0`), `/${ctx.config.recordsRoot}/apps/${app}/current`, gatewayCheckPrefix(prefix, ctx.config.recordsRoot) + `${app}-r0-0`])
-  } catch (err) {
-    await lock?.release()
-    throw err
-  }
   // Every etcd write of the rollout is fenced by the lock (a dry run writes nothing).
   const writer = lock?.writer ?? ctx.writer
   const records = new Records(ctx.etcd, ctx.config.etcdHosts, ctx.config.recordsRoot, writer)
   try {
+    // Every kind of key the rollout writes, before anything changes: a role that cannot write one fails now (exit 15).
+    if (lock) await probeWritePermission(ctx.etcd, ctx.config.etcdHosts, [instanceKey(prefix, `${app}-r0-0`), `/${ctx.config.recordsRoot}/apps/${app}/current`, gatewayCheckPrefix(prefix, ctx.config.recordsRoot) + `${app}-r0-0`])
     const [current, revisions] = await Promise.all([records.current(app), records.revisions(app)])
     if (req.expectRevision !== undefined && current?.revision !== req.expectRevision) {
       throw new ForrestError('REVISION_CHANGED', `${app} changed while waiting: current revision is now ${current?.revision ?? 'none'}, not ${req.expectRevision}`, {
@@ -143,8 +138,7 @@ export async function rollout(ctx: Context, req: RolloutRequest): Promise<Rollou
     }
     const decision = req.resume ? resumeDecision(app, req.resume, revisions, current?.revision) : decideRevision({ ...req, kind: req.kind === 'promote' || req.kind === 'abort' ? 'deploy' : req.kind, secretFingerprints: req.env.fingerprints }, current, revisions, new Date())
     const { revision, reuse, target: targetRec, current: currentRec } = decision
-    const currentRecord = revisions.find((r) => r.revision === current?.revision)
-    if (req.announceChoice) checkDetectedAddress(app, req.announceChoice, spec.announce.address, currentRecord)
+    if (req.announceChoice) checkDetectedAddress(app, req.announceChoice, spec.announce.address, currentRec)
     // The current revision's template is only needed to roll back to it; its secrets are read then.
     const templates = new Map<number, () => InstanceTemplate>([[revision, () => templateOf(targetRec, req.env)]])
     if (currentRec && currentRec.revision !== revision) templates.set(currentRec.revision, memo(() => templateOf(currentRec, resolveRecordedEnv(resolvedRecord(currentRec), process.env))))
@@ -152,7 +146,7 @@ export async function rollout(ctx: Context, req: RolloutRequest): Promise<Rollou
     const registry = new InstanceRegistry(ctx.etcd, ctx.config.etcdHosts, writer)
     const observed = await observe({ registry, records }, app, { prefix }, identity, req.hosts)
     const gateways = await liveGateways(ctx, [prefix, ...observed.state.instances.map((i) => i.prefix ?? prefix)])
-    if (req.announceChoice) await checkSharedPrefix({ records, registry }, app, prefix, req.announceChoice, currentRecord)
+    if (req.announceChoice) await checkSharedPrefix({ records, registry }, app, prefix, req.announceChoice, currentRec)
     const deps: StepDeps = {
       ctx,
       records,

@@ -10,6 +10,8 @@ import { classifyApp, type ProbeResult } from '../../src/rollout/status-drift.js
 import { formatStatus } from '../../src/rollout/status-format.js'
 import type { DeploymentSpec } from '../../src/spec/types.js'
 import { diffSpecs } from '../../src/spec/diff.js'
+import { EXIT, type ForrestError } from '../../src/errors.js'
+import { checkDetectedAddress, checkPrefixMove } from '../../src/rollout/preflight.js'
 import { renderServerLines, replaceServersBlock, SERVERS_BEGIN, SERVERS_END } from '../../src/gateway/servers-file.js'
 
 const APP = 'web'
@@ -100,3 +102,39 @@ describe('an address or prefix change is a change', () => {
     expect(diffSpecs(spec, { ...spec, announce: { prefix: '/app/servers/', address: '10.0.0.1' } })).toEqual(['no change'])
   })
 })
+
+describe('deploy preflight (pure refusals)', () => {
+  const explicit = { prefix: true, address: true }
+  const detected = { prefix: true, address: false }
+
+  it('a detected address that differs from the current revision\'s is refused, naming both and FORREST_IP', () => {
+    const err = catchError(() => checkDetectedAddress(APP, detected, '192.0.2.2', rec))
+    expect(err.exit).toBe(EXIT.badInput)
+    expect(err.message).toBe('web: the detected address 192.0.2.2 differs from the address revision 1 runs at (10.0.0.1); nothing was changed')
+    expect(err.suggestion).toContain('FORREST_IP=10.0.0.1')
+    expect(() => checkDetectedAddress(APP, detected, '10.0.0.1', rec)).not.toThrow()
+    expect(() => checkDetectedAddress(APP, explicit, '192.0.2.2', rec)).not.toThrow()
+    expect(() => checkDetectedAddress(APP, detected, '192.0.2.2', undefined)).not.toThrow() // first deploy: nothing to move
+  })
+
+  it('a prefix move is refused (exit 11) only while fewer live gateways watch the new prefix than the old one', () => {
+    const instances = [{ name: 'web-r1-1', running: true, registered: true, prefix: 'old' }]
+    const gw = (counts: Record<string, number>) => (p: string) => new Set(Array.from({ length: counts[p] ?? 0 }, (_, i) => `g${i}`))
+    const err = catchError(() => checkPrefixMove(APP, 'new', instances, gw({ old: 1 })))
+    expect(err.exit).toBe(EXIT.gatewaysMissing)
+    expect(err.message).toContain('announce.prefix moves from /old/ to /new/')
+    expect(err.suggestion).toContain('forrest gateway --prefix new')
+    expect(() => checkPrefixMove(APP, 'new', instances, gw({ old: 1, new: 1 }))).not.toThrow()
+    expect(() => checkPrefixMove(APP, 'new', instances, gw({}))).not.toThrow() // plain confd: rolled within the bounds
+    expect(() => checkPrefixMove(APP, 'new', [{ ...instances[0]!, registered: false }], gw({ old: 1 }))).not.toThrow()
+  })
+})
+
+function catchError(fn: () => unknown): ForrestError {
+  try {
+    fn()
+  } catch (err) {
+    return err as ForrestError
+  }
+  throw new Error('expected an error')
+}
