@@ -46,6 +46,9 @@ const debug = createDebug('forrest:gateway')
  * just before it still runs, and the deploy stops the container as soon as it sees the ack.
  */
 
+/** How long the gateway's own check of a new server may keep failing before its "down" is final (it retries on every pass meanwhile). */
+const SPEC_CHECK_FINAL_MS = 1500
+
 export type GatewayEvent =
   | { type: 'started'; id: string; socket: string; prefix: string; backend: string; haproxyPid: number }
   | { type: 'added'; name: string; address: string }
@@ -122,6 +125,12 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
   const owned = new Set<string>(opts.serversFile ? await serverNamesInFile(opts.serversFile, backend) : [])
   /** Servers HAProxy refused to add or the gateway's check of the spec's health path failed: a "down" verdict. */
   const refused = new Map<string, string>()
+  /**
+   * Since when the gateway's own check of a server's spec path has failed without a pass: a
+   * refusal HAProxy made is final at once, this one only after SPEC_CHECK_FINAL_MS (a blip from
+   * the gateway's host must not fail a deploy that would have seen the next check pass).
+   */
+  const specFailingSince = new Map<string, number>()
   let lastPublished = ''
   /** The counters last read for the ack, and when (they change on every request: refreshed at a slower pace). */
   let counters: Record<string, TrafficCounters> | undefined
@@ -208,6 +217,7 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
 
     for (const name of target.entries.keys()) owned.add(name)
     for (const name of refused.keys()) if (!target.entries.has(name)) refused.delete(name)
+    for (const name of specFailingSince.keys()) if (!refused.has(name)) specFailingSince.delete(name)
     const mine = new Set([...owned].filter((name) => present.has(name)))
     let keep: string | undefined
     let kept: string[] = []
@@ -317,7 +327,7 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
       const s = byName.get(name)
       const skip = skipped.find((k) => k.name === name)
       if (skip) out[name] = { state: 'down', reason: skip.reason, final: true }
-      else if (refused.has(name)) out[name] = { state: 'down', reason: refused.get(name), final: true }
+      else if (refused.has(name)) out[name] = { state: 'down', reason: refused.get(name), final: Date.now() - (specFailingSince.get(name) ?? 0) >= SPEC_CHECK_FINAL_MS }
       else if (gating.has(name) || !s) out[name] = { state: 'pending' }
       else if (s.weight > 0 && s.opState === OP_RUNNING && s.checkResult === CHECK_PASSED && s.adminState === 0) out[name] = { state: 'up' }
       else if (s.checkResult === CHECK_FAILED) out[name] = { state: 'down', reason: `HAProxy's check failed${s.checkStatus ? ` (${s.checkStatus})` : ''}` }
@@ -353,6 +363,7 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
     const reason = `GET ${check.path} from the gateway's host answered ${r.detail}, expected HTTP ${check.status}`
     if (refused.get(name) !== reason) emit({ type: 'check-failed', name, address })
     refused.set(name, reason)
+    if (!specFailingSince.has(name)) specFailingSince.set(name, Date.now())
     return false
   }
 

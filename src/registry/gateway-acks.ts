@@ -17,7 +17,7 @@ export interface ServerVerdict {
   /** up: HAProxy's check passed and it takes traffic; down: a verdict against it; pending: none yet. */
   state: 'up' | 'down' | 'pending'
   reason?: string
-  /** A "down" the gateway will not revise by itself (HAProxy refused the server, the gateway's own check of the spec's path failed, a key it skips): a rollout stops waiting at once. */
+  /** A "down" the gateway will not revise by itself (HAProxy refused the server, the gateway's own check of the spec's path kept failing for 1.5 s, a key it skips): a rollout stops waiting at once. */
   final?: boolean
 }
 
