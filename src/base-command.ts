@@ -41,7 +41,7 @@ export abstract class BaseCommand extends Command {
     const fe =
       err instanceof Errors.CLIError && !(err instanceof ForrestError)
         ? new ForrestError('BAD_INPUT', err.message.replace(/^Error: /, ''), { suggestion: `See: forrest ${this.id ?? ''} --help` })
-        : toForrestError(etcdRefusal(err) ?? err)
+        : toForrestError(err instanceof ForrestError ? err : (etcdRefusal(err) ?? err)) // a typed error keeps its message (the keys it names)
     if (this.jsonEnabled() && isDesignedOutcome(fe)) {
       // Not a failure: the result as on success, with the exit code and what to run next.
       this.logJson({ ok: true, ...(fe.detail as object), exit: fe.exit, message: fe.message })
