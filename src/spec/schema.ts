@@ -6,6 +6,7 @@
 import { z } from 'zod'
 import { normalizePrefix } from '../config.js'
 import { DURATION_HINT, DURATION_PATTERN, MAX_DURATION, MAX_DURATION_MS, POSITIVE_DURATION_PATTERN, parseDuration } from './duration.js'
+import { REQUEST_TARGET_PATTERN, requestTargetProblem } from './request-target.js'
 import { IMAGE_REFERENCE_MAX, IMAGE_REFERENCE_PATTERN, imageReferenceProblem } from './image-reference.js'
 
 export const NAME_PATTERN = '^[a-z0-9][a-z0-9-]{0,40}$'
@@ -93,7 +94,15 @@ export const announceShape = {
 
 export const healthShape = {
   type: z.enum(['http', 'docker', 'none']).default('http').describe('http: GET path expects status; docker: the image HEALTHCHECK; none: running is enough.'),
-  path: z.string().regex(/^\//, 'must start with "/", e.g. /healthz').optional().describe('HTTP path to probe (type http only). Default /.'),
+  path: z
+    .string()
+    .superRefine((path, ctx) => {
+      const problem = requestTargetProblem(path)
+      if (problem) ctx.addIssue({ code: 'custom', message: problem })
+    })
+    .meta({ pattern: REQUEST_TARGET_PATTERN })
+    .optional()
+    .describe('HTTP path to probe (type http only), sent as it is written: a request target like /healthz or /status?full=1 (no spaces or control characters; percent-encode anything else). Default /.'),
   status: z
     .int('expected an HTTP status code 100..599')
     .min(100, 'expected an HTTP status code 100..599')

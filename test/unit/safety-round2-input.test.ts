@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest'
+import { ForrestError } from '../../src/errors.js'
+import { imageReferenceProblem } from '../../src/spec/image-reference.js'
+import { loadSpec, type SpecProblem } from '../../src/spec/index.js'
+
+const FILE = 'deploy.yml'
+const MINIMAL = 'name: web\nimage: nginx:1\n'
+
+/** Rejected as INVALID_SPEC (exit 2) with exactly one problem, which is returned. */
+function onlyProblem(text: string): SpecProblem {
+  try {
+    loadSpec(text, FILE)
+  } catch (err) {
+    expect(err).toBeInstanceOf(ForrestError)
+    expect(err).toMatchObject({ code: 'INVALID_SPEC', exit: 2 })
+    const problems = ((err as ForrestError).detail as { problems: SpecProblem[] }).problems
+    expect(problems).toHaveLength(1)
+    return problems[0]!
+  }
+  throw new Error('expected the spec to be rejected')
+}
+
+describe('health.path is validated as an HTTP request target (origin-form)', () => {
+  it.each(['/', '/healthz', '/a/b-c_d.e~f', '/q?x=1&y=%20z', '/%7Euser', "/a:b@c!$&'()*+,;="])('accepts %s', (path) => {
+    expect(loadSpec(`${MINIMAL}health:\n  path: ${JSON.stringify(path)}\n`, FILE).health.path).toBe(path)
+  })
+
+  it.each([
+    ['"/health check"', /contains a space at position 8/],
+    ['"/health\\ncheck"', /contains a control character U\+000A at position 8/],
+    ['"/tab\\there"', /contains a control character U\+0009 at position 5/],
+    ['"/bad%zz"', /invalid percent-encoding "%zz" at position 5/],
+    ['"/trail%2"', /invalid percent-encoding "%2" at position 7/],
+    ['"/frag#x"', /"#" .*fragment/],
+    ['"/café"', /"é" at position 5, .*percent-encode it \(%C3%A9\)/],
+    ['"/a\\"b"', /"\\"" at position 3/],
+    ['healthz', /must start with "\/"/],
+    ['"http://x/healthz"', /must start with "\/"/],
+  ])('refuses %s, naming file, line, column and the reason', (yaml, reason) => {
+    const problem = onlyProblem(`${MINIMAL}health:\n  path: ${yaml}\n`)
+    expect(problem).toMatchObject({ file: FILE, line: 4, col: 9, path: 'health.path' })
+    expect(problem.message).toMatch(reason)
+  })
+})
+
+describe('image names Docker would read as a registry host', () => {
+  it.each([
+    ['UPPER/case', /"UPPER" has capital letters, so Docker would read it as a registry host.*write upper\/case/],
+    ['Team/app:1', /write team\/app:1/],
+    ['MyOrg/sub/app:1', /write myorg\/sub\/app:1/],
+  ])('%s is refused with a hint', (ref, hint) => {
+    expect(imageReferenceProblem(ref)).toMatch(hint)
+    const problem = onlyProblem(`name: web\nimage: ${ref}\n`)
+    expect(problem).toMatchObject({ file: FILE, line: 2, col: 8, path: 'image' })
+    expect(problem.message).toMatch(hint)
+  })
+
+  it.each(['Registry.Example.com/team/app:1', 'MYHOST:5000/app:1', 'localhost/app', 'demo/myapp:1'])('a host named with "." or ":" (any case), or localhost, is kept: %s', (ref) => {
+    expect(imageReferenceProblem(ref)).toBeUndefined()
+  })
+})
