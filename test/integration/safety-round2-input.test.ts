@@ -1,0 +1,133 @@
+/**
+ * Safety, round two (issue #21), the input side: what forrest reads (deployment files, secret
+ * references, registry credentials, flags) never reaches further than it should, and what
+ * `forrest launch` / `stop` touch is only theirs. Real dockerd, etcd and the lab (h1, registry).
+ */
+import { execFile } from 'node:child_process'
+import { promisify } from 'node:util'
+import { Etcd3 } from 'etcd3'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { EXIT } from '../../src/errors.js'
+import { containersWithLabel, docker, forrest, httpGet, removeByLabel, testRun } from '../helpers/cli.js'
+import { pollUntil, startEtcd, type TestEtcd } from '../helpers/etcd.js'
+import { labEnvVars } from '../helpers/lab.js'
+import { specFile } from '../helpers/spec-file.js'
+
+const execFileP = promisify(execFile)
+const t = testRun('safety-in')
+let etcd: TestEtcd
+let client: Etcd3
+let lab: Record<string, string>
+
+/** The docker CLI against the lab's h1 (TLS). */
+const onH1 = async (...args: string[]) =>
+  (
+    await execFileP('docker', ['--tlsverify', '--tlscacert', `${lab.FORREST_LAB_CERT_PATH}/ca.pem`, '--tlscert', `${lab.FORREST_LAB_CERT_PATH}/cert.pem`, '--tlskey', `${lab.FORREST_LAB_CERT_PATH}/key.pem`, '-H', lab.FORREST_LAB_H1_TLS!, ...args], {
+      env: { ...process.env, DOCKER_HOST: '', DOCKER_CONFIG: lab.FORREST_LAB_DOCKER_CONFIG },
+    })
+  ).stdout.trim()
+
+const keys = async () => client.getAll().prefix(`/${t.prefix}/`).strings()
+
+beforeAll(async () => {
+  lab = labEnvVars()
+  etcd = await startEtcd()
+  client = new Etcd3({ hosts: `http://${etcd.endpoint}` })
+}, 60_000)
+
+afterAll(async () => {
+  await removeByLabel(t.label)
+  const ids = await onH1('ps', '-aq', '--filter', `label=${t.label}`).catch(() => '')
+  if (ids) await onH1('rm', '-f', ...ids.split('\n'))
+  client?.close()
+  await etcd?.stop()
+}, 60_000)
+
+describe('forrest launch', () => {
+  it('a launched container has the restart policy of rollout instances, on a fixed host port: after a crash it comes back at its announced address', async () => {
+    const env = t.env(etcd.endpoint)
+    const name = `${t.id}-crash`
+    const res = await forrest(['launch', 'demo/myapp:1', '--name', name, '--json'], env)
+    expect(res.code, res.stderr).toBe(0)
+    try {
+    const out = JSON.parse(res.stdout) as { name: string; address: string; key: string; hostPort: number }
+    expect(await docker('inspect', '-f', '{{.HostConfig.RestartPolicy.Name}} {{(index (index .HostConfig.PortBindings "8080/tcp") 0).HostPort}}', out.name)).toBe(`unless-stopped ${out.hostPort}`)
+    expect(await client.get(out.key).string()).toBe(out.address)
+    // A crash: the process is killed; Docker brings it back on the same port.
+    await docker('exec', out.name, 'sh', '-c', 'kill -9 $(pidof httpd)')
+    await pollUntil(async () => Number(await docker('inspect', '-f', '{{.RestartCount}}', out.name)) >= 1, { what: 'the restart after the crash', timeoutMs: 20_000 })
+    await pollUntil(async () => (await httpGet(out.address).catch(() => ({ body: '' }))).body === 'v1', { what: 'the announced address answering again', timeoutMs: 20_000 })
+    expect(await client.get(out.key).string()).toBe(out.address)
+    expect((await forrest(['stop', out.name], env)).code).toBe(0)
+    } finally {
+      await docker('rm', '-f', name).catch(() => '')
+      await client.delete().key(`/${t.prefix}/${name}`)
+    }
+  }, 90_000)
+
+  describe('an app instance\'s key (the app runs on lab host h1)', () => {
+    const app = `si${t.id.slice(-6)}`
+    let instance: string
+    let key: string
+    let address: string
+
+    beforeAll(async () => {
+      const file = specFile(`${app}`, {
+        name: app,
+        image: `${lab.FORREST_LAB_REGISTRY}/demo/myapp:1`,
+        replicas: 1,
+        hosts: [{ name: 'h1', docker: lab.FORREST_LAB_H1_TLS, address: '10.213.0.11', tls: { certPath: lab.FORREST_LAB_CERT_PATH } }],
+        'health.interval': '100ms',
+        'update.drain': '100ms',
+      })
+      const res = await forrest(['deploy', file], { ...t.env(etcd.endpoint), DOCKER_HOST: '', DOCKER_CONFIG: lab.FORREST_LAB_DOCKER_CONFIG! }, 120_000)
+      expect(res.code, res.stdout + res.stderr).toBe(0)
+      const announced = Object.entries(await keys()).filter(([k]) => k.startsWith(`/${t.prefix}/${app}-`))
+      expect(announced).toHaveLength(1)
+      ;[key, address] = announced[0]!
+      instance = key.split('/').at(-1)!
+    }, 150_000)
+
+    it('launch --name <that instance> is refused (exit 9), naming the app; nothing is started or written', async () => {
+      const res = await forrest(['launch', 'demo/myapp:2', '--name', instance], t.env(etcd.endpoint))
+      expect(res.code, res.stdout + res.stderr).toBe(EXIT.conflict)
+      expect(res.stderr).toContain('NAME_TAKEN')
+      expect(res.stderr).toContain(`${key} is the key of app ${app}'s instance ${instance}`)
+      expect(res.stderr).toContain('Nothing was started or changed')
+      expect(await client.get(key).string()).toBe(address)
+      expect(await containersWithLabel(t.label)).toEqual([])
+      expect((await httpGet(address)).body).toBe('v1')
+    })
+
+    it('stop acts on what the key and the record agree on: a key pointing elsewhere leaves both alone (exit 9)', async () => {
+      const elsewhere = '127.0.0.1:1'
+      await client.put(key).value(elsewhere)
+      try {
+        const res = await forrest(['stop', instance], t.env(etcd.endpoint))
+        expect(res.code, res.stdout + res.stderr).toBe(EXIT.conflict)
+        expect(res.stderr).toContain('KEY_CONFLICT')
+        expect(res.stderr).toContain(`${key} = ${elsewhere}, but app ${app}'s record of ${instance} says ${address}`)
+        expect(res.stderr).toContain('Nothing was stopped or withdrawn')
+        expect(await client.get(key).string()).toBe(elsewhere)
+        expect(await onH1('inspect', '-f', '{{.State.Running}}', instance)).toBe('true')
+      } finally {
+        await client.put(key).value(address)
+      }
+    })
+  })
+})
+
+describe('health.path', () => {
+  it.each([
+    ['a space', '/health check', /health\.path: contains a space at position 8/],
+    ['a newline', '/health\ncheck', /health\.path: contains a control character U\+000A at position 8/],
+  ])('with %s: deploy exits 2 naming file:line:col and the reason; nothing is touched', async (_, path, reason) => {
+    const file = specFile(`${t.id}-path`, { name: `p${t.id.slice(-6)}`, replicas: 1, 'health.path': path })
+    const res = await forrest(['deploy', file], t.env(etcd.endpoint))
+    expect(res.code, res.stdout + res.stderr).toBe(EXIT.badInput)
+    expect(res.stderr).toContain(`${file}:`)
+    expect(res.stderr).toMatch(reason)
+    expect(await containersWithLabel(`forrest.app=p${t.id.slice(-6)}`)).toEqual([])
+    expect(await client.getAll().prefix(`/forrest/apps/p${t.id.slice(-6)}/`).keys()).toEqual([])
+  })
+})
