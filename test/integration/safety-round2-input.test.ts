@@ -4,10 +4,15 @@
  * `forrest launch` / `stop` touch is only theirs. Real dockerd, etcd and the lab (h1, registry).
  */
 import { execFile } from 'node:child_process'
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { createServer, type Server } from 'node:http'
+import { tmpdir } from 'node:os'
+import { delimiter, join } from 'node:path'
 import { promisify } from 'node:util'
 import { Etcd3 } from 'etcd3'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { EXIT } from '../../src/errors.js'
+import { EXIT, type ForrestError } from '../../src/errors.js'
+import { runCredentialHelper } from '../../src/image/credential-helper.js'
 import { containersWithLabel, docker, forrest, httpGet, removeByLabel, testRun } from '../helpers/cli.js'
 import { pollUntil, startEtcd, type TestEtcd } from '../helpers/etcd.js'
 import { labEnvVars } from '../helpers/lab.js'
@@ -129,5 +134,70 @@ describe('health.path', () => {
     expect(res.stderr).toMatch(reason)
     expect(await containersWithLabel(`forrest.app=p${t.id.slice(-6)}`)).toEqual([])
     expect(await client.getAll().prefix(`/forrest/apps/p${t.id.slice(-6)}/`).keys()).toEqual([])
+  })
+})
+
+describe('registry credentials are bound to the registry they are for', () => {
+  /**
+   * A registry that wants Basic auth and writes down every Authorization header it is sent: what
+   * forrest handed the engine for it. Plain HTTP on 127.0.0.1, which Docker treats as insecure by
+   * default, so the local engine talks to it.
+   */
+  let server: Server
+  let other: string
+  const seen: string[] = []
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      seen.push(req.headers.authorization ?? '')
+      res.writeHead(401, { 'WWW-Authenticate': 'Basic realm="collector"', 'Docker-Distribution-API-Version': 'registry/2.0', 'Content-Type': 'application/json' })
+      res.end('{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}')
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    other = `127.0.0.1:${(server.address() as { port: number }).port}`
+  })
+  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())))
+
+  const ci = () => ({ ...t.env(etcd.endpoint), DOCKER_CONFIG: mkdtempSync(join(tmpdir(), 'forrest-noconfig-')), FORREST_REGISTRY_SERVER: lab.FORREST_LAB_REGISTRY!, FORREST_REGISTRY_USER: lab.FORREST_LAB_REGISTRY_USER!, FORREST_REGISTRY_PASSWORD_FILE: lab.FORREST_LAB_REGISTRY_PASSWORD_FILE! })
+
+  it('an image naming another registry gets no credentials: that registry sees no Authorization header (diff exits 16, found none)', async () => {
+    const file = specFile(`${t.id}-collector`, { name: `c${t.id.slice(-6)}`, replicas: 1, image: `${other}/team/app:1` })
+    seen.length = 0
+    const res = await forrest(['diff', file], ci())
+    expect(res.code, res.stdout + res.stderr).toBe(EXIT.registryAuth)
+    expect(res.stderr).toContain('the registry wants credentials and forrest found none')
+    expect(seen.length).toBeGreaterThan(0)
+    expect(seen.filter(Boolean)).toEqual([])
+  })
+
+  it('the registry FORREST_REGISTRY_SERVER names gets them: diff of the lab image resolves (exit 0)', async () => {
+    const file = specFile(`${t.id}-lab`, { name: `l${t.id.slice(-6)}`, replicas: 1, image: `${lab.FORREST_LAB_REGISTRY}/demo/myapp:1` })
+    const res = await forrest(['diff', file], ci())
+    expect(res.code, res.stdout + res.stderr).toBe(0)
+  })
+
+  it('FORREST_REGISTRY_USER without FORREST_REGISTRY_SERVER is bad input (exit 2) naming the fix; nothing is sent anywhere', async () => {
+    const file = specFile(`${t.id}-noserver`, { name: `n${t.id.slice(-6)}`, replicas: 1, image: `${other}/team/app:1` })
+    seen.length = 0
+    const res = await forrest(['diff', file], { ...ci(), FORREST_REGISTRY_SERVER: '' })
+    expect(res.code, res.stdout + res.stderr).toBe(EXIT.badInput)
+    expect(res.stderr).toContain('FORREST_REGISTRY_SERVER is not')
+    expect(res.stderr).toContain('Set FORREST_REGISTRY_SERVER to the registry host[:port]')
+    expect(seen).toEqual([])
+  })
+
+  it('a credential helper that fails never has its stdout quoted in the error', async () => {
+    const bin = mkdtempSync(join(tmpdir(), 'forrest-helper-'))
+    writeFileSync(join(bin, 'docker-credential-leaky'), '#!/bin/sh\nread server\necho \'{"Username":"ci","Secret":"s3cr3t-from-stdout"}\'\necho "helper broke" >&2\nexit 3\n')
+    chmodSync(join(bin, 'docker-credential-leaky'), 0o755)
+    const path = process.env.PATH
+    process.env.PATH = `${bin}${delimiter}${path}`
+    try {
+      const err = (await runCredentialHelper('leaky', 'registry.example.com', 'registry.example.com').catch((e: unknown) => e)) as ForrestError
+      expect(err).toMatchObject({ code: 'REGISTRY_AUTH_FAILED', exit: EXIT.registryAuth })
+      expect(err.message).toContain('docker-credential-leaky get exited 3: helper broke')
+      expect(`${err.message} ${err.suggestion}`).not.toContain('s3cr3t')
+    } finally {
+      process.env.PATH = path
+    }
   })
 })
