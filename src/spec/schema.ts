@@ -6,6 +6,7 @@
 import { z } from 'zod'
 import { normalizePrefix } from '../config.js'
 import { DURATION_HINT, DURATION_PATTERN, MAX_DURATION, MAX_DURATION_MS, POSITIVE_DURATION_PATTERN, parseDuration } from './duration.js'
+import { ownCredentialProblem } from './own-credentials.js'
 import { REQUEST_TARGET_PATTERN, requestTargetProblem } from './request-target.js'
 import { IMAGE_REFERENCE_MAX, IMAGE_REFERENCE_PATTERN, imageReferenceProblem } from './image-reference.js'
 
@@ -65,7 +66,15 @@ function envNameMessage(input: unknown): string {
  * passed to the container, and never stored (a keyed fingerprint is) or printed.
  */
 const secretRef = z.union([
-  z.strictObject({ fromEnv: z.string().regex(new RegExp(ENV_NAME_PATTERN), 'expected the name of an environment variable of the deploy job') }),
+  z.strictObject({
+    fromEnv: z
+      .string()
+      .regex(new RegExp(ENV_NAME_PATTERN), 'expected the name of an environment variable of the deploy job')
+      .superRefine((name, ctx) => {
+        const problem = ownCredentialProblem(name)
+        if (problem) ctx.addIssue({ code: 'custom', message: problem })
+      }),
+  }),
   z.strictObject({ fromFile: z.string().min(1, 'expected a file path') }),
 ])
 

@@ -4,7 +4,7 @@
  * `forrest launch` / `stop` touch is only theirs. Real dockerd, etcd and the lab (h1, registry).
  */
 import { execFile } from 'node:child_process'
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs'
 import { createServer, type Server } from 'node:http'
 import { tmpdir } from 'node:os'
 import { delimiter, join } from 'node:path'
@@ -199,5 +199,57 @@ describe('registry credentials are bound to the registry they are for', () => {
     } finally {
       process.env.PATH = path
     }
+  })
+})
+
+describe('secret files are read only below the deployment file\'s folder (or FORREST_SECRETS_DIR)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'forrest-secretdir-'))
+  const outside = mkdtempSync(join(tmpdir(), 'forrest-outside-'))
+  writeFileSync(join(outside, 'stolen'), 'not-for-containers\n')
+  mkdirSync(join(dir, 'secrets'))
+  writeFileSync(join(dir, 'secrets', 'ok'), 'fine-secret\n')
+  symlinkSync(join(outside, 'stolen'), join(dir, 'secrets', 'link'))
+  const app = `s${t.id.slice(-6)}`
+  const write = (name: string, env: string) => {
+    const file = join(dir, `${name}.yml`)
+    writeFileSync(file, `name: ${app}\nimage: demo/myapp:1\nreplicas: 1\n${env}`)
+    return file
+  }
+  const nothingTouched = async () => {
+    expect(await containersWithLabel(`forrest.app=${app}`)).toEqual([])
+    expect(await client.getAll().prefix(`/forrest/apps/${app}/`).keys()).toEqual([])
+  }
+
+  it.each([
+    ['an absolute path', 'env:\n  K: {fromFile: /etc/shadow}\n', 'env.K: /etc/shadow is outside the allowed directories'],
+    ['"../"', `env:\n  K: {fromFile: ../${outside.split('/').at(-1)}/stolen}\n`, `env.K: ../${outside.split('/').at(-1)}/stolen is outside the allowed directories`],
+    ['a symlink that leaves', 'env:\n  K: {fromFile: secrets/link}\n', `env.K: secrets/link is a symlink that leaves the allowed directories (to ${join(outside, 'stolen')})`],
+    ['an envFile outside', `envFile: ${join(outside, 'stolen')}\n`, 'envFile: '],
+  ])('%s is refused: exit 2 naming file, field and fix; nothing read or touched', async (_, env, message) => {
+    const file = write('refused', env)
+    const res = await forrest(['deploy', file], t.env(etcd.endpoint))
+    expect(res.code, res.stdout + res.stderr).toBe(EXIT.badInput)
+    expect(res.stderr).toContain(`${file}: ${message}`)
+    expect(res.stderr).toContain('Nothing was read or changed')
+    expect(res.stderr).toContain('FORREST_SECRETS_DIR=')
+    expect(res.stdout + res.stderr).not.toContain('not-for-containers')
+    await nothingTouched()
+  })
+
+  it('below the folder is read; a directory outside it is read once FORREST_SECRETS_DIR allows it (diff exits 0)', async () => {
+    expect((await forrest(['diff', write('inside', 'env:\n  K: {fromFile: secrets/ok}\n')], t.env(etcd.endpoint))).code).toBe(0)
+    const widened = await forrest(['diff', write('widened', `env:\n  K: {fromFile: ${join(outside, 'stolen')}}\n`)], t.env(etcd.endpoint, { FORREST_SECRETS_DIR: outside }))
+    expect(widened.code, widened.stdout + widened.stderr).toBe(0)
+    await nothingTouched()
+  })
+
+  it('{fromEnv: FORREST_REGISTRY_PASSWORD} is refused at validation: exit 2 with file:line:col; the value never appears', async () => {
+    const file = write('own', 'env:\n  K: {fromEnv: FORREST_REGISTRY_PASSWORD}\n')
+    const res = await forrest(['deploy', file], t.env(etcd.endpoint, { FORREST_REGISTRY_PASSWORD: 'job-registry-password' }))
+    expect(res.code, res.stdout + res.stderr).toBe(EXIT.badInput)
+    expect(res.stderr).toContain(`${file}:5:16 env.K.fromEnv:`)
+    expect(res.stderr).toContain("$FORREST_REGISTRY_PASSWORD is one of forrest's own credentials and is never passed to a container")
+    expect(res.stdout + res.stderr).not.toContain('job-registry-password')
+    await nothingTouched()
   })
 })

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { ForrestError } from '../../src/errors.js'
 import { imageReferenceProblem } from '../../src/spec/image-reference.js'
+import { OWN_CREDENTIAL_VARIABLES } from '../../src/spec/own-credentials.js'
 import { loadSpec, type SpecProblem } from '../../src/spec/index.js'
 
 const FILE = 'deploy.yml'
@@ -57,5 +58,18 @@ describe('image names Docker would read as a registry host', () => {
 
   it.each(['Registry.Example.com/team/app:1', 'MYHOST:5000/app:1', 'localhost/app', 'demo/myapp:1'])('a host named with "." or ":" (any case), or localhost, is kept: %s', (ref) => {
     expect(imageReferenceProblem(ref)).toBeUndefined()
+  })
+})
+
+describe('{fromEnv: NAME} never names forrest\'s own credentials', () => {
+  it.each(['FORREST_REGISTRY_PASSWORD', 'FORREST_REGISTRY_PASSWORD_FILE', 'FORREST_SECRET_KEY', 'ETCDCTL_PASSWORD', 'ETCDCTL_USER', 'FORREST_ETCD_PASSWORD_FILE'])('%s is refused at validation (exit 2, file:line:col, the fix)', (name) => {
+    expect(OWN_CREDENTIAL_VARIABLES).toContain(name)
+    const problem = onlyProblem(`${MINIMAL}env:\n  X: {fromEnv: ${name}}\n`)
+    expect(problem).toMatchObject({ file: FILE, line: 4, col: 16, path: 'env.X.fromEnv' })
+    expect(problem.message).toMatch(new RegExp(`\\$${name} is one of forrest's own credentials and is never passed to a container; give the app its own variable`))
+  })
+
+  it('any other variable is a secret reference as before', () => {
+    expect(loadSpec(`${MINIMAL}env:\n  X: {fromEnv: DB_PASSWORD}\n`, FILE).env).toEqual({ X: { fromEnv: 'DB_PASSWORD' } })
   })
 })
