@@ -15,6 +15,7 @@ import { EXIT, type ForrestError } from '../../src/errors.js'
 import { runCredentialHelper } from '../../src/image/credential-helper.js'
 import { containersWithLabel, docker, forrest, httpGet, removeByLabel, testRun } from '../helpers/cli.js'
 import { pollUntil, startEtcd, type TestEtcd } from '../helpers/etcd.js'
+import { startSecureEtcd } from '../helpers/etcd-secure.js'
 import { labEnvVars } from '../helpers/lab.js'
 import { specFile } from '../helpers/spec-file.js'
 
@@ -251,5 +252,41 @@ describe('secret files are read only below the deployment file\'s folder (or FOR
     expect(res.stderr).toContain("$FORREST_REGISTRY_PASSWORD is one of forrest's own credentials and is never passed to a container")
     expect(res.stdout + res.stderr).not.toContain('job-registry-password')
     await nothingTouched()
+  })
+})
+
+describe('errors named for their cause', () => {
+  it('a wrong etcd CA is a certificate problem (ETCD_TLS_FAILED, exit 13) on every command, not "etcd did not answer"', async () => {
+    const secure = await startSecureEtcd()
+    try {
+      for (const args of [['status'], ['history', 'myapp'], ['scale', 'myapp', '2'], ['deploy', 'deployments/myapp.yml']]) {
+        const res = await forrest(args, { ...t.env(''), ...secure.env('forrest'), ETCDCTL_CACERT: secure.files.rogueCa }, 60_000)
+        expect(res.code, `${args[0]}: ${res.stdout}${res.stderr}`).toBe(EXIT.etcdTls)
+        expect(res.stderr, args[0]).toContain('ETCD_TLS_FAILED')
+        expect(res.stderr, args[0]).toMatch(/presented a certificate from an unknown authority/)
+        expect(res.stderr, args[0]).toContain('Set ETCDCTL_CACERT')
+      }
+    } finally {
+      await secure.stop()
+    }
+  }, 180_000)
+
+  it('a deployment file the user cannot read is a file error (exit 2, naming the file), not ETCD_PERMISSION_DENIED', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'forrest-unreadable-'))
+    chmodSync(dir, 0o755)
+    const file = join(dir, 'app.yml')
+    writeFileSync(file, 'name: web\nimage: demo/myapp:1\n')
+    chmodSync(file, 0o600) // root's; forrest runs as nobody below
+    for (const verb of ['deploy', 'diff']) {
+      const { code, stderr } = await new Promise<{ code: number; stderr: string }>((resolve) => {
+        execFile('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', '--', process.execPath, 'bin/run.js', verb, file], { env: { ...t.env(etcd.endpoint), HOME: '/tmp' } }, (err, _out, stderr) =>
+          resolve({ code: err ? Number((err as { code?: number }).code) : 0, stderr }),
+        )
+      })
+      expect(code, stderr).toBe(EXIT.badInput)
+      expect(stderr).toContain(`Error (BAD_INPUT): cannot read deployment spec ${file}: permission denied`)
+      expect(stderr).toContain(`Make ${file} readable by this user`)
+      expect(stderr).not.toContain('ETCD_PERMISSION_DENIED')
+    }
   })
 })
