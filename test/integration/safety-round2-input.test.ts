@@ -12,11 +12,14 @@ import { promisify } from 'node:util'
 import { Etcd3 } from 'etcd3'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { EXIT, type ForrestError } from '../../src/errors.js'
+import type { CanaryAnalysis } from '../../src/plan/canary.js'
 import { runCredentialHelper } from '../../src/image/credential-helper.js'
 import { containersWithLabel, docker, forrest, httpGet, removeByLabel, testRun } from '../helpers/cli.js'
 import { pollUntil, startEtcd, type TestEtcd } from '../helpers/etcd.js'
 import { startSecureEtcd } from '../helpers/etcd-secure.js'
 import { labEnvVars } from '../helpers/lab.js'
+import { startLbStack, type LbStack } from '../helpers/lb-stack.js'
+import { startLoad } from '../helpers/load.js'
 import { specFile } from '../helpers/spec-file.js'
 
 const execFileP = promisify(execFile)
@@ -289,4 +292,39 @@ describe('errors named for their cause', () => {
       expect(stderr).not.toContain('ETCD_PERMISSION_DENIED')
     }
   })
+})
+
+describe('the canary counts dropped connections (real HAProxy + forrest gateway)', () => {
+  const run = testRun('safety-drop')
+  const app = `d${run.id.slice(-6)}`
+  const base = { name: app, replicas: 3, image: 'demo/myapp:cgi', 'health.interval': '100ms', 'health.deadline': '5s', 'update.stopGracePeriod': '1s', 'update.drain': '1s' }
+  let stack: LbStack
+
+  beforeAll(async () => {
+    stack = await startLbStack(run)
+    const first = await forrest(['deploy', specFile(`${app}-stable`, base)], stack.env, 60_000)
+    expect(first.code, first.stdout + first.stderr).toBe(0)
+  }, 90_000)
+  afterAll(async () => stack?.stop(), 40_000)
+
+  it('a canary that closes half its connections, which HAProxy retries elsewhere (clients see no 5xx), is rolled back (exit 3) on econ/eresp/wretr/wredis', async () => {
+    const load = startLoad({ url: `${stack.haproxy.url}/cgi-bin/app`, concurrency: 4, pauseMs: 10, maxDurationMs: 90_000 })
+    try {
+      await pollUntil(() => load.samples.length > 20, { what: 'stable traffic before the canary' })
+      const file = specFile(`${app}-drop`, { ...base, image: 'demo/myapp:drop', 'update.canary': { count: 1, window: '6s', minRequests: 20, maxErrorRateIncrease: 0.05, maxLatencyFactor: 2 } })
+      const res = await forrest(['deploy', '--json', file], stack.env, 90_000)
+      expect(res.code, res.stdout + res.stderr).toBe(EXIT.rolledBack)
+      const analysis = (JSON.parse(res.stdout) as { error: { detail: { canary: CanaryAnalysis } } }).error.detail.canary
+      console.info(`[drop canary] ${analysis.reasons.join('; ')}`)
+      expect(analysis.verdict).toBe('failed')
+      // What fooled the 5xx rule: HAProxy retried the dropped requests on the stable instances.
+      expect(analysis.canary.errors5xx).toBe(0)
+      expect(analysis.reasons.join('\n')).toMatch(/^connection failures \d+\.\d% \(econ \d+, eresp \d+, wretr \d+, wredis \d+; \d+ responses\) against stable 0\.0%/m)
+      expect(analysis.canary.failureRate).toBeGreaterThan(0.2)
+      expect(analysis.stable.failureRate).toBe(0)
+    } finally {
+      const report = await load.stop()
+      console.info(`[drop canary] ${report.sent} requests through HAProxy, ${report.non2xx} non-2xx, ${report.errors} connection errors`)
+    }
+  }, 120_000)
 })

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { ForrestError } from '../../src/errors.js'
+import { describeCanary, judgeCanary, trafficBetween, type CounterSample, type CounterSnapshot } from '../../src/plan/canary.js'
 import { imageReferenceProblem } from '../../src/spec/image-reference.js'
 import { OWN_CREDENTIAL_VARIABLES } from '../../src/spec/own-credentials.js'
 import { loadSpec, type SpecProblem } from '../../src/spec/index.js'
@@ -71,5 +72,37 @@ describe('{fromEnv: NAME} never names forrest\'s own credentials', () => {
 
   it('any other variable is a secret reference as before', () => {
     expect(loadSpec(`${MINIMAL}env:\n  X: {fromEnv: DB_PASSWORD}\n`, FILE).env).toEqual({ X: { fromEnv: 'DB_PASSWORD' } })
+  })
+})
+
+describe('the canary is judged on dropped connections too (HAProxy econ, eresp, wretr, wredis)', () => {
+  const sample = (responses: number, f: Partial<CounterSample> = {}): CounterSample => ({ responses, errors5xx: 0, rtimeMs: 3, ...f })
+  const snap = (byName: Record<string, CounterSample>): CounterSnapshot => new Map([['g1', byName]])
+  const thresholds = { minRequests: 20, maxErrorRateIncrease: 0.05, maxLatencyFactor: 2 }
+
+  it('a canary whose dropped connections HAProxy retried elsewhere (0 5xx) fails, naming the counters', () => {
+    const start = snap({ canary: sample(0), stable: sample(1000) })
+    const end = snap({ canary: sample(100, { eresp: 100, wretr: 100, wredis: 100 }), stable: sample(1400) })
+    const canary = trafficBetween(start, end, ['canary'])
+    const stable = trafficBetween(start, end, ['stable'])
+    expect(canary).toMatchObject({ responses: 100, errors5xx: 0, errorRate: 0, failures: { econ: 0, eresp: 100, wretr: 100, wredis: 100 }, failureRate: 0.75 })
+    const verdict = judgeCanary({ canary, stable, thresholds })
+    expect(verdict.verdict).toBe('failed')
+    expect(verdict.reasons).toEqual(['connection failures 75.0% (econ 0, eresp 100, wretr 100, wredis 100; 100 responses) against stable 0.0% (econ 0, eresp 0, wretr 0, wredis 0): +75.0%, more than maxErrorRateIncrease 5.0%'])
+    expect(describeCanary({ ...verdict, windowMs: 6000, canary: { ...canary, instances: ['c'] }, stable: { ...stable, instances: ['s'] }, thresholds })).toContain('canary 100 responses, 0 5xx (0.0%), 300 connection failures (75.0%), 3 ms')
+  })
+
+  it('the same share on the stable instances is no regression; counters from an older gateway count as 0', () => {
+    const start = snap({ canary: sample(0), stable: sample(0) })
+    const end = snap({ canary: sample(100, { econ: 2 }), stable: sample(300, { econ: 6 }) })
+    expect(judgeCanary({ canary: trafficBetween(start, end, ['canary']), stable: trafficBetween(start, end, ['stable']), thresholds }).verdict).toBe('passed')
+    const old = snap({ canary: sample(100), stable: sample(300) })
+    expect(trafficBetween(start, old, ['canary'])).toMatchObject({ failures: { econ: 0, eresp: 0, wretr: 0, wredis: 0 }, failureRate: 0 })
+  })
+
+  it('a counter that went down (HAProxy reloaded) is counted from zero', () => {
+    const start = snap({ canary: sample(50, { eresp: 40 }) })
+    const end = snap({ canary: sample(60, { eresp: 5 }) })
+    expect(trafficBetween(start, end, ['canary']).failures).toEqual({ econ: 0, eresp: 5, wretr: 0, wredis: 0 })
   })
 })
