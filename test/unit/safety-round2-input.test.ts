@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { ForrestError } from '../../src/errors.js'
+import { registryAuthFor, registryOfEnvCredentials } from '../../src/image/credentials.js'
 import { describeCanary, judgeCanary, trafficBetween, type CounterSample, type CounterSnapshot } from '../../src/plan/canary.js'
 import { imageReferenceProblem } from '../../src/spec/image-reference.js'
 import { OWN_CREDENTIAL_VARIABLES } from '../../src/spec/own-credentials.js'
@@ -104,5 +105,24 @@ describe('the canary is judged on dropped connections too (HAProxy econ, eresp, 
     const start = snap({ canary: sample(50, { eresp: 40 }) })
     const end = snap({ canary: sample(60, { eresp: 5 }) })
     expect(trafficBetween(start, end, ['canary']).failures).toEqual({ econ: 0, eresp: 5, wretr: 0, wredis: 0 })
+  })
+})
+
+describe('FORREST_REGISTRY_USER is bound to FORREST_REGISTRY_SERVER', () => {
+  const ci = { FORREST_REGISTRY_USER: 'ci', FORREST_REGISTRY_PASSWORD: 'pw', DOCKER_CONFIG: '/nonexistent-forrest-docker-config' }
+
+  it('is sent to that registry only (any spelling of it), never to another one', async () => {
+    for (const server of ['registry.example.com:5000', 'https://registry.example.com:5000/', 'REGISTRY.example.com:5000']) {
+      expect(await registryAuthFor('registry.example.com:5000', { ...ci, FORREST_REGISTRY_SERVER: server })).toMatchObject({ username: 'ci', password: 'pw' })
+    }
+    expect(await registryAuthFor('evil.example.com', { ...ci, FORREST_REGISTRY_SERVER: 'registry.example.com:5000' })).toBeUndefined()
+    expect(await registryAuthFor('docker.io', { ...ci, FORREST_REGISTRY_SERVER: 'registry.example.com:5000' })).toBeUndefined()
+    expect(await registryAuthFor('docker.io', { ...ci, FORREST_REGISTRY_SERVER: 'docker.io' })).toMatchObject({ serveraddress: 'https://index.docker.io/v1/', username: 'ci' })
+  })
+
+  it('without a server it is bad input naming the fix; a server with a path is refused', () => {
+    expect(() => registryOfEnvCredentials(ci)).toThrow(/FORREST_REGISTRY_SERVER is not/)
+    expect(() => registryOfEnvCredentials({ ...ci, FORREST_REGISTRY_SERVER: 'registry.example.com/team' })).toThrow(/not a registry host\[:port\]/)
+    expect(registryOfEnvCredentials({})).toBeUndefined()
   })
 })
