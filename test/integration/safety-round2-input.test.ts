@@ -317,8 +317,9 @@ describe('the canary counts dropped connections (real HAProxy + forrest gateway)
       const analysis = (JSON.parse(res.stdout) as { error: { detail: { canary: CanaryAnalysis } } }).error.detail.canary
       console.info(`[drop canary] ${analysis.reasons.join('; ')}`)
       expect(analysis.verdict).toBe('failed')
-      // What fooled the 5xx rule: HAProxy retried the dropped requests on the stable instances.
-      expect(analysis.canary.errors5xx).toBe(0)
+      // What fooled the 5xx rule: HAProxy retried the dropped requests on the stable instances,
+      // so the canary's 5xx share alone stays under the threshold.
+      expect(analysis.canary.errorRate).toBeLessThan(0.05)
       expect(analysis.reasons.join('\n')).toMatch(/^connection failures \d+\.\d% \(econ \d+, eresp \d+, wretr \d+, wredis \d+; \d+ responses\) against stable 0\.0%/m)
       expect(analysis.canary.failureRate).toBeGreaterThan(0.2)
       expect(analysis.stable.failureRate).toBe(0)
