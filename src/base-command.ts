@@ -26,22 +26,36 @@ export abstract class BaseCommand extends Command {
   }
 
   private debugEnabled = false
+  /** The resolved config, to name a TLS problem behind "etcd did not answer" whatever the command. */
+  private resolvedConfig?: ForrestConfig
 
   protected forrestConfig(flags: ConfigFlags & { debug?: boolean }): ForrestConfig {
     if (flags.debug) {
       this.debugEnabled = true
       createDebug.enable(process.env.DEBUG ? `${process.env.DEBUG},forrest*` : 'forrest*')
     }
-    return resolveConfig(process.env, flags)
+    return (this.resolvedConfig = resolveConfig(process.env, flags))
+  }
+
+  /**
+   * gRPC reports a TLS failure (a wrong etcd CA, a refused client certificate) as "no
+   * connection": every command's ETCD_UNREACHABLE is checked here for the certificate problem.
+   */
+  private async explained(fe: ForrestError): Promise<ForrestError> {
+    if (fe.code !== 'ETCD_UNREACHABLE' || !this.resolvedConfig) return fe
+    const { diagnoseTls } = await import('./registry/etcd-diagnose.js')
+    return (await diagnoseTls(this.resolvedConfig.etcdHosts, this.resolvedConfig.etcdSecurity).catch(() => undefined)) ?? fe
   }
 
   protected async catch(err: Error & { exitCode?: number }): Promise<never> {
     if (err instanceof Errors.ExitError) throw err
     // oclif's own parse errors (unknown flag, missing arg) are bad input too.
-    const fe =
+    const fe = await this.explained(
       err instanceof Errors.CLIError && !(err instanceof ForrestError)
         ? new ForrestError('BAD_INPUT', err.message.replace(/^Error: /, ''), { suggestion: `See: forrest ${this.id ?? ''} --help` })
-        : toForrestError(err instanceof ForrestError ? err : (etcdRefusal(err) ?? err)) // a typed error keeps its message (the keys it names)
+        : // A typed error already names its cause (a file's "permission denied" is not etcd's).
+          toForrestError(err instanceof ForrestError ? err : (etcdRefusal(err) ?? err)),
+    )
     if (this.jsonEnabled() && isDesignedOutcome(fe)) {
       // Not a failure: the result as on success, with the exit code and what to run next.
       this.logJson({ ok: true, ...(fe.detail as object), exit: fe.exit, message: fe.message })

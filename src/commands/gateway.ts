@@ -54,7 +54,6 @@ Reloads: servers added at runtime are not in haproxy.cfg, so a reloaded HAProxy 
       if (line) process.stdout.write(`${line}\n`)
     }
     try {
-      const { explainUnreachable } = await import('../context.js')
       const gw = await startGateway({
         client,
         etcdHosts: config.etcdHosts,
@@ -67,7 +66,7 @@ Reloads: servers added at runtime are not in haproxy.cfg, so a reloaded HAProxy 
         serversFile: flags['servers-file'],
         recordsRoot: config.recordsRoot,
         onEvent: print,
-      }).catch((err: unknown) => explainUnreachable(err, config))
+      })
       if (!json) this.log(`acks under ${gatewayAckPrefix(config.prefix, config.recordsRoot)}${gw.id}; Ctrl-C to stop`)
       const signal = await new Promise<string>((resolve) => {
         process.once('SIGINT', () => resolve('SIGINT'))

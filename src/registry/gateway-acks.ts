@@ -54,6 +54,11 @@ export interface TrafficCounters {
   errors5xx: number
   /** HAProxy's average response time over the server's last 1024 requests (ms). */
   rtimeMs: number
+  /** Connection errors, response errors, retries, redispatches (show stat econ, eresp, wretr, wredis); absent from older gateways. */
+  econ?: number
+  eresp?: number
+  wretr?: number
+  wredis?: number
 }
 
 /** `root` is forrest's records root (config.recordsRoot, default "forrest"). */

@@ -6,6 +6,7 @@ import type { ResolvedImage } from '../image/resolve.js'
 import { prepareDeployImage, type ImageStepOptions } from './image.js'
 import { choosePort } from './instance-ops.js'
 import type { HostState } from '../hosts/fleet.js'
+import { checkSecretPaths } from './secret-paths.js'
 import { absoluteSecretPaths, resolveEnv, type ResolvedEnv } from './secrets.js'
 import { detectedAddressNote, type AnnounceChoice } from './preflight.js'
 import { rollout, type ResolvedSpec, type RolloutOptions, type RolloutResult } from './rollout.js'
@@ -17,6 +18,7 @@ import { rollout, type ResolvedSpec, type RolloutOptions, type RolloutResult } f
  */
 export async function resolveSpec(ctx: Context, spec: DeploymentSpec, file: string, opts: ImageStepOptions = { renderer: 'silent' }): Promise<{ spec: ResolvedSpec; imageId: string; digest?: string; env: ResolvedEnv; hosts: HostState[]; image: ResolvedImage }> {
   // Secrets first: one that cannot be read fails before etcd or Docker is even asked.
+  checkSecretPaths(spec, file, process.env)
   const withPaths = absoluteSecretPaths(spec, dirname(resolve(file)))
   const env = resolveEnv(withPaths, process.env)
   await ctx.identity() // etcd answers, and as whom; a TLS problem is named

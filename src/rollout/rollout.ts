@@ -324,7 +324,7 @@ function hostTargets(ctx: Context, hosts: HostState[]): (name?: string) => HostT
  * publishes and this rollout has not handed out. A port something outside Docker holds shows
  * up as Docker's bind error, and the step asks again (taken).
  */
-function portAllocator(range: { from: number; to: number }): StepDeps['ports'] {
+export function portAllocator(range: { from: number; to: number }): StepDeps['ports'] {
   const used = new Map<string, Promise<Set<number>>>()
   const usedOn = (host: HostTarget) => {
     let u = used.get(host.name)
