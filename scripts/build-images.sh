@@ -5,10 +5,11 @@
 # rejects it while a probe of /healthz passes). For canaries, images that misbehave only under
 # traffic on /cgi-bin/app while / (the health checks') stays fine: demo/myapp:cgi answers it
 # well (with $RELEASE), demo/myapp:flaky answers 500 to 30% of requests, demo/myapp:slow after
-# 0.5 s. Idempotent: builds only missing images (a rebuilt tag gets a new image ID, which other
+# 0.5 s, demo/myapp:drop closes about half its connections without a byte (its CGI kills the
+# httpd process serving the connection: HAProxy sees an empty response). Idempotent: builds only missing images (a rebuilt tag gets a new image ID, which other
 # tests would see as a new revision); FORCE=1 rebuilds all.
 set -euo pipefail
-ALL="demo/myapp:1 demo/myapp:2 demo/myapp:bad demo/myapp:noroot demo/myapp:cgi demo/myapp:flaky demo/myapp:slow"
+ALL="demo/myapp:1 demo/myapp:2 demo/myapp:bad demo/myapp:noroot demo/myapp:cgi demo/myapp:flaky demo/myapp:slow demo/myapp:drop"
 if [ "${FORCE:-0}" != 1 ] && docker image inspect $ALL >/dev/null 2>&1; then
   exit 0
 fi
@@ -21,9 +22,9 @@ if ldd "$bb" >/dev/null 2>&1; then
 fi
 root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT
-mkdir -p "$root/bin" "$root/www"
+mkdir -p "$root/bin" "$root/www" "$root/tmp"
 cp "$bb" "$root/bin/busybox"
-for a in sh httpd wget sleep echo cat printf; do ln -sf busybox "$root/bin/$a"; done
+for a in sh httpd wget sleep echo cat printf kill; do ln -sf busybox "$root/bin/$a"; done
 HTTPD='["/bin/httpd","-f","-p","8080","-h","/www"]'
 build() { # tag content cmd-json [docker import -c change...]
   local tag=$1 content=$2 cmd=$3
@@ -31,7 +32,7 @@ build() { # tag content cmd-json [docker import -c change...]
   missing "$tag" || return 0
   rm -rf "$root/www/"*
   echo "$content" > "$root/www/index.html"
-  if [ "$tag" != "${tag%:cgi}" ] || [ "$tag" != "${tag%:flaky}" ] || [ "$tag" != "${tag%:slow}" ]; then cgi_app; fi
+  if [ "$tag" != "${tag%:cgi}" ] || [ "$tag" != "${tag%:flaky}" ] || [ "$tag" != "${tag%:slow}" ] || [ "$tag" != "${tag%:drop}" ]; then cgi_app; fi
   tar -C "$root" -c . | docker import -c 'EXPOSE 8080' "$@" -c "CMD $cmd" - "$tag" >/dev/null
   echo "built $tag"
 }
@@ -41,8 +42,14 @@ cgi_app() {
   cat > "$root/www/cgi-bin/app" <<'CGI'
 #!/bin/sh
 # Misbehaves only under traffic: FAIL_PERCENT of requests get a 500 (by the CGI process id, which
-# counts up with every request: a steady share without $RANDOM), each answer waits DELAY seconds.
+# counts up with every request: a steady share without $RANDOM), each answer waits DELAY seconds;
+# DROP_PERCENT of connections are closed without a byte (the httpd process serving it is killed).
 [ "${DELAY:-0}" != 0 ] && sleep "$DELAY"
+if [ "${DROP_PERCENT:-0}" != 0 ]; then
+  # Spread evenly: request n is dropped when n*DROP_PERCENT/100 steps up (a counter in /tmp).
+  n=$(cat /tmp/requests 2>/dev/null || echo 0); echo $((n + 1)) > /tmp/requests
+  [ $(((n + 1) * DROP_PERCENT / 100)) -gt $((n * DROP_PERCENT / 100)) ] && kill -9 "$PPID"
+fi
 if [ $(($$ % 100)) -lt "${FAIL_PERCENT:-0}" ]; then
   printf 'Status: 500 Internal Server Error\r\nContent-Type: text/plain\r\n\r\nfailed\n'
 else
@@ -57,6 +64,7 @@ build demo/myapp:bad bad '["/bin/sleep","3600"]'
 build demo/myapp:cgi cgi "$HTTPD"
 build demo/myapp:flaky flaky "$HTTPD" -c 'ENV FAIL_PERCENT=30'
 build demo/myapp:slow slow "$HTTPD" -c 'ENV DELAY=0.5'
+build demo/myapp:drop drop "$HTTPD" -c 'ENV DROP_PERCENT=50'
 if missing demo/myapp:noroot; then
   rm -rf "$root/www/"*; echo ok > "$root/www/healthz"
   tar -C "$root" -c . | docker import -c 'EXPOSE 8080' -c "CMD $HTTPD" - demo/myapp:noroot >/dev/null

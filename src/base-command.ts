@@ -26,7 +26,7 @@ export abstract class BaseCommand extends Command {
   }
 
   private debugEnabled = false
-  /** The resolved config, once a command asked for it: lets an ETCD_UNREACHABLE be diagnosed here. */
+  /** The resolved config, to name a TLS problem behind "etcd did not answer" whatever the command. */
   private resolvedConfig?: ForrestConfig
 
   protected forrestConfig(flags: ConfigFlags & { debug?: boolean }): ForrestConfig {
@@ -34,17 +34,29 @@ export abstract class BaseCommand extends Command {
       this.debugEnabled = true
       createDebug.enable(process.env.DEBUG ? `${process.env.DEBUG},forrest*` : 'forrest*')
     }
-    this.resolvedConfig = resolveConfig(process.env, flags)
-    return this.resolvedConfig
+    return (this.resolvedConfig = resolveConfig(process.env, flags))
+  }
+
+  /**
+   * gRPC reports a TLS failure (a wrong etcd CA, a refused client certificate) and an endpoint
+   * that is some other HTTP server as "no connection": every command's ETCD_UNREACHABLE is
+   * checked here for the certificate problem, then for what answered instead of etcd.
+   */
+  private async explained(fe: ForrestError): Promise<ForrestError> {
+    if (fe.code !== 'ETCD_UNREACHABLE' || !this.resolvedConfig) return fe
+    const { diagnoseTls, diagnoseNotEtcd } = await import('./registry/etcd-diagnose.js')
+    const { etcdHosts, etcdSecurity } = this.resolvedConfig
+    return (await diagnoseTls(etcdHosts, etcdSecurity).catch(() => undefined)) ?? (await diagnoseNotEtcd(etcdHosts, etcdSecurity).catch(() => undefined)) ?? fe
   }
 
   protected async catch(err: Error & { exitCode?: number }): Promise<never> {
     if (err instanceof Errors.ExitError) throw err
     // oclif's own parse errors (unknown flag, missing arg) are bad input too.
-    const fe = await this.diagnosed(
+    const fe = await this.explained(
       err instanceof Errors.CLIError && !(err instanceof ForrestError)
         ? new ForrestError('BAD_INPUT', err.message.replace(/^Error: /, ''), { suggestion: `See: forrest ${this.id ?? ''} --help` })
-        : toForrestError(etcdRefusal(err) ?? err),
+        : // A typed error already names its cause (a file's "permission denied" is not etcd's).
+          toForrestError(err instanceof ForrestError ? err : (etcdRefusal(err) ?? err)),
     )
     if (this.jsonEnabled() && isDesignedOutcome(fe)) {
       // Not a failure: the result as on success, with the exit code and what to run next.
@@ -58,12 +70,5 @@ export abstract class BaseCommand extends Command {
       process.stderr.write(`${(fe.cause as Error | undefined)?.stack ?? fe.stack}\n`)
     }
     this.exit(fe.exit)
-  }
-
-  /** "etcd did not answer" from whichever call failed first: name a TLS problem or another server there instead. */
-  private async diagnosed(fe: ForrestError): Promise<ForrestError> {
-    if (fe.code !== 'ETCD_UNREACHABLE' || !this.resolvedConfig) return fe
-    const { explainUnreachable } = await import('./context.js')
-    return explainUnreachable(fe, this.resolvedConfig).catch((e: unknown) => toForrestError(e))
   }
 }

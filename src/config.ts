@@ -21,6 +21,8 @@ export interface ForrestConfig {
   etcdSecurity: EtcdSecurity
   /** etcd prefix for instance keys, without leading/trailing slashes (e.g. "app/servers"). */
   prefix: string
+  /** Where the prefix came from: a deploy joins another app's prefix only when it was chosen (not the default). */
+  prefixSource: 'flag' | 'ETCD_PREFIX' | 'default'
   /** The address announced in etcd. */
   ip: string
   /** Where the announce address came from, so commands can say so. */
@@ -182,6 +184,7 @@ export function resolveConfig(env: NodeJS.ProcessEnv, flags: ConfigFlags = {}, i
     etcdHosts,
     etcdSecurity: resolveEtcdSecurity(env, flags),
     prefix,
+    prefixSource: flags.prefix ? 'flag' : env.ETCD_PREFIX ? 'ETCD_PREFIX' : 'default',
     ip,
     ipSource,
     bindIp: bindOverride ?? ip,

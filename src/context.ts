@@ -2,7 +2,6 @@ import type { Etcd3 } from 'etcd3'
 import type { ForrestConfig } from './config.js'
 import type { ContainerRuntime } from './docker/runtime.js'
 import type { HostSpec } from './spec/types.js'
-import { ForrestError } from './errors.js'
 import { InstanceRegistry } from './registry/instances.js'
 import { plainWriter, type KvWriter } from './registry/kv-writer.js'
 
@@ -54,24 +53,10 @@ export async function openContext(config: ForrestConfig): Promise<Context> {
       return r
     },
     identity: () =>
-      (identity ??= registry
-        .check()
-        .catch((err: unknown) => explainUnreachable(err, config))
-        .then((cluster) => ({ owner: `${cluster}/${config.recordsRoot}` }))),
+      // A TLS problem behind "did not answer" is named where every error is (base-command.ts).
+      (identity ??= registry.check().then((cluster) => ({ owner: `${cluster}/${config.recordsRoot}` }))),
     close: () => etcd.close(),
   }
-}
-
-/** An unreachable etcd may really be a TLS problem or another server, which gRPC does not name: find out, then throw. */
-export async function explainUnreachable(err: unknown, config: Pick<ForrestConfig, 'etcdHosts' | 'etcdSecurity'>): Promise<never> {
-  if (err instanceof ForrestError && err.code === 'ETCD_UNREACHABLE') {
-    const { diagnoseTls, diagnoseNotEtcd } = await import('./registry/etcd-diagnose.js')
-    const tls = await diagnoseTls(config.etcdHosts, config.etcdSecurity).catch(() => undefined)
-    if (tls) throw tls
-    const other = await diagnoseNotEtcd(config.etcdHosts, config.etcdSecurity).catch(() => undefined)
-    if (other) throw other
-  }
-  throw err
 }
 
 /** Runs fn with a context and always closes it, so no gRPC handle keeps the process alive. */

@@ -41,6 +41,7 @@ export type ErrorCode =
   | 'REVISION_NOT_FOUND'
   | 'NOT_FORREST_CONTAINER'
   | 'NAME_TAKEN'
+  | 'KEY_CONFLICT'
   | 'NO_EXPOSED_PORT'
   | 'ADDRESS_NOT_ON_HOST'
   | 'NOT_CONVERGED'
@@ -100,6 +101,8 @@ const EXIT_BY_CODE: Record<ErrorCode, number> = {
   REVISION_NOT_FOUND: EXIT.notFound,
   NOT_FORREST_CONTAINER: EXIT.conflict,
   NAME_TAKEN: EXIT.conflict,
+  /** An instance key points elsewhere than its record and container say: left alone. */
+  KEY_CONFLICT: EXIT.conflict,
   NOT_CONVERGED: EXIT.notConverged,
   /** scale/rollback: another deploy changed the current revision while we waited for the lock. */
   REVISION_CHANGED: EXIT.conflict,

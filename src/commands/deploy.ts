@@ -9,7 +9,9 @@ export default class Deploy extends BaseCommand {
 
 With update.canary, a new revision starts its canary first and is judged on the traffic the gateways count over the window; a failing canary is rolled back (exit 3, the figures in the JSON), a passing one is promoted, or with pause: true held for forrest promote / forrest abort (exit 19).
 
-Exit codes: 0 done (or nothing to do), 2 bad input, 3 failed (or its canary failed) and rolled back, 4 failed and needs a human, 5 another deploy holds the lock, 6 etcd unreachable, 7 Docker (a host) unreachable, 8 image not found, 19 canary passed, waiting for forrest promote or abort, 130 interrupted.`
+Without FORREST_IP, --ip or announce.address, a detected address that differs from the one the app runs at is refused (exit 2); with the default prefix, so is joining another app's prefix.
+
+Exit codes: 0 done (or nothing to do), 2 bad input, 3 failed (or its canary failed) and rolled back, 4 failed and needs a human, 5 another deploy holds the lock, 6 etcd unreachable, 7 Docker (a host) unreachable, 8 image not found, 11 too few live gateways (gateways.required, or a prefix move toward fewer gateways), 15 etcd denies a key the rollout writes (checked before anything changes), 19 canary passed, waiting for forrest promote or abort, 130 interrupted.`
   static examples = ['<%= config.bin %> deploy deployments/myapp.yml', '<%= config.bin %> deploy deployments/myapp.yml --dry-run', 'CI=1 <%= config.bin %> deploy deployments/myapp.yml --wait-lock=2m --json', '<%= config.bin %> deploy deployments/myapp.yml --svg rollout.svg']
   static args = { file: Args.string({ required: true, description: 'Deployment YAML' }) }
   static flags = {

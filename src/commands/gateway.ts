@@ -28,7 +28,7 @@ Reloads: servers added at runtime are not in haproxy.cfg, so a reloaded HAProxy 
     socket: Flags.string({ description: 'HAProxy admin socket (stats socket ... level admin)', helpValue: 'SOCK' }),
     backend: Flags.string({ description: 'HAProxy backend the gateway owns', default: 'app' }),
     id: Flags.string({ description: 'Gateway id in the acks (default: hostname-pid)' }),
-    'servers-file': Flags.string({ description: 'Keep the live servers in this HAProxy config file, between the forrest:servers markers, so reloads keep them', helpValue: 'FILE' }),
+    'servers-file': Flags.string({ description: 'Keep the live servers in this HAProxy config file, between the forrest:servers markers inside the --backend section (required there; other backends\' blocks are left alone), so reloads keep them', helpValue: 'FILE' }),
     'drain-timeout': Flags.integer({ description: 'Seconds a withdrawn server may keep sessions before they are shut down', default: 30, min: 0 }),
     'check-interval': Flags.string({
       description: "HAProxy's check period of a live server (inter): one HTTP request per instance per period, even idle. New servers are checked every 25 ms until up, and a connection that traffic fails to open triggers a check at once, whatever this is",
@@ -54,7 +54,6 @@ Reloads: servers added at runtime are not in haproxy.cfg, so a reloaded HAProxy 
       if (line) process.stdout.write(`${line}\n`)
     }
     try {
-      const { explainUnreachable } = await import('../context.js')
       const gw = await startGateway({
         client,
         etcdHosts: config.etcdHosts,
@@ -67,7 +66,7 @@ Reloads: servers added at runtime are not in haproxy.cfg, so a reloaded HAProxy 
         serversFile: flags['servers-file'],
         recordsRoot: config.recordsRoot,
         onEvent: print,
-      }).catch((err: unknown) => explainUnreachable(err, config))
+      })
       if (!json) this.log(`acks under ${gatewayAckPrefix(config.prefix, config.recordsRoot)}${gw.id}; Ctrl-C to stop`)
       const signal = await new Promise<string>((resolve) => {
         process.once('SIGINT', () => resolve('SIGINT'))

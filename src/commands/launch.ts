@@ -6,7 +6,7 @@ import { launch, type LaunchResult } from '../rollout/launch.js'
 
 export default class Launch extends BaseCommand {
   static summary = 'Start a container from IMAGE and announce it in etcd (the original forrest launch).'
-  static description = 'Publishes the container port on a free host port and puts /<prefix>/<container-name> = <FORREST_IP>:<host-port> in etcd. If the announce fails, the container is removed again.'
+  static description = 'Publishes the container port on a free fixed host port (20000-29999) and puts /<prefix>/<container-name> = <FORREST_IP>:<host-port> in etcd, if that key is free and no app owns it. The container restarts after a crash (unless-stopped), like a rollout instance. If the announce fails, the container is removed again.'
   static examples = ['<%= config.bin %> launch demo/myapp:1', '<%= config.bin %> launch demo/myapp:1 --name web-1 --port 8080 -e MODE=prod']
   static args = { image: Args.string({ required: true, description: 'Docker image (must be present on the Docker host)' }) }
   static flags = {

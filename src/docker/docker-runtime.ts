@@ -270,9 +270,26 @@ export class DockerRuntime implements ContainerRuntime {
     }))
   }
 
+  /**
+   * Host ports taken: those running containers publish, and those every other container (exited,
+   * restarting, created, paused) is configured to bind. A crashed container waiting to restart
+   * publishes nothing at that moment, but gets its port back when it starts: handing that port
+   * to another app would leave it unable to start ("port is already allocated").
+   */
   async publishedPorts(): Promise<Set<number>> {
     const rows = await this.call('container list', () => this.docker.listContainers({ all: true }))
-    return new Set(rows.flatMap((c) => c.Ports.map((p) => p.PublicPort).filter((p): p is number => Boolean(p))))
+    const ports = new Set(rows.flatMap((c) => c.Ports.map((p) => p.PublicPort).filter((p): p is number => Boolean(p))))
+    const idle = rows.filter((c) => c.State !== 'running')
+    const bindings = await Promise.all(
+      idle.map((c) =>
+        this.call('container inspect', () => this.docker.getContainer(c.Id).inspect()).then(
+          (info) => Object.values((info.HostConfig?.PortBindings ?? {}) as Record<string, Array<{ HostPort?: string }> | null>).flatMap((list) => (list ?? []).map((b) => Number(b.HostPort))),
+          () => [] as number[], // removed meanwhile
+        ),
+      ),
+    )
+    for (const p of bindings.flat()) if (p > 0) ports.add(p)
+    return ports
   }
 
   async stop(id: string, graceSeconds: number): Promise<void> {

@@ -46,6 +46,9 @@ const debug = createDebug('forrest:gateway')
  * just before it still runs, and the deploy stops the container as soon as it sees the ack.
  */
 
+/** How long the gateway's own check of a new server may keep failing before its "down" is final (it retries on every pass meanwhile). */
+const SPEC_CHECK_FINAL_MS = 1500
+
 export type GatewayEvent =
   | { type: 'started'; id: string; socket: string; prefix: string; backend: string; haproxyPid: number }
   | { type: 'added'; name: string; address: string }
@@ -114,22 +117,26 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
   // Fail fast and typed: the socket (GATEWAY_UNREACHABLE), the backend (BAD_INPUT), etcd.
   let haproxy: ProcessInfo = await runtime.info()
   await runtime.servers(backend)
-  if (opts.serversFile) await checkServersFile(opts.serversFile)
+  if (opts.serversFile) await checkServersFile(opts.serversFile, backend)
   /**
    * Servers this gateway may delete: those etcd has named while it ran, and those in its servers
    * file's block. A server added by hand (or by anything else) is never touched.
    */
-  const owned = new Set<string>(opts.serversFile ? await serverNamesInFile(opts.serversFile) : [])
+  const owned = new Set<string>(opts.serversFile ? await serverNamesInFile(opts.serversFile, backend) : [])
   /** Servers HAProxy refused to add or the gateway's check of the spec's health path failed: a "down" verdict. */
   const refused = new Map<string, string>()
+  /**
+   * Since when the gateway's own check of a server's spec path has failed without a pass: a
+   * refusal HAProxy made is final at once, this one only after SPEC_CHECK_FINAL_MS (a blip from
+   * the gateway's host must not fail a deploy that would have seen the next check pass).
+   */
+  const specFailingSince = new Map<string, number>()
   let lastPublished = ''
   /** The counters last read for the ack, and when (they change on every request: refreshed at a slower pace). */
   let counters: Record<string, TrafficCounters> | undefined
   let countersAt = 0
   let passError: string | undefined
   let lastFileError = ''
-  /** What the servers file's block holds (undefined: not written by this gateway yet). */
-  let lastFileLines: string | undefined
 
   let desired: PrefixState = { entries: new Map(), revision: 0, cause: 'resync' }
   let applied = 0
@@ -210,12 +217,15 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
 
     for (const name of target.entries.keys()) owned.add(name)
     for (const name of refused.keys()) if (!target.entries.has(name)) refused.delete(name)
+    for (const name of specFailingSince.keys()) if (!refused.has(name)) specFailingSince.delete(name)
     const mine = new Set([...owned].filter((name) => present.has(name)))
     let keep: string | undefined
+    let kept: string[] = []
     if (target.entries.size === 0 && mine.size > 0 && !(await emptyViewConfirmed(opts.client, opts.prefix, opts.recordsRoot))) {
       // An empty view from a wrong --prefix or an etcd restored from an old backup must not
       // wipe the backend: N → 0 needs forrest's records to say an app there was scaled to 0.
       keep = `etcd has no instance under /${opts.prefix}/ but no app forrest has records of was scaled to 0 there: kept ${mine.size} server${mine.size === 1 ? '' : 's'} (wrong --prefix, or etcd restored from an old backup?)`
+      kept = [...mine].sort()
       mine.clear()
     }
     const plan = planSync({ desired: target.entries, actual, now, drainStartedAt, drainTimeoutMs: opts.drainTimeoutMs ?? 30_000, trustedLive, owned: mine })
@@ -276,7 +286,8 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
       const again = await runtime.info()
       if (again.pid !== haproxy.pid || again.startTimeSec !== haproxy.startTimeSec) settled = false
     }
-    const revision = settled ? Math.max(applied, target.revision) : applied
+    // A withdrawal the guard kept is not applied: never acknowledged as if it were.
+    const revision = settled && !keep ? Math.max(applied, target.revision) : applied
     if (now - countersAt >= (opts.countersEveryMs ?? 1000)) {
       counters = countersOf(target.entries, actual)
       countersAt = now
@@ -286,6 +297,7 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
       servers: verdicts(target.entries, actual, plan.skipped, new Set(gating)),
       ...(draining.length ? { draining: [...draining].sort() } : {}),
       ...(passError ? { error: passError } : {}),
+      ...(kept.length ? { kept } : {}),
       ...(counters ? { counters, countersAt } : {}),
     }
     if (JSON.stringify(state) !== lastPublished) {
@@ -314,8 +326,8 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
     for (const name of [...desired.keys()].sort()) {
       const s = byName.get(name)
       const skip = skipped.find((k) => k.name === name)
-      if (skip) out[name] = { state: 'down', reason: skip.reason }
-      else if (refused.has(name)) out[name] = { state: 'down', reason: refused.get(name) }
+      if (skip) out[name] = { state: 'down', reason: skip.reason, final: true }
+      else if (refused.has(name)) out[name] = { state: 'down', reason: refused.get(name), final: Date.now() - (specFailingSince.get(name) ?? 0) >= SPEC_CHECK_FINAL_MS }
       else if (gating.has(name) || !s) out[name] = { state: 'pending' }
       else if (s.weight > 0 && s.opState === OP_RUNNING && s.checkResult === CHECK_PASSED && s.adminState === 0) out[name] = { state: 'up' }
       else if (s.checkResult === CHECK_FAILED) out[name] = { state: 'down', reason: `HAProxy's check failed${s.checkStatus ? ` (${s.checkStatus})` : ''}` }
@@ -351,6 +363,7 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
     const reason = `GET ${check.path} from the gateway's host answered ${r.detail}, expected HTTP ${check.status}`
     if (refused.get(name) !== reason) emit({ type: 'check-failed', name, address })
     refused.set(name, reason)
+    if (!specFailingSince.has(name)) specFailingSince.set(name, Date.now())
     return false
   }
 
@@ -366,10 +379,10 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
       if (want === s.address && !validateEntry(s.name, want) && s.weight > 0 && s.opState === OP_RUNNING && s.adminState === 0) live.set(s.name, s.address)
     }
     const lines = renderServerLines(live, checkParams, liveWeight)
-    if (lines.join('\n') === lastFileLines) return true
+    // Read and compared on every pass (an unchanged block writes nothing): another gateway sharing
+    // the file may have written over this block from a stale read, and this pass puts it back.
     try {
-      if (await writeServersFile(opts.serversFile as string, lines)) debug('servers file: %d live servers', live.size)
-      lastFileLines = lines.join('\n')
+      if (await writeServersFile(opts.serversFile as string, lines, backend)) debug('servers file: %d live servers', live.size)
       lastFileError = ''
       return true
     } catch (err) {

@@ -38,6 +38,15 @@ export interface ServerCounters {
   responses: number
   errors5xx: number
   rtimeMs: number
+  /**
+   * Failures clients may never see: HAProxy retries and redispatches them to other servers
+   * (`retries`, `option redispatch`, `retry-on empty-response`). show stat econ (connection
+   * errors), eresp (response errors: closed or broken), wretr (retries), wredis (redispatches).
+   */
+  econ: number
+  eresp: number
+  wretr: number
+  wredis: number
 }
 
 export const ADMIN_MAINT_MASK = 0x01 | 0x02 | 0x04 | 0x20 | 0x40
@@ -205,7 +214,8 @@ export interface ServerStats {
 }
 
 const RESPONSE_COLUMNS = ['hrsp_1xx', 'hrsp_2xx', 'hrsp_3xx', 'hrsp_4xx', 'hrsp_5xx', 'hrsp_other'] as const
-const STAT_COLUMNS = ['pxname', 'svname', 'scur', 'qcur', 'check_status', 'check_code', 'rtime', ...RESPONSE_COLUMNS] as const
+const FAILURE_COLUMNS = ['econ', 'eresp', 'wretr', 'wredis'] as const
+const STAT_COLUMNS = ['pxname', 'svname', 'scur', 'qcur', 'check_status', 'check_code', 'rtime', ...RESPONSE_COLUMNS, ...FAILURE_COLUMNS] as const
 
 /**
  * The used columns of `show stat` CSV, by server name, for one backend's server rows. Fields are
@@ -232,6 +242,7 @@ export function parseServerStats(text: string, backend: string): Map<string, Ser
       responses: RESPONSE_COLUMNS.reduce((sum, c) => sum + num(c), 0),
       errors5xx: num('hrsp_5xx'),
       rtimeMs: num('rtime'),
+      ...(Object.fromEntries(FAILURE_COLUMNS.map((c) => [c, num(c)])) as Record<(typeof FAILURE_COLUMNS)[number], number>),
     }
     out.set(f[sv!]!, { sessions: Number(f[scur!] || 0), queued: Number(f[qcur!] || 0), ...(check ? { checkStatus: check } : {}), counters })
   }

@@ -20,47 +20,67 @@ export function renderServerLines(servers: ReadonlyMap<string, string>, params: 
   return [...servers].sort(([a], [b]) => a.localeCompare(b)).map(([name, address]) => `  server ${name} ${address} ${params} weight ${weight}`)
 }
 
-/** Replaces what is between the markers; undefined when the markers are missing or out of order. */
-export function replaceServersBlock(text: string, lines: string[]): string | undefined {
-  const all = text.split('\n')
-  const begin = all.findIndex((l) => l.trim().startsWith(SERVERS_BEGIN.split(' (')[0]))
-  const end = all.findIndex((l, i) => i > begin && l.trim() === SERVERS_END)
-  if (begin < 0 || end < 0) return undefined
-  const indent = all[begin].match(/^\s*/)?.[0] ?? ''
-  return [...all.slice(0, begin + 1), ...lines.map((l) => indent + l.trimStart()), ...all.slice(end)].join('\n')
+/** Section keywords of haproxy.cfg: a section runs from its keyword line to the next one. */
+const SECTION = /^\s*(global|defaults|frontend|backend|listen|resolvers|peers|userlist|program|cache|http-errors|ring|mailers|crt-store|traces)(\s|$)/
+
+/**
+ * Where the marker block of `backend` is: the begin and end line indexes inside that backend's
+ * section (`backend NAME` or `listen NAME`), or undefined when that section has no complete block.
+ * Another backend's block is never this one's, so two gateways sharing one file each write only
+ * their own.
+ */
+function findBlock(all: string[], backend: string): { begin: number; end: number } | undefined {
+  const head = all.findIndex((l) => {
+    const m = /^\s*(backend|listen)\s+(\S+)/.exec(l)
+    return m !== null && m[2] === backend
+  })
+  if (head < 0) return undefined
+  let stop = all.findIndex((l, i) => i > head && SECTION.test(l))
+  if (stop < 0) stop = all.length
+  const begin = all.findIndex((l, i) => i > head && i < stop && l.trim().startsWith(SERVERS_BEGIN.split(' (')[0]!))
+  const end = all.findIndex((l, i) => i > begin && i < stop && l.trim() === SERVERS_END)
+  return begin < 0 || end < 0 ? undefined : { begin, end }
 }
 
-function missingMarkers(file: string): ForrestError {
-  return new ForrestError('BAD_INPUT', `${file} has no "${SERVERS_BEGIN.split(' (')[0]}" ... "${SERVERS_END}" block`, {
-    suggestion: `Put the two marker lines inside the backend the gateway owns (forrest gateway --init-config writes them).`,
+/** Replaces what is between the markers in `backend`'s section; undefined when it has no (ordered) block. */
+export function replaceServersBlock(text: string, lines: string[], backend = 'app'): string | undefined {
+  const all = text.split('\n')
+  const block = findBlock(all, backend)
+  if (!block) return undefined
+  const indent = all[block.begin]!.match(/^\s*/)?.[0] ?? ''
+  return [...all.slice(0, block.begin + 1), ...lines.map((l) => indent + l.trimStart()), ...all.slice(block.end)].join('\n')
+}
+
+function missingMarkers(file: string, backend: string): ForrestError {
+  return new ForrestError('BAD_INPUT', `${file} has no "${SERVERS_BEGIN.split(' (')[0]}" ... "${SERVERS_END}" block inside \`backend ${backend}\`: the gateway writes only its own backend's block`, {
+    suggestion: `Put the two marker lines inside \`backend ${backend}\` of ${file} (forrest gateway --init-config --backend ${backend} writes them), or pass the --backend that file's block belongs to.`,
   })
 }
 
-/** Fails fast (BAD_INPUT) when the file cannot be read or has no marker block. */
-export async function checkServersFile(file: string): Promise<void> {
+/** Fails fast (BAD_INPUT) when the file cannot be read or has no marker block in `backend`. */
+export async function checkServersFile(file: string, backend = 'app'): Promise<void> {
   const text = await readFile(file, 'utf8').catch((err: Error) => {
     throw new ForrestError('BAD_INPUT', `cannot read --servers-file ${file}: ${err.message}`)
   })
-  if (replaceServersBlock(text, []) === undefined) throw missingMarkers(file)
+  if (replaceServersBlock(text, [], backend) === undefined) throw missingMarkers(file, backend)
 }
 
-/** Writes the block if it changed: temp file + rename, so HAProxy never reads half a file. */
-export async function writeServersFile(file: string, lines: string[]): Promise<boolean> {
+/** Writes `backend`'s block if it changed: temp file + rename, so HAProxy never reads half a file. */
+export async function writeServersFile(file: string, lines: string[], backend = 'app'): Promise<boolean> {
   const text = await readFile(file, 'utf8')
-  const next = replaceServersBlock(text, lines)
-  if (next === undefined) throw missingMarkers(file)
+  const next = replaceServersBlock(text, lines, backend)
+  if (next === undefined) throw missingMarkers(file, backend)
   if (next === text) return false
-  const tmp = `${file}.forrest-tmp`
+  const tmp = `${file}.forrest-tmp-${backend}`
   await writeFile(tmp, next, { mode: (await stat(file)).mode & 0o777 })
   await rename(tmp, file)
   return true
 }
 
-/** The server names in the file's marker block: servers an earlier gateway wrote, so it may manage them. */
-export async function serverNamesInFile(file: string): Promise<string[]> {
+/** The server names in `backend`'s marker block: servers an earlier gateway wrote, so it may manage them. */
+export async function serverNamesInFile(file: string, backend = 'app'): Promise<string[]> {
   const all = (await readFile(file, 'utf8')).split('\n')
-  const begin = all.findIndex((l) => l.trim().startsWith(SERVERS_BEGIN.split(' (')[0]))
-  const end = all.findIndex((l, i) => i > begin && l.trim() === SERVERS_END)
-  if (begin < 0 || end < 0) return []
-  return all.slice(begin + 1, end).flatMap((l) => /^\s*server\s+(\S+)/.exec(l)?.[1] ?? [])
+  const block = findBlock(all, backend)
+  if (!block) return []
+  return all.slice(block.begin + 1, block.end).flatMap((l) => /^\s*server\s+(\S+)/.exec(l)?.[1] ?? [])
 }

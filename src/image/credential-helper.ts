@@ -21,10 +21,12 @@ export async function runCredentialHelper(helper: string, serverAddress: string,
     child.stdin.end(serverAddress)
   })
   if (spawnError) throw helperError(helper, registry, spawnError.code === 'ENOENT' ? `${program} is not installed (not on PATH)` : spawnError.message)
-  const said = `${stdout}\n${stderr}`.trim()
   if (code !== 0) {
-    if (/credentials not found/i.test(said)) return undefined
-    throw helperError(helper, registry, `${program} get exited ${code}: ${said.split('\n')[0]!.slice(0, 200)}`)
+    // The protocol prints "credentials not found" on stdout; that phrase is all stdout is read
+    // for here. Anything else it printed may be the secret: only stderr is quoted.
+    if (/credentials not found/i.test(`${stdout}\n${stderr}`)) return undefined
+    const why = stderr.trim().split('\n')[0]!.slice(0, 200)
+    throw helperError(helper, registry, `${program} get exited ${code}${why ? `: ${why}` : ' (its output is not shown: it may hold the secret)'}`)
   }
   let parsed: { Username?: string; Secret?: string }
   try {
@@ -38,6 +40,6 @@ export async function runCredentialHelper(helper: string, serverAddress: string,
 
 function helperError(helper: string, registry: string, why: string): ForrestError {
   return new ForrestError('REGISTRY_AUTH_FAILED', `credentials for ${registry} come from the credential helper "${helper}" (docker config.json), which failed: ${why}`, {
-    suggestion: `Install or fix docker-credential-${helper}, or set FORREST_REGISTRY_USER and FORREST_REGISTRY_PASSWORD_FILE for this job.`,
+    suggestion: `Install or fix docker-credential-${helper}, or set FORREST_REGISTRY_SERVER=${registry} with FORREST_REGISTRY_USER and FORREST_REGISTRY_PASSWORD_FILE for this job.`,
   })
 }

@@ -1,7 +1,8 @@
 /**
  * Registry credentials, found the way the docker CLI finds them, for the Docker engine to use
  * when it pulls (X-Registry-Auth). In order:
- *   1. FORREST_REGISTRY_USER with FORREST_REGISTRY_PASSWORD or FORREST_REGISTRY_PASSWORD_FILE (CI)
+ *   1. FORREST_REGISTRY_USER with FORREST_REGISTRY_PASSWORD or FORREST_REGISTRY_PASSWORD_FILE (CI),
+ *      for the one registry FORREST_REGISTRY_SERVER names, and never for any other
  *   2. the docker CLI's config.json ($DOCKER_CONFIG/config.json, else ~/.docker/config.json):
  *      credHelpers[registry], else credsStore, else auths[registry] (`docker login` writes these)
  *   3. none: the registry must allow anonymous pulls.
@@ -59,6 +60,26 @@ export function lookupDockerConfig(config: DockerConfigFile, registry: string): 
   return undefined
 }
 
+/**
+ * The registry FORREST_REGISTRY_USER's credentials are for (FORREST_REGISTRY_SERVER: host[:port],
+ * or docker.io), or undefined when no such credentials are set. They are bound to it: whoever can
+ * edit a deployment file chooses the image's registry, and must not collect the job's password by
+ * naming theirs. Set without a server is bad input (no guessing from the image).
+ */
+export function registryOfEnvCredentials(env: NodeJS.ProcessEnv): string | undefined {
+  if (!env.FORREST_REGISTRY_USER && !env.FORREST_REGISTRY_PASSWORD && !env.FORREST_REGISTRY_PASSWORD_FILE) return undefined
+  const server = (env.FORREST_REGISTRY_SERVER ?? '').trim()
+  if (!server) {
+    throw new ForrestError('BAD_INPUT', 'FORREST_REGISTRY_USER/FORREST_REGISTRY_PASSWORD are set but FORREST_REGISTRY_SERVER is not: forrest sends these credentials only to the registry it names', {
+      suggestion: 'Set FORREST_REGISTRY_SERVER to the registry host[:port] the credentials are for (e.g. registry.example.com, or docker.io for Docker Hub).',
+    })
+  }
+  if (/[\s/]/.test(server.replace(/^[a-z]+:\/\//i, '').replace(/\/+$/, ''))) {
+    throw new ForrestError('BAD_INPUT', `FORREST_REGISTRY_SERVER "${server}" is not a registry host[:port]`, { suggestion: 'Write only the host and port, e.g. registry.example.com:5000 (no path).' })
+  }
+  return server
+}
+
 /** FORREST_REGISTRY_USER + FORREST_REGISTRY_PASSWORD(_FILE); a half-set pair is bad input. */
 export async function credentialsFromEnv(env: NodeJS.ProcessEnv, read: (file: string) => Promise<string> = (f) => readFile(f, 'utf8')): Promise<{ username: string; password: string } | undefined> {
   const username = env.FORREST_REGISTRY_USER
@@ -101,11 +122,13 @@ export async function readDockerConfig(env: NodeJS.ProcessEnv): Promise<{ file: 
 /** The credentials for pulling from `registry` (host[:port], or docker.io), or undefined for none. */
 export async function registryAuthFor(registry: string, env: NodeJS.ProcessEnv = process.env): Promise<RegistryAuth | undefined> {
   const serveraddress = configKeyFor(registry)
-  const fromEnv = await credentialsFromEnv(env)
-  if (fromEnv) {
+  const envServer = registryOfEnvCredentials(env)
+  if (envServer !== undefined && sameRegistry(envServer, registry)) {
+    const fromEnv = (await credentialsFromEnv(env))!
     debug('%s: credentials of user %s from FORREST_REGISTRY_USER', registry, fromEnv.username)
     return { serveraddress, ...fromEnv }
   }
+  if (envServer !== undefined) debug('%s: FORREST_REGISTRY_USER is for %s, not sent here', registry, envServer)
   const found = await readDockerConfig(env)
   const creds = found && lookupDockerConfig(found.config, registry)
   if (!creds) {

@@ -41,7 +41,16 @@ export interface CounterSample {
   responses: number
   errors5xx: number
   rtimeMs: number
+  /** HAProxy's econ, eresp, wretr, wredis (absent from an older gateway: 0). */
+  econ?: number
+  eresp?: number
+  wretr?: number
+  wredis?: number
 }
+
+/** The failures HAProxy hides from clients by retrying and redispatching: they count against the server. */
+export const FAILURE_COUNTERS = ['econ', 'eresp', 'wretr', 'wredis'] as const
+export type FailureCounts = Record<(typeof FAILURE_COUNTERS)[number], number>
 
 /** gateway id → instance name → counters: what the gateways' acknowledgements carry. */
 export type CounterSnapshot = ReadonlyMap<string, Readonly<Record<string, CounterSample>>>
@@ -51,6 +60,14 @@ export interface TrafficFigures {
   errors5xx: number
   /** errors5xx / responses (0 without responses). */
   errorRate: number
+  /**
+   * Connection errors, response errors, retries and redispatches HAProxy counted against the
+   * instances (econ, eresp, wretr, wredis): a server that drops connections shows here even when
+   * HAProxy retried every request elsewhere and no client saw a 5xx.
+   */
+  failures?: FailureCounts
+  /** (econ + eresp + wretr + wredis) / (responses + that sum): 0 without traffic. Both absent in analyses recorded by an older forrest. */
+  failureRate?: number
   /** Average response time, weighted by each instance's responses in the window (ms). */
   rtimeMs: number
 }
@@ -86,20 +103,34 @@ export function trafficBetween(start: CounterSnapshot, end: CounterSnapshot, ins
   let responses = 0
   let errors5xx = 0
   let weighted = 0
+  const failures: FailureCounts = { econ: 0, eresp: 0, wretr: 0, wredis: 0 }
   for (const [gateway, counters] of end) {
     for (const name of instances) {
       const e = counters[name]
       if (!e) continue
       const s = start.get(gateway)?.[name]
-      const reset = !s || e.responses < s.responses || e.errors5xx < s.errors5xx
+      const reset = !s || e.responses < s.responses || e.errors5xx < s.errors5xx || FAILURE_COUNTERS.some((c) => (e[c] ?? 0) < (s[c] ?? 0))
       const dr = reset ? e.responses : e.responses - s.responses
       responses += dr
       errors5xx += reset ? e.errors5xx : e.errors5xx - s.errors5xx
+      for (const c of FAILURE_COUNTERS) failures[c] += (e[c] ?? 0) - (reset ? 0 : (s[c] ?? 0))
       weighted += dr * e.rtimeMs
     }
   }
-  return { responses, errors5xx, errorRate: responses ? errors5xx / responses : 0, rtimeMs: responses ? Math.round(weighted / responses) : 0 }
+  const failed = sumFailures(failures)
+  return {
+    responses,
+    errors5xx,
+    errorRate: responses ? errors5xx / responses : 0,
+    failures,
+    failureRate: responses + failed ? failed / (responses + failed) : 0,
+    rtimeMs: responses ? Math.round(weighted / responses) : 0,
+  }
 }
+
+const NO_FAILURES: FailureCounts = { econ: 0, eresp: 0, wretr: 0, wredis: 0 }
+const sumFailures = (f: FailureCounts = NO_FAILURES) => FAILURE_COUNTERS.reduce((sum, c) => sum + f[c], 0)
+const describeFailures = (f: FailureCounts = NO_FAILURES) => `econ ${f.econ}, eresp ${f.eresp}, wretr ${f.wretr}, wredis ${f.wredis}`
 
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`
 
@@ -115,6 +146,13 @@ export function judgeCanary(input: { canary: TrafficFigures; stable: TrafficFigu
   if (c.responses > 0 && increase > t.maxErrorRateIncrease) {
     failed.push(`5xx rate ${pct(c.errorRate)} (${c.errors5xx}/${c.responses}) against stable ${pct(s.errorRate)} (${s.errors5xx}/${s.responses}): +${pct(increase)}, more than maxErrorRateIncrease ${pct(t.maxErrorRateIncrease)}`)
   }
+  // Dropped connections HAProxy retried elsewhere are no 5xx, but they are failures of the canary.
+  const failureIncrease = (c.failureRate ?? 0) - (s.failureRate ?? 0)
+  if (sumFailures(c.failures) > 0 && failureIncrease > t.maxErrorRateIncrease) {
+    failed.push(
+      `connection failures ${pct(c.failureRate ?? 0)} (${describeFailures(c.failures)}; ${c.responses} responses) against stable ${pct(s.failureRate ?? 0)} (${describeFailures(s.failures)}): +${pct(failureIncrease)}, more than maxErrorRateIncrease ${pct(t.maxErrorRateIncrease)}`,
+    )
+  }
   const base = Math.max(s.rtimeMs, LATENCY_FLOOR_MS)
   if (c.responses > 0 && s.responses > 0 && c.rtimeMs > t.maxLatencyFactor * base) {
     failed.push(`response time ${c.rtimeMs} ms against stable ${s.rtimeMs} ms: ${(c.rtimeMs / base).toFixed(1)}x, more than maxLatencyFactor ${t.maxLatencyFactor}`)
@@ -122,12 +160,12 @@ export function judgeCanary(input: { canary: TrafficFigures; stable: TrafficFigu
   if (failed.length) return { verdict: 'failed', reasons: failed }
   return {
     verdict: 'passed',
-    reasons: [`5xx ${pct(c.errorRate)} vs stable ${pct(s.errorRate)}, response time ${c.rtimeMs} ms vs ${s.rtimeMs} ms, over ${c.responses} canary responses`],
+    reasons: [`5xx ${pct(c.errorRate)} vs stable ${pct(s.errorRate)}, connection failures ${pct(c.failureRate ?? 0)} vs ${pct(s.failureRate ?? 0)}, response time ${c.rtimeMs} ms vs ${s.rtimeMs} ms, over ${c.responses} canary responses`],
   }
 }
 
 /** One line for humans and the history. */
 export function describeCanary(a: CanaryAnalysis): string {
-  const fig = (f: TrafficFigures) => `${f.responses} responses, ${f.errors5xx} 5xx (${pct(f.errorRate)}), ${f.rtimeMs} ms`
+  const fig = (f: TrafficFigures) => `${f.responses} responses, ${f.errors5xx} 5xx (${pct(f.errorRate)}), ${f.failures ? `${sumFailures(f.failures)} connection failures (${pct(f.failureRate ?? 0)}), ` : ''}${f.rtimeMs} ms`
   return `canary ${a.verdict} after ${Math.round(a.windowMs / 1000)}s: canary ${fig(a.canary)}; stable ${fig(a.stable)}${a.verdict === 'failed' ? ` — ${a.reasons.join('; ')}` : ''}`
 }

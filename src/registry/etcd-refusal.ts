@@ -8,7 +8,8 @@ export function etcdRefusal(err: unknown, what?: string): ForrestError | undefin
   if (!(err instanceof Error)) return undefined
   const text = `${err.name} ${err.message}`
   const on = what ? ` (${what})` : ''
-  if (/PermissionDenied|permission denied/i.test(text)) {
+  // etcd's own wording only: a file system's "EACCES: permission denied" is not etcd's refusal.
+  if (/PermissionDenied|etcdserver: permission denied/i.test(text)) {
     return new ForrestError('ETCD_PERMISSION_DENIED', `etcd denied forrest's user access${on}: permission denied`, {
       cause: err,
       suggestion: "Grant the user's role readwrite on the instance prefix and on forrest's records root (README: Production, least privilege), or check ETCDCTL_USER.",

@@ -17,6 +17,8 @@ export interface ServerVerdict {
   /** up: HAProxy's check passed and it takes traffic; down: a verdict against it; pending: none yet. */
   state: 'up' | 'down' | 'pending'
   reason?: string
+  /** A "down" the gateway will not revise by itself (HAProxy refused the server, the gateway's own check of the spec's path kept failing for 1.5 s, a key it skips): a rollout stops waiting at once. */
+  final?: boolean
 }
 
 export interface GatewayAck {
@@ -33,6 +35,11 @@ export interface GatewayAck {
   /** Why the gateway cannot apply the latest changes (absent when it can). */
   error?: string
   /**
+   * Servers its empty-view guard kept although etcd no longer lists them: the withdrawal is not
+   * applied, so the revision is not acknowledged past it (a rollout waiting on it fails at once).
+   */
+  kept?: string[]
+  /**
    * Instance name → what HAProxy counted for it (show stat), for canary analysis; refreshed at
    * most once per countersEveryMs so a busy backend does not rewrite the key on every pass.
    */
@@ -47,6 +54,11 @@ export interface TrafficCounters {
   errors5xx: number
   /** HAProxy's average response time over the server's last 1024 requests (ms). */
   rtimeMs: number
+  /** Connection errors, response errors, retries, redispatches (show stat econ, eresp, wretr, wredis); absent from older gateways. */
+  econ?: number
+  eresp?: number
+  wretr?: number
+  wredis?: number
 }
 
 /** `root` is forrest's records root (config.recordsRoot, default "forrest"). */
@@ -74,7 +86,7 @@ export interface AckPublisher {
 }
 
 /** Grants a lease (kept alive by etcd3) and returns a publisher for one gateway's key. */
-export type AckState = Pick<GatewayAck, 'revision' | 'servers' | 'draining' | 'error' | 'counters' | 'countersAt'>
+export type AckState = Pick<GatewayAck, 'revision' | 'servers' | 'draining' | 'error' | 'kept' | 'counters' | 'countersAt'>
 
 export async function publishGatewayAcks(
   client: Etcd3,
@@ -220,7 +232,12 @@ export async function waitForGateways(
 
 /** Every gateway has applied `revision` (e.g. the delete that withdrew an instance: drained). */
 export function waitForGatewayAcks(client: Etcd3, prefix: string, revision: number, opts: { timeoutMs: number; root?: string; expected?: ReadonlySet<string> }) {
-  return waitForGateways(client, prefix, opts, (ack) => (ack.revision >= revision ? { done: true } : { done: false, why: `has applied revision ${ack.revision}, not yet ${revision}` }))
+  return waitForGateways(client, prefix, opts, (ack) => {
+    if (ack.revision >= revision) return { done: true }
+    // Its guard kept what was withdrawn: waiting longer changes nothing, and counting it as done would stop a serving container.
+    if (ack.kept?.length) return { done: false, why: `its empty-view guard kept ${ack.kept.join(', ')} instead of withdrawing: not acknowledged`, final: true }
+    return { done: false, why: `has applied revision ${ack.revision}, not yet ${revision}` }
+  })
 }
 
 /** Every gateway has applied the announce at `revision` and HAProxy's check passed for `name`: it takes traffic. */
@@ -230,7 +247,8 @@ export function waitForServing(client: Etcd3, prefix: string, name: string, revi
     const v = ack.servers?.[name]
     if (v?.state === 'up') return { done: true }
     if (!v) return { done: false, why: `has no verdict for ${name}` }
-    return { done: false, why: `HAProxy does not route to ${name}: ${v.state}${v.reason ? ` (${v.reason})` : ''}` }
+    // A final "down" ends the wait at once: the gateway has said why, and will not change its mind by the deadline.
+    return { done: false, why: `HAProxy does not route to ${name}: ${v.state}${v.reason ? ` (${v.reason})` : ''}`, ...(v.state === 'down' && v.final ? { final: true } : {}) }
   })
 }
 

@@ -27,6 +27,15 @@ export class InstanceRegistry {
     return this.writer.write([put(key, address), ...withOps])
   }
 
+  /**
+   * Announces only if nobody holds the key yet (one transaction: create revision 0), for
+   * `forrest launch`, which holds no app's lock: undefined when the key exists.
+   */
+  async announceIfAbsent(key: string, address: string): Promise<number | undefined> {
+    const res = await withEtcd(this.hosts, () => this.client.if(key, 'Create', '==', 0).then(this.client.put(key).value(address)).commit(), undefined, `write ${key}`)
+    return res.succeeded ? Number(res.header.revision) : undefined
+  }
+
   /** Deleting a key that is already gone is success. */
   withdraw(key: string, withOps: KvOp[] = []): Promise<number> {
     return this.writer.write([del(key), ...withOps])

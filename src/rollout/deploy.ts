@@ -6,7 +6,9 @@ import type { ResolvedImage } from '../image/resolve.js'
 import { prepareDeployImage, type ImageStepOptions } from './image.js'
 import { choosePort } from './instance-ops.js'
 import type { HostState } from '../hosts/fleet.js'
+import { checkSecretPaths } from './secret-paths.js'
 import { absoluteSecretPaths, resolveEnv, type ResolvedEnv } from './secrets.js'
+import { detectedAddressNote, type AnnounceChoice } from './preflight.js'
 import { rollout, type ResolvedSpec, type RolloutOptions, type RolloutResult } from './rollout.js'
 
 /**
@@ -16,6 +18,7 @@ import { rollout, type ResolvedSpec, type RolloutOptions, type RolloutResult } f
  */
 export async function resolveSpec(ctx: Context, spec: DeploymentSpec, file: string, opts: ImageStepOptions = { renderer: 'silent' }): Promise<{ spec: ResolvedSpec; imageId: string; digest?: string; env: ResolvedEnv; hosts: HostState[]; image: ResolvedImage }> {
   // Secrets first: one that cannot be read fails before etcd or Docker is even asked.
+  checkSecretPaths(spec, file, process.env)
   const withPaths = absoluteSecretPaths(spec, dirname(resolve(file)))
   const env = resolveEnv(withPaths, process.env)
   await ctx.identity() // etcd answers, and as whom; a TLS problem is named
@@ -40,6 +43,12 @@ export async function resolveSpec(ctx: Context, spec: DeploymentSpec, file: stri
 
 export async function deploy(ctx: Context, spec: DeploymentSpec, file: string, opts: RolloutOptions): Promise<RolloutResult> {
   const { image, ...resolved } = await resolveSpec(ctx, spec, file, opts)
-  const result = await rollout(ctx, { kind: 'deploy', ...resolved, replicas: spec.replicas, ...opts })
+  // What the file (or the operator) chose, as against what forrest filled in by default or detected.
+  const announceChoice: AnnounceChoice = {
+    prefix: spec.announce.prefix !== undefined || ctx.config.prefixSource !== 'default',
+    address: spec.hosts !== undefined || spec.announce.address !== undefined || ctx.config.ipSource !== 'detected',
+  }
+  const notes = announceChoice.address ? [] : [detectedAddressNote(resolved.spec.announce.address)]
+  const result = await rollout(ctx, { kind: 'deploy', ...resolved, replicas: spec.replicas, announceChoice, notes, ...opts })
   return { ...result, image: { ref: image.ref, ...(image.digest ? { digest: image.digest } : {}), imageId: image.imageId, pulled: image.pulled } }
 }

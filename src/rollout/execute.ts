@@ -101,8 +101,19 @@ export async function executePlan(
   const phase = (label: string, list: PlanStep[], order: Wave['order']): ListrTask => ({
     title: label,
     skip: () => stop() && 'an earlier step failed or was interrupted',
-    task: (_, task) => task.newListr(list.map((s) => stepTask(s, order)), { concurrent: true, exitOnError: false }),
+    task: (_, task) => runGroup(task.newListr(list.map((s) => stepTask(s, order)), { concurrent: true, exitOnError: false })),
   })
+
+  /**
+   * Runs a group of subtasks (every one runs: exitOnError false) and fails the group when any of
+   * them failed, so the parent is shown failed (✖ start 1, ✖ wave 1/1), never ✔ over a failed step.
+   */
+  const runGroup = async (group: { run(): Promise<unknown> }): Promise<void> => {
+    const before = failures.length
+    await group.run()
+    const failed = failures.length - before
+    if (failed > 0) throw new Error(`${failed} step${failed === 1 ? '' : 's'} failed`)
+  }
 
   const analysisTask = (analyse: () => Promise<{ title: string; hold: boolean }>): ListrTask => ({
     title: 'canary analysis',
@@ -129,7 +140,7 @@ export async function executePlan(
     return {
       title: `wave ${i + 1}/${plan.waves.length}${w.canary ? ' (canary)' : ''}`,
       skip: () => (held ? 'held after the canary' : stop() && 'an earlier step failed or was interrupted'),
-      task: (_, task) => task.newListr(phases, { concurrent: false, exitOnError: false }),
+      task: (_, task) => runGroup(task.newListr(phases, { concurrent: false, exitOnError: false })),
     }
   }
 

@@ -1,21 +1,8 @@
-import createDebug from 'debug'
 import type { ContainerInfo, ContainerRuntime } from '../docker/runtime.js'
 import { ForrestError } from '../errors.js'
 import { isForrestManaged, LABEL } from '../labels.js'
 import { instanceKey } from '../plan/keys.js'
-import type { InstanceRegistry } from '../registry/instances.js'
-
-const debug = createDebug('forrest:instance')
-
-/**
- * The two state-changing building blocks every command shares: bring one container into
- * service, and take one out. `forrest launch`/`stop` call them directly; rollouts call them
- * per plan step.
- */
-export interface InstanceDeps {
-  runtime: ContainerRuntime
-  registry: InstanceRegistry
-}
+/** Building blocks `forrest launch`/`stop` and rollouts share. */
 
 /** The container port to use: the flag/spec, else the image's single exposed TCP port. */
 export function choosePort(image: string, requested: number | undefined, exposed: number[]): number {
@@ -31,20 +18,6 @@ export function choosePort(image: string, requested: number | undefined, exposed
 export const addressOf = (ip: string, c: ContainerInfo): string => {
   if (!c.hostPort) throw new ForrestError('ROLLOUT_FAILED', `container ${c.name} has no published port`)
   return `${ip}:${c.hostPort}`
-}
-
-/**
- * Announces a started container; if the announce fails, the container is stopped and removed
- * again so nothing is left half done.
- */
-export async function announceOrUndo(deps: InstanceDeps, c: ContainerInfo, key: string, address: string): Promise<number> {
-  try {
-    return await deps.registry.announce(key, address)
-  } catch (err) {
-    debug('announce of %s failed, removing container', c.name)
-    await deps.runtime.remove(c.id).catch(() => undefined)
-    throw err
-  }
 }
 
 /** Finds a container forrest may touch, or says clearly why not. */

@@ -2,11 +2,11 @@ import createDebug from 'debug'
 import { bindIpFor, checkPrefixAgainstRoot, probeHostOf } from '../config.js'
 import type { Context } from '../context.js'
 import { ForrestError } from '../errors.js'
-import { lockKey } from '../plan/keys.js'
+import { instanceKey, lockKey } from '../plan/keys.js'
 import { describeCanary, withCanary, type CanaryAnalysis } from '../plan/canary.js'
 import { planRollout } from '../plan/plan-rollout.js'
 import type { RolloutPlan } from '../plan/types.js'
-import { readGatewayAcks } from '../registry/gateway-acks.js'
+import { gatewayCheckPrefix, readGatewayAcks } from '../registry/gateway-acks.js'
 import { InstanceRegistry } from '../registry/instances.js'
 import { acquireLock, type DeployLock } from '../registry/lock.js'
 import { Records, type CurrentRecord, type RevisionRecord } from '../registry/records.js'
@@ -25,6 +25,8 @@ import { resolveRecordedEnv, type ResolvedEnv } from './secrets.js'
 import type { HostTarget, InstanceTemplate, StepDeps } from './steps.js'
 import { eligible, type HostState } from '../hosts/fleet.js'
 import { heldCanaryNote, heldRevision } from './held-canary.js'
+import { probeWritePermission } from '../registry/write-probe.js'
+import { checkDetectedAddress, checkPrefixMove, checkSharedPrefix, settleAbandoned, type AnnounceChoice } from './preflight.js'
 
 type ObservedInstances = Awaited<ReturnType<typeof observe>>['state']['instances']
 
@@ -55,6 +57,10 @@ export interface RolloutRequest {
   waitLockMs?: number
   /** Roll on the hosts that answer when some do not (bounds then hold for the reachable ones). */
   allowUnreachableHosts?: boolean
+  /** deploy: whether the announce prefix and address were chosen explicitly (preflight.ts). */
+  announceChoice?: AnnounceChoice
+  /** Lines the plan starts with (e.g. that the announce address was detected). */
+  notes?: string[]
   /** The app's hosts, already reached (and their images checked) by the verb. */
   hosts: HostState[]
   renderer: RendererName
@@ -126,6 +132,8 @@ export async function rollout(ctx: Context, req: RolloutRequest): Promise<Rollou
   const writer = lock?.writer ?? ctx.writer
   const records = new Records(ctx.etcd, ctx.config.etcdHosts, ctx.config.recordsRoot, writer)
   try {
+    // Every kind of key the rollout writes, before anything changes: a role that cannot write one fails now (exit 15).
+    if (lock) await probeWritePermission(ctx.etcd, ctx.config.etcdHosts, [instanceKey(prefix, `${app}-r0-0`), `/${ctx.config.recordsRoot}/apps/${app}/current`, gatewayCheckPrefix(prefix, ctx.config.recordsRoot) + `${app}-r0-0`])
     const [current, revisions] = await Promise.all([records.current(app), records.revisions(app)])
     if (req.expectRevision !== undefined && current?.revision !== req.expectRevision) {
       throw new ForrestError('REVISION_CHANGED', `${app} changed while waiting: current revision is now ${current?.revision ?? 'none'}, not ${req.expectRevision}`, {
@@ -134,6 +142,7 @@ export async function rollout(ctx: Context, req: RolloutRequest): Promise<Rollou
     }
     const decision = req.resume ? resumeDecision(app, req.resume, revisions, current?.revision) : decideRevision({ ...req, kind: req.kind === 'promote' || req.kind === 'abort' ? 'deploy' : req.kind, secretFingerprints: req.env.fingerprints }, current, revisions, new Date())
     const { revision, reuse, target: targetRec, current: currentRec } = decision
+    if (req.announceChoice) checkDetectedAddress(app, req.announceChoice, spec.announce.address, currentRec)
     // The current revision's template is only needed to roll back to it; its secrets are read then.
     const templates = new Map<number, () => InstanceTemplate>([[revision, () => templateOf(targetRec, req.env)]])
     if (currentRec && currentRec.revision !== revision) templates.set(currentRec.revision, memo(() => templateOf(currentRec, resolveRecordedEnv(resolvedRecord(currentRec), process.env))))
@@ -141,6 +150,7 @@ export async function rollout(ctx: Context, req: RolloutRequest): Promise<Rollou
     const registry = new InstanceRegistry(ctx.etcd, ctx.config.etcdHosts, writer)
     const observed = await observe({ registry, records }, app, { prefix }, identity, req.hosts)
     const gateways = await liveGateways(ctx, [prefix, ...observed.state.instances.map((i) => i.prefix ?? prefix)])
+    if (req.announceChoice) await checkSharedPrefix({ records, registry }, app, prefix, req.announceChoice, currentRec)
     const deps: StepDeps = {
       ctx,
       records,
@@ -168,6 +178,7 @@ export async function rollout(ctx: Context, req: RolloutRequest): Promise<Rollou
     const canarySpec = req.kind === 'deploy' ? spec.update.canary : undefined
     const plan = canarySpec ? withCanary(planned, resolveCanaryCount(canarySpec.count, req.replicas)) : planned
     plan.notes.push(...observed.notes)
+    plan.notes.unshift(...(req.notes ?? []))
     let canary: CanaryAnalysis | undefined
     const override = req.kind === 'deploy' ? scaleOverrideNote(current, req.replicas) : undefined
     if (override) plan.notes.unshift(override)
@@ -189,6 +200,8 @@ export async function rollout(ctx: Context, req: RolloutRequest): Promise<Rollou
     })
     if (req.dryRun) return result('dry-run')
     requireGateways(spec, prefix, gateways.get(prefix))
+    checkPrefixMove(app, prefix, observed.state.instances, (p) => gateways.get(p) ?? new Set())
+    await settleAbandoned(records, app, revisions, current?.revision, req.actor)
     if (plan.action === 'noop') {
       // Records converge too: a changed replica count (deploy after `forrest scale`), or a
       // revision a crash left in-progress although every instance of it serves.
@@ -315,7 +328,7 @@ function hostTargets(ctx: Context, hosts: HostState[]): (name?: string) => HostT
  * publishes and this rollout has not handed out. A port something outside Docker holds shows
  * up as Docker's bind error, and the step asks again (taken).
  */
-function portAllocator(range: { from: number; to: number }): StepDeps['ports'] {
+export function portAllocator(range: { from: number; to: number }): StepDeps['ports'] {
   const used = new Map<string, Promise<Set<number>>>()
   const usedOn = (host: HostTarget) => {
     let u = used.get(host.name)

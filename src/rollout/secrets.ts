@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs'
 import { isAbsolute, resolve } from 'node:path'
 import { parseEnv } from 'node:util'
 import { ForrestError } from '../errors.js'
+import { ownCredentialProblem } from '../spec/own-credentials.js'
 import { isSecretRef } from '../spec/secrets.js'
 import type { DeploymentSpec } from '../spec/types.js'
 
@@ -39,6 +40,9 @@ export function resolveEnv(spec: Pick<DeploymentSpec, 'name' | 'env' | 'envFile'
   for (const [name, value] of Object.entries(spec.env)) {
     if (!isSecretRef(value)) values[name] = value
     else if ('fromEnv' in value) {
+      // Validation refused it already; a recorded spec is checked again here.
+      const own = ownCredentialProblem(value.fromEnv)
+      if (own) throw new ForrestError('BAD_INPUT', `env.${name} of ${spec.name}: ${own}; nothing was changed`)
       const v = jobEnv[value.fromEnv]
       if (v === undefined) {
         throw new ForrestError('BAD_INPUT', `env.${name} of ${spec.name} comes from $${value.fromEnv}, which is not set in this environment; nothing was changed`, {

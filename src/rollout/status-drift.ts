@@ -231,7 +231,9 @@ export function classifyApp(o: AppObservation, probes: Map<string, ProbeResult>,
 }
 
 function healthFor(type: HealthSpec['type'], c: ContainerInfo | undefined, probe: ProbeResult | undefined): [Health, string] {
-  if (type === 'http') return probe ? [probe.ok ? 'healthy' : 'unhealthy', probe.detail] : c?.running === false || !c ? ['unhealthy', 'not running'] : ['unknown', 'not probed']
+  // A container that is not running is never healthy, whatever its address answers (another process may hold the port).
+  if (type === 'http' && c && !c.running) return ['unhealthy', c.state]
+  if (type === 'http') return probe ? [probe.ok ? 'healthy' : 'unhealthy', probe.detail] : !c ? ['unhealthy', 'not running'] : ['unknown', 'not probed']
   if (!c?.running) return ['unhealthy', c ? c.state : 'no container']
   if (type === 'docker') return [c.health === 'healthy' ? 'healthy' : c.health ? 'unhealthy' : 'unknown', `docker health ${c.health ?? 'none'}`]
   return ['healthy', 'running (health: none)']
@@ -245,7 +247,7 @@ function driftOf(i: InstanceStatus, c: ContainerInfo | undefined, key: string | 
     return out
   }
   // Docker restarts it again and again: HAProxy's check keeps it out, but it does not serve.
-  if (c.state === 'restarting' || ((i.restarts ?? 0) >= 2 && (i.uptimeSeconds ?? 0) < 60)) d('crash-loop', `crash-looping: restarted ${i.restarts ?? '?'} times, ${c.state === 'restarting' ? 'restarting now' : `up ${i.uptimeSeconds}s`}`)
+  if (c.state === 'restarting' || ((i.restarts ?? 0) >= 2 && (i.uptimeSeconds ?? 0) < 60)) d('crash-loop', `crash-looping: restarted ${i.restarts ?? '?'} times, ${c.state === 'restarting' ? 'restarting now' : c.running ? `up ${i.uptimeSeconds}s` : `now ${c.state}`}`)
   if (!c.running) d('stopped-container', `container ${i.container} is ${c.state}${i.registered ? ' but still registered' : ''}`)
   else if (!i.registered) d('container-without-key', `container ${i.container} runs but has no key in etcd (gets no traffic)`)
   // A held canary's instances are where they should be: the canary-held line covers them.

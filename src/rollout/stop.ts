@@ -1,11 +1,12 @@
 import type { Context } from '../context.js'
 import { ForrestError } from '../errors.js'
+import type { ContainerInfo } from '../docker/runtime.js'
 import { LABEL } from '../labels.js'
 import { instanceKey } from '../plan/keys.js'
 import { readGatewayAcks } from '../registry/gateway-acks.js'
 import { InstanceRegistry } from '../registry/instances.js'
 import { acquireLock } from '../registry/lock.js'
-import { Records } from '../registry/records.js'
+import { Records, type InstanceRecord } from '../registry/records.js'
 import { recordsOf } from './app-records.js'
 import { findForrestContainer } from './instance-ops.js'
 import { hostsOf, type Host } from '../hosts/fleet.js'
@@ -38,7 +39,7 @@ export async function stop(ctx: Context, name: string, opts: StopOptions, log: (
   log(`Stopping ${name} ...`)
   const identity = await ctx.identity()
   // Refuse before touching etcd: a container without forrest's labels is not ours.
-  const host = await hostOfInstance(ctx, name)
+  const { host, record } = await hostOfInstance(ctx, name)
   const c = await findForrestContainer(host.runtime, name)
   if (c.labels[LABEL.owner] !== identity.owner) {
     throw new ForrestError('NOT_FORREST_CONTAINER', `container "${name}" belongs to another forrest environment (${c.labels[LABEL.owner] ?? 'no owner label'}), not ${identity.owner}; leaving it alone`, {
@@ -51,7 +52,9 @@ export async function stop(ctx: Context, name: string, opts: StopOptions, log: (
   const key = instanceKey(prefix, c.name)
   const lock = await acquireLock(ctx.etcd, ctx.config.etcdHosts, lockKey(ctx.config.recordsRoot, app), { actor: opts.actor, command: `stop ${name}` }, { waitMs: opts.waitLockMs, ttlSeconds: ctx.config.lockTtlSec })
   try {
-    const withdrawn = (await ctx.registry.get(key)) !== null
+    const announced = await ctx.registry.get(key)
+    refuseDisagreement(key, announced, record, c, host)
+    const withdrawn = announced !== null
     const gateways = new Set((await readGatewayAcks(ctx.etcd, prefix, ctx.config.recordsRoot)).acks.keys())
     const deps: StepDeps = {
       ctx,
@@ -86,7 +89,7 @@ export async function stop(ctx: Context, name: string, opts: StopOptions, log: (
  * Where an instance runs: the host its record names (an app deployed with `hosts:`), else the
  * local engine (`forrest launch` containers, and apps on the local engine).
  */
-async function hostOfInstance(ctx: Context, name: string): Promise<Host> {
+async function hostOfInstance(ctx: Context, name: string): Promise<{ host: Host; record?: InstanceRecord & { app: string } }> {
   const records = recordsOf(ctx)
   for (const app of await records.apps()) {
     const rec = (await records.instances(app)).get(name)
@@ -94,9 +97,24 @@ async function hostOfInstance(ctx: Context, name: string): Promise<Host> {
     const current = await records.current(app)
     const revision = current && (await records.revision(app, current.revision))
     const host = revision && hostsOf(ctx, revision.spec).find((h) => h.name === rec.host)
-    if (host) return host
+    if (host) return { host, record: { ...rec, app } }
   }
-  return hostsOf(ctx, { announce: { address: ctx.config.ip } })[0]!
+  return { host: hostsOf(ctx, { announce: { address: ctx.config.ip } })[0]! }
+}
+
+/**
+ * stop acts only on what the key, the instance record and the container agree on: a key that
+ * points elsewhere (written by hand, or by an older `forrest launch` over an app's key) is
+ * another instance's, and withdrawing it or stopping this container would take down the wrong one.
+ */
+function refuseDisagreement(key: string, announced: string | null, record: (InstanceRecord & { app: string }) | undefined, c: ContainerInfo, host: Host): void {
+  const published = c.hostPort ? `${host.address}:${c.hostPort}` : undefined
+  const expected = record?.address ?? published
+  if (announced === null || announced === expected) return
+  const whose = record ? `app ${record.app}'s record of ${c.name} says ${record.address} (on host ${record.host})` : `container ${c.name} publishes ${published ?? 'no port'} on ${host.name}`
+  throw new ForrestError('KEY_CONFLICT', `${key} = ${announced}, but ${whose}: the key and the instance disagree, so forrest stop leaves both alone. Nothing was stopped or withdrawn`, {
+    suggestion: `Find what answers at ${announced} (forrest status, docker ps on that host) and stop that; then forrest stop ${c.name} again.`,
+  })
 }
 
 async function recordedDrain(ctx: Context, app: string): Promise<number> {

@@ -1,3 +1,4 @@
+import { normalizePrefix } from '../config.js'
 import type { DeploymentSpec } from './types.js'
 
 /** Human lines for what changed between two revisions' specs (history, plan output). Pure. */
@@ -15,6 +16,11 @@ export function diffSpecs(prev: DeploymentSpec | undefined, next: DeploymentSpec
   }
   if (JSON.stringify(prev.labels) !== JSON.stringify(next.labels)) out.push('labels changed')
   if (JSON.stringify(prev.health) !== JSON.stringify(next.health)) out.push('health check changed')
+  // Where it is announced: a move is a change like any other (a forgotten FORREST_IP must never read "no change").
+  const [pp, np] = [normalizePrefix(prev.announce?.prefix ?? ''), normalizePrefix(next.announce?.prefix ?? '')]
+  if (pp && np && pp !== np) out.push(`announce.prefix ${pp} → ${np}`)
+  const [pa, na] = [prev.announce?.address ?? '', next.announce?.address ?? '']
+  if (pa && na && pa !== na) out.push(`announce.address ${pa} → ${na}`)
   if (prev.replicas !== next.replicas) out.push(`replicas ${prev.replicas} → ${next.replicas}`)
   return out.length ? out : ['no change']
 }

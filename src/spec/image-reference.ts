@@ -38,7 +38,23 @@ export function imageReferenceProblem(ref: string): string | undefined {
   if (ref.length > IMAGE_REFERENCE_MAX) return `invalid image reference: it is longer than ${IMAGE_REFERENCE_MAX} characters`
   if (!REFERENCE_RE.test(ref)) return `invalid image reference "${ref}": ${whatIsWrong(ref)}`
   if (split(ref).name.length > NAME_MAX) return `invalid image reference "${ref}": the name is longer than ${NAME_MAX} characters`
-  return undefined
+  return capitalHostProblem(ref)
+}
+
+/**
+ * `UPPER/case` passes the grammar, but Docker reads a first component with capital letters as a
+ * registry host (distribution/reference's splitDockerDomain) and would try to reach "UPPER": almost
+ * always a repository written in the wrong case. A real host is named with "." or ":" (or is
+ * localhost), which this leaves alone.
+ */
+function capitalHostProblem(ref: string): string | undefined {
+  if (isImageId(ref)) return undefined
+  const { domain, name, tag, digest } = split(ref)
+  const slash = name.indexOf('/')
+  if (domain !== undefined || slash <= 0) return undefined
+  const first = name.slice(0, slash)
+  if (first === first.toLowerCase()) return undefined
+  return `invalid image reference "${ref}": "${first}" has capital letters, so Docker would read it as a registry host, not part of the repository. Repository names are lowercase: write ${join(undefined, name.toLowerCase(), tag, digest)}; for a registry, name its host with its domain or port (registry.example.com/${name.slice(slash + 1)})`
 }
 
 /** The likeliest mistake in a reference the grammar rejected, most specific first. */

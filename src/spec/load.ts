@@ -52,9 +52,10 @@ export async function loadSpecFile(path: string): Promise<DeploymentSpec> {
     bytes = await readAtMost(path, MAX_SPEC_BYTES + 1)
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code
-    throw new ForrestError('BAD_INPUT', `cannot read deployment spec ${path}: ${code === 'ENOENT' ? 'no such file' : (err as Error).message}`, {
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' || code === 'EPERM' ? 'permission denied (the user running forrest may not read it)' : code === 'EISDIR' ? 'it is a directory' : (err as Error).message
+    throw new ForrestError('BAD_INPUT', `cannot read deployment spec ${path}: ${why}; nothing was changed`, {
       cause: err,
-      suggestion: 'Pass the path of a deployment YAML, e.g. deployments/myapp.yml.',
+      suggestion: code === 'EACCES' || code === 'EPERM' ? `Make ${path} readable by this user (chmod, chown), or run forrest as a user who may read it.` : 'Pass the path of a deployment YAML, e.g. deployments/myapp.yml.',
     })
   }
   if (bytes.length > MAX_SPEC_BYTES) throw invalidSpec(path, [rootProblem(path, sizeProblem(await sizeIfRegular(path)))])

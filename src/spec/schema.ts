@@ -6,6 +6,8 @@
 import { z } from 'zod'
 import { normalizePrefix } from '../config.js'
 import { DURATION_PATTERN, durationMistake, MAX_DURATION, MAX_DURATION_MS, POSITIVE_DURATION_PATTERN, parseDuration } from './duration.js'
+import { ownCredentialProblem } from './own-credentials.js'
+import { REQUEST_TARGET_PATTERN, requestTargetProblem } from './request-target.js'
 import { IMAGE_REFERENCE_MAX, IMAGE_REFERENCE_PATTERN, imageReferenceProblem } from './image-reference.js'
 
 export const NAME_PATTERN = '^[a-z0-9][a-z0-9-]{0,40}$'
@@ -63,7 +65,15 @@ function envNameMessage(input: unknown): string {
  * passed to the container, and never stored (a keyed fingerprint is) or printed.
  */
 const secretRef = z.union([
-  z.strictObject({ fromEnv: z.string().regex(new RegExp(ENV_NAME_PATTERN), 'expected the name of an environment variable of the deploy job') }),
+  z.strictObject({
+    fromEnv: z
+      .string()
+      .regex(new RegExp(ENV_NAME_PATTERN), 'expected the name of an environment variable of the deploy job')
+      .superRefine((name, ctx) => {
+        const problem = ownCredentialProblem(name)
+        if (problem) ctx.addIssue({ code: 'custom', message: problem })
+      }),
+  }),
   z.strictObject({ fromFile: z.string().min(1, 'expected a file path') }),
 ])
 
@@ -92,7 +102,15 @@ export const announceShape = {
 
 export const healthShape = {
   type: z.enum(['http', 'docker', 'none']).default('http').describe('http: GET path expects status; docker: the image HEALTHCHECK; none: running is enough.'),
-  path: z.string().regex(/^\//, 'must start with "/", e.g. /healthz').optional().describe('HTTP path to probe (type http only). Default /.'),
+  path: z
+    .string()
+    .superRefine((path, ctx) => {
+      const problem = requestTargetProblem(path)
+      if (problem) ctx.addIssue({ code: 'custom', message: problem })
+    })
+    .meta({ pattern: REQUEST_TARGET_PATTERN })
+    .optional()
+    .describe('HTTP path to probe (type http only), sent as it is written: a request target like /healthz or /status?full=1 (no spaces or control characters; percent-encode anything else). Default /.'),
   status: z
     .int('expected an HTTP status code 100..599')
     .min(100, 'expected an HTTP status code 100..599')

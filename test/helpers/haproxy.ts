@@ -27,14 +27,14 @@ export const SERVER_HEADER = 'x-forrest-server'
  * frontend on a free loopback port, admin socket in a temp dir. Every response carries
  * SERVER_HEADER = the HAProxy server (forrest instance) name that answered it.
  */
-export async function startHaproxy(opts: { backend?: string } = {}): Promise<TestHaproxy> {
+export async function startHaproxy(opts: { backend?: string; /** Sections appended after the starter config (e.g. a second backend). */ extraConfig?: string } = {}): Promise<TestHaproxy> {
   const dir = await mkdtemp(join(tmpdir(), 'forrest-haproxy-'))
   const socket = join(dir, 'admin.sock')
   const port = await freePort()
   const configPath = join(dir, 'haproxy.cfg')
   // The backend is the config's last section, so the header line lands in it.
   const config = renderStarterConfig({ socketPath: socket, frontendBind: `127.0.0.1:${port}`, backend: opts.backend ?? 'app' })
-  await writeFile(configPath, `${config}  http-response set-header ${SERVER_HEADER} %s\n`)
+  await writeFile(configPath, `${config}  http-response set-header ${SERVER_HEADER} %s\n${opts.extraConfig ?? ''}`)
   const runtime = new HaproxyRuntime(socket, 1000)
   let stderr = ''
   const proc: ChildProcess = spawn('haproxy', ['-W', '-db', '-f', configPath], { stdio: ['ignore', 'ignore', 'pipe'] })

@@ -31,7 +31,8 @@ describe('etcd with TLS and authentication (3 members), least privilege, secrets
   let gateway: GatewayCli
   let envFile: string
   const outputs: CliResult[] = []
-  const env = (extra: Record<string, string> = {}) => ({ ...run.env(''), ...etcd.env('forrest'), ETCD_PREFIX: prefix, DB_PASSWORD: SECRET, ...extra })
+  // The envFile lives in the temp dir, beside (not below) the spec files: allowed explicitly.
+  const env = (extra: Record<string, string> = {}) => ({ ...run.env(''), ...etcd.env('forrest'), ETCD_PREFIX: prefix, DB_PASSWORD: SECRET, FORREST_SECRETS_DIR: tmpdir(), ...extra })
   const cli = async (args: string[], extra: Record<string, string> = {}) => {
     const res = await forrest(args, env(extra), 90_000)
     outputs.push(res)

@@ -132,7 +132,7 @@ describe('images from a private registry (TLS + htpasswd)', () => {
   it('CI credentials (FORREST_REGISTRY_USER + _PASSWORD_FILE), then a credential helper for scale, which pulls the recorded digest', async () => {
     const app = `rb${short}`
     const empty = join(scratch, 'no-docker-config')
-    const ci = { DOCKER_CONFIG: empty, FORREST_REGISTRY_USER: lab.user, FORREST_REGISTRY_PASSWORD_FILE: lab.passwordFile }
+    const ci = { DOCKER_CONFIG: empty, FORREST_REGISTRY_SERVER: lab.registry, FORREST_REGISTRY_USER: lab.user, FORREST_REGISTRY_PASSWORD_FILE: lab.passwordFile }
     const res = await forrest(['deploy', specFile(app, { ...fast, name: app, replicas: 1, image: `${repo}:2` })], env(ci))
     expect(res.code, res.stderr).toBe(0)
     expect(await bodies(app)).toEqual(['v2'])
@@ -164,7 +164,7 @@ describe('images from a private registry (TLS + htpasswd)', () => {
   it('each registry failure has its own error and exit code, and changes nothing', async () => {
     const emptyConfig = join(scratch, 'empty-config')
     const cases: Array<[string, string, Record<string, string>, string, number, RegExp]> = [
-      ['bad-password', `${repo}:1`, { FORREST_REGISTRY_USER: lab.user, FORREST_REGISTRY_PASSWORD: 'not-the-password' }, 'REGISTRY_AUTH_FAILED', 16, /refused the credentials of user lab/],
+      ['bad-password', `${repo}:1`, { FORREST_REGISTRY_SERVER: lab.registry, FORREST_REGISTRY_USER: lab.user, FORREST_REGISTRY_PASSWORD: 'not-the-password' }, 'REGISTRY_AUTH_FAILED', 16, /refused the credentials of user lab/],
       ['no-credentials', `${repo}:1`, { DOCKER_CONFIG: emptyConfig }, 'REGISTRY_AUTH_FAILED', 16, /wants credentials and forrest found none/],
       ['unknown-tag', `${repo}:nope`, {}, 'IMAGE_NOT_FOUND', 8, /no such repository or tag/],
       ['unknown-repo', `${lab.registry}/forrest-test/none-${run.id}:1`, {}, 'IMAGE_NOT_FOUND', 8, /no such repository or tag/],

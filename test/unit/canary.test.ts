@@ -45,14 +45,14 @@ describe('trafficBetween', () => {
   it('sums deltas over gateways and weights rtime by responses', () => {
     const start = snap({ g1: { a: [100, 1, 3], b: [50, 0, 3] }, g2: { a: [10, 0, 3] } })
     const end = snap({ g1: { a: [200, 11, 10], b: [60, 0, 3] }, g2: { a: [110, 0, 20] } })
-    expect(trafficBetween(start, end, ['a'])).toEqual({ responses: 200, errors5xx: 10, errorRate: 0.05, rtimeMs: 15 })
+    expect(trafficBetween(start, end, ['a'])).toEqual({ responses: 200, errors5xx: 10, errorRate: 0.05, failures: { econ: 0, eresp: 0, wretr: 0, wredis: 0 }, failureRate: 0, rtimeMs: 15 })
   })
 
   it('counts a reset counter (HAProxy reloaded, server re-added) from zero, and a new gateway from zero', () => {
     const start = snap({ g1: { a: [500, 50, 3] } })
     const end = snap({ g1: { a: [40, 2, 3] }, g2: { a: [10, 0, 3] } })
     expect(trafficBetween(start, end, ['a'])).toMatchObject({ responses: 50, errors5xx: 2 })
-    expect(trafficBetween(start, end, ['zz'])).toEqual({ responses: 0, errors5xx: 0, errorRate: 0, rtimeMs: 0 })
+    expect(trafficBetween(start, end, ['zz'])).toEqual({ responses: 0, errors5xx: 0, errorRate: 0, failures: { econ: 0, eresp: 0, wretr: 0, wredis: 0 }, failureRate: 0, rtimeMs: 0 })
   })
 })
 

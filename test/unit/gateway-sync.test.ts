@@ -147,7 +147,7 @@ describe('HAProxy answers', () => {
       return f.join(',')
     }
     const text = [STAT_HEADER_2_6, row('app', 'a-1', 2, 5, 'L7OK', '200'), row('app', 'b-1', 0, 0, '* L7STS', '404'), row('other', 'a-1', 9, 9, 'L4CON', ''), ''].join('\n')
-    const none = { responses: 0, errors5xx: 0, rtimeMs: 0 }
+    const none = { responses: 0, errors5xx: 0, rtimeMs: 0, econ: 0, eresp: 0, wretr: 0, wredis: 0 }
     expect([...parseServerStats(text, 'app')]).toEqual([
       ['a-1', { sessions: 5, queued: 2, checkStatus: 'L7OK 200', counters: none }],
       ['b-1', { sessions: 0, queued: 0, checkStatus: 'L7STS 404', counters: none }],
@@ -155,7 +155,7 @@ describe('HAProxy answers', () => {
     expect(parseServerStats('No such proxy.\n', 'app').size).toBe(0)
   })
 
-  it('reads the traffic counters: responses summed over hrsp_*, 5xx, rtime', () => {
+  it('reads the traffic counters: responses summed over hrsp_*, 5xx, rtime, and econ, eresp, wretr, wredis', () => {
     const cols = STAT_HEADER_2_6.replace(/^# /, '').split(',')
     const f = cols.map(() => '')
     const set = (col: string, v: string | number) => (f[cols.indexOf(col)] = String(v))
@@ -169,7 +169,11 @@ describe('HAProxy answers', () => {
     set('hrsp_other', 1)
     set('req_tot', 200) // not used: responses are what a 5xx rate is a share of
     set('rtime', 42)
-    expect(parseServerStats([STAT_HEADER_2_6, f.join(','), ''].join('\n'), 'app').get('a-1')?.counters).toEqual({ responses: 101, errors5xx: 5, rtimeMs: 42 })
+    set('econ', 1)
+    set('eresp', 7)
+    set('wretr', 6)
+    set('wredis', 6)
+    expect(parseServerStats([STAT_HEADER_2_6, f.join(','), ''].join('\n'), 'app').get('a-1')?.counters).toEqual({ responses: 101, errors5xx: 5, rtimeMs: 42, econ: 1, eresp: 7, wretr: 6, wredis: 6 })
   })
 })
 
