@@ -38,13 +38,15 @@ export abstract class BaseCommand extends Command {
   }
 
   /**
-   * gRPC reports a TLS failure (a wrong etcd CA, a refused client certificate) as "no
-   * connection": every command's ETCD_UNREACHABLE is checked here for the certificate problem.
+   * gRPC reports a TLS failure (a wrong etcd CA, a refused client certificate) and an endpoint
+   * that is some other HTTP server as "no connection": every command's ETCD_UNREACHABLE is
+   * checked here for the certificate problem, then for what answered instead of etcd.
    */
   private async explained(fe: ForrestError): Promise<ForrestError> {
     if (fe.code !== 'ETCD_UNREACHABLE' || !this.resolvedConfig) return fe
-    const { diagnoseTls } = await import('./registry/etcd-diagnose.js')
-    return (await diagnoseTls(this.resolvedConfig.etcdHosts, this.resolvedConfig.etcdSecurity).catch(() => undefined)) ?? fe
+    const { diagnoseTls, diagnoseNotEtcd } = await import('./registry/etcd-diagnose.js')
+    const { etcdHosts, etcdSecurity } = this.resolvedConfig
+    return (await diagnoseTls(etcdHosts, etcdSecurity).catch(() => undefined)) ?? (await diagnoseNotEtcd(etcdHosts, etcdSecurity).catch(() => undefined)) ?? fe
   }
 
   protected async catch(err: Error & { exitCode?: number }): Promise<never> {

@@ -33,6 +33,7 @@ export type ErrorCode =
   | 'ROLLOUT_FAILED'
   | 'LOCK_HELD'
   | 'ETCD_UNREACHABLE'
+  | 'ETCD_NOT_ETCD'
   | 'DOCKER_UNREACHABLE'
   | 'IMAGE_NOT_FOUND'
   | 'CONTAINER_NOT_FOUND'
@@ -42,6 +43,7 @@ export type ErrorCode =
   | 'NAME_TAKEN'
   | 'KEY_CONFLICT'
   | 'NO_EXPOSED_PORT'
+  | 'ADDRESS_NOT_ON_HOST'
   | 'NOT_CONVERGED'
   | 'REVISION_CHANGED'
   | 'GATEWAY_UNREACHABLE'
@@ -62,12 +64,16 @@ const EXIT_BY_CODE: Record<ErrorCode, number> = {
   BAD_INPUT: EXIT.badInput,
   INVALID_SPEC: EXIT.badInput,
   NO_EXPOSED_PORT: EXIT.badInput,
+  /** FORREST_IP (or a host's address) is not an address of the Docker host: ports cannot be published on it. */
+  ADDRESS_NOT_ON_HOST: EXIT.badInput,
   ROLLED_BACK: EXIT.rolledBack,
   /** update.canary.pause: the canary passed and the rollout holds for `forrest promote` / `forrest abort` (not a failure: CI branches on it). */
   WAITING_FOR_PROMOTION: EXIT.waitingForPromotion,
   ROLLOUT_FAILED: EXIT.failed,
   LOCK_HELD: EXIT.lockHeld,
   ETCD_UNREACHABLE: EXIT.etcdUnreachable,
+  /** ETCD_HOST answers, but it is another server (an HTTP port): etcd is not reachable there. */
+  ETCD_NOT_ETCD: EXIT.etcdUnreachable,
   DOCKER_UNREACHABLE: EXIT.dockerUnreachable,
   GATEWAY_UNREACHABLE: EXIT.failed,
   /** Fewer live gateways for the prefix than the file's gateways.required: nothing was changed. */

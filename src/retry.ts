@@ -6,7 +6,13 @@ import pRetry, { AbortError } from 'p-retry'
  * open, so the last attempt can reach a member that was skipped). Typed ForrestErrors (bad
  * input, not found, conflicts) are never retried.
  */
-export async function retryTransient<T>(fn: () => Promise<T>, isTransient: (err: unknown) => boolean, retries = 3): Promise<T> {
+export async function retryTransient<T>(
+  fn: () => Promise<T>,
+  isTransient: (err: unknown) => boolean,
+  retries = 3,
+  /** Called after each failed attempt that will be retried (attempt counts from 1). */
+  onRetry?: (err: Error, attempt: number, attempts: number) => void,
+): Promise<T> {
   return pRetry(
     async () => {
       try {
@@ -16,6 +22,6 @@ export async function retryTransient<T>(fn: () => Promise<T>, isTransient: (err:
         throw err
       }
     },
-    { retries, minTimeout: 50, maxTimeout: 800, factor: 2 },
+    { retries, minTimeout: 50, maxTimeout: 800, factor: 2, ...(onRetry ? { onFailedAttempt: (e) => void (e.retriesLeft > 0 && onRetry(e, e.attemptNumber, retries + 1)) } : {}) },
   )
 }

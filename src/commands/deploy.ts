@@ -28,8 +28,11 @@ Exit codes: 0 done (or nothing to do), 2 bad input, 3 failed (or its canary fail
     const [{ loadSpecFile }, { deploy }] = await Promise.all([import('../spec/load.js'), import('../rollout/deploy.js')])
     // Validate the whole file before any I/O against Docker or etcd.
     const spec = await loadSpecFile(args.file)
-    return withRolloutSvg(flags.svg, () =>
-      runRolloutVerb(this, config, { command: `deploy ${args.file}`, waitLock: flags['wait-lock'], allowUnreachableHosts: flags['allow-unreachable-hosts'], dryRun: flags['dry-run'] }, (ctx, o) => deploy(ctx, spec, args.file, o)),
+    return withRolloutSvg(
+      flags.svg,
+      () => runRolloutVerb(this, config, { command: `deploy ${args.file}`, waitLock: flags['wait-lock'], allowUnreachableHosts: flags['allow-unreachable-hosts'], dryRun: flags['dry-run'] }, (ctx, o) => deploy(ctx, spec, args.file, o)),
+      // With --json, stdout is the result alone: the line goes to stderr.
+      (line) => (this.jsonEnabled() ? this.logToStderr(line) : this.log(line)),
     )
   }
 }

@@ -3,7 +3,7 @@ import { BaseCommand } from '../base-command.js'
 import { withContext } from '../context.js'
 import { ForrestError } from '../errors.js'
 import { parseDuration } from '../spec/duration.js'
-import type { LogEntry, LogsResult } from '../verbs/logs.js'
+import type { LogEntry, LogSource, LogsResult } from '../verbs/logs.js'
 
 export default class Logs extends BaseCommand {
   static summary = "The app's instances' logs merged, each line prefixed with its instance."
@@ -30,8 +30,12 @@ Exit codes: 0 ok, 2 bad flag, 6 etcd unreachable, 7 no host of the app answered,
     const json = this.jsonEnabled()
     const prefix = logPrefixer({ timestamps: flags.timestamps })
     const collected: LogEntry[] = []
+    let instances = 0
     const sink = {
-      sources: prefix.add,
+      sources: (list: LogSource[]) => {
+        instances += list.length
+        prefix.add(list)
+      },
       line: (e: LogEntry) => {
         if (!json) this.log(prefix.format(e))
         else if (flags.follow) this.log(JSON.stringify(e))
@@ -39,6 +43,12 @@ Exit codes: 0 ok, 2 bad flag, 6 etcd unreachable, 7 no host of the app answered,
       },
       // On stderr also with --json: stdout stays the result.
       warn: (m: string) => void process.stderr.write(`Warning: ${m}\n`),
+      // Someone at a terminal sees why nothing printed; a pipe or a script gets no extra line.
+      caughtUp: (n: number) => {
+        if (n > 0 || json || !instances || !(process.stdout.isTTY || process.stderr.isTTY)) return
+        const within = flags.since ? ` in the last ${flags.since}` : ''
+        this.logToStderr(`${args.app}: its ${instances === 1 ? 'instance has' : `${instances} instances have`} written no log lines${within}${flags.follow ? '; waiting for new ones (Ctrl-C to stop)' : ''}`)
+      },
     }
     // Ctrl-C ends a follow normally; a second one exits at once (the default handler).
     const controller = new AbortController()

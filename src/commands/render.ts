@@ -25,7 +25,8 @@ Exit codes: 0 written, 2 no such file or not a rollout result.`
       return undefined
     }
     await writeFile(flags.svg, svg)
-    if (!this.jsonEnabled()) this.log(`${flags.svg}: ${timeline.app}, ${timeline.timings.steps.length} steps`)
+    const n = timeline.timings.steps.length
+    if (!this.jsonEnabled()) this.log(`${flags.svg}: ${timeline.app}, ${n} step${n === 1 ? '' : 's'}`)
     return { svg: flags.svg, steps: timeline.timings.steps.length }
   }
 }

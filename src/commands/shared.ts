@@ -85,10 +85,13 @@ export async function printResult(r: RolloutResult, log: (line: string) => void)
 }
 
 /** --svg FILE: the rollout drawn after it ran, also when it failed (from the error's result). */
-export async function withRolloutSvg(file: string | undefined, fn: () => Promise<RolloutResult>): Promise<RolloutResult> {
+export async function withRolloutSvg(file: string | undefined, fn: () => Promise<RolloutResult>, say: (line: string) => void): Promise<RolloutResult> {
   if (!file) return fn()
   const { renderRolloutSvg } = await import('../report/rollout-svg.js')
-  const write = (r: RolloutResult) => writeFile(file, renderRolloutSvg(r))
+  const write = async (r: RolloutResult) => {
+    await writeFile(file, renderRolloutSvg(r))
+    say(`wrote the rollout picture (${r.timings.steps.length} step${r.timings.steps.length === 1 ? '' : 's'}) to ${file}`)
+  }
   let result: RolloutResult
   try {
     result = await fn()

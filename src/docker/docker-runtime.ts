@@ -78,7 +78,7 @@ export class DockerRuntime implements ContainerRuntime {
       if (isUnreachable(err)) {
         throw new ForrestError('DOCKER_UNREACHABLE', `Docker engine${this.hostName ? ` of host ${this.hostName}` : ''} did not answer (${(err as DockerError).code ?? (err as Error).message}) during ${what}`, {
           cause: err,
-          suggestion: 'Start dockerd (scripts/dev-stack.sh does), or set DOCKER_HOST to a reachable engine.',
+          suggestion: 'Start the Docker engine (sudo systemctl start docker, or dockerd), or set DOCKER_HOST to a reachable engine.',
         })
       }
       throw err
@@ -215,6 +215,9 @@ export class DockerRuntime implements ContainerRuntime {
       // Nothing half done: a container that did not start is removed again.
       await this.remove(container.id).catch(() => undefined)
       if (err instanceof ForrestError) throw err
+      if (/cannot assign requested address/i.test(dockerMessage(err))) {
+        throw new ForrestError('ADDRESS_NOT_ON_HOST', `${this.hostName ?? 'this host'} has no address ${opts.bindIp}: Docker cannot publish ${opts.name ?? 'the container'}'s port on it`, { cause: err })
+      }
       if (opts.hostPort && /port is already allocated|address already in use/i.test(dockerMessage(err))) {
         throw new ForrestError('PORT_TAKEN', `host port ${opts.hostPort} is taken on ${this.hostName ?? 'this host'}`, { cause: err })
       }
@@ -240,6 +243,8 @@ export class DockerRuntime implements ContainerRuntime {
           startedAt: c.State.StartedAt && !c.State.StartedAt.startsWith('0001') ? new Date(c.State.StartedAt) : undefined,
           health: c.State.Health?.Status,
           restartCount: c.RestartCount,
+          // Only while it is down: Docker resets ExitCode to 0 when it runs the container again.
+          ...(['exited', 'restarting', 'dead'].includes(c.State.Status) ? { exitCode: c.State.ExitCode } : {}),
         }
       } catch (err) {
         if ((err as DockerError).statusCode === 404) return undefined

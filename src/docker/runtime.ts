@@ -19,6 +19,8 @@ export interface ContainerInfo {
   health?: string
   /** How often Docker restarted it (inspect only; list does not say). */
   restartCount?: number
+  /** The exit code of its last run while it is exited or restarting (inspect only; reset once it runs again). */
+  exitCode?: number
 }
 
 export interface ImageInfo {

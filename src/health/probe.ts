@@ -52,17 +52,37 @@ async function poll(runtime: ContainerRuntime, spec: HealthSpec, target: ProbeTa
       debug('%s healthy after %dms', target.name, Date.now() - started)
       return { ms: Date.now() - started }
     }
-    // A container that exited will never become healthy: stop waiting early.
-    if (!r.ok && attempt % 10 === 0) {
-      const info = await runtime.inspect(target.containerId)
-      if (!info?.running) throw new ForrestError('ROLLOUT_FAILED', `${target.name} exited before it became healthy (${info?.state ?? 'gone'})`)
-    }
-    if (Date.now() + spec.interval > deadline) {
+    // A container that exited (or that Docker restarts after a crash) will never become healthy
+    // in time: stop waiting early, and at the deadline name the crash rather than the probe.
+    const atDeadline = Date.now() + spec.interval > deadline
+    if (!r.ok && (attempt % 5 === 1 || atDeadline)) await throwIfCrashed(runtime, target)
+    if (atDeadline) {
       throw new ForrestError('ROLLOUT_FAILED', `${target.name} was not healthy within ${spec.deadline}ms (last probe: ${last})`)
     }
     await tick(spec.interval, signal)
   }
 }
+
+/** Exited, or restarted by Docker after exiting: ROLLOUT_FAILED saying so, with its exit code. */
+async function throwIfCrashed(runtime: ContainerRuntime, target: ProbeTarget): Promise<void> {
+  let info = await runtime.inspect(target.containerId)
+  if (info?.running && !info.restartCount) return
+  // Running again after a restart, its exit code is reset: catch its next exit (crash loops
+  // come back within Docker's restart backoff) to name the code, for a short while only.
+  const until = Date.now() + CATCH_EXIT_MS
+  while (info?.state === 'running' && Date.now() < until) {
+    await tick(50) // poll interval while waiting for the next exit of a crash-looping container
+    info = await runtime.inspect(target.containerId)
+  }
+  const restarts = info?.restartCount ?? 0
+  throw new ForrestError('ROLLOUT_FAILED', `${target.name} ${crashed(info)} before it became healthy${restarts ? ` (Docker restarted it ${restarts} time${restarts === 1 ? '' : 's'})` : ''}`)
+}
+
+/** How long a restarted container is watched for its next exit, to name its exit code. */
+const CATCH_EXIT_MS = 3000
+
+const crashed = (info: { state: string; exitCode?: number } | undefined) =>
+  !info ? 'was removed' : info.exitCode !== undefined ? `exited with code ${info.exitCode}` : info.state === 'running' ? 'exited and was restarted' : `exited (${info.state})`
 
 /**
  * One HTTP probe: GET <path> must answer <status> within the timeout (the whole exchange, body
@@ -119,7 +139,7 @@ export function runningProbe(runtime: ContainerRuntime): ReadinessProbe {
   return {
     async waitUntilHealthy(target) {
       const info = await runtime.inspect(target.containerId)
-      if (!info?.running) throw new ForrestError('ROLLOUT_FAILED', `${target.name} is not running (${info?.state ?? 'gone'})`)
+      if (!info?.running) throw new ForrestError('ROLLOUT_FAILED', `${target.name} ${crashed(info)} before it became healthy`)
       return { ms: 0 }
     },
   }

@@ -52,10 +52,19 @@ export async function reachHosts(hosts: Host[]): Promise<HostState[]> {
   )
 }
 
-/** DOCKER_UNREACHABLE naming every host that did not answer, and why. */
-export function hostsUnreachable(down: HostState[], what: string): ForrestError {
+/**
+ * DOCKER_UNREACHABLE naming every host that did not answer, and why. --allow-unreachable-hosts is
+ * suggested only when some host of the `total` answered: with none, there is nothing to roll on.
+ */
+export function hostsUnreachable(down: HostState[], what: string, total = down.length): ForrestError {
+  const suggestion =
+    down.length < total
+      ? 'Bring the host back, or deploy with --allow-unreachable-hosts to roll on the others (the bounds then hold for the reachable hosts; nothing on the missing one is touched).'
+      : down.length === 1 && down[0]!.host.name === LOCAL_HOST
+        ? 'Start the Docker engine (sudo systemctl start docker, or dockerd), or set DOCKER_HOST to the engine to deploy to; then run the command again.'
+        : "Bring the hosts' Docker engines back (or fix their endpoints in the file's hosts: list); then run the command again."
   return new ForrestError('DOCKER_UNREACHABLE', `${what}: ${down.length === 1 ? 'host' : 'hosts'} ${down.map((d) => `${d.host.name} (${d.host.endpoint}): ${d.error?.message ?? 'no answer'}`).join('; ')}`, {
-    suggestion: 'Bring the host back, or deploy with --allow-unreachable-hosts to roll on the others (the bounds then hold for the reachable hosts; nothing on the missing one is touched).',
+    suggestion,
     detail: { hosts: down.map((d) => ({ name: d.host.name, endpoint: d.host.endpoint, error: d.error?.message })) },
   })
 }

@@ -28,7 +28,7 @@ export async function prepareHosts(
 ): Promise<{ hosts: HostState[]; image?: ResolvedImage }> {
   const hosts = await reachHosts(hostsOf(ctx, spec))
   const down = hosts.filter((h) => h.error)
-  if (down.length === hosts.length || (down.length > 0 && !opts.allowUnreachableHosts)) throw hostsUnreachable(down, `cannot reach every Docker host of ${spec.name}; nothing was changed`)
+  if (down.length === hosts.length || (down.length > 0 && !opts.allowUnreachableHosts)) throw hostsUnreachable(down, `cannot reach every Docker host of ${spec.name}; nothing was changed`, hosts.length)
   if (need === undefined) return { hosts } // nothing will start
   const targets = eligible(hosts.filter((h) => h.engine !== undefined).map((h) => h.host), spec).map((h) => ({ name: h.name, runtime: h.runtime }))
   if (targets.length === 0) {

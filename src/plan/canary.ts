@@ -3,6 +3,7 @@
  * judging the canary against the stable instances from the gateways' traffic counters.
  * The executor (src/rollout/canary.ts) reads the counters and waits the window.
  */
+import { WAVES_NOTE } from './plan-rollout.js'
 import type { RolloutPlan, StartStep, Wave } from './types.js'
 
 /**
@@ -29,7 +30,10 @@ export function withCanary(plan: RolloutPlan, count: number): RolloutPlan {
   }
   waves.splice(first, 0, { order: 'start-first', starts: canary, retires: [], canary: true })
   const n = canary.length
-  return { ...plan, waves, notes: [...plan.notes, `canary: ${n} instance${n === 1 ? '' : 's'} of revision ${plan.toRevision} first (${canary.map((s) => s.instance).join(', ')}), judged on real traffic before the rest`] }
+  // The header's wave count includes the canary's wave now.
+  const notes = plan.notes.map((l) => (WAVES_NOTE.test(l) ? l.replace(/^\d+ waves?/, `${waves.length} waves`) : l))
+  if (waves.length > 1 && !notes.some((l) => WAVES_NOTE.test(l))) notes.push(`${waves.length} waves`)
+  return { ...plan, waves, notes: [...notes, `canary: ${n} instance${n === 1 ? '' : 's'} of revision ${plan.toRevision} first (${canary.map((s) => s.instance).join(', ')}), judged on real traffic before the rest`] }
 }
 
 /** One gateway's counters for one instance at one moment. */

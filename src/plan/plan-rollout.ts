@@ -56,12 +56,15 @@ export function planRollout(target: RolloutTarget, observed: ObservedState): Rol
   } else if (converge.waves.length > 0) {
     notes.push(`scale ${app} revision ${target.revision} from ${n} to ${plural(target.replicas, 'instance')}`)
   }
-  if (converge.waves.length > 1) {
-    notes.push(`${plural(converge.waves.length, 'wave')}; at least ${converge.floor} serving and at most ${converge.ceiling} containers at every step`)
-  }
+  // Counted over every wave listed (a drift wave first included), so the header and the list agree.
+  if (waves.length > 1) notes.push(wavesNote(waves.length, converge.floor, converge.ceiling))
 
   return { app, action, fromRevision: observed.currentRevision, toRevision: target.revision, replicas: target.replicas, waves, notes }
 }
+
+/** The plan header's wave line; withCanary rewrites it when it adds the canary's wave. */
+export const wavesNote = (n: number, floor: number, ceiling: number) => `${plural(n, 'wave')}; at least ${floor} serving and at most ${ceiling} containers at every step`
+export const WAVES_NOTE = /^\d+ waves?; /
 
 function checkTarget(target: RolloutTarget): void {
   for (const key of ['revision', 'replicas', 'maxSurge', 'maxUnavailable'] as const) {

@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs'
+import { createConnection } from 'node:net'
 import { connect, type TLSSocket } from 'node:tls'
 import { etcdUrls, type EtcdSecurity } from '../config.js'
 import { ForrestError } from '../errors.js'
+import { notEtcdError } from './etcd-errors.js'
 
 /**
  * gRPC reports every TLS failure as "No connection established". When etcd does not answer,
@@ -59,3 +61,40 @@ function handshake(host: string, port: number, sec: EtcdSecurity, wantTls: boole
 }
 
 const tlsError = (message: string, suggestion: string) => new ForrestError('ETCD_TLS_FAILED', message, { suggestion })
+
+/**
+ * An endpoint that refuses HTTP/2 (gRPC) but answers HTTP/1 is some other web server, and gRPC
+ * only says "No connection established". One GET /version per plain http:// endpoint names what
+ * answered instead. etcd answers it too (with "etcdserver"), so a real etcd is never blamed.
+ */
+export async function diagnoseNotEtcd(hosts: string[], sec: EtcdSecurity): Promise<ForrestError | undefined> {
+  for (const url of etcdUrls(hosts, sec)) {
+    const { protocol, hostname, port } = new URL(url)
+    if (protocol !== 'http:') continue
+    const answer = await firstBytes(hostname, Number(port))
+    if (!answer || !/^HTTP\/\d/.test(answer) || /etcdserver|etcdcluster/.test(answer)) continue
+    const statusLine = answer.split('\r\n')[0]!.trim()
+    const server = /^server:\s*(.+)$/im.exec(answer)?.[1]?.trim()
+    return notEtcdError(`${hostname}:${port}`, `it answered HTTP/1 "${statusLine}"${server ? ` (Server: ${server})` : ''}`)
+  }
+  return undefined
+}
+
+function firstBytes(host: string, port: number): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    let got = ''
+    const socket = createConnection({ host, port })
+    const done = () => {
+      socket.destroy()
+      resolve(got || undefined)
+    }
+    socket.setTimeout(1000, done) // deadline for a server to answer one GET
+    socket.on('connect', () => socket.write(`GET /version HTTP/1.1\r\nHost: ${host}:${port}\r\nConnection: close\r\n\r\n`))
+    socket.on('data', (d) => {
+      got += d.toString('latin1')
+      if (got.length > 4096 || /\r\n\r\n[\s\S]{64,}/.test(got)) done()
+    })
+    socket.on('end', done)
+    socket.on('error', done)
+  })
+}

@@ -2,6 +2,7 @@ import createDebug from 'debug'
 import type { Etcd3, Lease } from 'etcd3'
 import { hostname } from 'node:os'
 import { ForrestError } from '../errors.js'
+import { notice } from '../notices.js'
 import { withEtcd } from './etcd-errors.js'
 import { describeOps, toRequests, type KvWriter } from './kv-writer.js'
 
@@ -41,7 +42,8 @@ export async function acquireLock(
 ): Promise<DeployLock> {
   const holder: LockHolder = { actor: who.actor, host: hostname(), pid: process.pid, since: new Date().toISOString(), command: who.command }
   const ttl = opts.ttlSeconds ?? 10
-  const deadline = Date.now() + (opts.waitMs ?? 0)
+  const started = Date.now()
+  const deadline = started + (opts.waitMs ?? 0)
   for (;;) {
     const lease = client.lease(ttl)
     const controller = new AbortController()
@@ -60,11 +62,41 @@ export async function acquireLock(
       return fencedLock(client, hosts, key, holder, lease, id, ttl, controller)
     }
     await lease.revoke().catch(() => undefined)
-    const raw = res.responses[0]?.response_range?.kvs[0]?.value?.toString()
-    const other = raw ? (JSON.parse(raw) as LockHolder) : undefined
+    const kv = res.responses[0]?.response_range?.kvs[0]
+    const other = kv?.value ? (JSON.parse(kv.value.toString()) as LockHolder) : undefined
+    const describe = () => describeHolder(client, other, kv?.lease)
     const remaining = deadline - Date.now()
-    if (remaining <= 0) throw lockHeld(key, other, opts.waitMs)
-    await waitForDelete(client, hosts, key, remaining)
+    if (remaining <= 0) throw lockHeld(key, await describe(), opts.waitMs, other)
+    const say = async () =>
+      notice(`${key.split('/').at(-1)}: waiting for the lock, held by ${await describe()}; waited ${Math.round((Date.now() - started) / 1000)}s of ${Math.round((opts.waitMs ?? 0) / 1000)}s`)
+    await waitForDelete(client, hosts, key, remaining, say)
+  }
+}
+
+/** How often a --wait-lock wait says who it waits on. */
+const WAIT_NOTICE_EVERY_MS = 5000
+
+/**
+ * Who holds the lock, for humans: its record, and when its process is gone (same host, no such
+ * pid: killed, crashed) the seconds until its etcd lease expires and frees the lock.
+ */
+async function describeHolder(client: Etcd3, holder: LockHolder | undefined, leaseId: string | undefined): Promise<string> {
+  if (!holder) return 'another process'
+  const who = `${holder.actor} on ${holder.host} (pid ${holder.pid}, ${holder.command}) since ${holder.since}`
+  if (!processGone(holder)) return who
+  const ttl = await leaseSecondsLeft(client, leaseId)
+  const frees = ttl !== undefined ? `; its etcd lease frees the lock in ${ttl}s` : '; its etcd lease frees the lock within seconds'
+  return `${who}, which is no longer running${frees}`
+}
+
+/** The holder ran on this host and its pid is gone (EPERM: alive, another user's). */
+function processGone(holder: LockHolder): boolean {
+  if (holder.host !== hostname() || holder.pid === process.pid || !Number.isInteger(holder.pid) || holder.pid <= 0) return false
+  try {
+    process.kill(holder.pid, 0)
+    return false
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ESRCH'
   }
 }
 
@@ -109,12 +141,15 @@ export function lockLost(key: string, why: string): ForrestError {
   })
 }
 
-/** Waits on a watch (not a sleep) until the key is deleted or the time is up. */
-async function waitForDelete(client: Etcd3, hosts: string[], key: string, ms: number): Promise<void> {
+/** Waits on a watch (not a sleep) until the key is deleted or the time is up, saying so every few seconds. */
+async function waitForDelete(client: Etcd3, hosts: string[], key: string, ms: number, say: () => Promise<void>): Promise<void> {
   const watcher = await withEtcd(hosts, () => client.watch().key(key).create())
+  let ticker: NodeJS.Timeout | undefined
   try {
     const exists = await withEtcd(hosts, () => client.get(key).string())
     if (exists === null) return
+    await say().catch(() => undefined)
+    ticker = setInterval(() => void say().catch(() => undefined), WAIT_NOTICE_EVERY_MS) // progress while waiting on the lock
     await new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, ms) // the --wait-lock deadline
       watcher.on('delete', () => {
@@ -123,19 +158,30 @@ async function waitForDelete(client: Etcd3, hosts: string[], key: string, ms: nu
       })
     })
   } finally {
+    clearInterval(ticker)
     await watcher.cancel().catch(() => undefined)
   }
 }
 
-export function lockHeld(key: string, holder: LockHolder | undefined, waitedMs?: number): ForrestError {
-  const who = holder ? `${holder.actor} on ${holder.host} (pid ${holder.pid}, ${holder.command}) since ${holder.since}` : 'another process'
-  return new ForrestError('LOCK_HELD', `${key.split('/').at(-1)} is being changed by ${who}${waitedMs ? `; waited ${Math.round(waitedMs / 1000)}s` : ''}`, {
+export function lockHeld(key: string, who: string, waitedMs?: number, holder?: LockHolder): ForrestError {
+  return new ForrestError('LOCK_HELD', `${key.split('/').at(-1)} is being changed by ${who}${waitedMs ? `; waited ${Math.round(waitedMs / 1000)}s` : ''}; nothing was changed`, {
     suggestion: 'Wait for it to finish, or pass --wait-lock[=DURATION]. A crashed holder frees the lock by itself within seconds (etcd lease).',
     detail: { holder },
   })
 }
 
-export async function readLock(client: Etcd3, hosts: string[], key: string): Promise<LockHolder | undefined> {
-  const raw = await withEtcd(hosts, () => client.get(key).string())
-  return raw ? (JSON.parse(raw) as LockHolder) : undefined
+/** The lock's holder; `gone` when its process (on this host) no longer runs, with its lease's seconds left. */
+export async function readLock(client: Etcd3, hosts: string[], key: string): Promise<(LockHolder & { gone?: { leaseSec?: number } }) | undefined> {
+  const kv = (await withEtcd(hosts, () => client.get(key).exec())).kvs[0]
+  if (!kv) return undefined
+  const holder = JSON.parse(kv.value.toString()) as LockHolder
+  if (!processGone(holder)) return holder
+  const leaseSec = await leaseSecondsLeft(client, kv.lease)
+  return { ...holder, gone: leaseSec === undefined ? {} : { leaseSec } }
+}
+
+const leaseSecondsLeft = async (client: Etcd3, leaseId: string | undefined): Promise<number | undefined> => {
+  if (!leaseId || leaseId === '0') return undefined
+  const ttl = await client.leaseClient.leaseTimeToLive({ ID: leaseId }).then((r) => Number(r.TTL), () => undefined)
+  return ttl !== undefined && ttl >= 0 ? ttl : undefined
 }

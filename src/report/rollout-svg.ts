@@ -126,7 +126,7 @@ export function renderRolloutSvg(r: RolloutTimeline): string {
   out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="ui-monospace, SFMono-Regular, Menlo, Consolas, monospace" font-size="12">`)
   out.push(`<rect width="${width}" height="${height}" fill="#ffffff"/>`)
   const from = r.fromRevision === undefined ? '' : `revision ${r.fromRevision} → `
-  out.push(`<text x="12" y="20" font-size="14" font-weight="bold">${esc(`${r.app}: ${from}revision ${r.revision}, ${r.outcome} in ${(r.timings.totalMs / 1000).toFixed(2)}s (${steps.length} steps)`)}</text>`)
+  out.push(`<text x="12" y="20" font-size="14" font-weight="bold">${esc(`${r.app}: ${from}revision ${r.revision}, ${r.outcome} in ${(r.timings.totalMs / 1000).toFixed(2)}s (${steps.length} step${steps.length === 1 ? '' : 's'})`)}</text>`)
   let lx = 12
   for (const [seg, label] of LEGEND) {
     out.push(`<rect x="${lx.toFixed(1)}" y="32" width="12" height="12" fill="${COLORS[seg]}"/><text x="${(lx + 16).toFixed(1)}" y="42">${esc(label)}</text>`)

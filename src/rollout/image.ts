@@ -5,12 +5,10 @@ import { prepareHosts } from '../hosts/prepare.js'
 import { PrePullFailed } from '../image/pre-pull.js'
 import type { ImageNeed, ResolvedImage, RevisionImage } from '../image/resolve.js'
 import type { RevisionRecord } from '../registry/records.js'
-import { shortRef } from '../spec/image-reference.js'
 import type { DeploymentSpec } from '../spec/types.js'
 import { withPullView } from './pull-view.js'
 import type { RendererName } from './renderer.js'
 import type { ResolvedSpec } from './rollout.js'
-import { revisionImage } from './rollout.js'
 
 export interface ImageStepOptions {
   renderer: RendererName
@@ -43,6 +41,15 @@ export async function prepareDeployImage(ctx: Context, spec: DeploymentSpec, opt
 }
 
 /**
+ * How a revision's image is named to people: the tag the file gave, then the short digest (or
+ * image ID, for an image built on the host) it was pinned to. Pure.
+ */
+export function describeRevisionImage(rec: { revision: number; imageId: string; digest?: string; spec: { image: string } }): string {
+  const pinned = (rec.digest ?? rec.imageId).replace(/^(sha256:[a-f0-9]{12})[a-f0-9]*$/, '$1')
+  return `${rec.spec.image} (${pinned}, revision ${rec.revision})`
+}
+
+/**
  * scale and rollback: the revision's hosts reached and, when it will start instances, its own
  * image present on each: pulled by its recorded digest where missing (never by its tag, which may
  * have moved), or, built or loaded on the hosts, still there as the same image.
@@ -51,7 +58,7 @@ export async function prepareRevisionImage(ctx: Context, app: string, rec: Pick<
   const revision: RevisionImage = rec
   if (!starts) return (await prepareHosts(ctx, rec.spec, undefined, opts)).hosts
   try {
-    return (await prepareWithView(ctx, rec.spec, { revision }, `image ${shortRef(revisionImage(rec))} (revision ${rec.revision})`, opts)).hosts
+    return (await prepareWithView(ctx, rec.spec, { revision }, `image ${describeRevisionImage(rec)}`, opts)).hosts
   } catch (err) {
     if (!(err instanceof ForrestError) || !['IMAGE_NOT_FOUND', 'REGISTRY_AUTH_FAILED', 'REGISTRY_UNREACHABLE', 'REGISTRY_TLS'].includes(err.code)) throw err
     const image = rec.spec.image

@@ -15,6 +15,8 @@ import { resolveCanaryCount, resolveStrategy } from '../spec/strategy.js'
 import type { DeploymentSpec } from '../spec/types.js'
 import { analyseCanary, canaryFailure } from './canary.js'
 import { executePlan, ExecutionFailure, type ExecutionReport } from './execute.js'
+import { addressError, addressNotOnHost, failedHint, hasLogLines } from './failure-cause.js'
+import { describeLeftover } from './leftover.js'
 import { observe } from './observe.js'
 import type { RendererName } from './renderer.js'
 import { decideRevision, type RevisionDecision } from './revision.js'
@@ -25,6 +27,8 @@ import { eligible, type HostState } from '../hosts/fleet.js'
 import { heldCanaryNote, heldRevision } from './held-canary.js'
 import { probeWritePermission } from '../registry/write-probe.js'
 import { checkDetectedAddress, checkPrefixMove, checkSharedPrefix, settleAbandoned, type AnnounceChoice } from './preflight.js'
+
+type ObservedInstances = Awaited<ReturnType<typeof observe>>['state']['instances']
 
 const debug = createDebug('forrest:rollout')
 
@@ -373,7 +377,7 @@ async function handleFailure(
     currentRec?: RevisionRecord
     currentReplicas?: number
     failure: ExecutionFailure
-    result: (o: RolloutResult['outcome'], r?: ExecutionReport) => RolloutResult
+    result: (o: RolloutResult['outcome'], r?: ExecutionReport, instances?: ObservedInstances) => RolloutResult
   },
 ): Promise<never> {
   const app = req.spec.name
@@ -390,18 +394,22 @@ async function handleFailure(
   if (req.signal.aborted) {
     if (f.revision !== f.currentRec?.revision) await records.setOutcome(app, f.revision, 'failed')
     await records.event(app, { at: at(), kind: 'interrupted', revision: f.revision, by: req.actor, message: 'interrupted; the next run picks up from here' })
-    throw new ForrestError('INTERRUPTED', `${req.kind} of ${app} interrupted; the step in flight was finished or undone`, {
+    // What is there now, said plainly: the step in flight is done or undone, so this is what stays.
+    const left = await observe(f.deps, app, { prefix: req.spec.announce.prefix }, f.deps.identity, req.hosts).then((o) => o.state.instances, () => undefined)
+    throw new ForrestError('INTERRUPTED', `${req.kind} of ${app} interrupted; the step in flight was finished or undone${left ? `\n${describeLeftover(left, f.revision, f.currentRec?.revision)}` : ''}`, {
       suggestion: 'Run the same command again: it converges from whatever state is there.',
-      detail: f.result('failed', f.failure.report),
+      detail: f.result('failed', f.failure.report, left),
     })
   }
   const canRollBack = req.spec.update.onFailure === 'rollback' && f.currentRec && f.currentRec.revision !== f.revision
+  const addressFix = addressNotOnHost(f.failure.failures, ctx.config, req.spec.hosts !== undefined)
   if (!canRollBack) {
     if (f.revision !== f.currentRec?.revision) await records.setOutcome(app, f.revision, 'failed')
     await records.event(app, { at: at(), kind: `${req.kind}-failed`, revision: f.revision, by: req.actor, message: reason })
     const why = req.spec.update.onFailure === 'pause' ? 'paused (onFailure: pause)' : f.currentRec ? 'nothing to roll back' : 'no previous revision to roll back to'
+    if (addressFix) throw addressError(`${req.kind} of ${app} failed, ${why}:\n${reason}`, addressFix, f.result('failed', f.failure.report))
     throw new ForrestError('ROLLOUT_FAILED', `${req.kind} of ${app} failed, ${why}:\n${reason}`, {
-      suggestion: 'Fix the cause, then deploy again or run `forrest rollback ' + app + '`; `forrest status ' + app + '` shows what is running.',
+      suggestion: failedHint(app, f.currentRec !== undefined, reason),
       detail: f.result('failed', f.failure.report),
     })
   }
@@ -431,7 +439,8 @@ async function handleFailure(
   await records.setOutcome(app, f.revision, 'rolled-back')
   await records.event(app, { at: at(), kind: 'rolled-back', revision: prev.revision, by: req.actor, message: reason })
   throw new ForrestError('ROLLED_BACK', `${req.kind} of ${app} to revision ${f.revision} failed; rolled back to revision ${prev.revision}, which is serving:\n${reason}`, {
-    suggestion: 'Fix the new revision (its last log lines are above) and deploy again.',
+    suggestion: addressFix ?? `Fix the new revision${hasLogLines(reason) ? ' (its last log lines are above)' : ''} and deploy again.`,
     detail: f.result('rolled-back', f.failure.report),
   })
 }
+

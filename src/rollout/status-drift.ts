@@ -72,7 +72,7 @@ export interface AppStatus {
   registered: number
   running: number
   scaled?: CurrentRecord['scaled']
-  lock?: LockHolder
+  lock?: LockHolder & { gone?: { leaseSec?: number } }
   /** A rollout held after its canary (update.canary.pause): the waiting revision and its canary instances. */
   held?: HeldCanary
   instances: InstanceStatus[]
@@ -104,7 +104,7 @@ export interface AppObservation {
   containers: ContainerInfo[]
   /** Keys under the app's prefix named like its instances: name → ip:port (may include other apps' keys). */
   keys: Map<string, string>
-  lock?: LockHolder
+  lock?: LockHolder & { gone?: { leaseSec?: number } }
   foreign?: ContainerInfo[]
   /** Names forrest has instance records of (a key with no container is this app's only then). */
   recorded?: ReadonlySet<string>
@@ -204,7 +204,9 @@ export function classifyApp(o: AppObservation, probes: Map<string, ProbeResult>,
     if (g.error) drift.push({ kind: 'gateway-stuck', message: `gateway ${g.id} on ${g.host} cannot apply changes (applied up to revision ${g.revision}): ${g.error}` })
   }
   if (o.lock) {
-    drift.push({ kind: 'rollout-in-progress', message: `a rollout is in progress: ${o.lock.command} by ${o.lock.actor} on ${o.lock.host} (pid ${o.lock.pid}) since ${o.lock.since}` })
+    const { gone } = o.lock
+    const left = gone ? `; that process is no longer running, its etcd lease frees the lock ${gone.leaseSec === undefined ? 'within seconds' : `in ${gone.leaseSec}s`}` : ''
+    drift.push({ kind: 'rollout-in-progress', message: `a rollout is in progress: ${o.lock.command} by ${o.lock.actor} on ${o.lock.host} (pid ${o.lock.pid}) since ${o.lock.since}${left}` })
   }
   return {
     app,

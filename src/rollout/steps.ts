@@ -11,6 +11,7 @@ import type { InstanceRegistry } from '../registry/instances.js'
 import { del, put, type KvOp } from '../registry/kv-writer.js'
 import type { Records } from '../registry/records.js'
 import type { HealthSpec } from '../spec/types.js'
+import { portMismatch } from './failure-cause.js'
 import { stopAndRemove } from './instance-ops.js'
 
 const debug = createDebug('forrest:step')
@@ -115,7 +116,9 @@ async function runOnFreePort(deps: StepDeps, host: HostTarget, opts: Omit<RunOpt
     const hostPort = await deps.ports.allocate(host)
     deps.assertHeld()
     try {
-      return await host.runtime.run({ ...opts, hostPort })
+      const c = await host.runtime.run({ ...opts, hostPort })
+      // A container that exited right away lists no port binding; it still has this one.
+      return { ...c, hostPort: c.hostPort ?? hostPort }
     } catch (err) {
       if (!(err instanceof ForrestError && err.code === 'PORT_TAKEN') || attempt >= 20) throw err
       debug('%s: port %d taken on %s, trying another', opts.name, hostPort, host.name)
@@ -178,6 +181,8 @@ async function bringIntoService(deps: StepDeps, host: HostTarget, name: string, 
     if (lockLost(err)) throw err // not ours to touch any more
     debug('undo %s: %s', name, (err as Error).message)
     const logs = (await runtime.logs(id, 20)).trim()
+    const unhealthy = err instanceof ForrestError && / was not healthy within /.test(err.message)
+    const portCause = unhealthy ? await portMismatch(runtime, tpl.image, tpl.port) : undefined
     if (announced) {
       // Withdraw, and give the gateways a moment to drain it before the container goes.
       const rev = await deps.registry.withdraw(key, instanceOps(deps, name, prefix)).catch(() => undefined)
@@ -189,7 +194,7 @@ async function bringIntoService(deps: StepDeps, host: HostTarget, name: string, 
       await runtime.remove(id).then(() => deps.mark?.(name, 'stopped')).catch(() => undefined)
     }
     if (deps.signal.aborted) throw interrupted(deps.signal)
-    const base = err instanceof ForrestError ? err.message : `${name}: ${(err as Error).message}`
+    const base = `${err instanceof ForrestError ? err.message : `${name}: ${(err as Error).message}`}${portCause ? `; ${portCause}` : ''}`
     throw new ForrestError('ROLLOUT_FAILED', `${base}; removed it${logs ? `\n  last log lines of ${name}:\n    ${logs.split('\n').join('\n    ')}` : ''}`, { cause: err })
   }
 }

@@ -39,3 +39,28 @@ export function formatDuration(ms: number): string {
   }
   return out
 }
+
+const UNIT_WORDS: Record<string, Unit> = { ms: 'ms', msec: 'ms', msecs: 'ms', millisecond: 'ms', milliseconds: 'ms', s: 's', sec: 's', secs: 's', second: 's', seconds: 's', m: 'm', min: 'm', mins: 'm', minute: 'm', minutes: 'm', h: 'h', hr: 'h', hrs: 'h', hour: 'h', hours: 'h' }
+
+/**
+ * The duration a value that is not one most likely meant: a bare 2 → "2s" (500 and up read as
+ * milliseconds → "500ms"), "2 sec" → "2s", "1.5s" → "1500ms". Undefined when there is no good guess.
+ */
+export function guessDuration(input: unknown): string | undefined {
+  const text = typeof input === 'number' ? String(input) : typeof input === 'string' ? input.trim().toLowerCase() : undefined
+  const m = text === undefined ? null : /^(\d+(?:\.\d+)?)\s*([a-z]*)$/.exec(text)
+  if (!m) return undefined
+  const amount = Number(m[1])
+  const unit: Unit | undefined = m[2] ? UNIT_WORDS[m[2]] : amount >= 500 ? 'ms' : 's'
+  if (!unit || !Number.isFinite(amount)) return undefined
+  const ms = amount * UNIT_MS[unit]
+  if (!Number.isInteger(ms)) return undefined
+  return Number.isInteger(amount) ? `${amount}${unit}` : formatDuration(ms)
+}
+
+/** The message for a value that is not a duration: a guess at what was meant, else the general hint. */
+export function durationMistake(input: unknown): string {
+  const guess = guessDuration(input)
+  if (typeof input === 'number') return `a bare number is ambiguous (seconds or milliseconds?): ${guess ? `did you mean ${guess}?` : DURATION_HINT}`
+  return `expected a duration like "500ms", "10s", "2m", "1h" or "1m30s"; ${guess ? `did you mean ${guess}?` : DURATION_HINT}`
+}

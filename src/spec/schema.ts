@@ -5,7 +5,7 @@
  */
 import { z } from 'zod'
 import { normalizePrefix } from '../config.js'
-import { DURATION_HINT, DURATION_PATTERN, MAX_DURATION, MAX_DURATION_MS, POSITIVE_DURATION_PATTERN, parseDuration } from './duration.js'
+import { DURATION_PATTERN, durationMistake, MAX_DURATION, MAX_DURATION_MS, POSITIVE_DURATION_PATTERN, parseDuration } from './duration.js'
 import { ownCredentialProblem } from './own-credentials.js'
 import { REQUEST_TARGET_PATTERN, requestTargetProblem } from './request-target.js'
 import { IMAGE_REFERENCE_MAX, IMAGE_REFERENCE_PATTERN, imageReferenceProblem } from './image-reference.js'
@@ -22,15 +22,14 @@ export const PERCENT_PATTERN = '^(?:100|[1-9]?[0-9])%$'
 export const ENV_NAME_PATTERN = '^[A-Za-z_][A-Za-z0-9_.-]*$'
 const RESERVED_LABEL_PREFIX = 'forrest.'
 
-const DURATION_MESSAGE = `expected a duration like "500ms", "10s", "2m", "1h" or "1m30s"; ${DURATION_HINT}`
 const COUNT_OR_PERCENT_MESSAGE = 'expected an integer >= 0 or a percentage like "25%"'
 
 /** `zeroBecause`: why 0 is refused for this duration (it must then be more than 0). */
 const duration = (fallback: string, description: string, zeroBecause?: string) =>
   z
-    .string({ error: (iss) => (typeof iss.input === 'number' ? `a bare number is ambiguous; ${DURATION_HINT}` : DURATION_MESSAGE) })
+    .string({ error: (iss) => durationMistake(iss.input) })
     .regex(new RegExp(zeroBecause ? POSITIVE_DURATION_PATTERN : DURATION_PATTERN), {
-      error: (iss) => (zeroBecause && parseDuration(String(iss.input)) === 0 ? `must be longer than 0: ${zeroBecause}` : DURATION_MESSAGE),
+      error: (iss) => (zeroBecause && parseDuration(String(iss.input)) === 0 ? `must be longer than 0: ${zeroBecause}` : durationMistake(iss.input)),
     })
     // Node runs a timer longer than 2^31-1 ms (24.8 days) at once; 24h is a round bound below that.
     .refine((text) => (parseDuration(text) ?? 0) <= MAX_DURATION_MS, { error: (iss) => `must be at most ${MAX_DURATION}, got ${String(iss.input)}` })

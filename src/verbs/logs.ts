@@ -37,6 +37,8 @@ export interface LogSink {
   line(entry: LogEntry): void
   /** A host that did not answer: its instances are left out, the others are shown. */
   warn(message: string): void
+  /** The lines from before now are out (a follow goes on from here): how many there were. */
+  caughtUp?(lines: number): void
 }
 
 export interface LogsResult {
@@ -92,6 +94,7 @@ export async function appLogs(ctx: Context, app: string, opts: LogsOptions, sink
     first.map(({ c, host }) => collect(host.runtime.logLines(c.id, { tail: opts.tail, since: opts.since, until: opts.follow ? cutoff : undefined }))),
   )
   for (const { line, source } of mergeByTime(history.map((ls, i) => ({ source: sources[i]!, lines: ls })))) emit(source)(line)
+  sink.caughtUp?.(lines)
   if (!opts.follow) return { app, instances: sources, count: lines }
 
   // A stream that fails (Docker went away) ends the whole follow with its error.
