@@ -70,10 +70,14 @@ describe('canary analysis through HAProxy + forrest gateway (real etcd, HAProxy,
     expect(analysis!.canary.errorRate).toBeGreaterThan(0.1)
     expect(analysis!.stable.errors5xx).toBe(0)
     // Every failure came from the canary (none from the rollout itself), and the canary only got
-    // its share: 1 of 4 servers, for the window and the rollback around it.
+    // its share: 1 of 4 servers under round robin, and only for the window and the rollback
+    // around it, so at most a quarter of the requests sent during the deploy.
+    expect(failed.length).toBeGreaterThan(0)
     expect(failed.every((s) => s.status === 500 && byCanary.includes(s))).toBe(true)
-    expect(byCanary.length).toBeLessThan(during.length / 2)
-    expect(failed.length).toBeLessThanOrEqual(Math.ceil(byCanary.length * 0.5))
+    expect(byCanary.length).toBeGreaterThan(0)
+    expect(byCanary.length).toBeLessThanOrEqual(Math.ceil(during.length / 4))
+    // Of those, the image fails 30% at random: at most 30% plus three standard deviations.
+    expect(failed.length).toBeLessThanOrEqual(Math.ceil(byCanary.length * 0.3 + 3 * Math.sqrt(byCanary.length * 0.3 * 0.7)))
   }, 120_000)
 
   it('rolls back a canary that answers slowly', async () => {
