@@ -168,7 +168,8 @@ describe('safety: prefixes, ownership, fencing, records (real etcd and Docker)',
     await pollUntil(async () => (await client.get(`/forrest/locks/${app}`).string()) !== null, { what: 'the deploy to take the lock' })
     const res = await forrest(['stop', victim!], env)
     expect(res.code, res.stdout + res.stderr).toBe(EXIT.lockHeld)
-    expect((await deploying).code).toBe(0)
+    const deployed = await deploying
+    expect(deployed.code, deployed.stdout + deployed.stderr).toBe(0)
     const after = await forrest(['stop', (await containersOf(app, '{{.Names}}'))[0]!], env)
     expect(after.code, after.stdout + after.stderr).toBe(0)
     expect(await containersOf(app)).toHaveLength(1)
