@@ -79,6 +79,10 @@ describe('one deploy across three Docker hosts (local, TLS, ssh)', () => {
   }, 180_000)
 
   it('rolls to v2 on all hosts at once, never below 6 serving, the spread kept', async () => {
+    // Given v1 on all three hosts (a no-op after the test above; alone, the v2 deploy would be a
+    // first deploy, all 6 in one wave).
+    const given = await forrest(['deploy', specFile(`${app}-v1`, { ...base(), image: image('1') })], env, 120_000)
+    expect(given.code, given.stdout + given.stderr).toBe(0)
     let minServing = Number.POSITIVE_INFINITY
     let polls = 0
     let polling = true
