@@ -73,9 +73,6 @@ export interface AckPublisher {
   close(): Promise<void>
 }
 
-/** How long one ack write may take before the gateway gives up on it and retries next pass. */
-const ACK_PUT_DEADLINE_MS = 1000
-
 /** Grants a lease (kept alive by etcd3) and returns a publisher for one gateway's key. */
 export type AckState = Pick<GatewayAck, 'revision' | 'servers' | 'draining' | 'error' | 'counters' | 'countersAt'>
 
@@ -114,11 +111,7 @@ export async function publishGatewayAcks(
     const value = JSON.stringify({ ...state, ...info } satisfies GatewayAck)
     if (value === published && lease) return
     lease ??= await grant()
-    // A short deadline: a put sent while a cluster elects a new leader (a member died) can hang
-    // until its deadline, and the gateway's passes wait for it, while a new instance has only
-    // health.deadline (5 s in tests) for its ack. Failing after ACK_PUT_DEADLINE_MS lets the
-    // next pass (250 ms later) try again, on a member the pool picks afresh.
-    await lease.put(key).value(value).options({ deadline: Date.now() + ACK_PUT_DEADLINE_MS })
+    await lease.put(key).value(value)
     published = value
     debug('ack %s = %d%s', key, state.revision, state.error ? ` (error: ${state.error})` : '')
   }
