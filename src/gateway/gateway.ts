@@ -215,7 +215,7 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
     for (const name of refused.keys()) if (!target.entries.has(name)) refused.delete(name)
     const mine = new Set([...owned].filter((name) => present.has(name)))
     let keep: string | undefined
-    if (target.entries.size === 0 && mine.size > 0 && !(await within(ETCD_STEP_MS, 'reading forrest\'s records', emptyViewConfirmed(opts.client, opts.prefix, opts.recordsRoot)))) {
+    if (target.entries.size === 0 && mine.size > 0 && !(await emptyViewConfirmed(opts.client, opts.prefix, opts.recordsRoot))) {
       // An empty view from a wrong --prefix or an etcd restored from an old backup must not
       // wipe the backend: N → 0 needs forrest's records to say an app there was scaled to 0.
       keep = `etcd has no instance under /${opts.prefix}/ but no app forrest has records of was scaled to 0 there: kept ${mine.size} server${mine.size === 1 ? '' : 's'} (wrong --prefix, or etcd restored from an old backup?)`
