@@ -8,10 +8,13 @@ import { withEtcd } from '../registry/etcd-errors.js'
 import { checkKeywords } from './check-params.js'
 import { ADMIN_DRAIN_MASK, CHECK_FAILED, CHECK_PASSED, HaproxyCommandError, HaproxyRuntime, OP_RUNNING, type HaproxyServer, type ProcessInfo } from './haproxy-runtime.js'
 import { emptyViewConfirmed } from './empty-view.js'
+import { within } from './within.js'
 import { checkServersFile, renderServerLines, serverNamesInFile, writeServersFile } from './servers-file.js'
 import { planSync, validateEntry, type SyncAction } from './sync.js'
 
 const debug = createDebug('forrest:gateway')
+/** The longest an etcd step of a pass may take (within.ts): then the pass fails and the next one retries. */
+const ETCD_STEP_MS = 2000
 
 /*
  * Why dynamic servers (`add server` / `del server`) rather than server-template slots:
@@ -236,7 +239,7 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
     let ok = true
     passError = keep
     const deleted = new Set<string>()
-    const checks = plan.actions.some((a) => a.kind === 'add' && !a.trusted) ? await readChecks() : new Map<string, InstanceCheck>()
+    const checks = plan.actions.some((a) => a.kind === 'add' && !a.trusted) ? await within(ETCD_STEP_MS, 'reading the health checks', readChecks()) : new Map<string, InstanceCheck>()
     for (const action of plan.actions) {
       try {
         if (action.kind === 'add' && !action.trusted && !(await specCheckPasses(action.name, action.address, checks.get(action.name)))) continue
@@ -302,7 +305,7 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
     }
     if (JSON.stringify(state) !== lastPublished) {
       try {
-        await publisher.publish(state)
+        await within(ETCD_STEP_MS, 'publishing the ack', publisher.publish(state))
         lastPublished = JSON.stringify(state)
         if (revision > applied) emit({ type: 'applied', revision })
         applied = revision

@@ -13,9 +13,10 @@ export interface GatewayCli {
 
 /**
  * `node bin/run.js gateway --socket S --backend B --json` as a child process, the way a user runs
- * it; resolves once it has published its first ack (first settled pass).
+ * it; resolves once it has published its first ack (first settled pass), or with readyOn
+ * 'started' once it has said it started.
  */
-export async function startGatewayCli(opts: { socket: string; backend?: string; env: NodeJS.ProcessEnv; id?: string; serversFile?: string }): Promise<GatewayCli> {
+export async function startGatewayCli(opts: { socket: string; backend?: string; env: NodeJS.ProcessEnv; id?: string; serversFile?: string; readyOn?: 'applied' | 'started' }): Promise<GatewayCli> {
   const args = ['bin/run.js', 'gateway', '--socket', opts.socket, '--backend', opts.backend ?? 'app', '--json']
   if (opts.id) args.push('--id', opts.id)
   if (opts.serversFile) args.push('--servers-file', opts.serversFile)
@@ -47,7 +48,9 @@ export async function startGatewayCli(opts: { socket: string; backend?: string; 
     if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL')
   }
   try {
-    await pollUntil(() => events.some((e) => e.type === 'applied') || proc.exitCode !== null, { timeoutMs: 20_000, what: 'forrest gateway first ack' })
+    // readyOn 'started': for a gateway that may never ack (e.g. one whose guard keeps servers); the caller checks its ack.
+    const ready = opts.readyOn ?? 'applied'
+    await pollUntil(() => events.some((e) => e.type === ready) || proc.exitCode !== null, { timeoutMs: 20_000, what: ready === 'applied' ? 'forrest gateway first ack' : 'forrest gateway start' })
     if (proc.exitCode !== null) throw new Error(`forrest gateway exited ${proc.exitCode}: ${stderr}`)
   } catch (err) {
     await stop()

@@ -70,10 +70,14 @@ describe('canary analysis through HAProxy + forrest gateway (real etcd, HAProxy,
     expect(analysis!.canary.errorRate).toBeGreaterThan(0.1)
     expect(analysis!.stable.errors5xx).toBe(0)
     // Every failure came from the canary (none from the rollout itself), and the canary only got
-    // its share: 1 of 4 servers, for the window and the rollback around it.
+    // its share: 1 of 4 servers under round robin, and only for the window and the rollback
+    // around it, so at most a quarter of the requests sent during the deploy.
+    expect(failed.length).toBeGreaterThan(0)
     expect(failed.every((s) => s.status === 500 && byCanary.includes(s))).toBe(true)
-    expect(byCanary.length).toBeLessThan(during.length / 2)
-    expect(failed.length).toBeLessThanOrEqual(Math.ceil(byCanary.length * 0.5))
+    expect(byCanary.length).toBeGreaterThan(0)
+    expect(byCanary.length).toBeLessThanOrEqual(Math.ceil(during.length / 4))
+    // Of those, the image fails 30% at random: at most 30% plus three standard deviations.
+    expect(failed.length).toBeLessThanOrEqual(Math.ceil(byCanary.length * 0.3 + 3 * Math.sqrt(byCanary.length * 0.3 * 0.7)))
   }, 120_000)
 
   it('rolls back a canary that answers slowly', async () => {
@@ -86,20 +90,20 @@ describe('canary analysis through HAProxy + forrest gateway (real etcd, HAProxy,
   }, 120_000)
 
   it('promotes a good canary and finishes the rollout; history shows the verdict', async () => {
+    const historyOf = async () => (JSON.parse((await forrest(['history', app, '--json'], env)).stdout) as { revisions: Array<{ revision: number; outcome: string; canary?: CanaryAnalysis }> }).revisions
+    const before = await historyOf()
     const { res, analysis, failed } = await deployUnderLoad('good', { env: { RELEASE: 'next' } })
     expect(res.code, res.stdout + res.stderr).toBe(0)
     expect(resultOf(res).outcome).toBe('succeeded')
     expect(analysis?.verdict).toBe('passed')
     expect(analysis!.canary.responses).toBeGreaterThanOrEqual(20)
     expect(failed).toEqual([])
-    const history = await forrest(['history', app, '--json'], env)
-    const revisions = (JSON.parse(history.stdout) as { revisions: Array<{ outcome: string; canary?: CanaryAnalysis }> }).revisions
-    expect(revisions.map((r) => [r.outcome, r.canary?.verdict])).toEqual([
-      ['succeeded', 'passed'],
-      ['rolled-back', 'failed'],
-      ['rolled-back', 'failed'],
-      ['succeeded', undefined],
-    ])
+    // One more revision, this one, with the canary's verdict; whatever ran before (alone: only
+    // the first deploy, with no canary) is unchanged below it.
+    const revisions = await historyOf()
+    expect(revisions.map((r) => [r.outcome, r.canary?.verdict])).toEqual([['succeeded', 'passed'], ...before.map((r) => [r.outcome, r.canary?.verdict])])
+    expect(revisions.at(-1)).toMatchObject({ outcome: 'succeeded' })
+    expect(revisions.at(-1)?.canary).toBeUndefined()
   }, 120_000)
 
   it('holds after a passing canary with pause: true (exit 19); promote continues, abort rolls the canary back', async () => {

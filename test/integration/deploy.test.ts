@@ -43,6 +43,18 @@ async function expectConverged(count: number, body: string) {
   expect(await docker('ps', '-a', '--filter', `label=${appLabel}`, '--filter', 'status=exited', '-q')).toBe('')
 }
 
+/**
+ * Given: v2 is deployed and current, whatever ran before (a no-op after the first test; what lets
+ * a test run alone). Returns the current revision number.
+ */
+async function givenV2(): Promise<number> {
+  const res = await forrest(['deploy', v2()], env)
+  expect(res.code, res.stdout + res.stderr).toBe(0)
+  await expectConverged(3, 'v2')
+  return JSON.parse((await client.get(`/forrest/apps/${app}/current`).string())!).revision as number
+}
+const pad = (n: number) => String(n).padStart(6, '0')
+
 describe('forrest deploy against real dockerd and etcd', () => {
   it('creates v1 x3, then rolls to v2 x3 without ever dropping below 3 serving', async () => {
     const first = await forrest(['deploy', v1()], env)
@@ -66,29 +78,31 @@ describe('forrest deploy against real dockerd and etcd', () => {
   })
 
   it('re-running the same file is a no-op that says so', async () => {
+    const revision = await givenV2()
     const before = await containerNames()
     const res = await forrest(['deploy', v2()], env)
     expect(res.code, res.stderr).toBe(0)
-    expect(res.stdout).toContain(`${app} is up to date: revision 2, 3/3 serving`)
+    expect(res.stdout).toContain(`${app} is up to date: revision ${revision}, 3/3 serving`)
     expect(await containerNames()).toEqual(before)
   })
 
   it('a bad image is rolled back (exit 3) and v2 keeps serving throughout', async () => {
+    const v2Revision = await givenV2()
     const bad = specFile(`${app}-bad`, { ...fast, image: 'demo/myapp:bad', 'health.deadline': '2s' })
     const watch = watchServing({ etcd: etcd.endpoint, prefix: run.prefix, label: appLabel })
     const res = await forrest(['deploy', bad], env)
     const seen = await watch.stop()
     expect(res.code, res.stdout + res.stderr).toBe(EXIT.rolledBack)
     expect(res.stderr).toContain('ROLLED_BACK')
-    expect(res.stderr).toContain('rolled back to revision 2')
+    expect(res.stderr).toContain(`rolled back to revision ${v2Revision}`)
     expect(res.stdout + res.stderr).toContain('not healthy within 2000ms')
     expect(seen.failures).toEqual([])
     expect(seen.minServing).toBeGreaterThanOrEqual(3)
     await expectConverged(3, 'v2')
-    const rev3 = JSON.parse((await client.get('/forrest/apps/' + app + '/revisions/000003').string())!)
-    expect(rev3.outcome).toBe('rolled-back')
+    const badRev = JSON.parse((await client.get(`/forrest/apps/${app}/revisions/${pad(v2Revision + 1)}`).string())!)
+    expect(badRev.outcome).toBe('rolled-back')
     const current = JSON.parse((await client.get('/forrest/apps/' + app + '/current').string())!)
-    expect(current.revision).toBe(2)
+    expect(current.revision).toBe(v2Revision)
   })
 
   it('invalid input: exit 2, every problem with FILE:LINE:COL, nothing touched', async () => {
@@ -104,6 +118,8 @@ describe('forrest deploy against real dockerd and etcd', () => {
   })
 
   it('a second concurrent deploy meets the lock (exit 5, names the holder)', async () => {
+    // From v2, the slow v1 file is a rolling update with 1.5 s drains: the lock is held long enough.
+    await givenV2()
     const slow = specFile(`${app}-slow`, { ...fast, image: 'demo/myapp:1', 'update.drain': '1500ms' })
     const first = forrest(['deploy', slow], env)
     await pollUntil(async () => (await client.get(`/forrest/locks/${app}`).string()) !== null, { what: 'first deploy to take the lock' })

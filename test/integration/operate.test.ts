@@ -341,11 +341,15 @@ describe('operating a deployed app against real dockerd and etcd', () => {
   }, 90_000)
 
   it('errors: unknown app, etcd unreachable, Docker unreachable', async () => {
+    // Given one known app (the tests above made several; alone, none existed).
+    const known = `${run.id}-known`
+    const given = await forrest(['deploy', await specFile(known, 'demo/myapp:1', 1)], env())
+    expect(given.code, given.stdout + given.stderr).toBe(0)
     for (const args of [['status', 'nope'], ['history', 'nope'], ['scale', 'nope', '2']]) {
       const res = await forrest(args, env())
       expect(res.code, args.join(' ')).toBe(EXIT.notFound)
       expect(res.stderr).toContain('APP_NOT_FOUND')
-      expect(res.stderr).toContain('Known apps:')
+      expect(res.stderr).toMatch(new RegExp(`Known apps:.*\\b${known}\\b`))
     }
     const noEtcd = await forrest(['status'], run.env('127.0.0.1:1'))
     expect(noEtcd.code).toBe(EXIT.etcdUnreachable)

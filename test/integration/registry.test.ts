@@ -238,45 +238,57 @@ describe('images from a private registry (TLS + htpasswd)', () => {
     for (const i of [img.v1, img.v2]) await lab.docker('default', 'pull', '-q', `${repo}@${i.digest}`)
     await lab.docker('default', 'tag', img.v1.id, `${repo}:m`)
     await lab.docker('default', 'push', '-q', `${repo}:m`)
-    const file = specFile(app, { ...fast, name: app, replicas: 3, image: `${repo}:m`, 'update.soak': '1500ms' })
+    // Revision 1 runs v2 by digest, so revision 2 (the tag) is an update: maxSurge 1 starts its
+    // 3 containers one wave at a time, 1.5 s apart (soak), and the tag moves between them.
+    const given = await forrest(['deploy', specFile(`${app}-pinned`, { ...fast, name: app, replicas: 3, image: `${repo}@${img.v2.digest}` })], env())
+    expect(given.code, given.stdout + given.stderr).toBe(0)
+    const file = specFile(app, { ...fast, name: app, replicas: 3, image: `${repo}:m`, 'update.maxSurge': 1, 'update.soak': '1500ms' })
+    const r2Containers = async () => (await docker('ps', '-aq', '--filter', `label=forrest.app=${app}`, '--filter', 'label=forrest.revision=2')).split('\n').filter(Boolean)
     const deploying = forrest(['deploy', file, '--json'], env())
-    // As soon as the first container exists, the tag moves to v2.
-    await pollUntil(async () => (await appContainers(app)).length > 0, { timeoutMs: 20_000, what: 'first container of the rollout' })
+    // As soon as the first container of revision 2 exists, the tag moves to v2: the rollout is
+    // in progress and its other two containers do not exist yet.
+    await pollUntil(async () => (await r2Containers()).length > 0, { timeoutMs: 20_000, what: 'first container of revision 2' })
     await lab.docker('default', 'tag', img.v2.id, `${repo}:m`)
     await lab.docker('default', 'push', '-q', `${repo}:m`)
     expect(await lab.runtime('h1').resolveDigest(`${repo}:m`, lab.auth)).toBe(img.v2.digest)
+    expect((await r2Containers()).length).toBeLessThan(3)
     const res = await deploying
     expect(res.code, res.stderr).toBe(0)
-    expect(JSON.parse(res.stdout)).toMatchObject({ outcome: 'succeeded', revision: 1, image: { digest: img.v1.digest } })
+    expect(JSON.parse(res.stdout)).toMatchObject({ outcome: 'succeeded', revision: 2, image: { digest: img.v1.digest } })
     const first = Array.from({ length: 3 }, () => ({ image: `${repo}@${img.v1.digest}`, id: img.v1.id }))
     expect(await whatRuns(app)).toEqual(first)
     expect(await bodies(app)).toEqual(['v1', 'v1', 'v1'])
 
     const next = await forrest(['deploy', file, '--json'], env())
     expect(next.code, next.stderr).toBe(0)
-    expect(JSON.parse(next.stdout)).toMatchObject({ outcome: 'succeeded', revision: 2, image: { digest: img.v2.digest } })
+    expect(JSON.parse(next.stdout)).toMatchObject({ outcome: 'succeeded', revision: 3, image: { digest: img.v2.digest } })
     expect(JSON.parse(next.stdout).changes).toContain(`image ${repo}:m now resolves to ${img.v2.id.slice(7, 19)}`)
     expect(await bodies(app)).toEqual(['v2', 'v2', 'v2'])
 
     await dropImage('default', img.v1.id) // no container runs it now: rollback has to pull it, by digest
     const back = await forrest(['rollback', app, '--json'], env())
     expect(back.code, back.stderr).toBe(0)
-    expect(JSON.parse(back.stdout)).toMatchObject({ outcome: 'succeeded', revision: 3 })
+    expect(JSON.parse(back.stdout)).toMatchObject({ outcome: 'succeeded', revision: 4 })
     expect(await whatRuns(app)).toEqual(first)
     expect(await bodies(app)).toEqual(['v1', 'v1', 'v1'])
     const hist = JSON.parse((await forrest(['history', app, '--json'], env())).stdout)
     expect(hist.revisions.map((r: { revision: number; digest?: string }) => [r.revision, r.digest])).toEqual([
-      [3, img.v1.digest],
-      [2, img.v2.digest],
-      [1, img.v1.digest],
+      [4, img.v1.digest],
+      [3, img.v2.digest],
+      [2, img.v1.digest],
+      [1, img.v2.digest],
     ])
-  }, 120_000)
+  }, 150_000)
 
   it('every container this file made carries its label', async () => {
+    // At least one, whatever ran before (alone, nothing else has made one).
+    const made = await forrest(['deploy', specFile(`lb${short}`, { ...fast, name: `lb${short}`, replicas: 1, image: 'demo/myapp:1' })], env())
+    expect(made.code, made.stdout + made.stderr).toBe(0)
     const mine = new Set(await containersWithLabel(run.label))
     // One listing (other test files may be creating and removing containers meanwhile).
     const rows = (await docker('ps', '-a', '--filter', 'label=forrest.app', '--format', '{{.ID}} {{.Label "forrest.app"}}')).split('\n').filter(Boolean)
     const ours = rows.filter((r) => r.endsWith(short)).map((r) => r.split(' ')[0]!)
+    expect(ours.length).toBeGreaterThan(0)
     for (const id of ours) expect(mine.has(id)).toBe(true)
   })
 })

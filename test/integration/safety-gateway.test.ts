@@ -6,11 +6,13 @@
  * Real etcd, HAProxy, `forrest gateway` and dockerd; load through HAProxy where traffic matters.
  */
 import type { Etcd3 } from 'etcd3'
-import { readFile, writeFile } from 'node:fs/promises'
+import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { EXIT } from '../../src/errors.js'
 import { createEtcdClient } from '../../src/registry/client.js'
-import { readGatewayAcks } from '../../src/registry/gateway-acks.js'
+import { readGatewayAcks, type GatewayAck } from '../../src/registry/gateway-acks.js'
 import { docker, forrest, testRun } from '../helpers/cli.js'
 import { pollUntil, type TestEtcd } from '../helpers/etcd.js'
 import { startGatewayCli, type GatewayCli } from '../helpers/gateway-cli.js'
@@ -90,11 +92,17 @@ describe('safety: gateways and HAProxy verdicts (real etcd, HAProxy, forrest gat
     const put = await client.put(`/${run.prefix}/bogus`).value('999.1.1.1:99999').exec()
     try {
       const rev = Number(put.header.revision)
-      await pollUntil(async () => [...(await readGatewayAcks(client, run.prefix)).acks.values()].every((a) => a.revision >= rev), {
-        timeoutMs: 5000,
-        what: 'the gateway to ack past the bogus key',
-      })
-      expect(gateway.events.some((e) => e.type === 'skipped' && e.name === 'bogus')).toBe(true)
+      let acks = new Map<string, GatewayAck>()
+      await pollUntil(async () => {
+        acks = (await readGatewayAcks(client, run.prefix)).acks
+        return acks.size > 0 && [...acks.values()].every((a) => a.revision >= rev)
+      }, { timeoutMs: 5000, what: 'the gateway to ack past the bogus key' })
+      expect([...acks.keys()]).toContain(`gw-${run.id}`)
+      // The ack is the verdict: the key is "down", with HAProxy's reason, and the rest stay up.
+      expect(acks.get(`gw-${run.id}`)?.servers?.bogus).toMatchObject({ state: 'down', reason: expect.stringMatching(/999\.1\.1\.1:99999.*not a valid IPv4 address and port/) })
+      // The event goes to the gateway's stdout, the ack to etcd: two channels, no order between
+      // them as this process reads them, so wait for the event rather than read it once.
+      await pollUntil(() => gateway.events.some((e) => e.type === 'skipped' && e.name === 'bogus'), { timeoutMs: 5000, what: "the gateway's skipped event for bogus" })
     } finally {
       await client.delete().key(`/${run.prefix}/bogus`).exec()
     }
@@ -109,7 +117,7 @@ describe('safety: gateways and HAProxy verdicts (real etcd, HAProxy, forrest gat
     expect(await docker('ps', '-aq', '--filter', `label=forrest.app=${app}`)).toEqual(names)
   })
 
-  it('a gateway frozen mid-rollout (its lease expires) fails the rollout instead of being ignored; v1 keeps all its containers', async () => {
+  it('a gateway frozen mid-rollout (its lease expires) fails the rollout instead of being ignored: exit 3, v1 keeps all its containers', async () => {
     const frozen = await startGatewayCli({ socket: haproxy.socket, env, id: `frozen-${run.id}` })
     try {
       const v1Containers = (await docker('ps', '-q', '--filter', `label=forrest.app=${app}`)).split('\n').sort()
@@ -117,7 +125,7 @@ describe('safety: gateways and HAProxy verdicts (real etcd, HAProxy, forrest gat
       await pollUntil(async () => (await docker('ps', '-q', '--filter', `label=forrest.app=${app}`)).split('\n').length > v1Containers.length, { what: 'a v2 container' })
       frozen.proc.kill('SIGSTOP')
       const res = await deploying
-      expect(res.code, res.stdout + res.stderr).not.toBe(0)
+      expect(res.code, res.stdout + res.stderr).toBe(EXIT.rolledBack)
       expect(res.stdout + res.stderr).toContain(`frozen-${run.id}`)
       const running = (await docker('ps', '-q', '--filter', `label=forrest.app=${app}`)).split('\n').sort()
       for (const id of v1Containers) expect(running).toContain(id)
@@ -127,7 +135,7 @@ describe('safety: gateways and HAProxy verdicts (real etcd, HAProxy, forrest gat
     }
   })
 
-  it('a gateway that cannot apply a change (servers-file markers edited away) fails the deploy; status names the gateway and why', async () => {
+  it('a gateway that cannot apply a change (servers-file markers edited away) fails the deploy (exit 3); status names the gateway and why', async () => {
     const original = await readFile(haproxy.configPath, 'utf8')
     const keysBefore = await v1Keys()
     try {
@@ -142,7 +150,7 @@ describe('safety: gateways and HAProxy verdicts (real etcd, HAProxy, forrest gat
       expect(status).toContain(`gw-${run.id}`)
       expect(status).toContain('gateway-stuck')
       const res = await deploying
-      expect(res.code, res.stdout + res.stderr).not.toBe(0)
+      expect(res.code, res.stdout + res.stderr).toBe(EXIT.rolledBack)
       expect(res.stdout + res.stderr).toContain(`gw-${run.id}`)
       expect(await v1Keys()).toEqual(keysBefore)
     } finally {
@@ -152,18 +160,65 @@ describe('safety: gateways and HAProxy verdicts (real etcd, HAProxy, forrest gat
     expect(again.code, again.stdout + again.stderr).toBe(0)
   })
 
-  it('a gateway on the wrong prefix (an empty view) deletes nothing: neither forrest servers nor hand-added ones', async () => {
+  /** Every server in the backend with what decides whether it serves: admin state (maint/drain bits) and weight. */
+  const serverStates = async () => (await haproxy.runtime.servers('app')).map((s) => `${s.name} admin=${s.adminState} weight=${s.weight}`).sort()
+
+  it('a gateway on the wrong prefix (an empty view) deletes nothing: neither the forrest servers it owns nor hand-added ones', async () => {
     await haproxy.runtime.run('add server app/handmade 127.0.0.1:9 weight 0')
-    const before = await liveServers()
-    expect(before.length).toBeGreaterThanOrEqual(3)
-    const wrong = await startGatewayCli({ socket: haproxy.socket, env: { ...env, ETCD_PREFIX: `${run.prefix}-typo` }, id: `typo-${run.id}` }).catch((err: Error) => err)
+    const dir = await mkdtemp(join(tmpdir(), 'forrest-typo-'))
+    let wrong: GatewayCli | undefined
     try {
-      const after = await liveServers()
-      expect(after).toEqual(before)
+      const before = await serverStates()
+      const forrestServers = (await liveServers()).filter((n) => n !== 'handmade')
+      expect(forrestServers.length).toBe(2)
+      // Its own copy of the servers file: the block names the live servers, so this gateway owns
+      // them (may delete them) and the empty-view guard, not ownership, is what has to keep them.
+      const serversFile = join(dir, 'haproxy.cfg')
+      await copyFile(haproxy.configPath, serversFile)
+      for (const name of forrestServers) expect(await readFile(serversFile, 'utf8')).toMatch(new RegExp(`^\\s*server ${name} `, 'm'))
+      // Ready once started: a gateway whose guard keeps servers need not acknowledge anything.
+      wrong = await startGatewayCli({ socket: haproxy.socket, env: { ...env, ETCD_PREFIX: `${run.prefix}-typo` }, id: `typo-${run.id}`, serversFile, readyOn: 'started' })
+      // Its ack says what it kept and why.
+      let error = ''
+      await pollUntil(async () => {
+        error = (await readGatewayAcks(client, `${run.prefix}-typo`)).acks.get(`typo-${run.id}`)?.error ?? ''
+        return error !== ''
+      }, { timeoutMs: 5000, what: "the wrong-prefix gateway's ack" })
+      expect(error).toMatch(new RegExp(`kept ${forrestServers.length} servers \\(wrong --prefix`))
+      // Over a few more of its passes (settled: one every 250 ms) nothing is drained or deleted:
+      // without the guard the first pass drains both and the ones after delete them.
+      const until = Date.now() + 1500
+      while (Date.now() < until) {
+        expect(await serverStates()).toEqual(before)
+        await new Promise((r) => setTimeout(r, 100)) // sampling period of a hold-for-1.5s check, not a readiness wait
+      }
+      expect(wrong.events.filter((e) => e.type === 'draining' || e.type === 'drained')).toEqual([])
+      expect(await serverStates()).toEqual(before)
     } finally {
-      if (!(wrong instanceof Error)) await wrong.stop()
+      await wrong?.stop()
+      await rm(dir, { recursive: true, force: true })
       await haproxy.runtime.run('set server app/handmade state maint').catch(() => undefined)
       await haproxy.runtime.run('del server app/handmade').catch(() => undefined)
+    }
+  })
+
+  it('a gateway takes its backend to 0 when forrest\'s records say the app was scaled to 0, and leaves hand-added servers', async () => {
+    await haproxy.runtime.run('add server app/handmade 127.0.0.1:9 weight 0')
+    try {
+      expect((await liveServers()).filter((n) => n !== 'handmade').length).toBe(2)
+      const res = await forrest(['scale', app, '0'], env, 60_000)
+      expect(res.code, res.stdout + res.stderr).toBe(0)
+      expect(await v1Keys()).toEqual([])
+      // forrest's records say 0 once the scale has settled, at its very end: from then on the
+      // gateway's next pass (250 ms when idle) deletes the last server. (Until then its guard keeps
+      // that server, and its ack still counts the withdrawal as done: #21 item 2.)
+      await pollUntil(async () => JSON.stringify(await liveServers()) === JSON.stringify(['handmade']), { timeoutMs: 5000, what: 'the backend down to the hand-added server' })
+      expect(gateway.events.filter((e) => e.type === 'warning' && /kept \d+ server/.test(e.message))).toEqual([])
+    } finally {
+      await haproxy.runtime.run('set server app/handmade state maint').catch(() => undefined)
+      await haproxy.runtime.run('del server app/handmade').catch(() => undefined)
+      const back = await forrest(['scale', app, '2'], env, 60_000)
+      expect(back.code, back.stdout + back.stderr).toBe(0)
     }
   })
 })

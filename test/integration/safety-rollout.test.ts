@@ -71,12 +71,14 @@ describe('safety: prefixes, ownership, fencing, records (real etcd and Docker)',
     const [a, b] = [`${run.prefix}/mig-a`, `${run.prefix}/mig-b`]
     await deployOk(specFile(`${app}-a`, { ...fast, name: app, image: 'demo/myapp:1', 'announce.prefix': a }))
     let minServing = Number.POSITIVE_INFINITY
+    let polls = 0
     let polling = true
     const poller = (async () => {
       while (polling) {
         const addrs = [...Object.values(await keysUnder(a)), ...Object.values(await keysUnder(b))]
         const ok = await Promise.all(addrs.map((addr) => httpGet(addr, 500).then((r) => r.status === 200, () => false)))
         minServing = Math.min(minServing, ok.filter(Boolean).length)
+        polls++
         await new Promise((r) => setTimeout(r, 30)) // poll interval
       }
     })()
@@ -86,6 +88,8 @@ describe('safety: prefixes, ownership, fencing, records (real etcd and Docker)',
       polling = false
       await poller
     }
+    // The minimum starts at +Infinity: it means something only if polls ran during the rollout.
+    expect(polls).toBeGreaterThan(5)
     expect(minServing).toBeGreaterThanOrEqual(2)
     expect(await keysUnder(a)).toEqual({})
     const newKeys = await keysUnder(b)
@@ -164,7 +168,8 @@ describe('safety: prefixes, ownership, fencing, records (real etcd and Docker)',
     await pollUntil(async () => (await client.get(`/forrest/locks/${app}`).string()) !== null, { what: 'the deploy to take the lock' })
     const res = await forrest(['stop', victim!], env)
     expect(res.code, res.stdout + res.stderr).toBe(EXIT.lockHeld)
-    expect((await deploying).code).toBe(0)
+    const deployed = await deploying
+    expect(deployed.code, deployed.stdout + deployed.stderr).toBe(0)
     const after = await forrest(['stop', (await containersOf(app, '{{.Names}}'))[0]!], env)
     expect(after.code, after.stdout + after.stderr).toBe(0)
     expect(await containersOf(app)).toHaveLength(1)

@@ -315,7 +315,14 @@ describe('planRollout: every small shape keeps its promises', () => {
                     continue
                   }
                   const sim = simulatePlan(plan, o, t)
-                  expect(sim.violations, JSON.stringify({ t, oldCount, newCount, extra: extra.length })).toEqual([])
+                  const what = JSON.stringify({ t, oldCount, newCount, extra: extra.length })
+                  expect(sim.violations, what).toEqual([])
+                  // The bounds again, computed here from the trace rather than taken from the
+                  // checker's verdict, so a checker that stops checking cannot pass this loop.
+                  const startServing = oldCount + newCount
+                  const startContainers = oldCount + newCount + extra.filter((i) => i.containerId !== undefined).length
+                  expect(Math.max(startContainers, ...sim.trace.map((p) => p.containers)), what).toBeLessThanOrEqual(Math.max(startContainers, replicas + surge))
+                  expect(Math.min(startServing, ...sim.trace.map((p) => p.serving)), what).toBeGreaterThanOrEqual(Math.min(startServing, replicas - unavailable))
                   plans++
                 }
     expect(plans).toBeGreaterThan(3000)
@@ -323,6 +330,40 @@ describe('planRollout: every small shape keeps its promises', () => {
 })
 
 describe('simulatePlan', () => {
+  const update = (replicas: number, waves: RolloutPlan['waves']): RolloutPlan => ({ app: APP, action: 'update', fromRevision: 1, toRevision: 2, replicas, notes: [], waves })
+  const start = (n: number) => ({ kind: 'start', instance: `myapp-r2-${n}`, revision: 2 }) as const
+  const retire = (n: number) => ({ kind: 'retire', instance: `myapp-r1-${n}`, revision: 1, registered: true, running: true, reason: 'replace' }) as const
+
+  it('catches a plan over the ceiling: two starts at once with maxSurge 1', () => {
+    const o = observed(serving(1, 1, 2), 1)
+    const bad = update(2, [{ order: 'start-first', starts: [start(1), start(2)], retires: [retire(1), retire(2)] }])
+    const sim = simulatePlan(bad, o, { maxSurge: 1, maxUnavailable: 0 })
+    expect(sim.ceiling).toBe(3)
+    expect(sim.violations).toEqual(['wave 1: after start myapp-r2-2: 4 containers > ceiling 3'])
+    // The same containers one at a time stay at the ceiling and are not flagged: the bound is <=, not <.
+    const good = update(2, [1, 2].map((n) => ({ order: 'start-first' as const, starts: [start(n)], retires: [retire(n)] })))
+    const ok = simulatePlan(good, o, { maxSurge: 1, maxUnavailable: 0 })
+    expect(Math.max(...ok.trace.map((p) => p.containers))).toBe(3)
+    expect(ok.violations).toEqual([])
+  })
+
+  it('catches a plan under the floor: two retires at once with maxUnavailable 1', () => {
+    const o = observed(serving(1, 1, 2, 3), 1)
+    const bad = update(3, [{ order: 'stop-first', starts: [start(1), start(2), start(3)], retires: [retire(1), retire(2), retire(3)] }])
+    const sim = simulatePlan(bad, o, { maxSurge: 0, maxUnavailable: 1 })
+    expect(sim.floor).toBe(2)
+    expect(sim.violations).toEqual([
+      'wave 1: after retire myapp-r1-2: 1 serving < floor 2',
+      'wave 1: after retire myapp-r1-3: 0 serving < floor 2',
+      'wave 1: after start myapp-r2-1: 1 serving < floor 2',
+    ])
+    // One at a time touches the floor without going under it.
+    const good = update(3, [1, 2, 3].map((n) => ({ order: 'stop-first' as const, starts: [start(n)], retires: [retire(n)] })))
+    const ok = simulatePlan(good, o, { maxSurge: 0, maxUnavailable: 1 })
+    expect(Math.min(...ok.trace.map((p) => p.serving))).toBe(2)
+    expect(ok.violations).toEqual([])
+  })
+
   it('catches a plan that breaks its promises', () => {
     const o = observed(serving(1, 1, 2), 1)
     const bad: RolloutPlan = {
