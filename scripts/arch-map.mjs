@@ -297,6 +297,8 @@ function main() {
   for (const x of r.rooms) line(`${x.room.padEnd(20)} ${x.floor.padEnd(18)} ${String(x.files).padStart(5)} ${String(x.lines).padStart(6)} ${String(x.share).padStart(5)}%`)
   line()
   line(`files over 250 lines: ${big.length ? big.map((b) => `${b.file} (${b.lines})`).join(', ') : 'none'}`)
+  const homeless = [...nodes.keys()].filter((f) => floorOf(f).floor < 0)
+  if (homeless.length) line(`on no floor (add them to FLOORS in scripts/arch-map.mjs): ${homeless.join(', ')}`)
   line()
   const list = (title, items) => {
     line(`${title}: ${items.length ? '' : 'none'}`)
