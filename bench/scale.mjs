@@ -8,7 +8,7 @@
 import { performance } from 'node:perf_hooks'
 import { instanceName, planRollout, simulatePlan } from '../dist/plan/index.js'
 import { classifyApp } from '../dist/rollout/status-drift.js'
-import { formatStatus } from '../dist/rollout/status-format.js'
+import { formatStatus } from '../dist/report/status-format.js'
 
 const RUNS = Number(process.env.SCALE_RUNS ?? 3)
 const SLOW_MS = Number(process.env.SCALE_SLOW_MS ?? 3000)

@@ -1,7 +1,7 @@
 import { Listr, PRESET_TIMESTAMP, type ListrTask } from 'listr2'
 import { ForrestError } from '../errors.js'
 import type { PlanStep, RolloutPlan, Wave } from '../plan/types.js'
-import type { RendererName } from './renderer.js'
+import type { RendererName } from '../report/renderer.js'
 import { adoptInstance, retireInstance, startInstance, type StepDeps, type StepOutcome, type StepPhase } from './steps.js'
 
 export interface StepReport {

@@ -3,7 +3,7 @@ import type { Context } from '../context.js'
 import type { Outcome, RevisionRecord } from '../registry/records.js'
 import { shortDigest } from '../spec/image-reference.js'
 import { loadAppRecords } from './app-records.js'
-import { plainTable } from './status-format.js'
+import { plainTable } from '../report/status-format.js'
 
 export interface HistoryEntry {
   revision: number

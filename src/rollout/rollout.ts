@@ -18,7 +18,7 @@ import { executePlan, ExecutionFailure, type ExecutionReport } from './execute.j
 import { addressError, addressNotOnHost, failedHint, hasLogLines } from './failure-cause.js'
 import { describeLeftover } from './leftover.js'
 import { observe } from './observe.js'
-import type { RendererName } from './renderer.js'
+import type { RendererName } from '../report/renderer.js'
 import { decideRevision, type RevisionDecision } from './revision.js'
 import { resolvedSpecOf } from './app-records.js'
 import { resolveRecordedEnv, type ResolvedEnv } from './secrets.js'

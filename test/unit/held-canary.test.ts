@@ -6,7 +6,7 @@ import { instanceName, planRollout, type ObservedInstance } from '../../src/plan
 import type { Outcome, RevisionRecord } from '../../src/registry/records.js'
 import { heldCanaryNote, heldRevision } from '../../src/rollout/held-canary.js'
 import { classifyApp, type ProbeResult } from '../../src/rollout/status-drift.js'
-import { formatStatus, notConvergedHint } from '../../src/rollout/status-format.js'
+import { formatStatus, notConvergedHint } from '../../src/report/status-format.js'
 import { launchedStatus } from '../../src/rollout/status-launched.js'
 import type { DeploymentSpec } from '../../src/spec/types.js'
 

@@ -7,7 +7,7 @@ import { formatHistory, historyEntries } from '../../src/rollout/history.js'
 import { chooseRollbackTarget } from '../../src/rollout/rollback.js'
 import { scaleOverrideNote } from '../../src/rollout/rollout.js'
 import { classifyApp, ownKeys, probeTargets, type AppObservation, type ProbeResult } from '../../src/rollout/status-drift.js'
-import { formatStatus, formatUptime } from '../../src/rollout/status-format.js'
+import { formatStatus, formatUptime } from '../../src/report/status-format.js'
 import type { DeploymentSpec } from '../../src/spec/types.js'
 
 const APP = 'web'
