@@ -1,11 +1,11 @@
 import type { Context } from '../context.js'
 import { ForrestError } from '../errors.js'
 import type { RevisionRecord } from '../registry/records.js'
-import { loadAppRecords, resolvedSpecOf } from './app-records.js'
-import { prepareRevisionImage } from './image.js'
-import { resolveRecordedEnv } from './secrets.js'
-import { rollout, type RolloutResult } from './rollout.js'
-import { heldRevision } from './held-canary.js'
+import { loadAppRecords, resolvedSpecOf } from '../engine/app-records.js'
+import { prepareRevisionImage } from '../engine/image.js'
+import { resolveRecordedEnv } from '../engine/secrets.js'
+import { rollout, type RolloutResult } from '../engine/rollout.js'
+import { heldRevision } from '../engine/held-canary.js'
 import type { OperateOptions } from './scale.js'
 
 /** The revision held after its canary (update.canary.pause), newer than the current one. Pure. */

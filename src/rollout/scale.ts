@@ -1,9 +1,9 @@
 import type { Context } from '../context.js'
 import { ForrestError } from '../errors.js'
-import { loadAppRecords, resolvedSpecOf } from './app-records.js'
-import { prepareRevisionImage } from './image.js'
-import { resolveRecordedEnv } from './secrets.js'
-import { rollout, type RolloutOptions, type RolloutResult } from './rollout.js'
+import { loadAppRecords, resolvedSpecOf } from '../engine/app-records.js'
+import { prepareRevisionImage } from '../engine/image.js'
+import { resolveRecordedEnv } from '../engine/secrets.js'
+import { rollout, type RolloutOptions, type RolloutResult } from '../engine/rollout.js'
 
 export type OperateOptions = Omit<RolloutOptions, 'dryRun'>
 

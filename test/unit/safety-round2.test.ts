@@ -11,7 +11,7 @@ import { formatStatus } from '../../src/report/status-format.js'
 import type { DeploymentSpec } from '../../src/spec/types.js'
 import { diffSpecs } from '../../src/spec/diff.js'
 import { EXIT, type ForrestError } from '../../src/errors.js'
-import { checkDetectedAddress, checkPrefixMove } from '../../src/rollout/preflight.js'
+import { checkDetectedAddress, checkPrefixMove } from '../../src/engine/preflight.js'
 import { renderServerLines, replaceServersBlock, SERVERS_BEGIN, SERVERS_END } from '../../src/gateway/servers-file.js'
 
 const APP = 'web'
