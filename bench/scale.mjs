@@ -7,7 +7,7 @@
 // SCALE_SLOW_MS (3000) is run once. SCALE_PLAN_N / SCALE_STATUS_N: space-separated sizes.
 import { performance } from 'node:perf_hooks'
 import { instanceName, planRollout, simulatePlan } from '../dist/plan/index.js'
-import { classifyApp } from '../dist/rollout/status-drift.js'
+import { classifyApp } from '../dist/verbs/status-drift.js'
 import { formatStatus } from '../dist/report/status-format.js'
 
 const RUNS = Number(process.env.SCALE_RUNS ?? 3)

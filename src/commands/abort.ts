@@ -18,7 +18,7 @@ Exit codes: 0 done, 4 failed, 5 another deploy holds the lock, 6 etcd unreachabl
   async run(): Promise<RolloutResult> {
     const { args, flags } = await this.parse(Abort, expandBareWaitLock(this.argv))
     const config = this.forrestConfig(flags)
-    const { resumeRollout } = await import('../rollout/promote.js')
+    const { resumeRollout } = await import('../verbs/promote.js')
     return runRolloutVerb(this, config, { command: `abort ${args.app}`, waitLock: flags['wait-lock'], allowUnreachableHosts: flags['allow-unreachable-hosts'] }, (ctx, o) => resumeRollout(ctx, args.app, 'abort', o))
   }
 }

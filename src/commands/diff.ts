@@ -12,7 +12,7 @@ export default class Diff extends BaseCommand {
   async run(): Promise<RolloutResult> {
     const { args, flags } = await this.parse(Diff)
     const config = this.forrestConfig(flags)
-    const [{ loadSpecFile }, { deploy }] = await Promise.all([import('../spec/load.js'), import('../rollout/deploy.js')])
+    const [{ loadSpecFile }, { deploy }] = await Promise.all([import('../spec/load.js'), import('../verbs/deploy.js')])
     const spec = await loadSpecFile(args.file)
     return runRolloutVerb(this, config, { command: `diff ${args.file}`, dryRun: true }, (ctx, o) => deploy(ctx, spec, args.file, o))
   }
