@@ -26,12 +26,12 @@ const args = new Set(process.argv.slice(2))
  * src/context.ts wires the adapters into the engine's context.
  */
 export const FLOORS = [
-  { floor: 5, name: 'commands', match: ['commands/', 'base-command.ts', 'cli.ts', 'cli-loader.ts'] },
+  { floor: 5, name: 'commands', match: ['commands/', 'hooks/', 'base-command.ts', 'cli.ts', 'cli-loader.ts'] },
   { floor: 4, name: 'verbs', match: ['verbs/'] },
   { floor: 3, name: 'engine', match: ['engine/', 'rollout/', 'gateway/', 'context.ts'] },
   { floor: 2, name: 'plan/spec/report', match: ['plan/', 'spec/', 'report/'] },
   { floor: 1, name: 'adapters', match: ['docker/', 'registry/', 'image/', 'hosts/', 'health/'] },
-  { floor: 0, name: 'ground', match: ['errors.ts', 'labels.ts', 'config.ts', 'retry.ts', 'actor.ts', 'plain-table.ts', 'completion.ts'] },
+  { floor: 0, name: 'ground', match: ['errors.ts', 'labels.ts', 'config.ts', 'retry.ts', 'actor.ts', 'plain-table.ts', 'completion.ts', 'notices.ts'] },
 ]
 /** Where each external library may be imported (type-only imports included). */
 export const CONFINED = { dockerode: 'docker/', etcd3: 'registry/' }
