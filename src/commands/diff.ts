@@ -1,6 +1,6 @@
 import { Args } from '@oclif/core'
 import { BaseCommand } from '../base-command.js'
-import type { RolloutResult } from '../engine/rollout.js'
+import type { RolloutResult } from '../engine/types.js'
 import { runRolloutVerb } from './shared.js'
 
 export default class Diff extends BaseCommand {

@@ -1,6 +1,6 @@
 import { Args } from '@oclif/core'
 import { BaseCommand } from '../base-command.js'
-import type { RolloutResult } from '../engine/rollout.js'
+import type { RolloutResult } from '../engine/types.js'
 import { allowUnreachableFlag, expandBareWaitLock, runRolloutVerb, waitLockFlag } from './shared.js'
 
 export default class Promote extends BaseCommand {

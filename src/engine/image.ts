@@ -8,7 +8,7 @@ import type { RevisionRecord } from '../registry/records.js'
 import type { DeploymentSpec } from '../spec/types.js'
 import { withPullView } from '../report/pull-view.js'
 import type { RendererName } from '../report/renderer.js'
-import type { ResolvedSpec } from './rollout.js'
+import type { ResolvedSpec } from './types.js'
 
 export interface ImageStepOptions {
   renderer: RendererName

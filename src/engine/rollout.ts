@@ -5,20 +5,18 @@ import { ForrestError } from '../errors.js'
 import { instanceKey, lockKey } from '../plan/keys.js'
 import { describeCanary, withCanary, type CanaryAnalysis } from '../plan/canary.js'
 import { planRollout } from '../plan/plan-rollout.js'
-import type { RolloutPlan } from '../plan/types.js'
 import { gatewayCheckPrefix, readGatewayAcks } from '../registry/gateway-acks.js'
 import { InstanceRegistry } from '../registry/instances.js'
 import { acquireLock, type DeployLock } from '../registry/lock.js'
 import { Records, type CurrentRecord, type RevisionRecord } from '../registry/records.js'
 import { parseImageReference, pinnedReference } from '../spec/image-reference.js'
 import { resolveCanaryCount, resolveStrategy } from '../spec/strategy.js'
-import type { DeploymentSpec } from '../spec/types.js'
 import { analyseCanary, canaryFailure } from './canary.js'
-import { executePlan, ExecutionFailure, type ExecutionReport } from './execute.js'
+import { executePlan, ExecutionFailure } from './execute.js'
+import type { ExecutionReport } from './types.js'
 import { addressError, addressNotOnHost, failedHint, hasLogLines } from './failure-cause.js'
 import { describeLeftover } from './leftover.js'
 import { observe } from './observe.js'
-import type { RendererName } from '../report/renderer.js'
 import { decideRevision, type RevisionDecision } from './revision.js'
 import { resolvedSpecOf } from './app-records.js'
 import { resolveRecordedEnv, type ResolvedEnv } from './secrets.js'
@@ -26,70 +24,12 @@ import type { HostTarget, InstanceTemplate, StepDeps } from './steps.js'
 import { eligible, type HostState } from '../hosts/fleet.js'
 import { heldCanaryNote, heldRevision } from './held-canary.js'
 import { probeWritePermission } from '../registry/write-probe.js'
-import { checkDetectedAddress, checkPrefixMove, checkSharedPrefix, settleAbandoned, type AnnounceChoice } from './preflight.js'
+import { checkDetectedAddress, checkPrefixMove, checkSharedPrefix, settleAbandoned } from './preflight.js'
+import type { ResolvedSpec, RolloutRequest, RolloutResult } from './types.js'
 
 type ObservedInstances = Awaited<ReturnType<typeof observe>>['state']['instances']
 
 const debug = createDebug('forrest:rollout')
-
-/** A resolved spec: port known, announce prefix and address filled in from flags/env. */
-export type ResolvedSpec = DeploymentSpec & { port: number; announce: { prefix: string; address: string } }
-
-export interface RolloutRequest {
-  kind: 'deploy' | 'scale' | 'rollback' | 'promote' | 'abort'
-  spec: ResolvedSpec
-  /** The spec's env with its secrets read (in memory only), and their fingerprints. */
-  env: ResolvedEnv
-  imageId: string
-  /** The registry digest the image resolved to (and is present as on the host), if it came from a registry. */
-  digest?: string
-  replicas: number
-  /** rollback: the revision whose spec and image this restores. */
-  restoredFrom?: number
-  /**
-   * promote/abort: converge to this existing revision (no new one), and the revision held after
-   * its canary, which must still be waiting under the lock (abort then marks it rolled back).
-   */
-  resume?: { revision: number; waiting: number }
-  /** scale/rollback: the current revision the request was computed from; checked under the lock. */
-  expectRevision?: number
-  dryRun?: boolean
-  waitLockMs?: number
-  /** Roll on the hosts that answer when some do not (bounds then hold for the reachable ones). */
-  allowUnreachableHosts?: boolean
-  /** deploy: whether the announce prefix and address were chosen explicitly (preflight.ts). */
-  announceChoice?: AnnounceChoice
-  /** Lines the plan starts with (e.g. that the announce address was detected). */
-  notes?: string[]
-  /** The app's hosts, already reached (and their images checked) by the verb. */
-  hosts: HostState[]
-  renderer: RendererName
-  signal: AbortSignal
-  actor: string
-  command: string
-}
-
-/** What the command layer supplies to every rollout verb. */
-export type RolloutOptions = Pick<RolloutRequest, 'dryRun' | 'waitLockMs' | 'allowUnreachableHosts' | 'renderer' | 'signal' | 'actor' | 'command'>
-
-export interface RolloutResult {
-  app: string
-  /** waiting: update.canary.pause held the rollout after a passing canary (thrown as WAITING_FOR_PROMOTION). */
-  outcome: 'noop' | 'dry-run' | 'succeeded' | 'waiting' | 'rolled-back' | 'failed'
-  revision: number
-  fromRevision?: number
-  replicas: number
-  plan: RolloutPlan
-  instances: Array<{ name: string; revision?: number; address?: string; registered: boolean; running: boolean }>
-  timings: { totalMs: number; steps: ExecutionReport['steps'] }
-  notes: string[]
-  /** What changes from the current revision (spec lines, as recorded in the revision). */
-  changes: string[]
-  /** deploy: the image as resolved at plan time, and the hosts that pulled it. */
-  image?: { ref: string; digest?: string; imageId: string; pulled: string[] }
-  /** update.canary: the canary's and the stable instances' figures over the window, and the verdict. */
-  canary?: CanaryAnalysis
-}
 
 /** Deploy after `forrest scale`: the file's replica count wins, and the plan says so. Pure. */
 export function scaleOverrideNote(current: CurrentRecord | undefined, replicas: number): string | undefined {

@@ -9,7 +9,8 @@ import type { HostState } from '../hosts/fleet.js'
 import { checkSecretPaths } from '../engine/secret-paths.js'
 import { absoluteSecretPaths, resolveEnv, type ResolvedEnv } from '../engine/secrets.js'
 import { detectedAddressNote, type AnnounceChoice } from '../engine/preflight.js'
-import { rollout, type ResolvedSpec, type RolloutOptions, type RolloutResult } from '../engine/rollout.js'
+import { rollout } from '../engine/rollout.js'
+import type { ResolvedSpec, RolloutOptions, RolloutResult } from '../engine/types.js'
 
 /**
  * Fills in what the file leaves to the environment (announce prefix/address) and the image

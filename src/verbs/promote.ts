@@ -4,9 +4,10 @@ import type { RevisionRecord } from '../registry/records.js'
 import { loadAppRecords, resolvedSpecOf } from '../engine/app-records.js'
 import { prepareRevisionImage } from '../engine/image.js'
 import { resolveRecordedEnv } from '../engine/secrets.js'
-import { rollout, type RolloutResult } from '../engine/rollout.js'
+import { rollout } from '../engine/rollout.js'
+import type { RolloutResult } from '../engine/types.js'
 import { heldRevision } from '../engine/held-canary.js'
-import type { OperateOptions } from './scale.js'
+import type { OperateOptions } from '../engine/types.js'
 
 /** The revision held after its canary (update.canary.pause), newer than the current one. Pure. */
 export function waitingRevision(app: string, revisions: RevisionRecord[], current: number): RevisionRecord {

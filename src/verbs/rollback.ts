@@ -3,9 +3,10 @@ import { ForrestError } from '../errors.js'
 import type { RevisionRecord } from '../registry/records.js'
 import { loadAppRecords, resolvedSpecOf } from '../engine/app-records.js'
 import { resolveRecordedEnv } from '../engine/secrets.js'
-import { rollout, type RolloutResult } from '../engine/rollout.js'
+import { rollout } from '../engine/rollout.js'
+import type { RolloutResult } from '../engine/types.js'
 import { prepareRevisionImage } from '../engine/image.js'
-import type { OperateOptions } from './scale.js'
+import type { OperateOptions } from '../engine/types.js'
 
 /**
  * The revision `forrest rollback` restores. Pure.
