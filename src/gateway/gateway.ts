@@ -1,6 +1,6 @@
 import { hostname } from 'node:os'
 import createDebug from 'debug'
-import type { Etcd3 } from 'etcd3'
+import type { EtcdClient } from '../registry/client.js'
 import { httpCheck } from '../health/probe.js'
 import { gatewayCheckPrefix, publishGatewayAcks, type AckPublisher, type AckState, type InstanceCheck, type ServerVerdict, type TrafficCounters } from '../registry/gateway-acks.js'
 import { watchPrefix, type PrefixState, type PrefixWatch } from '../registry/prefix-watch.js'
@@ -63,7 +63,7 @@ export type GatewayEvent =
   | { type: 'warning'; message: string }
 
 export interface GatewayOptions {
-  client: Etcd3
+  client: EtcdClient
   /** For error messages only. */
   etcdHosts?: string[]
   socketPath: string
