@@ -5,7 +5,7 @@ import { forrestLabels } from '../labels.js'
 import { instanceKey } from '../plan/keys.js'
 import { recordsOf } from '../engine/app-records.js'
 import { addressOf, choosePort } from '../engine/instance-ops.js'
-import { portAllocator } from '../engine/rollout.js'
+import { portAllocator } from '../engine/step-deps.js'
 
 export interface LaunchRequest {
   image: string
