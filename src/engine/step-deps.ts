@@ -4,6 +4,12 @@ import { ForrestError } from '../errors.js'
 import { eligible, type HostState } from '../hosts/fleet.js'
 import type { HostTarget, StepDeps } from './steps.js'
 import type { ResolvedSpec } from './types.js'
+import type { Identity } from '../context.js'
+import type { InstanceRegistry } from '../registry/instances.js'
+import type { DeployLock } from '../registry/lock.js'
+import type { Records } from '../registry/records.js'
+import type { InstanceTemplate } from './steps.js'
+import type { RolloutRequest } from './types.js'
 
 /** The reachable hosts as step targets: each with its engine, and the addresses its instances use. */
 export function hostTargets(ctx: Context, hosts: HostState[]): (name?: string) => HostTarget {
@@ -54,3 +60,34 @@ export const placeable = (hosts: HostState[], spec: ResolvedSpec) =>
     hosts.filter((h) => h.engine !== undefined).map((h) => h.host),
     spec,
   ).map((h) => h.name)
+
+/** What every step of a rollout works with: hosts, ports, templates, gateways, the lock, one signal. */
+export function stepDeps(
+  ctx: Context,
+  req: RolloutRequest,
+  x: { records: Records; registry: InstanceRegistry; lock?: DeployLock; identity: Identity; templates: Map<number, () => InstanceTemplate>; gateways: Map<string, Set<string>> },
+): StepDeps {
+  const { spec } = req
+  return {
+    ctx,
+    records: x.records,
+    registry: x.registry,
+    assertHeld: () => x.lock?.assertHeld(),
+    identity: x.identity,
+    app: spec.name,
+    prefix: spec.announce.prefix,
+    host: hostTargets(ctx, req.hosts),
+    ports: portAllocator(spec.hostPorts),
+    template: (r) => {
+      const t = x.templates.get(r)
+      if (!t) throw new ForrestError('INTERNAL', `no template for revision ${r}`)
+      return t()
+    },
+    update: spec.update,
+    gateways: (p) => x.gateways.get(p) ?? new Set(),
+    ackTimeoutMs: spec.gateways.timeout,
+    // The progress deadline aborts like Ctrl-C does, but is handled as a failure (rollback);
+    // a lost lock aborts too, and stops everything.
+    signal: AbortSignal.any([req.signal, AbortSignal.timeout(spec.update.progressDeadline), ...(x.lock ? [x.lock.lost] : [])]),
+  }
+}

@@ -1,8 +1,9 @@
 import type { RevisionRecord } from '../registry/records.js'
 import { parseImageReference, pinnedReference } from '../spec/image-reference.js'
 import { resolvedSpecOf } from './app-records.js'
-import type { ResolvedEnv } from './secrets.js'
+import { resolveRecordedEnv, type ResolvedEnv } from './secrets.js'
 import type { InstanceTemplate } from './steps.js'
+import type { RevisionDecision } from './revision.js'
 
 export function templateOf(rec: Pick<RevisionRecord, 'revision' | 'spec' | 'imageId' | 'digest' | 'templateHash'>, env: ResolvedEnv): InstanceTemplate {
   const s = rec.spec
@@ -22,3 +23,14 @@ export const memo = <T>(fn: () => T): (() => T) => {
 
 /** A recorded revision with its spec resolved (older records lack newer fields). */
 export const resolvedRecord = (rec: RevisionRecord): RevisionRecord => ({ ...rec, spec: resolvedSpecOf(rec) })
+
+/**
+ * The templates a rollout may start: the target revision's (with the request's env), and the
+ * current one's, needed only to roll back to it, so its secrets are read only then.
+ */
+export function revisionTemplates(decision: RevisionDecision, env: ResolvedEnv): Map<number, () => InstanceTemplate> {
+  const { revision, target, current } = decision
+  const templates = new Map<number, () => InstanceTemplate>([[revision, () => templateOf(target, env)]])
+  if (current && current.revision !== revision) templates.set(current.revision, memo(() => templateOf(current, resolveRecordedEnv(resolvedRecord(current), process.env))))
+  return templates
+}
