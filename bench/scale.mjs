@@ -7,8 +7,8 @@
 // SCALE_SLOW_MS (3000) is run once. SCALE_PLAN_N / SCALE_STATUS_N: space-separated sizes.
 import { performance } from 'node:perf_hooks'
 import { instanceName, planRollout, simulatePlan } from '../dist/plan/index.js'
-import { classifyApp } from '../dist/rollout/status-drift.js'
-import { formatStatus } from '../dist/rollout/status-format.js'
+import { classifyApp } from '../dist/verbs/status-drift.js'
+import { formatStatus } from '../dist/report/status-format.js'
 
 const RUNS = Number(process.env.SCALE_RUNS ?? 3)
 const SLOW_MS = Number(process.env.SCALE_SLOW_MS ?? 3000)

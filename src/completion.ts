@@ -1,5 +1,5 @@
 /**
- * Shell completion scripts generated from the command registry (src/commands/index.ts), so a new
+ * Shell completion scripts generated from the command registry (src/commands/index.ts, registry.ts), so a new
  * command or flag completes without anyone editing a script. Pure: registry in, text out.
  */
 

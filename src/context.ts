@@ -1,4 +1,4 @@
-import type { Etcd3 } from 'etcd3'
+import type { EtcdClient } from './registry/client.js'
 import type { ForrestConfig } from './config.js'
 import type { ContainerRuntime } from './docker/runtime.js'
 import type { HostSpec } from './spec/types.js'
@@ -15,7 +15,7 @@ export interface Identity {
 export interface Context {
   config: ForrestConfig
   runtime: ContainerRuntime
-  etcd: Etcd3
+  etcd: EtcdClient
   /** Unfenced writes (launch, stop of a launched container); rollouts use their lock's writer. */
   writer: KvWriter
   registry: InstanceRegistry
@@ -39,7 +39,6 @@ export async function openContext(config: ForrestConfig): Promise<Context> {
   let identity: Promise<Identity> | undefined
   const runtimes = new Map<string, ContainerRuntime>()
   const { dockerOptions, parseEndpoint } = await import('./hosts/endpoint.js')
-  const { default: Docker } = await import('dockerode')
   return {
     config,
     runtime,
@@ -49,7 +48,7 @@ export async function openContext(config: ForrestConfig): Promise<Context> {
     hostRuntime: (h) => {
       const key = `${h.docker} ${JSON.stringify(h.tls ?? {})} ${JSON.stringify(h.ssh ?? {})}`
       let r = runtimes.get(key)
-      if (!r) runtimes.set(key, (r = new DockerRuntime(new Docker(dockerOptions(h.name, parseEndpoint(h.docker), h, process.env)), h.name)))
+      if (!r) runtimes.set(key, (r = DockerRuntime.withOptions(dockerOptions(h.name, parseEndpoint(h.docker), h, process.env), h.name)))
       return r
     },
     identity: () =>

@@ -1,6 +1,6 @@
 import { Args } from '@oclif/core'
 import { BaseCommand } from '../base-command.js'
-import type { RolloutResult } from '../rollout/rollout.js'
+import type { RolloutResult } from '../engine/types.js'
 import { allowUnreachableFlag, expandBareWaitLock, runRolloutVerb, waitLockFlag } from './shared.js'
 
 export default class Abort extends BaseCommand {
@@ -18,7 +18,7 @@ Exit codes: 0 done, 4 failed, 5 another deploy holds the lock, 6 etcd unreachabl
   async run(): Promise<RolloutResult> {
     const { args, flags } = await this.parse(Abort, expandBareWaitLock(this.argv))
     const config = this.forrestConfig(flags)
-    const { resumeRollout } = await import('../rollout/promote.js')
+    const { resumeRollout } = await import('../verbs/promote.js')
     return runRolloutVerb(this, config, { command: `abort ${args.app}`, waitLock: flags['wait-lock'], allowUnreachableHosts: flags['allow-unreachable-hosts'] }, (ctx, o) => resumeRollout(ctx, args.app, 'abort', o))
   }
 }

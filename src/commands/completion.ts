@@ -13,9 +13,9 @@ zsh: add  eval "$(forrest completion zsh)"  to ~/.zshrc after compinit, or save 
 
   async run(): Promise<void> {
     const { args } = await this.parse(Completion)
-    // The registry imports this command, so it is loaded on use rather than at the top.
-    const [{ COMMANDS }, { bashCompletion, completionModel, zshCompletion }] = await Promise.all([import('./index.js'), import('../completion.js')])
-    const model = completionModel(COMMANDS as never)
+    // The other commands are loaded on use, not at the top: completion is rarely run.
+    const [{ COMMANDS_BUT_COMPLETION }, { bashCompletion, completionModel, zshCompletion }] = await Promise.all([import('./registry.js'), import('../completion.js')])
+    const model = completionModel({ ...COMMANDS_BUT_COMPLETION, completion: Completion } as never)
     process.stdout.write(args.shell === 'zsh' ? zshCompletion(model) : bashCompletion(model))
   }
 }

@@ -1,6 +1,6 @@
 import { Args, Flags } from '@oclif/core'
 import { BaseCommand } from '../base-command.js'
-import type { RolloutResult } from '../rollout/rollout.js'
+import type { RolloutResult } from '../engine/types.js'
 import { allowUnreachableFlag, expandBareWaitLock, runRolloutVerb, waitLockFlag, withRolloutSvg } from './shared.js'
 
 export default class Deploy extends BaseCommand {
@@ -25,7 +25,7 @@ Exit codes: 0 done (or nothing to do), 2 bad input, 3 failed (or its canary fail
     const { args, flags } = await this.parse(Deploy, expandBareWaitLock(this.argv))
     const config = this.forrestConfig(flags)
     // Loaded on use (zod, listr2, the planner) so other commands and --version start fast.
-    const [{ loadSpecFile }, { deploy }] = await Promise.all([import('../spec/load.js'), import('../rollout/deploy.js')])
+    const [{ loadSpecFile }, { deploy }] = await Promise.all([import('../spec/load.js'), import('../verbs/deploy.js')])
     // Validate the whole file before any I/O against Docker or etcd.
     const spec = await loadSpecFile(args.file)
     return withRolloutSvg(

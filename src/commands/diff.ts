@@ -1,6 +1,6 @@
 import { Args } from '@oclif/core'
 import { BaseCommand } from '../base-command.js'
-import type { RolloutResult } from '../rollout/rollout.js'
+import type { RolloutResult } from '../engine/types.js'
 import { runRolloutVerb } from './shared.js'
 
 export default class Diff extends BaseCommand {
@@ -12,7 +12,7 @@ export default class Diff extends BaseCommand {
   async run(): Promise<RolloutResult> {
     const { args, flags } = await this.parse(Diff)
     const config = this.forrestConfig(flags)
-    const [{ loadSpecFile }, { deploy }] = await Promise.all([import('../spec/load.js'), import('../rollout/deploy.js')])
+    const [{ loadSpecFile }, { deploy }] = await Promise.all([import('../spec/load.js'), import('../verbs/deploy.js')])
     const spec = await loadSpecFile(args.file)
     return runRolloutVerb(this, config, { command: `diff ${args.file}`, dryRun: true }, (ctx, o) => deploy(ctx, spec, args.file, o))
   }

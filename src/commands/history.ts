@@ -1,7 +1,7 @@
 import { Args } from '@oclif/core'
 import { BaseCommand } from '../base-command.js'
 import { withContext } from '../context.js'
-import type { HistoryResult } from '../rollout/history.js'
+import type { HistoryResult } from '../verbs/history.js'
 
 export default class History extends BaseCommand {
   static summary = "An app's revisions, newest first: image, when, who, outcome and what changed."
@@ -12,7 +12,7 @@ export default class History extends BaseCommand {
   async run(): Promise<HistoryResult> {
     const { args, flags } = await this.parse(History)
     const config = this.forrestConfig(flags)
-    const { formatHistory, history } = await import('../rollout/history.js')
+    const { formatHistory, history } = await import('../verbs/history.js')
     const result = await withContext(config, (ctx) => history(ctx, args.app))
     if (!this.jsonEnabled()) for (const line of formatHistory(result)) this.log(line)
     return result

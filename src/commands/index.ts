@@ -1,32 +1,8 @@
-import Gateway from './gateway.js'
-import Deploy from './deploy.js'
-import Launch from './launch.js'
-import Stop from './stop.js'
-import Scale from './scale.js'
-import Rollback from './rollback.js'
-import Promote from './promote.js'
-import Abort from './abort.js'
-import Status from './status.js'
-import History from './history.js'
-import Diff from './diff.js'
-import Logs from './logs.js'
-import Render from './render.js'
 import Completion from './completion.js'
+import { COMMANDS_BUT_COMPLETION } from './registry.js'
 
 // Explicit command registry: oclif loads this one module instead of scanning a directory.
 export const COMMANDS = {
-  gateway: Gateway,
-  deploy: Deploy,
-  launch: Launch,
-  stop: Stop,
-  scale: Scale,
-  rollback: Rollback,
-  promote: Promote,
-  abort: Abort,
-  status: Status,
-  history: History,
-  diff: Diff,
-  logs: Logs,
-  render: Render,
+  ...COMMANDS_BUT_COMPLETION,
   completion: Completion,
 }

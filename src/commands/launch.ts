@@ -2,7 +2,7 @@ import { Args, Flags } from '@oclif/core'
 import { BaseCommand } from '../base-command.js'
 import { parseLabels } from '../config.js'
 import { withContext } from '../context.js'
-import { launch, type LaunchResult } from '../rollout/launch.js'
+import { launch, type LaunchResult } from '../verbs/launch.js'
 
 export default class Launch extends BaseCommand {
   static summary = 'Start a container from IMAGE and announce it in etcd (the original forrest launch).'

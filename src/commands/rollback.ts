@@ -1,6 +1,6 @@
 import { Args, Flags } from '@oclif/core'
 import { BaseCommand } from '../base-command.js'
-import type { RolloutResult } from '../rollout/rollout.js'
+import type { RolloutResult } from '../engine/types.js'
 import { allowUnreachableFlag, expandBareWaitLock, runRolloutVerb, waitLockFlag } from './shared.js'
 
 export default class Rollback extends BaseCommand {
@@ -21,7 +21,7 @@ Exit codes: 0 done, 3 failed and rolled back, 4 failed, 5 another deploy holds t
   async run(): Promise<RolloutResult> {
     const { args, flags } = await this.parse(Rollback, expandBareWaitLock(this.argv))
     const config = this.forrestConfig(flags)
-    const { rollback } = await import('../rollout/rollback.js')
+    const { rollback } = await import('../verbs/rollback.js')
     const command = `rollback ${args.app}${flags.to ? ` --to ${flags.to}` : ''}`
     return runRolloutVerb(this, config, { command, waitLock: flags['wait-lock'], allowUnreachableHosts: flags['allow-unreachable-hosts'] }, (ctx, o) => rollback(ctx, args.app, flags.to, o))
   }

@@ -1,7 +1,7 @@
 import { Args } from '@oclif/core'
 import { BaseCommand } from '../base-command.js'
 import { ForrestError } from '../errors.js'
-import type { RolloutResult } from '../rollout/rollout.js'
+import type { RolloutResult } from '../engine/types.js'
 import { allowUnreachableFlag, expandBareWaitLock, runRolloutVerb, waitLockFlag } from './shared.js'
 
 export default class Scale extends BaseCommand {
@@ -26,7 +26,7 @@ Exit codes: 0 done, 2 bad input, 4 failed, 5 another deploy holds the lock, 6 et
       throw new ForrestError('BAD_INPUT', `replica count must be a whole number >= 0, got "${args.replicas}"`, { suggestion: 'forrest scale APP N, e.g. forrest scale myapp 5' })
     }
     const replicas = Number(args.replicas)
-    const { scale } = await import('../rollout/scale.js')
+    const { scale } = await import('../verbs/scale.js')
     return runRolloutVerb(this, config, { command: `scale ${args.app} ${replicas}`, waitLock: flags['wait-lock'], allowUnreachableHosts: flags['allow-unreachable-hosts'] }, (ctx, o) => scale(ctx, args.app, replicas, o))
   }
 }

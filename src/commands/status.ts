@@ -2,7 +2,7 @@ import { Args } from '@oclif/core'
 import { BaseCommand } from '../base-command.js'
 import { withContext } from '../context.js'
 import { ForrestError } from '../errors.js'
-import type { StatusReport } from '../rollout/status.js'
+import type { StatusReport } from '../verbs/status.js'
 
 export default class Status extends BaseCommand {
   static summary = 'What is running for every app (or one): revision, counts, each instance and its health, and anything out of step.'
@@ -15,7 +15,7 @@ Exit codes: 0 every listed app is at its desired state; 10 something is out of s
   async run(): Promise<StatusReport> {
     const { args, flags } = await this.parse(Status)
     const config = this.forrestConfig(flags)
-    const [{ collectStatus }, { formatStatus, notConvergedHint }] = await Promise.all([import('../rollout/status.js'), import('../rollout/status-format.js')])
+    const [{ collectStatus }, { formatStatus, notConvergedHint }] = await Promise.all([import('../verbs/status.js'), import('../report/status-format.js')])
     const report = await withContext(config, (ctx) => collectStatus(ctx, args.app))
     if (!this.jsonEnabled()) for (const line of formatStatus(report)) this.log(line)
     if (!report.converged) {

@@ -3,8 +3,8 @@ import { currentActor } from '../actor.js'
 import { BaseCommand } from '../base-command.js'
 import { withContext } from '../context.js'
 import { ForrestError } from '../errors.js'
-import { withInterrupts } from '../rollout/signals.js'
-import type { StopResult } from '../rollout/stop.js'
+import { withInterrupts } from '../engine/signals.js'
+import type { StopResult } from '../verbs/stop.js'
 import { parseDuration } from '../spec/duration.js'
 import { expandBareWaitLock, waitLockFlag, waitLockMs } from './shared.js'
 
@@ -26,7 +26,7 @@ Exit codes: 0 stopped, 4 a gateway did not confirm the drain (the container keep
     const config = this.forrestConfig(flags)
     const drainMs = flags.drain === undefined ? undefined : parseDuration(flags.drain)
     if (drainMs === undefined && flags.drain !== undefined) throw new ForrestError('BAD_INPUT', `--drain "${flags.drain}" is not a duration`, { suggestion: 'Write e.g. --drain=500ms or --drain=5s.' })
-    const { stop } = await import('../rollout/stop.js')
+    const { stop } = await import('../verbs/stop.js')
     return withContext(config, (ctx) =>
       withInterrupts((signal) => stop(ctx, args.name, { graceSeconds: flags.grace, drainMs, waitLockMs: waitLockMs(flags['wait-lock']), actor: currentActor(), signal }, (line) => this.log(line))),
     )

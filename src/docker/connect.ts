@@ -6,6 +6,9 @@ import Docker from 'dockerode'
  * `new Docker({ socketPath })` talks to DOCKER_HOST, and an env port leaks into an ssh
  * connection (found in the lab; see scripts/lab/). So explicit options are applied with them unset.
  */
+/** dockerode's connection options, as the rest of src/ names them (dockerode is imported only in src/docker/). */
+export type DockerOptions = Docker.DockerOptions
+
 const MODEM_ENV = ['DOCKER_HOST', 'DOCKER_TLS_VERIFY', 'DOCKER_CERT_PATH', 'DOCKER_PATH_PREFIX', 'DOCKER_CLIENT_TIMEOUT'] as const
 
 /** A Docker client that talks exactly to `options` (socketPath; https host/port/ca/cert/key; ssh). */

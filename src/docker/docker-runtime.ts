@@ -61,6 +61,11 @@ export class DockerRuntime implements ContainerRuntime {
     this.docker = docker
   }
 
+  /** A runtime for an engine given as explicit dockerode options (a host of the inventory). */
+  static withOptions(options: Docker.DockerOptions, hostName?: string): DockerRuntime {
+    return new DockerRuntime(new Docker(options), hostName)
+  }
+
   /**
    * Maps connection failures to DOCKER_UNREACHABLE and retries transient faults. Every call has a
    * deadline: an engine that accepts the connection but never answers (a wedged dockerd) is

@@ -1,4 +1,4 @@
-import type { Etcd3 } from 'etcd3'
+import type { EtcdClient } from '../registry/client.js'
 import { normalizePrefix } from '../config.js'
 import type { CurrentRecord, RevisionRecord } from '../registry/records.js'
 
@@ -9,7 +9,7 @@ import type { CurrentRecord, RevisionRecord } from '../registry/records.js'
  * from an old backup, records of another root) the gateway keeps its servers. Reads forrest's
  * records once; only asked when the view is empty while HAProxy still has servers.
  */
-export async function emptyViewConfirmed(client: Etcd3, prefix: string, root = 'forrest'): Promise<boolean> {
+export async function emptyViewConfirmed(client: EtcdClient, prefix: string, root = 'forrest'): Promise<boolean> {
   const base = `/${normalizePrefix(root)}/apps/`
   const all = await client.getAll().prefix(base).strings()
   const current = new Map<string, CurrentRecord>()

@@ -1,16 +1,19 @@
 import { hostname } from 'node:os'
 import createDebug from 'debug'
-import type { Etcd3 } from 'etcd3'
-import { httpCheck } from '../health/probe.js'
-import { gatewayCheckPrefix, publishGatewayAcks, type AckPublisher, type AckState, type InstanceCheck, type ServerVerdict, type TrafficCounters } from '../registry/gateway-acks.js'
+import { publishGatewayAcks, type AckPublisher, type AckState, type InstanceCheck, type TrafficCounters } from '../registry/gateway-acks.js'
 import { watchPrefix, type PrefixState, type PrefixWatch } from '../registry/prefix-watch.js'
 import { withEtcd } from '../registry/etcd-errors.js'
 import { checkKeywords } from './check-params.js'
-import { ADMIN_DRAIN_MASK, CHECK_FAILED, CHECK_PASSED, HaproxyCommandError, HaproxyRuntime, OP_RUNNING, type HaproxyServer, type ProcessInfo } from './haproxy-runtime.js'
+import { ADMIN_DRAIN_MASK, CHECK_FAILED, CHECK_PASSED, HaproxyRuntime, OP_RUNNING, type ProcessInfo } from './haproxy-runtime.js'
 import { emptyViewConfirmed } from './empty-view.js'
 import { within } from './within.js'
-import { checkServersFile, renderServerLines, serverNamesInFile, writeServersFile } from './servers-file.js'
-import { planSync, validateEntry, type SyncAction } from './sync.js'
+import { checkServersFile, serverNamesInFile } from './servers-file.js'
+import { planSync } from './sync.js'
+import { haproxyApplier } from './haproxy-apply.js'
+import { readChecks, specCheckPasses } from './instance-checks.js'
+import { ServersFileSync } from './servers-file-sync.js'
+import type { GatewayEvent, GatewayHandle, GatewayOptions, GatewayState } from './types.js'
+import { countersOf, verdicts } from './verdicts.js'
 
 const debug = createDebug('forrest:gateway')
 /** The longest an etcd step of a pass may take (within.ts): then the pass fails and the next one retries. */
@@ -49,61 +52,6 @@ const ETCD_STEP_MS = 2000
  * just before it still runs, and the deploy stops the container as soon as it sees the ack.
  */
 
-/** How long the gateway's own check of a new server may keep failing before its "down" is final (it retries on every pass meanwhile). */
-const SPEC_CHECK_FINAL_MS = 1500
-
-export type GatewayEvent =
-  | { type: 'started'; id: string; socket: string; prefix: string; backend: string; haproxyPid: number }
-  | { type: 'added'; name: string; address: string }
-  /** In rotation; msSinceAdded: from `add server` until the gateway saw HAProxy's check pass. */
-  | { type: 'up'; name: string; address: string; msSinceAdded?: number }
-  | { type: 'check-failed'; name: string; address: string }
-  | { type: 'draining'; name: string; address: string }
-  | { type: 'drained'; name: string; address: string; forced: boolean; sessions: number }
-  | { type: 'applied'; revision: number }
-  | { type: 'haproxy-restarted'; pid: number }
-  | { type: 'skipped'; name: string; reason: string }
-  | { type: 'warning'; message: string }
-
-export interface GatewayOptions {
-  client: Etcd3
-  /** For error messages only. */
-  etcdHosts?: string[]
-  socketPath: string
-  /**
-   * haproxy.cfg (or any file HAProxy loads) with a marker block in the backend: the gateway keeps
-   * the live servers there, so a reload starts with them (see servers-file.ts).
-   */
-  serversFile?: string
-  /** Tests only: a runtime client wrapping the socket (e.g. to inject a fault). */
-  runtime?: HaproxyRuntime
-  backend?: string
-  prefix: string
-  id?: string
-  /** A live server's HAProxy check period (check-params.ts); default DEFAULT_CHECK_INTERVAL_MS. */
-  checkIntervalMs?: number
-  liveWeight?: number
-  drainTimeoutMs?: number
-  /** Full etcd re-read period (safety net behind the watch). */
-  resyncMs?: number
-  /** HAProxy pass period when settled: how fast a reload (empty backend) is noticed. */
-  idlePollMs?: number
-  /** Pass period while servers are gated or draining (how fast a verdict or a drain is acked). */
-  pollMs?: number
-  ackTtlSec?: number
-  /** Minimum time between two refreshes of the published traffic counters (default 1s). */
-  countersEveryMs?: number
-  /** forrest's records root in etcd (config.recordsRoot); acks go under <root>/gateways/. */
-  recordsRoot?: string
-  onEvent?: (event: GatewayEvent) => void
-}
-
-export interface GatewayHandle {
-  id: string
-  /** Last revision published as applied (0 before the first settled pass). */
-  appliedRevision(): number
-  stop(): Promise<void>
-}
 
 export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle> {
   const backend = opts.backend ?? 'app'
@@ -139,7 +87,7 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
   let counters: Record<string, TrafficCounters> | undefined
   let countersAt = 0
   let passError: string | undefined
-  let lastFileError = ''
+  const serversFile = opts.serversFile ? new ServersFileSync(opts.serversFile, backend, checkParams, liveWeight, emit) : undefined
 
   let desired: PrefixState = { entries: new Map(), revision: 0, cause: 'resync' }
   let applied = 0
@@ -151,6 +99,8 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
   const addedAt = new Map<string, number>()
   const failedReported = new Set<string>()
   const skippedReported = new Set<string>()
+  const shared: GatewayState = { refused, specFailingSince, drainStartedAt, addedAt, failedReported, skippedReported }
+  const execute = haproxyApplier({ runtime, backend, checkParams, liveWeight, state: shared, emit })
   let settled = false
   /** "name@addr" of servers live in the current HAProxy process, for re-adding after a reload. */
   let liveInProcess = new Set<string>()
@@ -239,10 +189,10 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
     let ok = true
     passError = keep
     const deleted = new Set<string>()
-    const checks = plan.actions.some((a) => a.kind === 'add' && !a.trusted) ? await within(ETCD_STEP_MS, 'reading the health checks', readChecks()) : new Map<string, InstanceCheck>()
+    const checks = plan.actions.some((a) => a.kind === 'add' && !a.trusted) ? await within(ETCD_STEP_MS, 'reading the health checks', readChecks(opts.client, opts.prefix, opts.recordsRoot)) : new Map<string, InstanceCheck>()
     for (const action of plan.actions) {
       try {
-        if (action.kind === 'add' && !action.trusted && !(await specCheckPasses(action.name, action.address, checks.get(action.name)))) continue
+        if (action.kind === 'add' && !action.trusted && !(await specCheckPasses(action.name, action.address, checks.get(action.name), shared, emit))) continue
         if ((await execute(action)) === 'deleted') deleted.add(action.name)
         if (action.kind === 'add') refused.delete(action.name)
       } catch (err) {
@@ -276,9 +226,9 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
     // A server whose `del server` was refused (a request still attached) is still draining.
     const draining = plan.draining.filter((name) => !deleted.has(name))
     const gating = plan.gating.filter((name) => !refused.has(name))
-    if (opts.serversFile && !(await syncServersFile(target.entries, actual))) {
+    if (serversFile && !(await serversFile.sync(target.entries, actual))) {
       ok = false
-      passError = lastFileError
+      passError = serversFile.error
     }
     settled = ok && gating.length === 0 && draining.length === 0
     if (settled && target.revision > applied && opts.serversFile) {
@@ -297,7 +247,7 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
     }
     const state: AckState = {
       revision,
-      servers: verdicts(target.entries, actual, plan.skipped, new Set(gating)),
+      servers: verdicts(target.entries, actual, plan.skipped, new Set(gating), shared),
       ...(draining.length ? { draining: [...draining].sort() } : {}),
       ...(passError ? { error: passError } : {}),
       ...(kept.length ? { kept } : {}),
@@ -313,158 +263,6 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
         debug('publishing ack failed (etcd down?): %s', err instanceof Error ? err.message : err)
       }
     }
-  }
-
-  /** HAProxy's counters for every desired server it has (undefined when none has any). */
-  function countersOf(desired: ReadonlyMap<string, string>, actual: readonly HaproxyServer[]): Record<string, TrafficCounters> | undefined {
-    const out: Record<string, TrafficCounters> = {}
-    for (const s of actual) if (desired.has(s.name) && s.counters) out[s.name] = s.counters
-    return Object.keys(out).length ? out : undefined
-  }
-
-  /** HAProxy's verdict on every desired server, as the acknowledgement carries it. */
-  function verdicts(desired: ReadonlyMap<string, string>, actual: readonly HaproxyServer[], skipped: { name: string; reason: string }[], gating: Set<string>): Record<string, ServerVerdict> {
-    const byName = new Map(actual.map((s) => [s.name, s]))
-    const out: Record<string, ServerVerdict> = {}
-    for (const name of [...desired.keys()].sort()) {
-      const s = byName.get(name)
-      const skip = skipped.find((k) => k.name === name)
-      if (skip) out[name] = { state: 'down', reason: skip.reason, final: true }
-      else if (refused.has(name)) out[name] = { state: 'down', reason: refused.get(name), final: Date.now() - (specFailingSince.get(name) ?? 0) >= SPEC_CHECK_FINAL_MS }
-      else if (gating.has(name) || !s) out[name] = { state: 'pending' }
-      else if (s.weight > 0 && s.opState === OP_RUNNING && s.checkResult === CHECK_PASSED && s.adminState === 0) out[name] = { state: 'up' }
-      else if (s.checkResult === CHECK_FAILED) out[name] = { state: 'down', reason: `HAProxy's check failed${s.checkStatus ? ` (${s.checkStatus})` : ''}` }
-      else out[name] = { state: 'pending' }
-    }
-    return out
-  }
-
-  /** The health checks (path, status) rollouts recorded for this prefix's instances. */
-  async function readChecks(): Promise<Map<string, InstanceCheck>> {
-    const base = gatewayCheckPrefix(opts.prefix, opts.recordsRoot)
-    const all = await opts.client.getAll().prefix(base).strings()
-    const out = new Map<string, InstanceCheck>()
-    for (const [key, value] of Object.entries(all)) {
-      try {
-        out.set(key.slice(base.length), JSON.parse(value) as InstanceCheck)
-      } catch {
-        debug('ignoring malformed check %s', key)
-      }
-    }
-    return out
-  }
-
-  /**
-   * The app's own health check (path and status from its deployment file), from where HAProxy
-   * runs, before the server is added: HAProxy's backend check may probe another path, and the
-   * gateway's host may not reach what the deploy's host reached. Failing is a "down" verdict.
-   */
-  async function specCheckPasses(name: string, address: string, check: InstanceCheck | undefined): Promise<boolean> {
-    if (!check) return true
-    const r = await httpCheck(address, { path: check.path, status: check.status, timeout: 1000 })
-    if (r.ok) return true
-    const reason = `GET ${check.path} from the gateway's host answered ${r.detail}, expected HTTP ${check.status}`
-    if (refused.get(name) !== reason) emit({ type: 'check-failed', name, address })
-    refused.set(name, reason)
-    if (!specFailingSince.has(name)) specFailingSince.set(name, Date.now())
-    return false
-  }
-
-  /**
-   * Desired servers that HAProxy has live (checked UP, weight, no maint/drain) go in the file;
-   * withdrawn ones leave it in the same pass, before the ack, so a reload after the deploy has
-   * stopped a container never brings that container back. false (no ack) if the write failed.
-   */
-  async function syncServersFile(desired: ReadonlyMap<string, string>, actual: readonly HaproxyServer[]): Promise<boolean> {
-    const live = new Map<string, string>()
-    for (const s of actual) {
-      const want = desired.get(s.name)
-      if (want === s.address && !validateEntry(s.name, want) && s.weight > 0 && s.opState === OP_RUNNING && s.adminState === 0) live.set(s.name, s.address)
-    }
-    const lines = renderServerLines(live, checkParams, liveWeight)
-    // Read and compared on every pass (an unchanged block writes nothing): another gateway sharing
-    // the file may have written over this block from a stale read, and this pass puts it back.
-    try {
-      if (await writeServersFile(opts.serversFile as string, lines, backend)) debug('servers file: %d live servers', live.size)
-      lastFileError = ''
-      return true
-    } catch (err) {
-      const message = `cannot update ${opts.serversFile}: ${err instanceof Error ? err.message : String(err)}`
-      if (message !== lastFileError) emit({ type: 'warning', message })
-      lastFileError = message
-      return false
-    }
-  }
-
-  /** Runs one action; 'deleted' when a `remove` really deleted the server. */
-  async function execute(a: SyncAction): Promise<'deleted' | undefined> {
-    const srv = `${backend}/${a.name}`
-    switch (a.kind) {
-      case 'add': {
-        const t0 = Date.now()
-        // One line (see "Gating" above). If `add server` fails, the rest answer "No such server";
-        // if another gateway on this HAProxy added the same server a moment before ("Already
-        // exists"), the rest gate that one again, which only delays its verdict.
-        const add = [`add server ${srv} ${a.address} ${checkParams} weight ${a.trusted ? liveWeight : 0}`, `enable health ${srv}`, `set server ${srv} state ready`]
-        await runtime.runLine(a.trusted ? add : [...add, ...gateDown(srv)])
-        failedReported.delete(a.name)
-        if (a.trusted) {
-          emit({ type: 'up', name: a.name, address: a.address })
-          return
-        }
-        addedAt.set(a.name, t0)
-        emit({ type: 'added', name: a.name, address: a.address })
-        return
-      }
-      case 'enable-health':
-        await runtime.run(`enable health ${srv}`)
-        return
-      case 'promote': {
-        await runtime.run(`set server ${srv} weight ${liveWeight}`)
-        const t = addedAt.get(a.name)
-        addedAt.delete(a.name)
-        emit({ type: 'up', name: a.name, address: a.address, msSinceAdded: t === undefined ? undefined : Date.now() - t })
-        return
-      }
-      case 'ready':
-        await runtime.runLine(a.regate ? [`set server ${srv} weight 0`, `set server ${srv} state ready`, ...gateDown(srv)] : [`set server ${srv} state ready`])
-        return
-      case 'drain':
-        await runtime.run(`set server ${srv} state drain`)
-        drainStartedAt.set(a.name, Date.now())
-        emit({ type: 'draining', name: a.name, address: a.address })
-        return
-      case 'remove': {
-        if (a.forced) await runtime.run(`shutdown sessions server ${srv}`)
-        await runtime.run(`set server ${srv} state maint`)
-        // maint stops new requests, but one dispatched just before it may still run: HAProxy
-        // refuses `del server` while anything is attached. Only a successful del is "applied";
-        // a refused one is retried on the next pass (the server stays in `draining`).
-        const gone = await runtime.run(`del server ${srv}`).then(
-          () => true,
-          (err: unknown) => {
-            if (err instanceof HaproxyCommandError && /^No such server/i.test(err.answer)) return true // deleted meanwhile
-            debug('del %s deferred: %s', srv, err instanceof Error ? err.message : err)
-            return false
-          },
-        )
-        if (!gone) return
-        drainStartedAt.delete(a.name)
-        emit({ type: 'drained', name: a.name, address: a.address, forced: a.forced, sessions: a.sessions })
-        return 'deleted'
-      }
-    }
-  }
-
-  /**
-   * The commands that keep a just-added (weight 0) server out of rotation until HAProxy's own
-   * check passes: forced DOWN, it gets its weight back and HAProxy puts it UP on the first good
-   * check (rise 1), with no gateway round trip. Order matters: `health down` only sticks once the
-   * server is out of maint (state ready), and the weight comes last so it never serves while
-   * unchecked.
-   */
-  function gateDown(srv: string): string[] {
-    return [`set server ${srv} health down`, `set server ${srv} weight ${liveWeight}`]
   }
 
   emit({ type: 'started', id, socket: opts.socketPath, prefix: opts.prefix, backend, haproxyPid: haproxy.pid })

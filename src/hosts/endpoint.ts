@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
-import type { DockerOptions } from 'dockerode'
+import type { DockerOptions } from '../docker/connect.js'
 import { ForrestError } from '../errors.js'
 import { knownHostsAccepts } from './known-hosts.js'
 

@@ -1,7 +1,7 @@
 /**
  * Canary: pure parts. Splitting a rollout plan so its first starts form a canary wave, and
  * judging the canary against the stable instances from the gateways' traffic counters.
- * The executor (src/rollout/canary.ts) reads the counters and waits the window.
+ * The executor (src/engine/canary.ts) reads the counters and waits the window.
  */
 import { WAVES_NOTE } from './plan-rollout.js'
 import type { RolloutPlan, StartStep, Wave } from './types.js'

@@ -1,6 +1,6 @@
 /**
  * The data the planner consumes and produces. Plain data only: printable, diffable, and
- * asserted on in unit tests. The executor (src/rollout) turns a RolloutPlan into listr2 tasks.
+ * asserted on in unit tests. The executor (src/engine) turns a RolloutPlan into listr2 tasks.
  */
 
 /** One instance as observed in Docker (forrest-labelled containers) and etcd (keys). */

@@ -7,6 +7,9 @@ import { ForrestError } from '../errors.js'
 
 const debug = createDebug('forrest:etcd')
 
+/** The etcd client, as the rest of src/ names it: etcd3 itself is imported only in src/registry/. */
+export type EtcdClient = Etcd3
+
 export interface EtcdTarget {
   hosts: string[]
   security?: EtcdSecurity

@@ -1,6 +1,6 @@
 import { ForrestError } from '../errors.js'
-import type { StepReport } from '../rollout/execute.js'
-import type { RolloutResult } from '../rollout/rollout.js'
+import type { StepReport } from '../engine/types.js'
+import type { RolloutResult } from '../engine/types.js'
 
 /** What the picture needs from a deploy's `--json` result. */
 export type RolloutTimeline = Pick<RolloutResult, 'app' | 'outcome' | 'revision' | 'fromRevision'> & { timings: { totalMs: number; steps: StepReport[] } }

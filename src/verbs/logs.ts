@@ -5,7 +5,7 @@ import type { ContainerInfo, LogLine } from '../docker/runtime.js'
 import { toForrestError } from '../errors.js'
 import { hostsOf, type Host } from '../hosts/fleet.js'
 import { isOwnRollout, LABEL } from '../labels.js'
-import { appNotFound, recordsOf } from '../rollout/app-records.js'
+import { appNotFound, recordsOf } from '../engine/app-records.js'
 
 const debug = createDebug('forrest:logs')
 

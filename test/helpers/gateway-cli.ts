@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import type { GatewayEvent } from '../../src/gateway/gateway.js'
+import type { GatewayEvent } from '../../src/gateway/types.js'
 import { pollUntil } from './etcd.js'
 
 export interface GatewayCli {

@@ -8,7 +8,7 @@ import { openContext } from '../../src/context.js'
 import type { ContainerRuntime } from '../../src/docker/runtime.js'
 import { EXIT } from '../../src/errors.js'
 import type { InstanceRegistry } from '../../src/registry/instances.js'
-import { collectStatus } from '../../src/rollout/status.js'
+import { collectStatus } from '../../src/verbs/status.js'
 import { docker, forrest, httpGet, removeByLabel, testRun } from '../helpers/cli.js'
 import { pollUntil, startEtcd, type TestEtcd } from '../helpers/etcd.js'
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { judgeCanary, trafficBetween, withCanary, type CounterSnapshot, type TrafficFigures } from '../../src/plan/canary.js'
 import type { RevisionRecord } from '../../src/registry/records.js'
-import { waitingRevision } from '../../src/rollout/promote.js'
+import { waitingRevision } from '../../src/verbs/promote.js'
 import { instanceName, planRollout, type ObservedInstance, type RolloutTarget } from '../../src/plan/index.js'
 
 const APP = 'myapp'

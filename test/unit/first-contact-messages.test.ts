@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest'
 import { guessDuration } from '../../src/spec/duration.js'
 import { closestCommand } from '../../src/hooks/did-you-mean.js'
 import { renderRolloutSvg } from '../../src/report/rollout-svg.js'
-import { describeRevisionImage } from '../../src/rollout/image.js'
-import { describeLeftover } from '../../src/rollout/leftover.js'
+import { describeRevisionImage } from '../../src/engine/image.js'
+import { describeLeftover } from '../../src/engine/leftover.js'
 
 const inst = (name: string, revision: number, registered = true, running = true) => ({ name, revision, registered, running })
 

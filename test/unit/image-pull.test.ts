@@ -6,8 +6,8 @@ import { configKeyFor, credentialsFromEnv, lookupDockerConfig } from '../../src/
 import { prePull, PrePullFailed, type HostPullEvent } from '../../src/image/pre-pull.js'
 import { resolveImage, revisionImageOn } from '../../src/image/resolve.js'
 import { EXIT, ForrestError, exitCodeFor } from '../../src/errors.js'
-import { plainPullLines } from '../../src/rollout/pull-view.js'
-import { revisionImage } from '../../src/rollout/rollout.js'
+import { plainPullLines } from '../../src/report/pull-view.js'
+import { revisionImage } from '../../src/engine/templates.js'
 import { parseImageReference, pinnedReference, shortRef } from '../../src/spec/image-reference.js'
 
 const D1 = `sha256:${'1'.repeat(64)}`

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { plainTable } from '../../src/plain-table.js'
+import { plainTable } from '../../src/report/plain-table.js'
 
 // The expected text is what cli-table3 printed for the same rows (compact style, no colours),
 // which forrest status and history used before: the output did not change with the formatter.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { chooseRenderer } from '../../src/rollout/renderer.js'
+import { chooseRenderer } from '../../src/report/renderer.js'
 
 describe('chooseRenderer', () => {
   it.each([

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { CurrentRecord, RevisionRecord } from '../../src/registry/records.js'
-import { decideRevision } from '../../src/rollout/revision.js'
+import { decideRevision } from '../../src/engine/revision.js'
 import { loadSpec } from '../../src/spec/load.js'
 import { specTemplateHash } from '../../src/spec/template-hash.js'
 

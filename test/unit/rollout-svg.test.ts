@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { renderRolloutSvg, segmentsOf, tickStep, timelineFromJson, type RolloutTimeline } from '../../src/report/rollout-svg.js'
-import type { StepReport } from '../../src/rollout/execute.js'
+import type { StepReport } from '../../src/engine/types.js'
 
 const T = 1_700_000_000_000
 const ev = (...pairs: Array<[StepReport['events'][number]['phase'], number]>) => pairs.map(([phase, ms]) => ({ phase, at: T + ms }))

@@ -8,9 +8,9 @@
 import { performance } from 'node:perf_hooks'
 import { describe, expect, it } from 'vitest'
 import { instanceName, planRollout, simulatePlan, type ObservedState, type RolloutTarget } from '../../src/plan/index.js'
-import type { StatusReport } from '../../src/rollout/status.js'
-import type { AppStatus, InstanceStatus } from '../../src/rollout/status-drift.js'
-import { formatStatus } from '../../src/rollout/status-format.js'
+import type { StatusReport } from '../../src/verbs/status.js'
+import type { AppStatus, InstanceStatus } from '../../src/verbs/status-drift.js'
+import { formatStatus } from '../../src/report/status-format.js'
 
 /** Best (least) time of up to `runs` calls; stops early once a run is under `enoughMs` or the runs so far took over `budgetMs`. */
 function bestMs(fn: () => unknown, { runs = 3, enoughMs = 0, budgetMs = 10_000 } = {}): number {

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { absoluteSecretPaths, fingerprint, resolveEnv, resolveRecordedEnv } from '../../src/rollout/secrets.js'
+import { absoluteSecretPaths, fingerprint, resolveEnv, resolveRecordedEnv } from '../../src/engine/secrets.js'
 import { loadSpec } from '../../src/spec/load.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'forrest-secrets-'))

@@ -13,6 +13,7 @@ import type { Records } from '../registry/records.js'
 import type { HealthSpec } from '../spec/types.js'
 import { portMismatch } from './failure-cause.js'
 import { stopAndRemove } from './instance-ops.js'
+import type { StepPhase } from './types.js'
 
 const debug = createDebug('forrest:step')
 
@@ -68,9 +69,6 @@ export interface StepDeps {
   /** Called as an instance reaches each phase (for the report's timeline; optional). */
   mark?(instance: string, phase: StepPhase): void
 }
-
-/** What a step reached, in order: a start's started → healthy → announced → acked; a retire's withdrawn → drained → stopped. */
-export type StepPhase = 'started' | 'healthy' | 'announced' | 'acked' | 'withdrawn' | 'drained' | 'stopped'
 
 export interface StepOutcome {
   detail: string

@@ -1,11 +1,12 @@
 import type { Context } from '../context.js'
 import { ForrestError } from '../errors.js'
 import type { RevisionRecord } from '../registry/records.js'
-import { loadAppRecords, resolvedSpecOf } from './app-records.js'
-import { resolveRecordedEnv } from './secrets.js'
-import { rollout, type RolloutResult } from './rollout.js'
-import { prepareRevisionImage } from './image.js'
-import type { OperateOptions } from './scale.js'
+import { loadAppRecords, resolvedSpecOf } from '../engine/app-records.js'
+import { resolveRecordedEnv } from '../engine/secrets.js'
+import { rollout } from '../engine/rollout.js'
+import type { RolloutResult } from '../engine/types.js'
+import { prepareRevisionImage } from '../engine/image.js'
+import type { OperateOptions } from '../engine/types.js'
 
 /**
  * The revision `forrest rollback` restores. Pure.

@@ -9,7 +9,7 @@ import { parseInstanceName } from '../plan/naming.js'
 import type { LockHolder } from '../registry/lock.js'
 import type { CurrentRecord, RevisionRecord } from '../registry/records.js'
 import type { HealthSpec } from '../spec/types.js'
-import { heldRevision } from './held-canary.js'
+import { heldRevision } from '../engine/held-canary.js'
 
 export type Health = 'healthy' | 'unhealthy' | 'unknown'
 

@@ -1,11 +1,11 @@
 import type { Context } from '../context.js'
 import { ForrestError } from '../errors.js'
-import { loadAppRecords, resolvedSpecOf } from './app-records.js'
-import { prepareRevisionImage } from './image.js'
-import { resolveRecordedEnv } from './secrets.js'
-import { rollout, type RolloutOptions, type RolloutResult } from './rollout.js'
-
-export type OperateOptions = Omit<RolloutOptions, 'dryRun'>
+import { loadAppRecords, resolvedSpecOf } from '../engine/app-records.js'
+import { prepareRevisionImage } from '../engine/image.js'
+import { resolveRecordedEnv } from '../engine/secrets.js'
+import { rollout } from '../engine/rollout.js'
+import type { RolloutResult } from '../engine/types.js'
+import type { OperateOptions } from '../engine/types.js'
 
 /**
  * `forrest scale APP N`: the current revision (its recorded spec and image id) with another

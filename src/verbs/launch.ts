@@ -3,9 +3,9 @@ import type { ContainerInfo } from '../docker/runtime.js'
 import { ForrestError } from '../errors.js'
 import { forrestLabels } from '../labels.js'
 import { instanceKey } from '../plan/keys.js'
-import { recordsOf } from './app-records.js'
-import { addressOf, choosePort } from './instance-ops.js'
-import { portAllocator } from './rollout.js'
+import { recordsOf } from '../engine/app-records.js'
+import { addressOf, choosePort } from '../engine/instance-ops.js'
+import { portAllocator } from '../engine/step-deps.js'
 
 export interface LaunchRequest {
   image: string

@@ -2,7 +2,7 @@ import { normalizePrefix } from '../config.js'
 import type { Context } from '../context.js'
 import { ForrestError } from '../errors.js'
 import { Records, type CurrentRecord, type RevisionRecord } from '../registry/records.js'
-import type { ResolvedSpec } from './rollout.js'
+import type { ResolvedSpec } from './types.js'
 
 /** What forrest recorded about one deployed app: its current pointer and its revisions. */
 export interface AppRecords {

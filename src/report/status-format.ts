@@ -1,8 +1,8 @@
-import { plainTable } from '../plain-table.js'
+import { plainTable } from './plain-table.js'
 import { shortDigest } from '../spec/image-reference.js'
-import type { StatusReport } from './status.js'
-import type { AppStatus } from './status-drift.js'
-import type { LaunchedStatus } from './status-launched.js'
+import type { StatusReport } from '../verbs/status.js'
+import type { AppStatus } from '../verbs/status-drift.js'
+import type { LaunchedStatus } from '../verbs/status-launched.js'
 
 /** Plain tables (no colours) so CI logs and pipes read the same as a terminal; history.ts takes it from here. */
 export { plainTable }

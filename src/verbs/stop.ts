@@ -7,11 +7,11 @@ import { readGatewayAcks } from '../registry/gateway-acks.js'
 import { InstanceRegistry } from '../registry/instances.js'
 import { acquireLock } from '../registry/lock.js'
 import { Records, type InstanceRecord } from '../registry/records.js'
-import { recordsOf } from './app-records.js'
-import { findForrestContainer } from './instance-ops.js'
+import { recordsOf } from '../engine/app-records.js'
+import { findForrestContainer } from '../engine/instance-ops.js'
 import { hostsOf, type Host } from '../hosts/fleet.js'
 import { lockKey } from '../plan/keys.js'
-import { retireInstance, type StepDeps } from './steps.js'
+import { retireInstance, type StepDeps } from '../engine/steps.js'
 
 export interface StopResult {
   name: string

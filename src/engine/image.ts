@@ -6,9 +6,9 @@ import { PrePullFailed } from '../image/pre-pull.js'
 import type { ImageNeed, ResolvedImage, RevisionImage } from '../image/resolve.js'
 import type { RevisionRecord } from '../registry/records.js'
 import type { DeploymentSpec } from '../spec/types.js'
-import { withPullView } from './pull-view.js'
-import type { RendererName } from './renderer.js'
-import type { ResolvedSpec } from './rollout.js'
+import { withPullView } from '../report/pull-view.js'
+import type { RendererName } from '../report/renderer.js'
+import type { ResolvedSpec } from './types.js'
 
 export interface ImageStepOptions {
   renderer: RendererName

@@ -2,8 +2,8 @@ import { describeCanary, type CanaryAnalysis } from '../plan/canary.js'
 import type { Context } from '../context.js'
 import type { Outcome, RevisionRecord } from '../registry/records.js'
 import { shortDigest } from '../spec/image-reference.js'
-import { loadAppRecords } from './app-records.js'
-import { plainTable } from './status-format.js'
+import { loadAppRecords } from '../engine/app-records.js'
+import { plainTable } from '../report/status-format.js'
 
 export interface HistoryEntry {
   revision: number

@@ -8,7 +8,7 @@ import type { DeploymentSpec } from '../spec/types.js'
  * Where secret files may be read from: below the deployment file's folder, or below a directory
  * the job allows explicitly with FORREST_SECRETS_DIR (several separated by ":"). Whoever can edit
  * a deployment file must not be able to hand the job's other files (/etc/shadow, ~/.ssh, the
- * registry password file) to a container: absolute paths, "../" and symlinks that leave the
+ * registry password file) to a container: absolute paths, ".." and symlinks that leave the
  * allowed directories are refused before anything is read or touched.
  */
 export function checkSecretPaths(spec: Pick<DeploymentSpec, 'env' | 'envFile'>, specFile: string, env: NodeJS.ProcessEnv): void {

@@ -1,29 +1,9 @@
 import { Listr, PRESET_TIMESTAMP, type ListrTask } from 'listr2'
 import { ForrestError } from '../errors.js'
 import type { PlanStep, RolloutPlan, Wave } from '../plan/types.js'
-import type { RendererName } from './renderer.js'
-import { adoptInstance, retireInstance, startInstance, type StepDeps, type StepOutcome, type StepPhase } from './steps.js'
-
-export interface StepReport {
-  kind: PlanStep['kind']
-  instance: string
-  revision?: number
-  /** The Docker host of the instance (absent for an app without a hosts: list). */
-  host?: string
-  ok: boolean
-  ms: number
-  detail: string
-  /** When the step began (epoch ms), and when its instance reached each phase (a deferred stop lands after the step ends). */
-  at: number
-  events: Array<{ phase: StepPhase; at: number }>
-}
-
-export interface ExecutionReport {
-  steps: StepReport[]
-  ms: number
-  /** The canary passed and the rollout holds after it, waiting for `forrest promote` or `forrest abort`. */
-  held?: boolean
-}
+import type { RendererName } from '../report/renderer.js'
+import { adoptInstance, retireInstance, startInstance, type StepDeps, type StepOutcome } from './steps.js'
+import type { StepReport, ExecutionReport } from './types.js'
 
 /** Thrown when a step failed: the failed step has been undone, the report says what ran. */
 export class ExecutionFailure extends Error {

@@ -1,0 +1,66 @@
+import { checkPrefixAgainstRoot } from '../config.js'
+import type { Context } from '../context.js'
+import type { CanaryAnalysis } from '../plan/canary.js'
+import { InstanceRegistry } from '../registry/instances.js'
+import { decide } from './decide.js'
+import { ExecutionFailure } from './execute.js'
+import { liveGateways, requireGateways } from './gateways.js'
+import { lockApp } from './lock.js'
+import { makePlan } from './make-plan.js'
+import { observe } from './observe.js'
+import { checkDetectedAddress, checkPrefixMove, checkSharedPrefix, settleAbandoned } from './preflight.js'
+import { recover } from './recover.js'
+import { resultOf } from './result.js'
+import { runPlan } from './run-plan.js'
+import { settleNoop, settleSucceeded } from './settle.js'
+import { stepDeps } from './step-deps.js'
+import { revisionTemplates } from './templates.js'
+import type { RolloutRequest, RolloutResult } from './types.js'
+
+/**
+ * The one path every state-changing verb takes (deploy, scale, rollback, promote, abort), as
+ * phases, each a module with its input and output: lock → decide → observe → plan → execute →
+ * settle, and on a failed step recover (roll back with the same planner and executor, or stop),
+ * recording the outcome in etcd either way. The verb has resolved the spec, secrets, image and
+ * hosts before (verbs/*.ts, engine/secrets.ts, engine/image.ts).
+ */
+export async function rollout(ctx: Context, req: RolloutRequest): Promise<RolloutResult> {
+  const t0 = Date.now()
+  const { spec } = req
+  const app = spec.name
+  const prefix = spec.announce.prefix
+  checkPrefixAgainstRoot(prefix, ctx.config.recordsRoot, 'announce.prefix')
+  const identity = await ctx.identity()
+  const { lock, writer, records } = await lockApp(ctx, req)
+  try {
+    const decided = await decide(records, req)
+    const { current, revisions, held } = decided
+    const { revision, reuse, target: targetRec, current: currentRec } = decided.decision
+    if (req.announceChoice) checkDetectedAddress(app, req.announceChoice, spec.announce.address, currentRec)
+
+    const registry = new InstanceRegistry(ctx.etcd, ctx.config.etcdHosts, writer)
+    const observed = await observe({ registry, records }, app, { prefix }, identity, req.hosts)
+    const gateways = await liveGateways(ctx, [prefix, ...observed.state.instances.map((i) => i.prefix ?? prefix)])
+    if (req.announceChoice) await checkSharedPrefix({ records, registry }, app, prefix, req.announceChoice, currentRec)
+    const deps = stepDeps(ctx, req, { records, registry, lock, identity, templates: revisionTemplates(decided.decision, req.env), gateways })
+
+    const { plan, canarySpec } = makePlan(req, decided, observed)
+    const canary: { analysis?: CanaryAnalysis } = {}
+    const result = resultOf({ app, revision, fromRevision: current?.revision, replicas: req.replicas, plan, changes: decided.decision.changes, t0, instances: observed.state.instances, canary: () => canary.analysis })
+    if (req.dryRun) return result('dry-run')
+    requireGateways(spec, prefix, gateways.get(prefix))
+    checkPrefixMove(app, prefix, observed.state.instances, (p) => gateways.get(p) ?? new Set())
+    await settleAbandoned(records, app, revisions, current?.revision, req.actor)
+    if (plan.action === 'noop') return await settleNoop(records, req, { current, targetRec, instances: observed.state.instances, result })
+
+    try {
+      const report = await runPlan(ctx, req, { records, registry, identity, deps, plan, observed, revision, reuse, targetRec, current, canarySpec, held, canary, result })
+      return await settleSucceeded(records, req, { registry, identity, revision, targetRec, current, report, result })
+    } catch (err) {
+      if (!(err instanceof ExecutionFailure)) throw err
+      return await recover(ctx, records, req, { deps, lock, revision, currentRec, currentReplicas: current?.replicas, failure: err, result })
+    }
+  } finally {
+    await lock?.release()
+  }
+}

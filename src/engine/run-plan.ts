@@ -1,0 +1,82 @@
+import type { Context, Identity } from '../context.js'
+import { ForrestError } from '../errors.js'
+import { describeCanary, type CanaryAnalysis } from '../plan/canary.js'
+import type { RolloutPlan } from '../plan/types.js'
+import type { InstanceRegistry } from '../registry/instances.js'
+import type { CurrentRecord, Records, RevisionRecord } from '../registry/records.js'
+import type { CanarySpec } from '../spec/types.js'
+import { analyseCanary, canaryFailure } from './canary.js'
+import { executePlan } from './execute.js'
+import { observe, type Observation } from './observe.js'
+import type { ResultOf } from './result.js'
+import type { StepDeps } from './steps.js'
+import type { ExecutionReport, RolloutRequest } from './types.js'
+
+/**
+ * Execute: record the revision and the start, then run the plan's waves (judging the canary
+ * wave, if any, on the gateways' counters). Throws ExecutionFailure when a step failed (the
+ * caller recovers), WAITING_FOR_PROMOTION when a passing canary holds the rollout.
+ */
+export async function runPlan(
+  ctx: Context,
+  req: RolloutRequest,
+  x: {
+    records: Records
+    registry: InstanceRegistry
+    identity: Identity
+    deps: StepDeps
+    plan: RolloutPlan
+    observed: Observation
+    revision: number
+    reuse: boolean
+    targetRec: RevisionRecord
+    current?: CurrentRecord
+    canarySpec?: CanarySpec
+    /** A revision held after its canary: this rollout (unless promote/abort) retires it. */
+    held?: RevisionRecord
+    /** Where the canary analysis is kept for the result. */
+    canary: { analysis?: CanaryAnalysis }
+    result: ResultOf
+  },
+): Promise<ExecutionReport> {
+  const { records, plan, revision, observed, canarySpec } = x
+  const app = req.spec.name
+  const prefix = req.spec.announce.prefix
+  if (!x.reuse) await records.putRevision(app, x.targetRec, x.current?.revision)
+  if (x.held && req.kind !== 'promote' && req.kind !== 'abort') {
+    // This deploy (scale, rollback) retires the held canary: its revision no longer waits for promote/abort.
+    await records.setOutcome(app, x.held.revision, 'rolled-back')
+    await records.event(app, { at: new Date().toISOString(), kind: 'canary-superseded', revision: x.held.revision, by: req.actor, message: `its canary is retired by the ${req.kind} to revision ${revision}` })
+  }
+  await records.event(app, { at: new Date().toISOString(), kind: `${req.kind}-started`, revision, by: req.actor, message: plan.notes.join('; ') })
+  const containerIds = new Map([...observed.containers].map(([name, c]) => [name, c.info.id]))
+  const canaryWave = plan.waves.find((w) => w.canary)
+  const analyse = async (): Promise<{ title: string; hold: boolean }> => {
+    const canary = await analyseCanary(ctx, {
+      prefix,
+      canary: canaryWave!.starts.map((s) => s.instance),
+      stable: observed.state.instances.filter((i) => i.running && i.registered && i.revision !== revision).map((i) => i.name),
+      spec: canarySpec!,
+      signal: x.deps.signal,
+    })
+    x.canary.analysis = canary
+    await records.setCanary(app, revision, canary)
+    // settle() writes the in-memory record at the end: it must carry the analysis too.
+    x.targetRec.canary = canary
+    await records.event(app, { at: new Date().toISOString(), kind: `canary-${canary.verdict}`, revision, by: req.actor, message: describeCanary(canary) })
+    if (canary.verdict === 'failed') throw canaryFailure(canary)
+    return { title: describeCanary(canary), hold: canarySpec!.pause }
+  }
+  const report = await executePlan(plan, x.deps, { renderer: req.renderer, containerIds, ...(canaryWave && canarySpec ? { analyseCanary: analyse } : {}) })
+  if (report.held) {
+    // The current pointer stays on the old revision: old and canary instances both serve.
+    await records.setOutcome(app, revision, 'waiting')
+    await records.event(app, { at: new Date().toISOString(), kind: 'canary-waiting', revision, by: req.actor, message: 'held after the canary for forrest promote / forrest abort' })
+    const after = await observe({ registry: x.registry, records }, app, { prefix }, x.identity, req.hosts)
+    throw new ForrestError('WAITING_FOR_PROMOTION', `${app} revision ${revision}: the canary passed; the rollout holds after it (update.canary.pause)`, {
+      suggestion: `Continue with \`forrest promote ${app}\`, or roll the canary back with \`forrest abort ${app}\`.`,
+      detail: { ...x.result('waiting', report, after.state.instances), next: [`forrest promote ${app}`, `forrest abort ${app}`] },
+    })
+  }
+  return report
+}
