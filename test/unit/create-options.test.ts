@@ -131,3 +131,15 @@ describe('container settings: bad values', () => {
     [{ workingDir: 'app' }, 'workingDir: expected an absolute path'],
   ])('%j', (settings, message) => expect(problem(settings)).toContain(message))
 })
+
+describe('deployments/myapp.yml: the commented container block', () => {
+  it('is valid once uncommented, and sets every container setting', async () => {
+    const { readFileSync } = await import('node:fs')
+    const { loadSpec } = await import('../../src/spec/index.js')
+    const text = readFileSync('deployments/myapp.yml', 'utf8')
+    const at = text.indexOf('# container:')
+    const block = text.slice(at).split('\n').map((l) => (l.startsWith('# ') ? l.slice(2) : l)).join('\n')
+    const spec = loadSpec(text.slice(0, at) + block, 'deployments/myapp.yml')
+    expect(Object.keys(spec.container ?? {}).sort()).toEqual(Object.keys(containerSettingsSchema.shape).sort())
+  })
+})
