@@ -192,3 +192,40 @@ export const CONTAINER_KNOWN_KEYS: Record<string, readonly string[]> = {
   'container.resources': Object.keys(resourcesShape),
   'container.logging': Object.keys(loggingShape),
 }
+
+/** Compose service keys and where they live here: an unknown key that is one gets pointed to its place. */
+export const COMPOSE_KEYS: Record<string, string> = {
+  networks: 'container.networks',
+  volumes: 'container.volumes',
+  tmpfs: 'container.volumes (type: tmpfs)',
+  mem_limit: 'container.resources.memory',
+  memory: 'container.resources.memory',
+  mem_reservation: 'container.resources.memoryReservation',
+  cpus: 'container.resources.cpus',
+  pids_limit: 'container.resources.pids',
+  user: 'container.user',
+  read_only: 'container.readOnly',
+  cap_add: 'container.capAdd',
+  cap_drop: 'container.capDrop',
+  security_opt: 'container.noNewPrivileges',
+  ulimits: 'container.ulimits',
+  logging: 'container.logging',
+  stop_signal: 'container.stopSignal',
+  stop_grace_period: 'update.stopGracePeriod',
+  entrypoint: 'container.entrypoint',
+  working_dir: 'container.workingDir',
+  extra_hosts: 'container.extraHosts',
+  init: 'container.init',
+  hostname: 'container.hostname',
+  environment: 'env',
+  env_file: 'envFile',
+}
+
+/** "Compose's mem_limit is container.resources.memory here", for an unknown key at the root or under container. */
+export function composeKeyHint(key: string, parentPath: string): string | undefined {
+  if (parentPath !== '' && parentPath !== 'container') return undefined
+  const place = COMPOSE_KEYS[key]
+  if (!place || (parentPath === 'container' && !place.startsWith('container.'))) return undefined
+  const relative = parentPath === 'container' ? place.replace(/^container\./, '') : place
+  return `unknown key '${key}': Compose's ${key} is ${relative}${parentPath === 'container' ? ' under container' : ''} here (README › Container settings)`
+}
