@@ -58,6 +58,20 @@ describe('container settings against real dockerd', () => {
     expect((await httpGet(`127.0.0.1:${port}`)).body).toBe('v1')
   })
 
+  it('a scale-up whose network has gone from the host is refused before anything changes (exit 2)', async () => {
+    const gone = `fs-gone-${tag}`
+    await docker('network', 'create', '--label', run.label, gone)
+    const app = `gone${tag}`
+    expect((await forrest(['deploy', spec(app, { container: { networks: [gone] } })], env)).code).toBe(0)
+    const before = await containersOf(app)
+    for (const name of before) await docker('network', 'disconnect', '-f', gone, name)
+    await docker('network', 'rm', gone)
+    const res = await forrest(['scale', app, '2'], env)
+    expect(res.code, res.stderr).toBe(EXIT.badInput)
+    expect(res.stderr).toContain(`host local: network ${gone} does not exist`)
+    expect(await containersOf(app)).toEqual(before)
+  })
+
   it('a bind mount and a named volume keep their data across a rolling update', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'forrest-bind-'))
     writeFileSync(join(dir, 'seed'), 'from-host\n')
