@@ -126,6 +126,10 @@ describe('container settings against real dockerd', () => {
     expect(await inspect(name!, '{{.HostConfig.ReadonlyRootfs}}')).toBe('true')
     expect(await exec(name!, 'sh', '-c', 'echo x > /www/new 2>/dev/null && echo wrote || echo refused')).toBe('refused')
     expect(await exec(name!, 'sh', '-c', 'echo x > /scratch/new && cat /scratch/new')).toBe('x')
+    // A settings change is a new revision: diff shows it before, history after.
+    const diff = await forrest(['diff', spec(app, { container: { readOnly: false, volumes: [{ type: 'tmpfs', target: '/scratch', size: '1m' }] } })], env)
+    expect(diff.code, diff.stderr).toBe(0)
+    expect(diff.stdout).toContain('container.readOnly true → false')
   })
 
   it('a worker handles its stop signal and finishes within its grace period during a rollout', async () => {
@@ -160,5 +164,7 @@ describe('container settings against real dockerd', () => {
     expect(logs.code).toBe(EXIT.failed)
     expect(logs.stderr).toContain('cannot be read: its logging driver does not support reading')
     expect(logs.stderr).toContain('container.logging.driver')
+    const history = await forrest(['history', app], env)
+    expect(history.stdout).toContain('container.logging')
   })
 })
