@@ -6,6 +6,7 @@ import { DOCKER_HUB, parseImageReference } from '../spec/image-reference.js'
 import { pullEventError, PullProgressTracker, type PullEvent } from './pull-progress.js'
 import { registryError } from './registry-errors.js'
 import { createOptions } from './create-options.js'
+import { dockerMessage, type DockerError } from './docker-errors.js'
 import { checkSettingsOn, unreadableLogs } from './settings-check.js'
 import type { ContainerSettings } from '../spec/types.js'
 import { LogLineSplitter } from './log-lines.js'
@@ -16,8 +17,6 @@ const debug = createDebug('forrest:docker')
 // docker-modem's own debug namespace prints every request's headers, X-Registry-Auth (the
 // registry password, base64) among them: never on, whatever DEBUG says.
 if (createDebug.enabled('modem')) createDebug.enable(`${createDebug.disable()},-modem`)
-
-type DockerError = Error & { statusCode?: number; code?: string; json?: { message?: string } }
 
 /** Long enough for a container start on a loaded host, short enough that a wedged engine is an error. */
 const CALL_TIMEOUT_MS = 60_000
@@ -33,12 +32,6 @@ function isUnreachable(err: unknown): boolean {
 function isTransient(err: unknown): boolean {
   const e = err as DockerError
   return e?.code === 'ECONNRESET' || e?.code === 'EPIPE' || (e?.statusCode ?? 0) >= 500
-}
-
-function dockerMessage(err: unknown): string {
-  const e = err as DockerError
-  // docker-modem prefixes "(HTTP code 500) server error - " when the body was a stream.
-  return (e?.json?.message ?? e?.message ?? String(err)).replace(/^\(HTTP code \d+\) [^-]*- /, '').trim()
 }
 
 /** Docker's multiplexed log stream: 8-byte frame headers (stream, 0, 0, 0, size32) + payload. */

@@ -2,9 +2,8 @@ import type Docker from 'dockerode'
 import { ForrestError } from '../errors.js'
 import type { ContainerSettings } from '../spec/types.js'
 import { bindSources, networkNames } from './create-options.js'
+import { dockerMessage, type DockerError } from './docker-errors.js'
 
-type DockerError = Error & { statusCode?: number; json?: { message?: string } }
-const message = (err: unknown) => ((err as DockerError)?.json?.message ?? (err as Error)?.message ?? String(err)).replace(/^\(HTTP code \d+\) [^-]*- /, '').trim()
 
 /**
  * What would stop the settings' containers on this engine, asked without changing anything a
@@ -32,7 +31,7 @@ export async function checkSettingsOn(docker: Docker, call: <T>(what: string, fn
       try {
         return await docker.createContainer({ Image: image, Labels: { 'forrest.check': 'bind' }, HostConfig: { Mounts: [{ Type: 'bind', Source: source, Target: '/forrest-bind-check', ReadOnly: true }] } })
       } catch (err) {
-        if ((err as DockerError).statusCode === 400 || /bind source path does not exist|not exist/i.test(message(err))) return message(err)
+        if ((err as DockerError).statusCode === 400 || /bind source path does not exist|not exist/i.test(dockerMessage(err))) return dockerMessage(err)
         throw err
       }
     })
@@ -44,7 +43,7 @@ export async function checkSettingsOn(docker: Docker, call: <T>(what: string, fn
 
 /** A logging driver the engine cannot read back (syslog, fluentd, gelf... without dual logging): said plainly. */
 export function unreadableLogs(err: unknown, id: string, hostName: string | undefined): ForrestError | undefined {
-  const text = message(err)
+  const text = dockerMessage(err)
   if (!/does not support reading|configured logging driver does not support/i.test(text)) return undefined
   return new ForrestError('LOGS_UNREADABLE', `the logs of ${id.slice(0, 12)}${hostName ? ` on ${hostName}` : ''} cannot be read: its logging driver does not support reading (${text})`, {
     cause: err,
