@@ -132,7 +132,7 @@ describe('container settings against real dockerd', () => {
     expect(diff.stdout).toContain('container.readOnly true → false')
   })
 
-  it('a worker handles its stop signal and finishes within its grace period during a rollout', async () => {
+  it('a worker handles its stop signal and finishes within its grace period during a rollout and a scale-down', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'forrest-stop-'))
     const app = `sig${tag}`
     // Only SIGQUIT is trapped: Docker's default SIGTERM would kill the shell without the file.
@@ -148,6 +148,12 @@ describe('container settings against real dockerd', () => {
     expect(readdirSync(dir)).toContain(hostname)
     expect(readFileSync(join(dir, hostname), 'utf8')).toBe('finished\n')
     expect(Date.now() - t0).toBeLessThan(30_000)
+    // A scale-down stops with the same signal.
+    const [second] = await running(app)
+    const secondHost = await inspect(second!, '{{.Config.Hostname}}')
+    const down = await forrest(['scale', app, '0'], env)
+    expect(down.code, down.stderr).toBe(0)
+    expect(readFileSync(join(dir, secondHost), 'utf8')).toBe('finished\n')
   })
 
   it('rotating logs by default, visible in the container\'s LogConfig; a driver that cannot be read is said plainly by forrest logs', async () => {
