@@ -29,6 +29,8 @@ export const EXIT = {
 export type ErrorCode =
   | 'BAD_INPUT'
   | 'INVALID_SPEC'
+  | 'HOST_NOT_READY'
+  | 'LOGS_UNREADABLE'
   | 'ROLLED_BACK'
   | 'ROLLOUT_FAILED'
   | 'LOCK_HELD'
@@ -63,6 +65,10 @@ export type ErrorCode =
 const EXIT_BY_CODE: Record<ErrorCode, number> = {
   BAD_INPUT: EXIT.badInput,
   INVALID_SPEC: EXIT.badInput,
+  /** A host lacks what container settings need (a user network, a bind mount's path): refused before anything changed. */
+  HOST_NOT_READY: EXIT.badInput,
+  /** The container's logging driver cannot be read back by the engine (syslog, fluentd...). */
+  LOGS_UNREADABLE: EXIT.failed,
   NO_EXPOSED_PORT: EXIT.badInput,
   /** FORREST_IP (or a host's address) is not an address of the Docker host: ports cannot be published on it. */
   ADDRESS_NOT_ON_HOST: EXIT.badInput,

@@ -5,6 +5,10 @@ import { retryTransient } from '../retry.js'
 import { DOCKER_HUB, parseImageReference } from '../spec/image-reference.js'
 import { pullEventError, PullProgressTracker, type PullEvent } from './pull-progress.js'
 import { registryError } from './registry-errors.js'
+import { createOptions } from './create-options.js'
+import { dockerMessage, type DockerError } from './docker-errors.js'
+import { checkSettingsOn, unreadableLogs } from './settings-check.js'
+import type { ContainerSettings } from '../spec/types.js'
 import { LogLineSplitter } from './log-lines.js'
 import type { ContainerInfo, ContainerRuntime, ImageInfo, LogLine, LogOptions, PullProgress, RegistryAuth, RunOptions } from './runtime.js'
 
@@ -13,8 +17,6 @@ const debug = createDebug('forrest:docker')
 // docker-modem's own debug namespace prints every request's headers, X-Registry-Auth (the
 // registry password, base64) among them: never on, whatever DEBUG says.
 if (createDebug.enabled('modem')) createDebug.enable(`${createDebug.disable()},-modem`)
-
-type DockerError = Error & { statusCode?: number; code?: string; json?: { message?: string } }
 
 /** Long enough for a container start on a loaded host, short enough that a wedged engine is an error. */
 const CALL_TIMEOUT_MS = 60_000
@@ -30,12 +32,6 @@ function isUnreachable(err: unknown): boolean {
 function isTransient(err: unknown): boolean {
   const e = err as DockerError
   return e?.code === 'ECONNRESET' || e?.code === 'EPIPE' || (e?.statusCode ?? 0) >= 500
-}
-
-function dockerMessage(err: unknown): string {
-  const e = err as DockerError
-  // docker-modem prefixes "(HTTP code 500) server error - " when the body was a stream.
-  return (e?.json?.message ?? e?.message ?? String(err)).replace(/^\(HTTP code \d+\) [^-]*- /, '').trim()
 }
 
 /** Docker's multiplexed log stream: 8-byte frame headers (stream, 0, 0, 0, size32) + payload. */
@@ -180,24 +176,11 @@ export class DockerRuntime implements ContainerRuntime {
   }
 
   async run(opts: RunOptions): Promise<ContainerInfo> {
-    const portKey = `${opts.containerPort}/tcp`
     debug('create %s from %s', opts.name, opts.image)
+    const { create, connect } = createOptions(opts)
     const container = await this.call('container create', async () => {
       try {
-        return await this.docker.createContainer({
-          name: opts.name,
-          Image: opts.image,
-          Cmd: opts.command,
-          Env: Object.entries(opts.env ?? {}).map(([k, v]) => `${k}=${v}`),
-          Labels: opts.labels,
-          ExposedPorts: { [portKey]: {} },
-          HostConfig: {
-            // An init process as PID 1 forwards SIGTERM: busybox httpd as PID 1 ignores it.
-            Init: true,
-            PortBindings: { [portKey]: [{ HostIp: opts.bindIp, HostPort: opts.hostPort ? String(opts.hostPort) : '' }] },
-            RestartPolicy: { Name: opts.restart ?? 'no' },
-          },
-        })
+        return await this.docker.createContainer(create)
       } catch (err) {
         const e = err as DockerError
         // Docker answers a create with a missing image as a 404 ("no such image").
@@ -212,6 +195,9 @@ export class DockerRuntime implements ContainerRuntime {
       }
     })
     try {
+      for (const join of connect) {
+        await this.call('network connect', () => this.docker.getNetwork(join.network).connect({ Container: container.id, EndpointConfig: { Aliases: join.aliases } }))
+      }
       await this.call('container start', () => container.start())
       const info = await this.inspect(container.id)
       if (!info) throw new Error(`container ${container.id} vanished right after start`)
@@ -248,6 +234,7 @@ export class DockerRuntime implements ContainerRuntime {
           startedAt: c.State.StartedAt && !c.State.StartedAt.startsWith('0001') ? new Date(c.State.StartedAt) : undefined,
           health: c.State.Health?.Status,
           restartCount: c.RestartCount,
+          oomKilled: c.State.OOMKilled,
           // Only while it is down: Docker resets ExitCode to 0 when it runs the container again.
           ...(['exited', 'restarting', 'dead'].includes(c.State.Status) ? { exitCode: c.State.ExitCode } : {}),
         }
@@ -256,6 +243,10 @@ export class DockerRuntime implements ContainerRuntime {
         throw err
       }
     })
+  }
+
+  async checkSettings(image: string, settings: ContainerSettings): Promise<string[]> {
+    return checkSettingsOn(this.docker, (what, fn) => this.call(what, fn), image, settings)
   }
 
   async list(labels: Record<string, string>): Promise<ContainerInfo[]> {
@@ -342,7 +333,7 @@ export class DockerRuntime implements ContainerRuntime {
     if (!opts.follow) {
       const buf = await this.call('container logs', () => container.logs({ ...query, follow: false })).catch((err) => {
         if (gone(err)) return Buffer.alloc(0)
-        throw err
+        throw unreadableLogs(err, id, this.hostName) ?? err
       })
       yield* splitter.push(Buffer.isBuffer(buf) ? buf : Buffer.from(String(buf)))
       yield* splitter.end()
@@ -350,7 +341,7 @@ export class DockerRuntime implements ContainerRuntime {
     }
     const stream = await this.call('container logs', () => container.logs({ ...query, follow: true })).catch((err) => {
       if (gone(err)) return undefined
-      throw err
+      throw unreadableLogs(err, id, this.hostName) ?? err
     })
     if (!stream) return
     const destroy = () => (stream as NodeJS.ReadableStream & { destroy(): void }).destroy()

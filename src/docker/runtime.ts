@@ -1,3 +1,4 @@
+import type { ContainerSettings } from '../spec/types.js'
 import type { LogLine } from './log-lines.js'
 
 export type { LogLine } from './log-lines.js'
@@ -19,6 +20,8 @@ export interface ContainerInfo {
   health?: string
   /** How often Docker restarted it (inspect only; list does not say). */
   restartCount?: number
+  /** The kernel killed it for passing its memory limit (inspect only). */
+  oomKilled?: boolean
   /** The exit code of its last run while it is exited or restarting (inspect only; reset once it runs again). */
   exitCode?: number
 }
@@ -67,6 +70,10 @@ export interface RunOptions {
   hostPort?: number
   /** unless-stopped: crashes and engine restarts bring it back; default no. */
   restart?: 'no' | 'unless-stopped'
+  /** The spec's container settings (docker/create-options.ts maps them). */
+  settings?: ContainerSettings
+  /** How long a stop waits between the stop signal and SIGKILL (recorded on the container too). */
+  stopGraceSeconds?: number
 }
 
 export interface LogOptions {
@@ -98,6 +105,12 @@ export interface ContainerRuntime {
   /** Creates and starts the container; on a failed start the container is removed again. */
   run(opts: RunOptions): Promise<ContainerInfo>
   inspect(nameOrId: string): Promise<ContainerInfo | undefined>
+  /**
+   * Problems that would stop the settings' containers on this engine, checked before anything
+   * changes: a user network that does not exist, a bind mount's host path that does not.
+   * Empty: none.
+   */
+  checkSettings(image: string, settings: ContainerSettings): Promise<string[]>
   /** Containers carrying all the given labels (running or not). */
   list(labels: Record<string, string>): Promise<ContainerInfo[]>
   /** Host ports published by any container on this engine (forrest's or not). */

@@ -8,6 +8,8 @@ import type { RevisionRecord } from '../registry/records.js'
 import type { DeploymentSpec } from '../spec/types.js'
 import { withPullView } from '../report/pull-view.js'
 import type { RendererName } from '../report/renderer.js'
+import { checkHostSettings } from './settings-preflight.js'
+import { revisionImage } from './templates.js'
 import type { ResolvedSpec } from './types.js'
 
 export interface ImageStepOptions {
@@ -58,7 +60,10 @@ export async function prepareRevisionImage(ctx: Context, app: string, rec: Pick<
   const revision: RevisionImage = rec
   if (!starts) return (await prepareHosts(ctx, rec.spec, undefined, opts)).hosts
   try {
-    return (await prepareWithView(ctx, rec.spec, { revision }, `image ${describeRevisionImage(rec)}`, opts)).hosts
+    const { hosts } = await prepareWithView(ctx, rec.spec, { revision }, `image ${describeRevisionImage(rec)}`, opts)
+    // Networks and bind paths the revision's settings need (scale up, rollback): before anything changes.
+    await checkHostSettings(rec.spec, revisionImage(rec), hosts, `revision ${rec.revision} of ${app}`)
+    return hosts
   } catch (err) {
     if (!(err instanceof ForrestError) || !['IMAGE_NOT_FOUND', 'REGISTRY_AUTH_FAILED', 'REGISTRY_UNREACHABLE', 'REGISTRY_TLS'].includes(err.code)) throw err
     const image = rec.spec.image

@@ -10,7 +10,7 @@ import { gatewayCheckPrefix, waitForGatewayAcks, waitForGone, waitForServing, ty
 import type { InstanceRegistry } from '../registry/instances.js'
 import { del, put, type KvOp } from '../registry/kv-writer.js'
 import type { Records } from '../registry/records.js'
-import type { HealthSpec } from '../spec/types.js'
+import type { ContainerSettings, HealthSpec } from '../spec/types.js'
 import { portMismatch } from './failure-cause.js'
 import { stopAndRemove } from './instance-ops.js'
 import type { StepPhase } from './types.js'
@@ -28,6 +28,8 @@ export interface InstanceTemplate {
   command?: string[]
   labels: Record<string, string>
   health: HealthSpec
+  /** The spec's container settings (networks, volumes, limits...). */
+  settings?: ContainerSettings
 }
 
 /** Where a step runs: one host's engine, and the addresses its instances use. */
@@ -103,6 +105,8 @@ export async function startInstance(deps: StepDeps, step: StartStep): Promise<St
     },
     // Crashes and engine restarts (a reboot too) bring it back, on the same host port.
     restart: 'unless-stopped',
+    settings: tpl.settings,
+    stopGraceSeconds: deps.update.stopGracePeriod / 1000,
   })
   deps.mark?.(step.instance, 'started')
   return bringIntoService(deps, host, step.instance, c.id, c.hostPort, tpl, t0)

@@ -7,7 +7,7 @@ import type { RevisionDecision } from './revision.js'
 
 export function templateOf(rec: Pick<RevisionRecord, 'revision' | 'spec' | 'imageId' | 'digest' | 'templateHash'>, env: ResolvedEnv): InstanceTemplate {
   const s = rec.spec
-  return { revision: rec.revision, image: revisionImage(rec), templateHash: rec.templateHash, port: s.port!, env: env.values, command: s.command, labels: s.labels, health: s.health }
+  return { revision: rec.revision, image: revisionImage(rec), templateHash: rec.templateHash, port: s.port!, env: env.values, command: s.command, labels: s.labels, health: s.health, settings: s.container }
 }
 
 /** What a revision's instances run: `name@digest` when its image came from a registry, else the image ID. */

@@ -1,4 +1,5 @@
 import { normalizePrefix } from '../config.js'
+import { diffContainer } from './container-diff.js'
 import type { DeploymentSpec } from './types.js'
 
 /** Human lines for what changed between two revisions' specs (history, plan output). Pure. */
@@ -15,6 +16,7 @@ export function diffSpecs(prev: DeploymentSpec | undefined, next: DeploymentSpec
     else if (prev.env[k] !== next.env[k]) out.push(`env ~${k}`)
   }
   if (JSON.stringify(prev.labels) !== JSON.stringify(next.labels)) out.push('labels changed')
+  out.push(...diffContainer(prev.container, next.container))
   if (JSON.stringify(prev.health) !== JSON.stringify(next.health)) out.push('health check changed')
   // Where it is announced: a move is a change like any other (a forgotten FORREST_IP must never read "no change").
   const [pp, np] = [normalizePrefix(prev.announce?.prefix ?? ''), normalizePrefix(next.announce?.prefix ?? '')]

@@ -3,6 +3,7 @@
  * this error map covers the generic cases (wrong type, out of range, not one of).
  */
 import type { z } from 'zod'
+import { composeKeyHint } from './container.js'
 import { KNOWN_KEYS } from './schema.js'
 
 /** Sentinel the formatter rewrites into "missing required key 'x'" once the full path is known. */
@@ -80,6 +81,8 @@ function levenshtein(a: string, b: string): number {
 
 /** Message for an unknown key at `parentPath`: a close match if there is one, else the allowed keys. */
 export function unknownKeyMessage(key: string, parentPath: ReadonlyArray<PropertyKey>): string {
+  const compose = composeKeyHint(key, parentPath.map(String).join('.'))
+  if (compose) return compose
   const known = KNOWN_KEYS[parentPath.map(String).join('.')] ?? []
   const guess = didYouMean(key, known)
   if (guess) return `unknown key '${key}'${guess}`

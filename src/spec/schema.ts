@@ -6,6 +6,7 @@
 import { z } from 'zod'
 import { normalizePrefix } from '../config.js'
 import { DURATION_PATTERN, durationMistake, MAX_DURATION, MAX_DURATION_MS, POSITIVE_DURATION_PATTERN, parseDuration } from './duration.js'
+import { CONTAINER_KNOWN_KEYS, containerSettingsSchema } from './container.js'
 import { ownCredentialProblem } from './own-credentials.js'
 import { REQUEST_TARGET_PATTERN, requestTargetProblem } from './request-target.js'
 import { IMAGE_REFERENCE_MAX, IMAGE_REFERENCE_PATTERN, imageReferenceProblem } from './image-reference.js'
@@ -274,6 +275,7 @@ export const rootShape = {
     .strictObject({ labels: z.record(z.string(), z.string()).default({}).describe('Only hosts carrying all these labels run the app.') })
     .optional()
     .describe('Which of the hosts run the app.'),
+  container: containerSettingsSchema.optional().describe('How each container runs: networks, volumes, resources, hardening, logging, stop signal and more (README › Container settings). Part of the revision: a change rolls out like any other.'),
 }
 
 /** Keys allowed at each object path, for "did you mean" hints on unknown keys. */
@@ -285,6 +287,7 @@ export const KNOWN_KEYS: Record<string, readonly string[]> = {
   'update.canary': Object.keys(canaryShape),
   gateways: Object.keys(gatewaysShape),
   placement: ['labels'],
+  ...CONTAINER_KNOWN_KEYS,
 }
 
 /** Resolve "N%" of replicas; surge rounds up, unavailable rounds down (as Kubernetes does). */

@@ -3,7 +3,10 @@
  * milliseconds, env and label values strings. Fields that depend on the environment or the
  * image (port, announce.prefix, announce.address) stay undefined here and are resolved later.
  */
+import type { ContainerSettings } from './container.js'
 import type { DeploymentSpecOutput } from './schema.js'
+
+export type { ContainerSettings } from './container.js'
 
 export type HealthType = 'http' | 'docker' | 'none'
 
@@ -95,6 +98,8 @@ export interface DeploymentSpec {
   /** Absent: the local engine ($DOCKER_HOST) at the announce address. */
   hosts?: HostSpec[]
   placement?: { labels: Record<string, string> }
+  /** Container settings (networks, volumes, limits, hardening, logging, process); absent: Docker's defaults plus forrest's (init, rotating logs). */
+  container?: ContainerSettings
 }
 
 // The schema's output must stay assignable to the hand-written type above (compile-time check).

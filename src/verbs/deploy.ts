@@ -10,6 +10,7 @@ import { checkSecretPaths } from '../engine/secret-paths.js'
 import { absoluteSecretPaths, resolveEnv, type ResolvedEnv } from '../engine/secrets.js'
 import { detectedAddressNote, type AnnounceChoice } from '../engine/preflight.js'
 import { rollout } from '../engine/rollout.js'
+import { checkHostSettings } from '../engine/settings-preflight.js'
 import type { ResolvedSpec, RolloutOptions, RolloutResult } from '../engine/types.js'
 
 /**
@@ -25,6 +26,7 @@ export async function resolveSpec(ctx: Context, spec: DeploymentSpec, file: stri
   await ctx.identity() // etcd answers, and as whom; a TLS problem is named
   // Each host answers and has the image, one digest everywhere: before anything is touched.
   const { hosts, image } = await prepareDeployImage(ctx, spec, opts)
+  await checkHostSettings(spec, image.ref, hosts, file)
   const port = choosePort(spec.image, spec.port, image.exposedPorts)
   if (spec.health.type === 'docker' && !image.hasHealthcheck) {
     throw new ForrestError('INVALID_SPEC', `${file}: health.type: docker, but image "${spec.image}" has no HEALTHCHECK`, {

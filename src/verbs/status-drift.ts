@@ -35,6 +35,8 @@ export interface InstanceStatus {
   uptimeSeconds?: number
   /** How often Docker restarted the container (its restart policy after a crash or an engine restart). */
   restarts?: number
+  /** The kernel killed its process for passing its memory limit (its last exit, even if restarted since). */
+  oomKilled?: boolean
 }
 
 export type DriftKind =
@@ -50,6 +52,7 @@ export type DriftKind =
   | 'host-unreachable'
   | 'crash-loop'
   | 'canary-held'
+  | 'oom-killed'
 
 export interface Drift {
   kind: DriftKind
@@ -182,6 +185,7 @@ export function classifyApp(o: AppObservation, probes: Map<string, ProbeResult>,
       healthDetail,
       uptimeSeconds: c?.running ? Math.max(0, Math.round((now - (c.startedAt ?? c.createdAt).getTime()) / 1000)) : undefined,
       ...(c?.restartCount !== undefined ? { restarts: c.restartCount } : {}),
+      ...(c?.oomKilled ? { oomKilled: true } : {}),
     }
     drift.push(...driftOf(inst, c, keys.get(name), current.revision, held?.revision))
     return inst
@@ -248,6 +252,7 @@ function driftOf(i: InstanceStatus, c: ContainerInfo | undefined, key: string | 
   }
   // Docker restarts it again and again: HAProxy's check keeps it out, but it does not serve.
   if (c.state === 'restarting' || ((i.restarts ?? 0) >= 2 && (i.uptimeSeconds ?? 0) < 60)) d('crash-loop', `crash-looping: restarted ${i.restarts ?? '?'} times, ${c.state === 'restarting' ? 'restarting now' : c.running ? `up ${i.uptimeSeconds}s` : `now ${c.state}`}`)
+  if (c.oomKilled) d('oom-killed', `OOM-killed: its process passed the memory limit (container.resources.memory) and the kernel killed it${i.restarts ? `; restarted ${i.restarts} time${i.restarts === 1 ? '' : 's'}` : ''}. Raise the limit or find the leak`)
   if (!c.running) d('stopped-container', `container ${i.container} is ${c.state}${i.registered ? ' but still registered' : ''}`)
   else if (!i.registered) d('container-without-key', `container ${i.container} runs but has no key in etcd (gets no traffic)`)
   // A held canary's instances are where they should be: the canary-held line covers them.

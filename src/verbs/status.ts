@@ -110,7 +110,7 @@ export async function collectStatus(ctx: Context, app?: string): Promise<StatusR
     observations.flatMap((o) =>
       o.containers.map(async (c, i) => {
         const info = await o.runtimeOf!.get(c.name)!.inspect(c.id).catch(() => undefined)
-        if (info) o.containers[i] = { ...c, restartCount: info.restartCount, ...(info.startedAt ? { startedAt: info.startedAt } : {}) }
+        if (info) o.containers[i] = { ...c, restartCount: info.restartCount, ...(info.oomKilled ? { oomKilled: true } : {}), ...(info.startedAt ? { startedAt: info.startedAt } : {}) }
       }),
     ),
   )

@@ -1,0 +1,90 @@
+/**
+ * The one mapping from forrest's run options and container settings (spec/container.ts) to the
+ * Docker Engine's container create options: pure, table-tested in test/unit/create-options.test.ts
+ * against the Compose key and `docker run` flag each setting mirrors. Nothing outside docker/
+ * knows these option names. What forrest relies on (name, labels, published port, restart
+ * policy) is set here last and cannot be overridden by a setting.
+ */
+import type Docker from 'dockerode'
+import { parseBytes } from '../spec/bytes.js'
+import { DEFAULT_LOGGING } from '../spec/container.js'
+import type { RunOptions } from './runtime.js'
+
+/** A network joined after create: Engine API 1.41 takes one network at create, the others by connect. */
+export interface NetworkJoin {
+  network: string
+  aliases: string[]
+}
+
+export interface CreatePlan {
+  create: Docker.ContainerCreateOptions
+  /** Networks to connect before the container starts. */
+  connect: NetworkJoin[]
+}
+
+export function createOptions(opts: RunOptions): CreatePlan {
+  const s = opts.settings ?? {}
+  const portKey = `${opts.containerPort}/tcp`
+  const networks: NetworkJoin[] = (s.networks ?? []).map((n) => (typeof n === 'string' ? { network: n, aliases: [] } : { network: n.name, aliases: n.aliases }))
+  const [first, ...rest] = networks
+  const r = s.resources ?? {}
+  const memory = r.memory ? parseBytes(r.memory) : undefined
+  const logging = s.logging ?? DEFAULT_LOGGING
+  const hostConfig: Docker.HostConfig = {
+    // An init process as PID 1 forwards signals: busybox httpd as PID 1 ignores SIGTERM.
+    Init: s.init ?? true,
+    ...(first ? { NetworkMode: first.network } : {}),
+    ...(s.volumes?.length ? { Mounts: s.volumes.map(mountOf) } : {}),
+    // No swap beyond the limit (Docker's default would allow as much again): the limit is the limit.
+    ...(memory !== undefined ? { Memory: memory, MemorySwap: memory } : {}),
+    ...(r.memoryReservation ? { MemoryReservation: parseBytes(r.memoryReservation) } : {}),
+    ...(r.cpus !== undefined ? { NanoCpus: Math.round(r.cpus * 1e9) } : {}),
+    ...(r.pids !== undefined ? { PidsLimit: r.pids } : {}),
+    ...(s.readOnly !== undefined ? { ReadonlyRootfs: s.readOnly } : {}),
+    ...(s.capAdd?.length ? { CapAdd: s.capAdd } : {}),
+    ...(s.capDrop?.length ? { CapDrop: s.capDrop } : {}),
+    ...(s.noNewPrivileges ? { SecurityOpt: ['no-new-privileges:true'] } : {}),
+    ...(s.ulimits ? { Ulimits: Object.entries(s.ulimits).map(([Name, u]) => (typeof u === 'number' ? { Name, Soft: u, Hard: u } : { Name, Soft: u.soft, Hard: u.hard })) } : {}),
+    LogConfig: { Type: logging.driver, Config: { ...logging.options } },
+    ...(s.extraHosts ? { ExtraHosts: Object.entries(s.extraHosts).map(([name, ip]) => `${name}:${ip}`) } : {}),
+    // forrest's own: cannot be overridden.
+    PortBindings: { [portKey]: [{ HostIp: opts.bindIp, HostPort: opts.hostPort ? String(opts.hostPort) : '' }] },
+    RestartPolicy: { Name: opts.restart ?? 'no' },
+  }
+  const create: Docker.ContainerCreateOptions = {
+    name: opts.name,
+    Image: opts.image,
+    Cmd: opts.command,
+    ...(s.entrypoint ? { Entrypoint: s.entrypoint } : {}),
+    Env: Object.entries(opts.env ?? {}).map(([k, v]) => `${k}=${v}`),
+    ...(s.user ? { User: s.user } : {}),
+    ...(s.workingDir ? { WorkingDir: s.workingDir } : {}),
+    ...(s.hostname ? { Hostname: s.hostname } : {}),
+    ...(s.stopSignal ? { StopSignal: s.stopSignal } : {}),
+    // A plain `docker stop` by hand waits as long as forrest does.
+    ...(opts.stopGraceSeconds !== undefined ? { StopTimeout: Math.round(opts.stopGraceSeconds) } : {}),
+    Labels: opts.labels,
+    ExposedPorts: { [portKey]: {} },
+    HostConfig: hostConfig,
+    ...(first ? { NetworkingConfig: { EndpointsConfig: { [first.network]: first.aliases.length ? { Aliases: first.aliases } : {} } } } : {}),
+  }
+  return { create, connect: rest }
+}
+
+function mountOf(m: NonNullable<NonNullable<RunOptions['settings']>['volumes']>[number]): Docker.MountSettings {
+  if (m.type === 'tmpfs') {
+    const size = m.size ? parseBytes(m.size) : undefined
+    return { Type: 'tmpfs', Source: '', Target: m.target, ...(size ? { TmpfsOptions: { SizeBytes: size, Mode: 0o1777 } } : {}) }
+  }
+  return { Type: m.type, Source: m.source, Target: m.target, ReadOnly: m.readOnly }
+}
+
+/** Binds to check on a host before anything changes (their host path must exist there). */
+export function bindSources(settings: RunOptions['settings']): string[] {
+  return (settings?.volumes ?? []).flatMap((m) => (m.type === 'bind' ? [m.source] : []))
+}
+
+/** The user networks a container joins. */
+export function networkNames(settings: RunOptions['settings']): string[] {
+  return (settings?.networks ?? []).map((n) => (typeof n === 'string' ? n : n.name))
+}
