@@ -209,9 +209,9 @@ describe('safety: gateways and HAProxy verdicts (real etcd, HAProxy, forrest gat
       const res = await forrest(['scale', app, '0'], env, 60_000)
       expect(res.code, res.stdout + res.stderr).toBe(0)
       expect(await v1Keys()).toEqual([])
-      // forrest's records say 0 once the scale has settled, at its very end: from then on the
-      // gateway's next pass (250 ms when idle) deletes the last server. (Until then its guard keeps
-      // that server, and its ack still counts the withdrawal as done: #21 item 2.)
+      // The scale recorded its target of 0 under the lock before its first withdrawal, so the
+      // guard let the last server go and the gateway acknowledged it (an ack its guard kept a
+      // server for never counts as a withdrawal: #21 item 2); the scale then settled at 0.
       await pollUntil(async () => JSON.stringify(await liveServers()) === JSON.stringify(['handmade']), { timeoutMs: 5000, what: 'the backend down to the hand-added server' })
       expect(gateway.events.filter((e) => e.type === 'warning' && /kept \d+ server/.test(e.message))).toEqual([])
     } finally {
