@@ -82,6 +82,7 @@ export function checkPrefixMove(app: string, prefix: string, instances: Observed
 /**
  * A revision left in-progress by a run that died (SIGKILL, a lost machine) while holding the
  * lock: the run holding the lock now is the only one, so it is settled as failed, with an event.
+ * So is the target a rollout to 0 instances recorded and never settled: it is cleared.
  */
 export async function settleAbandoned(records: Records, app: string, revisions: RevisionRecord[], current: number | undefined, actor: string): Promise<void> {
   for (const r of revisions) {
@@ -96,4 +97,14 @@ export async function settleAbandoned(records: Records, app: string, revisions: 
       message: `revision ${r.revision} was left in-progress by a run that ended without settling it (killed?): settled as failed`,
     })
   }
+  const target = await records.target(app)
+  if (!target) return
+  await records.clearTarget(app)
+  await records.event(app, {
+    at: new Date().toISOString(),
+    kind: 'settled',
+    revision: target.revision,
+    by: actor,
+    message: `the target of ${target.replicas} instances of revision ${target.revision} recorded at ${target.at} by ${target.by} was left by a run that ended without settling it (killed?): cleared`,
+  })
 }

@@ -40,6 +40,8 @@ export async function recover(
     const lost = f.lock.lost.reason as ForrestError
     throw new ForrestError('LOCK_LOST', lost.message, { suggestion: lost.suggestion, detail: f.result('failed', f.failure.report) })
   }
+  // A rollout to 0 that failed is not going to 0: its target no longer lets the gateways empty the prefix.
+  if (req.replicas === 0) await records.clearTarget(app)
   const deadlineHit = f.deps.signal.aborted && !req.signal.aborted
   const reason = deadlineHit
     ? `progress deadline of ${req.spec.update.progressDeadline}ms passed`

@@ -49,6 +49,9 @@ export async function runPlan(
     await records.event(app, { at: new Date().toISOString(), kind: 'canary-superseded', revision: x.held.revision, by: req.actor, message: `its canary is retired by the ${req.kind} to revision ${revision}` })
   }
   await records.event(app, { at: new Date().toISOString(), kind: `${req.kind}-started`, revision, by: req.actor, message: plan.notes.join('; ') })
+  // Going to 0 instances: the target is recorded before the first withdrawal, so the gateways'
+  // empty-view guard lets the prefix go empty (settle replaces it; recover clears it).
+  if (req.replicas === 0) await records.setTarget(app, { replicas: 0, revision, at: new Date().toISOString(), by: req.actor })
   const containerIds = new Map([...observed.containers].map(([name, c]) => [name, c.info.id]))
   const canaryWave = plan.waves.find((w) => w.canary)
   const analyse = async (): Promise<{ title: string; hold: boolean }> => {

@@ -8,6 +8,7 @@ import { del, put, type KvOp, type KvWriter } from './kv-writer.js'
  * forrest's own records, under a root separate from the instance keys (default /forrest):
  *   /forrest/apps/<app>/revisions/<000001>  RevisionRecord (full spec, image id, who, outcome)
  *   /forrest/apps/<app>/current             CurrentRecord (revision + replica count)
+ *   /forrest/apps/<app>/target              TargetRecord (a rollout to 0 instances in progress)
  *   /forrest/apps/<app>/instances/<name>    InstanceRecord (container, host, revision)
  *   /forrest/apps/<app>/events/<ms>         EventRecord (short deploy log)
  */
@@ -45,6 +46,19 @@ export interface CurrentRecord {
   by: string
   /** Set when `forrest scale` changed the count after the last deploy. */
   scaled?: { replicas: number; at: string; by: string }
+}
+
+/**
+ * What a rollout whose target is 0 instances (scale to 0, a deploy with replicas: 0) is taking the
+ * app to, written under the lock before its first withdrawal: the gateway's empty-view guard lets
+ * the app's prefix go empty on it. Settle replaces it with the current record; a failed or
+ * rolled-back run clears it; one a killed run left is cleared by the next run under the lock.
+ */
+export interface TargetRecord {
+  replicas: number
+  revision: number
+  at: string
+  by: string
 }
 
 export interface InstanceRecord {
@@ -114,6 +128,19 @@ export class Records {
     return this.putJson(this.appKey(app, 'current'), rec)
   }
 
+  target(app: string) {
+    return this.getJson<TargetRecord>(this.appKey(app, 'target'))
+  }
+
+  /** Records a rollout's target before it withdraws anything (fenced, like every rollout write). */
+  setTarget(app: string, rec: TargetRecord) {
+    return this.putJson(this.appKey(app, 'target'), rec)
+  }
+
+  clearTarget(app: string) {
+    return this.writer.write([del(this.appKey(app, 'target'))])
+  }
+
   revision(app: string, n: number) {
     return this.getJson<RevisionRecord>(this.appKey(app, 'revisions', pad(n)))
   }
@@ -144,10 +171,11 @@ export class Records {
 
   /**
    * The end of a successful rollout: the current pointer and the revision's outcome in one
-   * transaction, so a crash can never leave a serving revision recorded as in-progress.
+   * transaction, so a crash can never leave a serving revision recorded as in-progress; the
+   * current record replaces the rollout's target (if it recorded one) in the same transaction.
    */
   async settle(app: string, current: CurrentRecord, rec: RevisionRecord): Promise<void> {
-    const ops = [put(this.appKey(app, 'current'), JSON.stringify(current))]
+    const ops = [put(this.appKey(app, 'current'), JSON.stringify(current)), del(this.appKey(app, 'target'))]
     if (rec.outcome !== 'succeeded') ops.push(put(this.appKey(app, 'revisions', pad(rec.revision)), JSON.stringify({ ...rec, outcome: 'succeeded' })))
     await this.writer.write(ops)
   }

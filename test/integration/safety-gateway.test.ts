@@ -209,16 +209,32 @@ describe('safety: gateways and HAProxy verdicts (real etcd, HAProxy, forrest gat
       const res = await forrest(['scale', app, '0'], env, 60_000)
       expect(res.code, res.stdout + res.stderr).toBe(0)
       expect(await v1Keys()).toEqual([])
-      // forrest's records say 0 once the scale has settled, at its very end: from then on the
-      // gateway's next pass (250 ms when idle) deletes the last server. (Until then its guard keeps
-      // that server, and its ack still counts the withdrawal as done: #21 item 2.)
+      // The scale recorded its target of 0 under the lock before its first withdrawal, so the
+      // guard let the last server go and the gateway acknowledged it (an ack its guard kept a
+      // server for never counts as a withdrawal: #21 item 2); the scale then settled at 0.
       await pollUntil(async () => JSON.stringify(await liveServers()) === JSON.stringify(['handmade']), { timeoutMs: 5000, what: 'the backend down to the hand-added server' })
       expect(gateway.events.filter((e) => e.type === 'warning' && /kept \d+ server/.test(e.message))).toEqual([])
+      // Settle replaced the target with the current record, in one transaction.
+      expect(await client.get(`/forrest/apps/${app}/target`).string()).toBeNull()
+      expect(JSON.parse((await client.get(`/forrest/apps/${app}/current`).string())!).replicas).toBe(0)
     } finally {
       await haproxy.runtime.run('set server app/handmade state maint').catch(() => undefined)
       await haproxy.runtime.run('del server app/handmade').catch(() => undefined)
       const back = await forrest(['scale', app, '2'], env, 60_000)
       expect(back.code, back.stdout + back.stderr).toBe(0)
     }
+  })
+
+  it('a target of 0 a killed scale left in forrest\'s records is cleared by the next run under the lock, with a settled event', async () => {
+    const current = JSON.parse((await client.get(`/forrest/apps/${app}/current`).string())!) as { revision: number; replicas: number }
+    expect(current.replicas).toBe(2)
+    // What `forrest scale APP 0` leaves when it is killed after recording its target.
+    await client.put(`/forrest/apps/${app}/target`).value(JSON.stringify({ replicas: 0, revision: current.revision, at: '2026-01-01T00:00:00.000Z', by: 'killed' })).exec()
+    const res = await forrest(['scale', app, '2'], env, 60_000)
+    expect(res.code, res.stdout + res.stderr).toBe(0)
+    expect(await client.get(`/forrest/apps/${app}/target`).string()).toBeNull()
+    const events = Object.values(await client.getAll().prefix(`/forrest/apps/${app}/events/`).strings()).map((v) => JSON.parse(v) as { kind: string; message: string })
+    expect(events.filter((e) => e.kind === 'settled' && /by killed was left by a run that ended without settling it \(killed\?\): cleared/.test(e.message))).toHaveLength(1)
+    expect(await v1Keys()).toHaveLength(2)
   })
 })
