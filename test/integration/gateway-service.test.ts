@@ -162,6 +162,23 @@ describe('forrest gateway as a service (real etcd, HAProxy, Docker)', () => {
     await pollUntil(async () => (await readGatewayAcks(client, run.prefix)).acks.has(`gw-${run.id}`), { timeoutMs: 10_000, what: 'ack key back' })
   }, 60_000)
 
+  it('after an etcd outage longer than its lease, the gateway takes a new lease, acks again and is ready again', async () => {
+    await pollUntil(async () => (await get(`${metricsUrl}/readyz`)).status === 200, { timeoutMs: 10_000, what: 'ready before' })
+    await stack.etcd.pause()
+    try {
+      // The outage itself is what is under test: it must outlast the lease (etcd3 gives a lease up
+      // 2 × TTL = 10 s after its last renewal), so this is a duration, not a wait for readiness.
+      await new Promise((r) => setTimeout(r, 12_000))
+      expect((await get(`${metricsUrl}/readyz`)).status).toBe(503)
+    } finally {
+      await stack.etcd.resume()
+    }
+    const t1 = Date.now()
+    await pollUntil(async () => (await get(`${metricsUrl}/readyz`)).status === 200, { timeoutMs: 20_000, intervalMs: 200, what: '/readyz 200 after a long etcd outage' })
+    await pollUntil(async () => (await readGatewayAcks(client, run.prefix)).acks.has(`gw-${run.id}`), { timeoutMs: 10_000, what: 'ack key back after a long outage' })
+    console.info(`[gwsvc] acking and ready again ${Date.now() - t1} ms after a 12 s etcd outage`)
+  }, 60_000)
+
   it('SIGTERM revokes the lease: a deploy waiting on acks sees the gateway leave within a second', async () => {
     const second = await startGatewayCli({ socket: stack.haproxy.socket, env: stack.env, id: `gw2-${run.id}` })
     try {
