@@ -4,8 +4,8 @@
  * releases the lease at once, and TLS through the starter config survives a certificate swap
  * under load with zero failed requests.
  */
-import { execFile, execFileSync } from 'node:child_process'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { execFile, execFileSync, spawn } from 'node:child_process'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { Agent, request } from 'node:https'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -139,6 +139,39 @@ describe('forrest gateway as a service (real etcd, HAProxy, Docker)', () => {
       await rm(dir, { recursive: true, force: true })
     }
   }, 120_000)
+
+  it('a real Prometheus scrapes it, and every query of the Grafana dashboard runs on what it scraped', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'forrest-prometheus-'))
+    const port = await freePort()
+    const api = `http://127.0.0.1:${port}/api/v1/query?query=`
+    await writeFile(join(dir, 'prometheus.yml'), `global:\n  scrape_interval: 500ms\nscrape_configs:\n  - job_name: forrest-gateway\n    static_configs:\n      - targets: ['${new URL(metricsUrl).host}']\n`)
+    const prom = spawn('prometheus', [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`], { stdio: ['ignore', 'ignore', 'pipe'] })
+    let stderr = ''
+    prom.stderr?.on('data', (d) => (stderr = (stderr + d).slice(-2000)))
+    const query = async (q: string) => (await (await fetch(api + encodeURIComponent(q), { signal: AbortSignal.timeout(2000) })).json()) as { status: string; error?: string; data: { result: { metric: Record<string, string>; value: [number, string] }[] } }
+    try {
+      // Two scrapes at least, so rate() has something to work on.
+      await pollUntil(async () => Number((await query('count_over_time(forrest_gateway_lease_held[1m])')).data.result[0]?.value[1] ?? 0) >= 2, { timeoutMs: 20_000, intervalMs: 250, what: `prometheus scraping the gateway (${stderr})` })
+      expect((await query('up{job="forrest-gateway"}')).data.result[0]?.value[1]).toBe('1')
+      const up = await query('sum by (state) (forrest_gateway_servers{backend="app"})')
+      expect(Object.fromEntries(up.data.result.map((r) => [r.metric.state, r.value[1]]))).toMatchObject({ up: '2', draining: '0', pending: '0' })
+      const dashboard = JSON.parse(await readFile('examples/grafana/forrest-gateway.json', 'utf8')) as { panels: { title: string; targets: { expr: string }[] }[] }
+      for (const panel of dashboard.panels) {
+        for (const t of panel.targets) {
+          const expr = t.expr.replaceAll('$__rate_interval', '1m').replaceAll('$backend', 'app').replaceAll('$instance', '.*')
+          const res = await query(expr)
+          expect(res, `${panel.title}: ${expr}`).toMatchObject({ status: 'success' })
+          // The gateway's own series are there (HAProxy's exporter is not scraped here).
+          if (/^sum by \(state\)|forrest_gateway_lease_held|last_sync|applied_revision/.test(expr)) expect(res.data.result.length, `${panel.title}: ${expr}`).toBeGreaterThan(0)
+        }
+      }
+    } finally {
+      const exited = new Promise((r) => prom.once('exit', r))
+      prom.kill('SIGTERM')
+      await exited
+      await rm(dir, { recursive: true, force: true })
+    }
+  }, 60_000)
 
   it('/healthz is live; /readyz goes 503 while etcd is stopped and 200 again after', async () => {
     expect((await get(`${metricsUrl}/healthz`)).status).toBe(200)
