@@ -53,6 +53,11 @@ Reloads: servers added at runtime are not in haproxy.cfg, so a reloaded HAProxy 
   async run(): Promise<GatewayResult> {
     const { flags } = await this.parse(Gateway)
     const checkIntervalMs = checkInterval(flags['check-interval'])
+    if (flags['tls-certs'] && !flags['init-config']) {
+      throw new ForrestError('BAD_INPUT', '--tls-certs goes with --init-config (it writes the TLS frontend into the starter haproxy.cfg)', {
+        suggestion: 'Add --init-config FILE, or drop --tls-certs: a running gateway does not touch TLS (README › TLS at the edge).',
+      })
+    }
     if (flags['init-config']) return this.initConfig(flags['init-config'], { ...flags, checkIntervalMs })
     if (flags.metrics) parseListenAddress(flags.metrics) // bad input: exit 2 before anything starts
     if (!flags.socket) throw new ForrestError('BAD_INPUT', '--socket is required', { suggestion: 'Pass the HAProxy admin socket path, e.g. --socket /run/haproxy/admin.sock.' })

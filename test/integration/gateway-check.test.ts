@@ -58,6 +58,8 @@ describe('forrest gateway --check (real HAProxy, etcd with TLS and auth)', () =>
       ['servers file without the block', ['--socket', haproxy.socket, '--servers-file', noBlock], env('gateway'), EXIT.badInput, /forrest:servers/],
       ['a prefix outside the role', ['--socket', haproxy.socket], env('gateway', { ETCD_PREFIX: `other/${run.id}` }), EXIT.etcdPermission, /access \(read \/other\/gwcheck-\w+\/\): permission denied/],
       ['no write on the acknowledgements', ['--socket', haproxy.socket], env('gwro'), EXIT.etcdPermission, /access \(write \/forrest\/gateways\/.*gateway-check\): permission denied/],
+      ['a bad --metrics address', ['--socket', haproxy.socket, '--metrics', 'nope'], env('gateway'), EXIT.badInput, /--metrics "nope" is not a listen address/],
+      ['--tls-certs without --init-config', ['--socket', haproxy.socket, '--tls-certs', '/etc/haproxy/certs'], env('gateway'), EXIT.badInput, /--tls-certs goes with --init-config/],
       ['bad password', ['--socket', haproxy.socket], env('gateway', { ETCDCTL_PASSWORD: 'wrong' }), EXIT.etcdAuth, /rejected the user name or password/],
     ]
     for (const [what, args, e, exit, message] of cases) {
