@@ -28,7 +28,7 @@ export function notReadyReasons(s: GatewayStatus, now: number, maxAgeMs = DEFAUL
   const reasons: string[] = []
   if (!s.leaseHeld) reasons.push('etcd lease not held (etcd unreachable?): deploys cannot count on this gateway')
   if (s.lastSyncAt === undefined) reasons.push('no successful sync yet')
-  else if (now - s.lastSyncAt > maxAgeMs) reasons.push(`last successful sync ${Math.round((now - s.lastSyncAt) / 1000)}s ago (limit ${maxAgeMs / 1000}s)`)
+  else if (now - s.lastSyncAt > maxAgeMs) reasons.push(`last successful sync ${((now - s.lastSyncAt) / 1000).toFixed(1)}s ago (limit ${maxAgeMs / 1000}s)`)
   return reasons
 }
 

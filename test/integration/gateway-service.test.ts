@@ -212,6 +212,30 @@ describe('forrest gateway as a service (real etcd, HAProxy, Docker)', () => {
     console.info(`[gwsvc] acking and ready again ${Date.now() - t1} ms after a 12 s etcd outage`)
   }, 60_000)
 
+  it('with HAProxy gone, passes fail: runtime API errors count up and /readyz turns 503 once the last sync is stale', async () => {
+    const haproxy = await startHaproxy()
+    const port = await freePort()
+    const url = `http://127.0.0.1:${port}`
+    const gw = await startGatewayCli({ socket: haproxy.socket, env: stack.env, id: `gwha-${run.id}`, args: ['--metrics', `127.0.0.1:${port}`] })
+    try {
+      await pollUntil(async () => (await get(`${url}/readyz`)).status === 200, { timeoutMs: 10_000, what: 'ready' })
+      await haproxy.stop()
+      const t0 = Date.now()
+      let r = { status: 0, body: '' }
+      await pollUntil(async () => (r = await get(`${url}/readyz`)).status === 503, { timeoutMs: 20_000, intervalMs: 250, what: '/readyz 503 with HAProxy gone' })
+      console.info(`[gwsvc] not ready ${Date.now() - t0} ms after HAProxy stopped: ${r.body.trim()}`)
+      expect(r.body).toMatch(/^not ready: last successful sync \d+\.\ds ago \(limit 10s\)$/m)
+      const m = (await get(`${url}/metrics`)).body
+      expect(sample(m, 'forrest_gateway_runtime_api_errors_total', { kind: 'unreachable' })).toBeGreaterThan(0)
+      expect(sample(m, 'forrest_gateway_sync_passes_total', { result: 'failed' })).toBeGreaterThan(0)
+      expect(sample(m, 'forrest_gateway_lease_held')).toBe(1)
+      expect((await get(`${url}/healthz`)).status).toBe(200)
+    } finally {
+      await gw.stop()
+      await haproxy.stop()
+    }
+  }, 60_000)
+
   it('SIGTERM revokes the lease: a deploy waiting on acks sees the gateway leave within a second', async () => {
     const second = await startGatewayCli({ socket: stack.haproxy.socket, env: stack.env, id: `gw2-${run.id}` })
     try {

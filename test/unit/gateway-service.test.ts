@@ -37,7 +37,7 @@ describe('gateway service: readiness', () => {
   it('is not ready without the lease, before a first sync, or with a stale sync', () => {
     expect(notReadyReasons({ leaseHeld: false, lastSyncAt: now }, now)).toEqual([expect.stringMatching(/^etcd lease not held/)])
     expect(notReadyReasons({ leaseHeld: true }, now)).toEqual(['no successful sync yet'])
-    expect(notReadyReasons({ leaseHeld: true, lastSyncAt: now - 11_000 }, now, 10_000)).toEqual(['last successful sync 11s ago (limit 10s)'])
+    expect(notReadyReasons({ leaseHeld: true, lastSyncAt: now - 11_000 }, now, 10_000)).toEqual(['last successful sync 11.0s ago (limit 10s)'])
   })
 })
 
