@@ -125,6 +125,10 @@ export class GatewayMetrics implements GatewayMetricsHooks {
       counts.set(state, (counts.get(state) ?? 0) + 1)
     }
     for (const [state, n] of counts) this.servers.set({ backend: o.backend, state }, n)
+    // A withdrawn server this HAProxy does not have (never added, or deleted by someone else) will
+    // never be drained here: forget it.
+    const present = new Set(o.actual.map((s) => s.name))
+    for (const name of this.withdrawnAt.keys()) if (!present.has(name)) this.withdrawnAt.delete(name)
 
     this.verdictGauge.reset()
     for (const verdict of ['up', 'down', 'pending']) this.verdictGauge.set({ verdict, reason: '' }, 0)
