@@ -48,6 +48,8 @@ command -v etcdctl >/dev/null || need+=(etcd-client)
 command -v haproxy >/dev/null || need+=(haproxy)
 command -v curl >/dev/null || need+=(curl)
 command -v hey >/dev/null || need+=(hey)
+command -v promtool >/dev/null || need+=(prometheus)   # promtool check metrics (gateway metrics test)
+command -v socat >/dev/null || need+=(socat)             # certbot deploy hook (examples/certbot)
 { [ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1; } || need+=(busybox-static)
 # zsh: test/unit/completion.test.ts loads the generated zsh completion under compinit.
 command -v zsh >/dev/null || need+=(zsh)

@@ -4,7 +4,10 @@ import { BaseCommand } from '../base-command.js'
 import { ForrestError } from '../errors.js'
 import { DEFAULT_CHECK_INTERVAL_MS } from '../gateway/check-params.js'
 import { startGateway } from '../gateway/gateway.js'
-import type { GatewayEvent } from '../gateway/types.js'
+import type { GatewayEvent, GatewayHandle } from '../gateway/types.js'
+import { GatewayMetrics } from '../gateway/metrics.js'
+import { preflight } from '../gateway/preflight.js'
+import { parseListenAddress, startServiceListener, type ServiceListener } from '../gateway/service-http.js'
 import { DEFAULT_STARTER, renderStarterConfig } from '../gateway/haproxy-config.js'
 import { gatewayAckPrefix } from '../registry/gateway-acks.js'
 import { formatDuration, parseDuration } from '../spec/duration.js'
@@ -13,6 +16,8 @@ export interface GatewayResult {
   id?: string
   appliedRevision?: number
   configWritten?: string
+  /** --check: what was checked, one line each. */
+  checked?: string[]
 }
 
 export default class Gateway extends BaseCommand {
@@ -39,12 +44,22 @@ Reloads: servers added at runtime are not in haproxy.cfg, so a reloaded HAProxy 
     'init-config': Flags.string({ description: 'Write a starter haproxy.cfg to FILE and exit', helpValue: 'FILE' }),
     listen: Flags.string({ description: 'With --init-config: frontend bind address', default: DEFAULT_STARTER.frontendBind }),
     force: Flags.boolean({ description: 'With --init-config: overwrite FILE' }),
+    'tls-certs': Flags.string({ description: "With --init-config: terminate TLS with the certificates in DIR (HAProxy's crt directory) on --tls-listen, and redirect --listen's HTTP to HTTPS", helpValue: 'DIR' }),
+    'tls-listen': Flags.string({ description: 'With --init-config --tls-certs: HTTPS bind address', default: '0.0.0.0:443' }),
+    metrics: Flags.string({ description: 'Serve Prometheus metrics (/metrics), liveness (/healthz) and readiness (/readyz) on this address', helpValue: 'HOST:PORT' }),
+    check: Flags.boolean({ description: 'Check the HAProxy socket, backend, servers file and etcd permissions, print what was checked, and exit (0: all good)' }),
   }
 
   async run(): Promise<GatewayResult> {
     const { flags } = await this.parse(Gateway)
     const checkIntervalMs = checkInterval(flags['check-interval'])
+    if (flags['tls-certs'] && !flags['init-config']) {
+      throw new ForrestError('BAD_INPUT', '--tls-certs goes with --init-config (it writes the TLS frontend into the starter haproxy.cfg)', {
+        suggestion: 'Add --init-config FILE, or drop --tls-certs: a running gateway does not touch TLS (README › TLS at the edge).',
+      })
+    }
     if (flags['init-config']) return this.initConfig(flags['init-config'], { ...flags, checkIntervalMs })
+    if (flags.metrics) parseListenAddress(flags.metrics) // bad input: exit 2 before anything starts
     if (!flags.socket) throw new ForrestError('BAD_INPUT', '--socket is required', { suggestion: 'Pass the HAProxy admin socket path, e.g. --socket /run/haproxy/admin.sock.' })
     const config = this.forrestConfig(flags)
     const { createEtcdClient } = await import('../registry/client.js') // lazy: keeps CLI start-up fast
@@ -54,8 +69,21 @@ Reloads: servers added at runtime are not in haproxy.cfg, so a reloaded HAProxy 
       const line = json ? JSON.stringify(e) : formatEvent(e)
       if (line) process.stdout.write(`${line}\n`)
     }
+    let service: ServiceListener | undefined
     try {
+      if (flags.check) {
+        const report = await preflight({ client, socketPath: flags.socket, backend: flags.backend, prefix: config.prefix, recordsRoot: config.recordsRoot, serversFile: flags['servers-file'], etcdHosts: config.etcdHosts })
+        if (!json) for (const line of report.checked) this.log(`ok  ${line}`)
+        return { checked: report.checked }
+      }
+      let handle: GatewayHandle | undefined
+      const metrics = flags.metrics ? new GatewayMetrics(() => handle?.status().leaseHeld ?? false) : undefined
+      if (metrics && flags.metrics) {
+        service = await startServiceListener(flags.metrics, { metrics, status: () => handle?.status() ?? { leaseHeld: false } })
+        if (!json) this.log(`metrics on http://${service.address}/metrics (/healthz, /readyz)`)
+      }
       const gw = await startGateway({
+        metrics,
         client,
         etcdHosts: config.etcdHosts,
         socketPath: flags.socket,
@@ -68,6 +96,7 @@ Reloads: servers added at runtime are not in haproxy.cfg, so a reloaded HAProxy 
         recordsRoot: config.recordsRoot,
         onEvent: print,
       })
+      handle = gw
       if (!json) this.log(`acks under ${gatewayAckPrefix(config.prefix, config.recordsRoot)}${gw.id}; Ctrl-C to stop`)
       const signal = await new Promise<string>((resolve) => {
         process.once('SIGINT', () => resolve('SIGINT'))
@@ -77,14 +106,16 @@ Reloads: servers added at runtime are not in haproxy.cfg, so a reloaded HAProxy 
       await gw.stop()
       return { id: gw.id, appliedRevision: gw.appliedRevision() }
     } finally {
+      await service?.close()
       client.close()
     }
   }
 
-  private async initConfig(file: string, flags: { socket?: string; backend: string; listen: string; force: boolean; checkIntervalMs: number }): Promise<GatewayResult> {
+  private async initConfig(file: string, flags: { socket?: string; backend: string; listen: string; force: boolean; checkIntervalMs: number; 'tls-certs'?: string; 'tls-listen': string }): Promise<GatewayResult> {
     const exists = await access(file).then(() => true, () => false)
     if (exists && !flags.force) throw new ForrestError('BAD_INPUT', `${file} exists`, { suggestion: 'Pass --force to overwrite it.' })
-    await writeFile(file, renderStarterConfig({ socketPath: flags.socket ?? DEFAULT_STARTER.socketPath, frontendBind: flags.listen, backend: flags.backend, checkIntervalMs: flags.checkIntervalMs }))
+    const tls = flags['tls-certs'] ? { certDir: flags['tls-certs'], bind: flags['tls-listen'] } : undefined
+    await writeFile(file, renderStarterConfig({ socketPath: flags.socket ?? DEFAULT_STARTER.socketPath, frontendBind: flags.listen, backend: flags.backend, checkIntervalMs: flags.checkIntervalMs, ...(tls ? { tls } : {}) }))
     this.log(`wrote ${file}; check it with: haproxy -c -f ${file}`)
     return { configWritten: file }
   }

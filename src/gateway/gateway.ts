@@ -57,8 +57,11 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
   const backend = opts.backend ?? 'app'
   const id = opts.id ?? `${hostname()}-${process.pid}`
   const runtime = opts.runtime ?? new HaproxyRuntime(opts.socketPath)
+  const metrics = opts.metrics
+  if (metrics) metrics.instrument(runtime)
   const emit = (e: GatewayEvent) => {
     debug('%o', e)
+    metrics?.event(e)
     opts.onEvent?.(e)
   }
   const hosts = opts.etcdHosts ?? ['etcd']
@@ -95,6 +98,8 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
   let running = false
   let again = false
   let pollTimer: NodeJS.Timeout | undefined
+  /** When a pass last applied HAProxy's state with the lease held (readiness, metrics). */
+  let lastSyncAt: number | undefined
   const drainStartedAt = new Map<string, number>()
   const addedAt = new Map<string, number>()
   const failedReported = new Set<string>()
@@ -112,9 +117,11 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
       return
     }
     running = true
-    void pass()
+    const started = performance.now()
+    void pass(started)
       .catch((err) => {
         settled = false
+        metrics?.passFailed((performance.now() - started) / 1000)
         // HAProxy restarting (socket briefly gone) or etcd away: keep the last state, retry.
         emit({ type: 'warning', message: `pass failed: ${err instanceof Error ? err.message : String(err)}` })
       })
@@ -133,11 +140,18 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
     watchPrefix(opts.client, opts.prefix, {
       resyncMs: opts.resyncMs ?? 3000,
       onChange: (state) => {
+        metrics?.desired(state)
         desired = state
         kick()
       },
-      onError: (err) => debug('etcd: %s', err instanceof Error ? err.message : err),
-      onRewatch: (message) => emit({ type: 'warning', message }),
+      onError: (err) => {
+        metrics?.etcdError()
+        debug('etcd: %s', err instanceof Error ? err.message : err)
+      },
+      onRewatch: (message) => {
+        metrics?.rewatch()
+        emit({ type: 'warning', message })
+      },
     }),
   )
   let publisher: AckPublisher
@@ -150,7 +164,7 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
     throw err
   }
 
-  async function pass(): Promise<void> {
+  async function pass(started: number): Promise<void> {
     const target = desired
     const info = await runtime.info()
     let trustedLive: Set<string> | undefined
@@ -253,16 +267,24 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
       ...(kept.length ? { kept } : {}),
       ...(counters ? { counters, countersAt } : {}),
     }
+    let acked = true
     if (JSON.stringify(state) !== lastPublished) {
       try {
         await within(ETCD_STEP_MS, 'publishing the ack', publisher.publish(state))
+        metrics?.published(revision)
         lastPublished = JSON.stringify(state)
         if (revision > applied) emit({ type: 'applied', revision })
         applied = revision
       } catch (err) {
+        acked = false
         debug('publishing ack failed (etcd down?): %s', err instanceof Error ? err.message : err)
       }
     }
+    if (ok && acked && publisher.leaseHeld()) {
+      lastSyncAt = Date.now()
+      metrics?.synced(lastSyncAt)
+    }
+    metrics?.pass((performance.now() - started) / 1000, ok, { backend, actual, draining, gating, verdicts: state.servers ?? {} })
   }
 
   emit({ type: 'started', id, socket: opts.socketPath, prefix: opts.prefix, backend, haproxyPid: haproxy.pid })
@@ -271,6 +293,7 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
   return {
     id,
     appliedRevision: () => applied,
+    status: () => ({ leaseHeld: publisher.leaseHeld(), lastSyncAt }),
     stop: async () => {
       if (stopped) return
       stopped = true

@@ -16,6 +16,11 @@ export interface StarterConfigOptions {
   statsBind?: string
   /** The gateway's --check-interval, for default-server. */
   checkIntervalMs?: number
+  /**
+   * Terminate TLS: `bind <bind> ssl crt <certDir>` (every PEM in the folder: certificate, chain and
+   * key in one file; HAProxy picks one by SNI), and frontendBind only redirects to HTTPS.
+   */
+  tls?: { certDir: string; bind: string }
 }
 
 export const DEFAULT_STARTER: StarterConfigOptions = {
@@ -61,6 +66,16 @@ export function renderStarterConfig(opts: Partial<StarterConfigOptions> = {}): s
     '',
     'frontend web',
     `  bind ${o.frontendBind}`,
+    ...(o.tls
+      ? [
+          '  # TLS ends here. A renewed certificate reaches HAProxy without a reload and without dropping',
+          '  # a connection: "set ssl cert <file>" + "commit ssl cert <file>" on the admin socket',
+          '  # (README › TLS at the edge; examples/certbot/haproxy-deploy-hook.sh).',
+          `  bind ${o.tls.bind} ssl crt ${o.tls.certDir} alpn h2,http/1.1`,
+          '  http-request redirect scheme https code 301 unless { ssl_fc }',
+          '  http-request set-header X-Forwarded-Proto https if { ssl_fc }',
+        ]
+      : []),
     `  default_backend ${o.backend}`,
     '',
     `backend ${o.backend}`,

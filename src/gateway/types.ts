@@ -1,5 +1,7 @@
 import type { EtcdClient } from '../registry/client.js'
-import type { HaproxyRuntime } from './haproxy-runtime.js'
+import type { ServerVerdict } from '../registry/gateway-acks.js'
+import type { PrefixState } from '../registry/prefix-watch.js'
+import type { HaproxyRuntime, HaproxyServer } from './haproxy-runtime.js'
 
 /** What the gateway reports as it goes (the `forrest gateway` command prints them). */
 export type GatewayEvent =
@@ -46,12 +48,45 @@ export interface GatewayOptions {
   /** forrest's records root in etcd (config.recordsRoot); acks go under <root>/gateways/. */
   recordsRoot?: string
   onEvent?: (event: GatewayEvent) => void
+  /** Prometheus metrics to keep (metrics.ts); the --metrics listener serves them. */
+  metrics?: GatewayMetricsHooks
+}
+
+/** One sync pass, as the metrics see it. */
+export interface PassObservation {
+  backend: string
+  actual: readonly HaproxyServer[]
+  draining: readonly string[]
+  gating: readonly string[]
+  verdicts: Record<string, ServerVerdict>
+}
+
+/** What the gateway tells its metrics (implemented by metrics.ts's GatewayMetrics). */
+export interface GatewayMetricsHooks {
+  instrument(runtime: HaproxyRuntime): void
+  event(e: GatewayEvent): void
+  desired(state: PrefixState): void
+  etcdError(): void
+  rewatch(): void
+  passFailed(seconds: number): void
+  pass(seconds: number, ok: boolean, o: PassObservation): void
+  published(revision: number): void
+  synced(at: number): void
+}
+
+/** What readiness is judged on (service-http.ts). */
+export interface GatewayStatus {
+  /** The etcd lease of the acknowledgement key is granted and renewed. */
+  leaseHeld: boolean
+  /** Date.now() of the last pass that applied HAProxy's state with the lease held. */
+  lastSyncAt?: number
 }
 
 export interface GatewayHandle {
   id: string
   /** Last revision published as applied (0 before the first settled pass). */
   appliedRevision(): number
+  status(): GatewayStatus
   stop(): Promise<void>
 }
 

@@ -83,6 +83,8 @@ export interface AckPublisher {
   publish(state: AckState): Promise<void>
   /** Revokes the lease: the key disappears at once. */
   close(): Promise<void>
+  /** True while the lease is granted and etcd renewed it within its TTL (false once closed). */
+  leaseHeld(): boolean
 }
 
 /** Grants a lease (kept alive by etcd3) and returns a publisher for one gateway's key. */
@@ -101,6 +103,7 @@ export async function publishGatewayAcks(
   let published: string | undefined
   let latest: AckState | undefined
   let closed = false
+  let renewedAt = 0
 
   const grant = async (): Promise<Lease> => {
     const l = client.lease(ttl)
@@ -113,7 +116,9 @@ export async function publishGatewayAcks(
       // Re-publish after a short backoff (etcd may still be coming back); the periodic resync retries too.
       if (!closed && latest !== undefined) setTimeout(() => void doPublish(latest as AckState).catch(() => undefined), 500).unref() // backoff
     })
+    l.on('keepaliveSucceeded', () => (renewedAt = Date.now()))
     await l.grant()
+    renewedAt = Date.now()
     return l
   }
 
@@ -136,6 +141,7 @@ export async function publishGatewayAcks(
       lease = undefined
       if (l) await l.revoke().catch((err: unknown) => debug('revoke failed: %s', err instanceof Error ? err.message : err))
     },
+    leaseHeld: () => !closed && lease !== undefined && Date.now() - renewedAt < ttl * 1000,
   }
 }
 

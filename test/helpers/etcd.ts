@@ -23,6 +23,9 @@ export interface TestEtcd {
   stop(): Promise<void>
   /** Stop and start again on the same port and data (for reconnect tests). */
   restart(): Promise<void>
+  /** Stops etcd, keeping its port and data, until resume(). */
+  pause(): Promise<void>
+  resume(): Promise<void>
 }
 
 /** Polls fn until it returns true or the deadline passes; no fixed sleeps in assertions. */
@@ -97,5 +100,7 @@ export async function startEtcd(): Promise<TestEtcd> {
       await stopProc()
       await start()
     },
+    pause: stopProc,
+    resume: start,
   }
 }

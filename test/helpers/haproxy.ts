@@ -9,6 +9,8 @@ import { freePort, pollUntil } from './etcd.js'
 export interface TestHaproxy {
   /** http://127.0.0.1:<port> of the frontend. */
   url: string
+  /** https://127.0.0.1:<port> when started with tls. */
+  httpsUrl?: string
   socket: string
   configPath: string
   runtime: HaproxyRuntime
@@ -27,13 +29,15 @@ export const SERVER_HEADER = 'x-forrest-server'
  * frontend on a free loopback port, admin socket in a temp dir. Every response carries
  * SERVER_HEADER = the HAProxy server (forrest instance) name that answered it.
  */
-export async function startHaproxy(opts: { backend?: string; /** Sections appended after the starter config (e.g. a second backend). */ extraConfig?: string } = {}): Promise<TestHaproxy> {
+export async function startHaproxy(opts: { backend?: string; tlsCertDir?: string; /** Sections appended after the starter config (e.g. a second backend). */ extraConfig?: string } = {}): Promise<TestHaproxy> {
   const dir = await mkdtemp(join(tmpdir(), 'forrest-haproxy-'))
   const socket = join(dir, 'admin.sock')
   const port = await freePort()
   const configPath = join(dir, 'haproxy.cfg')
   // The backend is the config's last section, so the header line lands in it.
-  const config = renderStarterConfig({ socketPath: socket, frontendBind: `127.0.0.1:${port}`, backend: opts.backend ?? 'app' })
+  const tlsPort = opts.tlsCertDir ? await freePort() : undefined
+  const tls = opts.tlsCertDir ? { tls: { certDir: opts.tlsCertDir, bind: `127.0.0.1:${tlsPort}` } } : {}
+  const config = renderStarterConfig({ socketPath: socket, frontendBind: `127.0.0.1:${port}`, backend: opts.backend ?? 'app', ...tls })
   await writeFile(configPath, `${config}  http-response set-header ${SERVER_HEADER} %s\n${opts.extraConfig ?? ''}`)
   const runtime = new HaproxyRuntime(socket, 1000)
   let stderr = ''
@@ -44,6 +48,7 @@ export async function startHaproxy(opts: { backend?: string; /** Sections append
 
   return {
     url: `http://127.0.0.1:${port}`,
+    ...(tlsPort ? { httpsUrl: `https://127.0.0.1:${tlsPort}` } : {}),
     socket,
     configPath,
     runtime,

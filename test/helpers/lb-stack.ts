@@ -14,10 +14,10 @@ export interface LbStack {
   stop(): Promise<void>
 }
 
-export async function startLbStack(run: { id: string; label: string; env(etcd: string): NodeJS.ProcessEnv }, opts: { serversFile?: boolean } = {}): Promise<LbStack> {
+export async function startLbStack(run: { id: string; label: string; env(etcd: string): NodeJS.ProcessEnv }, opts: { serversFile?: boolean; gatewayArgs?: string[] } = {}): Promise<LbStack> {
   const [etcd, haproxy] = await Promise.all([startEtcd(), startHaproxy()])
   const env = run.env(etcd.endpoint)
-  const gateway = await startGatewayCli({ socket: haproxy.socket, env, id: `gw-${run.id}`, ...(opts.serversFile ? { serversFile: haproxy.configPath } : {}) })
+  const gateway = await startGatewayCli({ socket: haproxy.socket, env, id: `gw-${run.id}`, ...(opts.serversFile ? { serversFile: haproxy.configPath } : {}), ...(opts.gatewayArgs ? { args: opts.gatewayArgs } : {}) })
   return {
     etcd,
     haproxy,
