@@ -63,7 +63,10 @@ Reloads: servers added at runtime are not in haproxy.cfg, so a reloaded HAProxy 
     if (!flags.socket) throw new ForrestError('BAD_INPUT', '--socket is required', { suggestion: 'Pass the HAProxy admin socket path, e.g. --socket /run/haproxy/admin.sock.' })
     const config = this.forrestConfig(flags)
     const { createEtcdClient } = await import('../registry/client.js') // lazy: keeps CLI start-up fast
-    const client = createEtcdClient({ hosts: config.etcdHosts, security: config.etcdSecurity })
+    // A 2 s deadline on each etcd call (5 s elsewhere): a deploy waits 5 s for the gateway's ack,
+    // so a pass whose ack write went to a member stuck without a leader must give up in time for
+    // the next pass to write it through another member.
+    const client = createEtcdClient({ hosts: config.etcdHosts, security: config.etcdSecurity }, { callTimeoutMs: 2000 })
     const json = this.jsonEnabled()
     const print = (e: GatewayEvent) => {
       const line = json ? JSON.stringify(e) : formatEvent(e)

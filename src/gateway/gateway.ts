@@ -6,7 +6,6 @@ import { withEtcd } from '../registry/etcd-errors.js'
 import { checkKeywords } from './check-params.js'
 import { ADMIN_DRAIN_MASK, CHECK_FAILED, CHECK_PASSED, HaproxyRuntime, OP_RUNNING, type ProcessInfo } from './haproxy-runtime.js'
 import { emptyViewConfirmed } from './empty-view.js'
-import { within } from './within.js'
 import { checkServersFile, serverNamesInFile } from './servers-file.js'
 import { planSync } from './sync.js'
 import { haproxyApplier } from './haproxy-apply.js'
@@ -16,8 +15,6 @@ import type { GatewayEvent, GatewayHandle, GatewayOptions, GatewayState } from '
 import { countersOf, verdicts } from './verdicts.js'
 
 const debug = createDebug('forrest:gateway')
-/** The longest an etcd step of a pass may take (within.ts): then the pass fails and the next one retries. */
-const ETCD_STEP_MS = 2000
 
 /*
  * Why dynamic servers (`add server` / `del server`) rather than server-template slots:
@@ -203,7 +200,7 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
     let ok = true
     passError = keep
     const deleted = new Set<string>()
-    const checks = plan.actions.some((a) => a.kind === 'add' && !a.trusted) ? await within(ETCD_STEP_MS, 'reading the health checks', readChecks(opts.client, opts.prefix, opts.recordsRoot)) : new Map<string, InstanceCheck>()
+    const checks = plan.actions.some((a) => a.kind === 'add' && !a.trusted) ? await readChecks(opts.client, opts.prefix, opts.recordsRoot) : new Map<string, InstanceCheck>()
     for (const action of plan.actions) {
       try {
         if (action.kind === 'add' && !action.trusted && !(await specCheckPasses(action.name, action.address, checks.get(action.name), shared, emit))) continue
@@ -270,7 +267,7 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
     let acked = true
     if (JSON.stringify(state) !== lastPublished) {
       try {
-        await within(ETCD_STEP_MS, 'publishing the ack', publisher.publish(state))
+        await publisher.publish(state)
         metrics?.published(revision)
         lastPublished = JSON.stringify(state)
         if (revision > applied) emit({ type: 'applied', revision })

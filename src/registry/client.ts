@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs'
 import createDebug from 'debug'
-import { circuitBreaker, ConsecutiveBreaker, handleWhen, noop } from 'cockatiel'
-import { Etcd3, isRecoverableError, type IOptions } from 'etcd3'
+import { noop } from 'cockatiel'
+import { Etcd3, type IOptions } from 'etcd3'
 import { etcdUrls, type EtcdSecurity } from '../config.js'
 import { ForrestError } from '../errors.js'
+import { memberPolicy } from './member-policy.js'
 
 const debug = createDebug('forrest:etcd')
 
@@ -28,14 +29,11 @@ export function createEtcdClient(target: EtcdTarget | string[], opts: { callTime
     ...credentialsOf(security),
     dialTimeout: 2000,
     defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + (opts.callTimeoutMs ?? 5000) }),
-    // One retry policy in forrest (p-retry, in withEtcd), no global retries. With several
-    // members, a short circuit breaker per member: one that just failed (killed, partitioned) is
-    // skipped for half a second, so the retry goes to a live one instead of picking the dead one
-    // again at random; with a single member there is nothing to skip to, so none. Watches keep
-    // etcd3's own reconnect backoff.
+    // One retry policy in forrest (p-retry, in withEtcd), no global retries; per member, a short
+    // skip after a failure (member-policy.ts). Watches keep etcd3's own reconnect backoff.
     faultHandling: {
       global: noop,
-      host: () => (urls.length > 1 ? circuitBreaker(handleWhen(isRecoverableError), { halfOpenAfter: 500, breaker: new ConsecutiveBreaker(1) }) : noop),
+      host: () => memberPolicy(urls.length),
     },
   })
 }
