@@ -23,6 +23,7 @@ export const EXIT = {
   registryUnreachable: 17,
   registryTls: 18,
   waitingForPromotion: 19,
+  releaseFailed: 20,
   interrupted: 130,
 } as const
 
@@ -60,6 +61,7 @@ export type ErrorCode =
   | 'REGISTRY_TLS'
   | 'INTERRUPTED'
   | 'WAITING_FOR_PROMOTION'
+  | 'RELEASE_FAILED'
   | 'INTERNAL'
 
 const EXIT_BY_CODE: Record<ErrorCode, number> = {
@@ -76,6 +78,8 @@ const EXIT_BY_CODE: Record<ErrorCode, number> = {
   /** update.canary.pause: the canary passed and the rollout holds for `forrest promote` / `forrest abort` (not a failure: CI branches on it). */
   WAITING_FOR_PROMOTION: EXIT.waitingForPromotion,
   ROLLOUT_FAILED: EXIT.failed,
+  /** The release command exited non-zero or timed out: no instance was started or stopped, the previous revision serves. */
+  RELEASE_FAILED: EXIT.releaseFailed,
   LOCK_HELD: EXIT.lockHeld,
   ETCD_UNREACHABLE: EXIT.etcdUnreachable,
   /** ETCD_HOST answers, but it is another server (an HTTP port): etcd is not reachable there. */

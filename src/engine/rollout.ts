@@ -10,12 +10,13 @@ import { makePlan } from './make-plan.js'
 import { observe } from './observe.js'
 import { checkDetectedAddress, checkPrefixMove, checkSharedPrefix, settleAbandoned } from './preflight.js'
 import { recover } from './recover.js'
+import { release } from './release.js'
 import { resultOf } from './result.js'
 import { runPlan } from './run-plan.js'
 import { settleNoop, settleSucceeded } from './settle.js'
 import { stepDeps } from './step-deps.js'
 import { revisionTemplates } from './templates.js'
-import type { RolloutRequest, RolloutResult } from './types.js'
+import type { ReleaseReport, RolloutRequest, RolloutResult } from './types.js'
 
 /**
  * The one path every state-changing verb takes (deploy, scale, rollback, promote, abort), as
@@ -45,13 +46,14 @@ export async function rollout(ctx: Context, req: RolloutRequest): Promise<Rollou
     const deps = stepDeps(ctx, req, { records, registry, lock, identity, templates: revisionTemplates(decided.decision, req.env), gateways })
 
     const { plan, canarySpec } = makePlan(req, decided, observed)
-    const canary: { analysis?: CanaryAnalysis } = {}
-    const result = resultOf({ app, revision, fromRevision: current?.revision, replicas: req.replicas, plan, changes: decided.decision.changes, t0, instances: observed.state.instances, canary: () => canary.analysis })
+    const canary: { analysis?: CanaryAnalysis; release?: ReleaseReport } = {}
+    const result = resultOf({ app, revision, fromRevision: current?.revision, replicas: req.replicas, plan, changes: decided.decision.changes, t0, instances: observed.state.instances, canary: () => canary.analysis, release: () => canary.release })
     if (req.dryRun) return result('dry-run')
     requireGateways(spec, prefix, gateways.get(prefix))
     checkPrefixMove(app, prefix, observed.state.instances, (p) => gateways.get(p) ?? new Set())
     await settleAbandoned(records, app, revisions, current?.revision, req.actor)
     if (plan.action === 'noop') return await settleNoop(records, req, { current, targetRec, instances: observed.state.instances, result })
+    canary.release = await release(records, req, { decided, identity, extraLabels: ctx.config.extraLabels, result })
 
     try {
       const report = await runPlan(ctx, req, { records, registry, identity, deps, plan, observed, revision, reuse, targetRec, current, canarySpec, held, canary, result })

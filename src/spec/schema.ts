@@ -192,6 +192,14 @@ const portMessage = (input: unknown): string =>
     ? `expected a number, got the string "${input}": write ${input.trim()} without quotes`
     : 'expected a port number 1..65535'
 
+export const releaseShape = {
+  command: z
+    .array(z.string(), { error: 'expected a list of strings, e.g. ["bin/migrate", "--yes"] (a list, so nothing is split by a shell)' })
+    .min(1, 'expected at least the program to run, e.g. ["bin/migrate"]')
+    .describe('The program and its arguments, run in one container of the new image with the app\'s env and secrets.'),
+  timeout: duration('10m', 'Longer than this: the container is stopped and the deploy ends (exit 20), nothing else changed.', 'every release command would time out at once'),
+}
+
 export const rootShape = {
   name: z
     .string()
@@ -243,6 +251,10 @@ export const rootShape = {
     .default({})
     .describe('Extra Docker labels. Keys starting with "forrest." are reserved.'),
   announce: z.strictObject(announceShape).default({}).describe('Where instances are registered in etcd.'),
+  release: z
+    .strictObject(releaseShape)
+    .optional()
+    .describe('A command run once per new revision (migrations), in one container of the new image with the app\'s env and secrets, on a host of the app, before any instance of the new revision starts and while the old revision still serves. A non-zero exit or the timeout ends the deploy with exit 20, nothing else changed. Not run by scale or rollback. Like Dokku\'s Procfile release and Heroku\'s release phase.'),
   health: z
     .strictObject(healthShape)
     .superRefine((health, ctx) => {
@@ -282,6 +294,7 @@ export const rootShape = {
 export const KNOWN_KEYS: Record<string, readonly string[]> = {
   '': Object.keys(rootShape),
   announce: Object.keys(announceShape),
+  release: Object.keys(releaseShape),
   health: Object.keys(healthShape),
   update: Object.keys(updateShape),
   'update.canary': Object.keys(canaryShape),

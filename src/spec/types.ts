@@ -47,6 +47,12 @@ export interface CanarySpec {
   pause: boolean
 }
 
+export interface ReleaseSpec {
+  command: string[]
+  /** ms */
+  timeout: number
+}
+
 export interface GatewaysSpec {
   /** Live gateways needed before a rollout starts. */
   required: number
@@ -91,6 +97,8 @@ export interface DeploymentSpec {
     address?: string
   }
   health: HealthSpec
+  /** Run once per new revision before any of its instances starts (migrations). */
+  release?: ReleaseSpec
   update: UpdateSpec
   gateways: GatewaysSpec
   /** Host ports instances are published on (fixed per instance, so restarts keep the address). */
