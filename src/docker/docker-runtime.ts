@@ -10,8 +10,8 @@ import { dockerMessage, type DockerError } from './docker-errors.js'
 import { checkSettingsOn, unreadableLogs } from './settings-check.js'
 import type { ContainerSettings } from '../spec/types.js'
 import { LogLineSplitter } from './log-lines.js'
-import type { ContainerInfo, ContainerRuntime, ImageInfo, LogLine, LogOptions, PullProgress, RegistryAuth, RunOptions, TaskOptions, TaskResult } from './runtime.js'
-import { runTask } from './task.js'
+import type { ContainerInfo, ContainerRuntime, ImageInfo, LogLine, LogOptions, PullProgress, RegistryAuth, RunOptions, TaskOptions, TaskResult, AttachedTaskOptions } from './runtime.js'
+import { runAttached, runTask } from './task.js'
 
 const debug = createDebug('forrest:docker')
 
@@ -219,6 +219,10 @@ export class DockerRuntime implements ContainerRuntime {
 
   runTask(opts: TaskOptions): Promise<TaskResult> {
     return runTask(this.docker, (what, fn, timeoutMs) => this.call(what, fn, timeoutMs), opts)
+  }
+
+  runAttached(opts: AttachedTaskOptions): Promise<TaskResult> {
+    return runAttached(this.docker, (what, fn, timeoutMs) => this.call(what, fn, timeoutMs), opts)
   }
 
   async inspect(nameOrId: string): Promise<ContainerInfo | undefined> {

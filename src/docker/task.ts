@@ -1,7 +1,7 @@
 import type Docker from 'dockerode'
 import { ForrestError } from '../errors.js'
 import { LogLineSplitter } from './log-lines.js'
-import type { TaskOptions, TaskResult } from './runtime.js'
+import type { AttachedTaskOptions, TaskOptions, TaskResult } from './runtime.js'
 
 type Call = <T>(what: string, fn: () => Promise<T>, timeoutMs?: number) => Promise<T>
 
@@ -15,23 +15,7 @@ const TASK_STOP_GRACE_S = 10
  * (deadline, unreachable → DOCKER_UNREACHABLE).
  */
 export async function runTask(docker: Docker, call: Call, opts: TaskOptions): Promise<TaskResult> {
-  const container = await call('container create', async () => {
-    try {
-      return await docker.createContainer({
-        name: opts.name,
-        Image: opts.image,
-        Cmd: opts.command,
-        Env: Object.entries(opts.env ?? {}).map(([k, v]) => `${k}=${v}`),
-        Labels: opts.labels,
-        HostConfig: { Init: true, RestartPolicy: { Name: 'no' } },
-      })
-    } catch (err) {
-      if ((err as { statusCode?: number }).statusCode === 404) {
-        throw new ForrestError('IMAGE_NOT_FOUND', `image "${opts.image}" is not on this Docker host`, { cause: err })
-      }
-      throw err
-    }
-  })
+  const container = await createTask(docker, call, opts, {})
   let timedOut = false
   const stop = () => container.stop({ t: TASK_STOP_GRACE_S }).catch(() => undefined)
   const timer = setTimeout(() => {
@@ -55,6 +39,75 @@ export async function runTask(docker: Docker, call: Call, opts: TaskOptions): Pr
   } finally {
     clearTimeout(timer)
     opts.signal?.removeEventListener('abort', onAbort)
+    await call('container remove', () => container.remove({ force: true, v: true })).catch(() => undefined)
+  }
+}
+
+/** Creates a task's container: no port, no restart, an init process as PID 1 (it forwards signals). */
+async function createTask(
+  docker: Docker,
+  call: Call,
+  opts: Pick<TaskOptions, 'name' | 'image' | 'env' | 'command' | 'labels'>,
+  io: { Tty?: boolean; OpenStdin?: boolean; StdinOnce?: boolean; AttachStdin?: boolean; AttachStdout?: boolean; AttachStderr?: boolean },
+): Promise<Docker.Container> {
+  return call('container create', async () => {
+    try {
+      return await docker.createContainer({
+        name: opts.name,
+        Image: opts.image,
+        Cmd: opts.command,
+        Env: Object.entries(opts.env ?? {}).map(([k, v]) => `${k}=${v}`),
+        Labels: opts.labels,
+        ...io,
+        HostConfig: { Init: true, RestartPolicy: { Name: 'no' } },
+      })
+    } catch (err) {
+      if ((err as { statusCode?: number }).statusCode === 404) {
+        throw new ForrestError('IMAGE_NOT_FOUND', `image "${opts.image}" is not on this Docker host`, {
+          cause: err,
+          suggestion: 'Deploy the revision to this host first (forrest deploy), or name a revision that runs here with --revision.',
+        })
+      }
+      throw err
+    }
+  })
+}
+
+/**
+ * A container with the caller's stdio attached (docker run -i [-t] --rm): attached before it
+ * starts so no output is lost, stdin piped in and closed when it ends (StdinOnce), stdout and
+ * stderr demultiplexed (one stream with a TTY), the exit code returned, removed afterwards.
+ */
+export async function runAttached(docker: Docker, call: Call, opts: AttachedTaskOptions): Promise<TaskResult> {
+  const withStdin = Boolean(opts.stdin)
+  const container = await createTask(docker, call, opts, { Tty: opts.tty, OpenStdin: withStdin, StdinOnce: withStdin, AttachStdin: withStdin, AttachStdout: true, AttachStderr: true })
+  const onAbort = () => void container.stop({ t: TASK_STOP_GRACE_S }).catch(() => undefined)
+  opts.signal?.addEventListener('abort', onAbort, { once: true })
+  try {
+    const stream = (await call('container attach', () => container.attach({ stream: true, stdin: withStdin, stdout: true, stderr: true, hijack: withStdin }))) as NodeJS.ReadWriteStream & { end(): void }
+    const outputDone = new Promise<void>((resolve) => {
+      stream.on('end', resolve)
+      stream.on('close', resolve)
+      stream.on('error', () => resolve())
+    })
+    if (opts.tty) stream.pipe(opts.stdout, { end: false })
+    else container.modem.demuxStream(stream, opts.stdout, opts.stderr)
+    // Wait is asked for before start, so a command that exits at once is not missed.
+    const exited = call('container wait', () => container.wait({ condition: 'next-exit' }), 24 * 3600_000) as Promise<{ StatusCode: number }>
+    await call('container start', () => container.start())
+    if (opts.tty && opts.size) await container.resize({ h: opts.size.rows, w: opts.size.columns }).catch(() => undefined)
+    if (opts.stdin) {
+      opts.stdin.on('data', (chunk) => stream.write(chunk))
+      opts.stdin.once('end', () => stream.end())
+    }
+    const { StatusCode } = await exited
+    // The last output may still be in flight after the exit: wait for the stream's end, briefly.
+    await Promise.race([outputDone, new Promise((r) => setTimeout(r, 2000).unref())])
+    return { id: container.id, exitCode: StatusCode, timedOut: false }
+  } finally {
+    opts.signal?.removeEventListener('abort', onAbort)
+    opts.stdin?.removeAllListeners('data')
+    opts.stdin?.pause()
     await call('container remove', () => container.remove({ force: true, v: true })).catch(() => undefined)
   }
 }
