@@ -24,6 +24,7 @@ export const EXIT = {
   registryTls: 18,
   waitingForPromotion: 19,
   releaseFailed: 20,
+  hookFailed: 21,
   interrupted: 130,
 } as const
 
@@ -62,6 +63,7 @@ export type ErrorCode =
   | 'INTERRUPTED'
   | 'WAITING_FOR_PROMOTION'
   | 'RELEASE_FAILED'
+  | 'HOOK_FAILED'
   | 'INTERNAL'
 
 const EXIT_BY_CODE: Record<ErrorCode, number> = {
@@ -80,6 +82,8 @@ const EXIT_BY_CODE: Record<ErrorCode, number> = {
   ROLLOUT_FAILED: EXIT.failed,
   /** The release command exited non-zero or timed out: no instance was started or stopped, the previous revision serves. */
   RELEASE_FAILED: EXIT.releaseFailed,
+  /** hooks.preDeploy exited non-zero, timed out or could not start: the deploy stopped before anything changed. */
+  HOOK_FAILED: EXIT.hookFailed,
   LOCK_HELD: EXIT.lockHeld,
   ETCD_UNREACHABLE: EXIT.etcdUnreachable,
   /** ETCD_HOST answers, but it is another server (an HTTP port): etcd is not reachable there. */

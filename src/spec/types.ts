@@ -53,6 +53,14 @@ export interface ReleaseSpec {
   timeout: number
 }
 
+export interface HooksSpec {
+  preDeploy?: string[]
+  postDeploy?: string[]
+  onFailure?: string[]
+  /** ms, each hook */
+  timeout: number
+}
+
 export interface GatewaysSpec {
   /** Live gateways needed before a rollout starts. */
   required: number
@@ -100,6 +108,8 @@ export interface DeploymentSpec {
   /** Run once per new revision before any of its instances starts (migrations). */
   release?: ReleaseSpec
   update: UpdateSpec
+  /** Local commands `forrest deploy` runs before, after success, after failure. */
+  hooks?: HooksSpec
   gateways: GatewaysSpec
   /** Host ports instances are published on (fixed per instance, so restarts keep the address). */
   hostPorts: { from: number; to: number }

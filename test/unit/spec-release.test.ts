@@ -49,3 +49,21 @@ describe('release: in the deployment file', () => {
     expect(specTemplateHash({ ...without, release: undefined }, 'sha256:1')).toBe(hashes[0])
   })
 })
+
+describe('hooks: in the deployment file', () => {
+  it('takes argv lists and a timeout (default 5m); not part of the revision', () => {
+    const spec = loadSpec(`${BASE}hooks:\n  preDeploy: [./ci-green.sh]\n  onFailure: [./notify.sh, failed]\n`, FILE)
+    expect(spec.hooks).toEqual({ preDeploy: ['./ci-green.sh'], onFailure: ['./notify.sh', 'failed'], timeout: 300_000 })
+    expect(specTemplateHash(spec, 'sha256:1')).toBe(specTemplateHash(loadSpec(BASE, FILE), 'sha256:1'))
+  })
+
+  it.each([
+    ['a string hook', 'hooks:\n  preDeploy: ./ci-green.sh\n', 4, 14, /expected a list of strings/],
+    ['an unknown hook', 'hooks:\n  preDeplyo: [x]\n', 4, 3, /preDeplyo/],
+  ])('rejects %s with file:line:col (exit 2)', (_, tail, line, col, message) => {
+    const [p, ...rest] = problems(BASE + tail)
+    expect(rest).toEqual([])
+    expect(p).toMatchObject({ file: FILE, line, col })
+    expect(p!.message).toMatch(message)
+  })
+})
