@@ -24,7 +24,7 @@ const KEEP_LINES = 200
 export async function release(
   records: Records,
   req: RolloutRequest,
-  x: { decided: Decided; identity: Identity; extraLabels: Record<string, string>; result: ResultOf },
+  x: { decided: Decided; identity: Identity; extraLabels: Record<string, string>; result: ResultOf; lost?: AbortSignal },
 ): Promise<ReleaseReport | undefined> {
   const { spec } = req
   const { decision, current } = x.decided
@@ -33,8 +33,10 @@ export async function release(
   const at = () => new Date().toISOString()
   let report: ReleaseReport
   try {
-    report = await runRelease(req, { release: spec.release, target: decision.target, env: req.env, identity: x.identity, extraLabels: x.extraLabels })
+    report = await runRelease({ ...req, signal: x.lost ? AbortSignal.any([req.signal, x.lost]) : req.signal }, { release: spec.release, target: decision.target, env: req.env, identity: x.identity, extraLabels: x.extraLabels })
   } catch (err) {
+    // A lost lock is final: another process may own the app now, so write nothing.
+    if (x.lost?.aborted) throw x.lost.reason
     const failed = err instanceof ForrestError && err.code === 'RELEASE_FAILED'
     const detail = (err as ForrestError).detail as { release?: ReleaseReport } | undefined
     if (failed || err instanceof ForrestError && err.code === 'INTERRUPTED') {

@@ -53,7 +53,7 @@ export async function rollout(ctx: Context, req: RolloutRequest): Promise<Rollou
     checkPrefixMove(app, prefix, observed.state.instances, (p) => gateways.get(p) ?? new Set())
     await settleAbandoned(records, app, revisions, current?.revision, req.actor)
     if (plan.action === 'noop') return await settleNoop(records, req, { current, targetRec, instances: observed.state.instances, result })
-    canary.release = await release(records, req, { decided, identity, extraLabels: ctx.config.extraLabels, result })
+    canary.release = await release(records, req, { decided, identity, extraLabels: ctx.config.extraLabels, result, lost: lock?.lost })
 
     try {
       const report = await runPlan(ctx, req, { records, registry, identity, deps, plan, observed, revision, reuse, targetRec, current, canarySpec, held, canary, result })

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { ForrestError } from '../../src/errors.js'
-import { loadSpec, type SpecProblem } from '../../src/spec/index.js'
+import { loadSpec, loadSpecFile, type SpecProblem } from '../../src/spec/index.js'
 import { specTemplateHash } from '../../src/spec/template-hash.js'
 
 const FILE = 'app.yml'
@@ -65,5 +65,14 @@ describe('hooks: in the deployment file', () => {
     expect(rest).toEqual([])
     expect(p).toMatchObject({ file: FILE, line, col })
     expect(p!.message).toMatch(message)
+  })
+})
+
+describe('deployments/webapp.yml (the README worked example)', () => {
+  it('is valid: a release command, hooks and a secret', async () => {
+    const spec = await loadSpecFile('deployments/webapp.yml')
+    expect(spec.release).toMatchObject({ command: ['/bin/sh', '-c', expect.stringContaining('migrating')], timeout: 300_000 })
+    expect(Object.keys(spec.hooks ?? {}).sort()).toEqual(['onFailure', 'postDeploy', 'preDeploy', 'timeout'])
+    expect(spec.env.DATABASE_PASSWORD).toEqual({ fromEnv: 'DATABASE_PASSWORD' })
   })
 })
