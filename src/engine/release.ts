@@ -28,7 +28,7 @@ export async function release(
 ): Promise<ReleaseReport | undefined> {
   const { spec } = req
   const { decision, current } = x.decided
-  if (!spec.release || req.kind !== 'deploy' || decision.reuse) return undefined
+  if (!releaseRuns(req, decision) || !spec.release) return undefined
   const app = spec.name
   const at = () => new Date().toISOString()
   let report: ReleaseReport
@@ -50,6 +50,13 @@ export async function release(
   await records.event(app, { at: at(), kind: 'release-succeeded', revision: decision.revision, by: req.actor, message: `${JSON.stringify(report.command)} exited 0 in ${(report.durationMs / 1000).toFixed(1)}s on ${report.host}` })
   return report
 }
+
+/** Whether the rollout runs the release command: a deploy that makes a new revision of a spec with one. Pure. */
+export const releaseRuns = (req: Pick<RolloutRequest, 'kind' | 'spec'>, decision: Pick<Decided['decision'], 'reuse'>): boolean =>
+  Boolean(req.spec.release) && req.kind === 'deploy' && !decision.reuse
+
+/** The plan's note that the release command runs first (shown by diff / --dry-run too). Pure. */
+export const releaseNote = (cmd: string[]): string => `release command ${JSON.stringify(cmd)} runs first, once, in the new image; no instance changes until it exits 0`
 
 /**
  * The release command itself: the spec's release command, once, in one container of the new revision's

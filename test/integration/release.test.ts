@@ -102,6 +102,11 @@ describe('release command against real dockerd and etcd', () => {
       image: 'demo/myapp:2',
       release: { command: ['/bin/sh', '-c', `echo "token is $DB_TOKEN"; wget -q -O- "http://${dbAddress}/migrate?token=$DB_TOKEN&image=$(cat /www/index.html)"`] },
     })
+    const diff = await forrest(['diff', spec], env)
+    expect(diff.code, diff.stderr).toBe(0)
+    expect(diff.stdout).toContain('release command ["/bin/sh","-c",')
+    expect(diff.stdout).toContain('runs first, once, in the new image')
+    expect(migrations).toHaveLength(0)
     const res = await json(['deploy', spec])
     expect(res.code, res.stderr).toBe(0)
     expect(res.out).toMatchObject({ outcome: 'succeeded', revision: 4, release: { exitCode: 0, timedOut: false, command: ['/bin/sh', '-c', expect.any(String)] } })
