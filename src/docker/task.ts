@@ -49,6 +49,7 @@ async function createTask(
   call: Call,
   opts: Pick<TaskOptions, 'name' | 'image' | 'env' | 'command' | 'labels'>,
   io: { Tty?: boolean; OpenStdin?: boolean; StdinOnce?: boolean; AttachStdin?: boolean; AttachStdout?: boolean; AttachStderr?: boolean },
+  consoleSize?: { rows: number; columns: number },
 ): Promise<Docker.Container> {
   return call('container create', async () => {
     try {
@@ -59,7 +60,8 @@ async function createTask(
         Env: Object.entries(opts.env ?? {}).map(([k, v]) => `${k}=${v}`),
         Labels: opts.labels,
         ...io,
-        HostConfig: { Init: true, RestartPolicy: { Name: 'no' } },
+        // The terminal's size from the start (a resize after start races a command that asks at once).
+        HostConfig: { Init: true, RestartPolicy: { Name: 'no' }, ...(consoleSize ? { ConsoleSize: [consoleSize.rows, consoleSize.columns] } : {}) },
       })
     } catch (err) {
       if ((err as { statusCode?: number }).statusCode === 404) {
@@ -80,7 +82,7 @@ async function createTask(
  */
 export async function runAttached(docker: Docker, call: Call, opts: AttachedTaskOptions): Promise<TaskResult> {
   const withStdin = Boolean(opts.stdin)
-  const container = await createTask(docker, call, opts, { Tty: opts.tty, OpenStdin: withStdin, StdinOnce: withStdin, AttachStdin: withStdin, AttachStdout: true, AttachStderr: true })
+  const container = await createTask(docker, call, opts, { Tty: opts.tty, OpenStdin: withStdin, StdinOnce: withStdin, AttachStdin: withStdin, AttachStdout: true, AttachStderr: true }, opts.tty ? opts.size : undefined)
   const onAbort = () => void container.stop({ t: TASK_STOP_GRACE_S }).catch(() => undefined)
   opts.signal?.addEventListener('abort', onAbort, { once: true })
   try {

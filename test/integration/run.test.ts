@@ -70,6 +70,24 @@ describe('forrest run against real dockerd and etcd', () => {
     expect(await leftovers()).toBe('')
   })
 
+  it('with a terminal the command gets one (a TTY) and its exit code still passes through', async () => {
+    // script(1) gives forrest a pseudo-terminal as stdin and stdout; -e passes the child's exit code.
+    const cmd = `${process.execPath} bin/run.js run ${app} -- /bin/sh -c '/bin/busybox tty; exit 5'`
+    const res = await new Promise<CliResult>((resolve) => {
+      const child = spawn('script', ['-qec', `stty rows 33 cols 111; ${cmd}`, '/dev/null'], { env, stdio: ['pipe', 'pipe', 'pipe'] })
+      let stdout = ''
+      child.stdout.on('data', (d) => (stdout += d))
+      const timer = setTimeout(() => child.kill('SIGKILL'), 60_000)
+      child.on('close', (code) => {
+        clearTimeout(timer)
+        resolve({ code: code ?? 1, stdout, stderr: '' })
+      })
+    })
+    expect(res.code, res.stdout).toBe(5)
+    expect(res.stdout).toMatch(/\/dev\/pts\/\d+/)
+    expect(await leftovers()).toBe('')
+  })
+
   it('bad input: no command is exit 2, an unknown revision exit 8, an unknown app exit 8; nothing is started', async () => {
     const none = await forrest(['run', app], env)
     expect(none.code).toBe(EXIT.badInput)
