@@ -30,7 +30,7 @@ export const FLOORS = [
   { floor: 4, name: 'verbs', match: ['verbs/'] },
   { floor: 3, name: 'engine', match: ['engine/', 'rollout/', 'gateway/', 'context.ts'] },
   { floor: 2, name: 'plan/spec/report', match: ['plan/', 'spec/', 'report/'] },
-  { floor: 1, name: 'adapters', match: ['docker/', 'registry/', 'image/', 'hosts/', 'health/'] },
+  { floor: 1, name: 'adapters', match: ['docker/', 'registry/', 'image/', 'hosts/', 'health/', 'deploy-hooks/'] },
   { floor: 0, name: 'ground', match: ['errors.ts', 'labels.ts', 'config.ts', 'retry.ts', 'actor.ts', 'plain-table.ts', 'completion.ts', 'notices.ts'] },
 ]
 /** Where each external library may be imported (type-only imports included). */

@@ -23,6 +23,8 @@ export const EXIT = {
   registryUnreachable: 17,
   registryTls: 18,
   waitingForPromotion: 19,
+  releaseFailed: 20,
+  hookFailed: 21,
   interrupted: 130,
 } as const
 
@@ -60,6 +62,8 @@ export type ErrorCode =
   | 'REGISTRY_TLS'
   | 'INTERRUPTED'
   | 'WAITING_FOR_PROMOTION'
+  | 'RELEASE_FAILED'
+  | 'HOOK_FAILED'
   | 'INTERNAL'
 
 const EXIT_BY_CODE: Record<ErrorCode, number> = {
@@ -76,6 +80,10 @@ const EXIT_BY_CODE: Record<ErrorCode, number> = {
   /** update.canary.pause: the canary passed and the rollout holds for `forrest promote` / `forrest abort` (not a failure: CI branches on it). */
   WAITING_FOR_PROMOTION: EXIT.waitingForPromotion,
   ROLLOUT_FAILED: EXIT.failed,
+  /** The release command exited non-zero or timed out: no instance was started or stopped, the previous revision serves. */
+  RELEASE_FAILED: EXIT.releaseFailed,
+  /** hooks.preDeploy exited non-zero, timed out or could not start: the deploy stopped before anything changed. */
+  HOOK_FAILED: EXIT.hookFailed,
   LOCK_HELD: EXIT.lockHeld,
   ETCD_UNREACHABLE: EXIT.etcdUnreachable,
   /** ETCD_HOST answers, but it is another server (an HTTP port): etcd is not reachable there. */

@@ -9,7 +9,7 @@ export const LABEL = {
   /** `<etcd cluster id>/<records root>` (Context.identity().owner). */
   owner: 'forrest.owner',
   app: 'forrest.app',
-  /** "rollout" (deploy, scale, rollback) or "launch" (`forrest launch`): a deploy never claims a launched container. */
+  /** "rollout" (deploy, scale, rollback), "launch" (`forrest launch`), "release" (a release command) or "run" (`forrest run`): a deploy claims only its own rollouts. */
   kind: 'forrest.kind',
   revision: 'forrest.revision',
   /** specTemplateHash of the revision: a revision number reused after records were lost never matches. */
@@ -19,7 +19,7 @@ export const LABEL = {
   address: 'forrest.address',
 } as const
 
-export function forrestLabels(opts: { owner: string; app: string; kind: 'rollout' | 'launch'; revision?: number; template?: string; prefix: string; address?: string }): Record<string, string> {
+export function forrestLabels(opts: { owner: string; app: string; kind: 'rollout' | 'launch' | 'release' | 'run'; revision?: number; template?: string; prefix: string; address?: string }): Record<string, string> {
   const labels: Record<string, string> = { [LABEL.managed]: 'true', [LABEL.owner]: opts.owner, [LABEL.app]: opts.app, [LABEL.kind]: opts.kind, [LABEL.prefix]: opts.prefix }
   if (opts.revision !== undefined) labels[LABEL.revision] = String(opts.revision)
   if (opts.template) labels[LABEL.template] = opts.template

@@ -11,6 +11,7 @@ import History from './history.js'
 import Diff from './diff.js'
 import Logs from './logs.js'
 import Render from './render.js'
+import Run from './run.js'
 
 /**
  * Every command but `completion`, which reads this list to write its scripts (and adds itself):
@@ -30,4 +31,5 @@ export const COMMANDS_BUT_COMPLETION = {
   diff: Diff,
   logs: Logs,
   render: Render,
+  run: Run,
 }

@@ -10,7 +10,8 @@ import { dockerMessage, type DockerError } from './docker-errors.js'
 import { checkSettingsOn, unreadableLogs } from './settings-check.js'
 import type { ContainerSettings } from '../spec/types.js'
 import { LogLineSplitter } from './log-lines.js'
-import type { ContainerInfo, ContainerRuntime, ImageInfo, LogLine, LogOptions, PullProgress, RegistryAuth, RunOptions } from './runtime.js'
+import type { ContainerInfo, ContainerRuntime, ImageInfo, LogLine, LogOptions, PullProgress, RegistryAuth, RunOptions, TaskOptions, TaskResult, AttachedTaskOptions } from './runtime.js'
+import { runAttached, runTask } from './task.js'
 
 const debug = createDebug('forrest:docker')
 
@@ -214,6 +215,14 @@ export class DockerRuntime implements ContainerRuntime {
       }
       throw new ForrestError('ROLLOUT_FAILED', `container ${opts.name ?? container.id.slice(0, 12)} did not start: ${dockerMessage(err)}`, { cause: err })
     }
+  }
+
+  runTask(opts: TaskOptions): Promise<TaskResult> {
+    return runTask(this.docker, (what, fn, timeoutMs) => this.call(what, fn, timeoutMs), opts)
+  }
+
+  runAttached(opts: AttachedTaskOptions): Promise<TaskResult> {
+    return runAttached(this.docker, (what, fn, timeoutMs) => this.call(what, fn, timeoutMs), opts)
   }
 
   async inspect(nameOrId: string): Promise<ContainerInfo | undefined> {

@@ -76,6 +76,44 @@ export interface RunOptions {
   stopGraceSeconds?: number
 }
 
+/** A container run to completion (a release command, `forrest run`): no port, never restarted. */
+export interface TaskOptions {
+  name?: string
+  image: string
+  env?: Record<string, string>
+  command?: string[]
+  labels: Record<string, string>
+  /** Stopped (SIGTERM, then SIGKILL after 10 s) when this passes; the result says timedOut. */
+  timeoutMs: number
+  /** Each line of its stdout/stderr, as it comes. */
+  onLine?: (line: string, stream: 'stdout' | 'stderr') => void
+  signal?: AbortSignal
+}
+
+export interface TaskResult {
+  id: string
+  exitCode: number
+  timedOut: boolean
+}
+
+/** A container run with the caller's stdio attached (`forrest run`): no port, never restarted, removed after. */
+export interface AttachedTaskOptions {
+  name?: string
+  image: string
+  env?: Record<string, string>
+  command: string[]
+  labels: Record<string, string>
+  /** A terminal: one raw stream (stdout and stderr together), sized to `size`. */
+  tty: boolean
+  size?: { rows: number; columns: number }
+  /** Piped into the container's stdin (closed when it ends); absent: no stdin. */
+  stdin?: NodeJS.ReadableStream
+  stdout: NodeJS.WritableStream
+  stderr: NodeJS.WritableStream
+  /** Stops the container (SIGTERM, then SIGKILL after 10 s). */
+  signal?: AbortSignal
+}
+
 export interface LogOptions {
   /** Keep the stream open for new lines until the container stops or `signal` aborts. */
   follow?: boolean
@@ -104,6 +142,10 @@ export interface ContainerRuntime {
   pull(ref: string, auth: RegistryAuth | undefined, onProgress?: (p: PullProgress) => void, signal?: AbortSignal): Promise<void>
   /** Creates and starts the container; on a failed start the container is removed again. */
   run(opts: RunOptions): Promise<ContainerInfo>
+  /** Creates, starts and waits for a container to exit, streaming its output; it is removed afterwards whatever happened. */
+  runTask(opts: TaskOptions): Promise<TaskResult>
+  /** Like runTask, with the caller's stdin/stdout/stderr attached; resolves with the exit code. */
+  runAttached(opts: AttachedTaskOptions): Promise<TaskResult>
   inspect(nameOrId: string): Promise<ContainerInfo | undefined>
   /**
    * Problems that would stop the settings' containers on this engine, checked before anything

@@ -7,6 +7,7 @@ import type { CanarySpec } from '../spec/types.js'
 import type { Decided } from './decide.js'
 import { heldCanaryNote } from './held-canary.js'
 import type { Observation } from './observe.js'
+import { releaseNote, releaseRuns } from './release.js'
 import { placeable } from './step-deps.js'
 import type { RolloutRequest } from './types.js'
 
@@ -32,5 +33,6 @@ export function makePlan(req: RolloutRequest, decided: Decided, observed: Observ
   const { held } = decided
   const heldNote = held && heldCanaryNote(spec.name, req, held.revision, revision, observed.state.instances.filter((i) => i.revision === held.revision).map((i) => i.name))
   if (heldNote) plan.notes.unshift(heldNote)
+  if (releaseRuns(req, decided.decision) && spec.release) plan.notes.unshift(releaseNote(spec.release.command))
   return { plan, canarySpec }
 }

@@ -1,6 +1,6 @@
 import type { CanaryAnalysis } from '../plan/canary.js'
 import type { ObservedInstance, RolloutPlan } from '../plan/types.js'
-import type { ExecutionReport, RolloutResult } from './types.js'
+import type { ExecutionReport, ReleaseReport, RolloutResult } from './types.js'
 
 /** Builds the rollout's result for an outcome (instances: as observed at the start unless given). */
 export type ResultOf = (outcome: RolloutResult['outcome'], report?: ExecutionReport, instances?: ObservedInstance[]) => RolloutResult
@@ -16,9 +16,12 @@ export function resultOf(x: {
   instances: ObservedInstance[]
   /** The canary analysis, once the execute phase has made one. */
   canary: () => CanaryAnalysis | undefined
+  /** The release command's report, once the release phase has run one. */
+  release?: () => ReleaseReport | undefined
 }): ResultOf {
   return (outcome, report, instances = x.instances) => {
     const canary = x.canary()
+    const release = x.release?.()
     return {
       app: x.app,
       outcome,
@@ -31,6 +34,7 @@ export function resultOf(x: {
       notes: x.plan.notes,
       changes: x.changes,
       ...(canary ? { canary } : {}),
+      ...(release ? { release } : {}),
     }
   }
 }

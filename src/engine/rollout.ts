@@ -10,17 +10,18 @@ import { makePlan } from './make-plan.js'
 import { observe } from './observe.js'
 import { checkDetectedAddress, checkPrefixMove, checkSharedPrefix, settleAbandoned } from './preflight.js'
 import { recover } from './recover.js'
+import { release } from './release.js'
 import { resultOf } from './result.js'
 import { runPlan } from './run-plan.js'
 import { settleNoop, settleSucceeded } from './settle.js'
 import { stepDeps } from './step-deps.js'
 import { revisionTemplates } from './templates.js'
-import type { RolloutRequest, RolloutResult } from './types.js'
+import type { ReleaseReport, RolloutRequest, RolloutResult } from './types.js'
 
 /**
  * The one path every state-changing verb takes (deploy, scale, rollback, promote, abort), as
- * phases, each a module with its input and output: lock → decide → observe → plan → execute →
- * settle, and on a failed step recover (roll back with the same planner and executor, or stop),
+ * phases, each a module with its input and output: lock → decide → observe → plan → release
+ * (a deploy's new revision only) → execute → settle, and on a failed step recover (roll back with the same planner and executor, or stop),
  * recording the outcome in etcd either way. The verb has resolved the spec, secrets, image and
  * hosts before (verbs/*.ts, engine/secrets.ts, engine/image.ts).
  */
@@ -46,12 +47,14 @@ export async function rollout(ctx: Context, req: RolloutRequest): Promise<Rollou
 
     const { plan, canarySpec } = makePlan(req, decided, observed)
     const canary: { analysis?: CanaryAnalysis } = {}
-    const result = resultOf({ app, revision, fromRevision: current?.revision, replicas: req.replicas, plan, changes: decided.decision.changes, t0, instances: observed.state.instances, canary: () => canary.analysis })
+    const released: { report?: ReleaseReport } = {}
+    const result = resultOf({ app, revision, fromRevision: current?.revision, replicas: req.replicas, plan, changes: decided.decision.changes, t0, instances: observed.state.instances, canary: () => canary.analysis, release: () => released.report })
     if (req.dryRun) return result('dry-run')
     requireGateways(spec, prefix, gateways.get(prefix))
     checkPrefixMove(app, prefix, observed.state.instances, (p) => gateways.get(p) ?? new Set())
     await settleAbandoned(records, app, revisions, current?.revision, req.actor)
     if (plan.action === 'noop') return await settleNoop(records, req, { current, targetRec, instances: observed.state.instances, result })
+    released.report = await release(records, req, { decided, identity, extraLabels: ctx.config.extraLabels, result, lost: lock?.lost })
 
     try {
       const report = await runPlan(ctx, req, { records, registry, identity, deps, plan, observed, revision, reuse, targetRec, current, canarySpec, held, canary, result })

@@ -68,6 +68,18 @@ export interface RolloutResult {
   image?: { ref: string; digest?: string; imageId: string; pulled: string[] }
   /** update.canary: the canary's and the stable instances' figures over the window, and the verdict. */
   canary?: CanaryAnalysis
+  /** release: the release command run before the new revision's instances (deploy of a new revision only). */
+  release?: ReleaseReport
+}
+
+/** The release command of a new revision: where it ran, how it ended, its output (secrets masked). */
+export interface ReleaseReport {
+  command: string[]
+  host: string
+  exitCode: number
+  timedOut: boolean
+  durationMs: number
+  output: string[]
 }
 
 export interface StepReport {

@@ -23,6 +23,7 @@ export function diffSpecs(prev: DeploymentSpec | undefined, next: DeploymentSpec
   if (pp && np && pp !== np) out.push(`announce.prefix ${pp} → ${np}`)
   const [pa, na] = [prev.announce?.address ?? '', next.announce?.address ?? '']
   if (pa && na && pa !== na) out.push(`announce.address ${pa} → ${na}`)
+  if (JSON.stringify(prev.release) !== JSON.stringify(next.release)) out.push(`release command ${JSON.stringify(prev.release?.command ?? null)} → ${JSON.stringify(next.release?.command ?? null)}`)
   if (prev.replicas !== next.replicas) out.push(`replicas ${prev.replicas} → ${next.replicas}`)
   return out.length ? out : ['no change']
 }

@@ -192,6 +192,28 @@ const portMessage = (input: unknown): string =>
     ? `expected a number, got the string "${input}": write ${input.trim()} without quotes`
     : 'expected a port number 1..65535'
 
+export const releaseShape = {
+  command: z
+    .array(z.string(), { error: 'expected a list of strings, e.g. ["bin/migrate", "--yes"] (a list, so nothing is split by a shell)' })
+    .min(1, 'expected at least the program to run, e.g. ["bin/migrate"]')
+    .describe('The program and its arguments, run in one container of the new image with the app\'s env and secrets.'),
+  timeout: duration('10m', 'Longer than this: the container is stopped and the deploy ends (exit 20), nothing else changed.', 'every release command would time out at once'),
+}
+
+const hookCommand = (when: string) =>
+  z
+    .array(z.string(), { error: 'expected a list of strings, e.g. ["./scripts/notify.sh", "--channel", "deploys"] (a list, so nothing is split by a shell)' })
+    .min(1, 'expected at least the program to run')
+    .optional()
+    .describe(`A local command (run on the machine running forrest, from this file's folder) ${when}. Its environment has FORREST_APP, FORREST_HOOK, FORREST_IMAGE (as written), FORREST_IMAGE_ID, FORREST_DIGEST (registry images), FORREST_REVISION, FORREST_FROM_REVISION, FORREST_OUTCOME, FORREST_EXIT_CODE, FORREST_RESULT (a JSON file) and FORREST_ACTOR.`)
+
+export const hooksShape = {
+  preDeploy: hookCommand('before a deploy changes anything; a non-zero exit stops the deploy (exit 21), nothing changed'),
+  postDeploy: hookCommand('after a deploy succeeded (or found nothing to do); a non-zero exit is a warning, the deploy stands'),
+  onFailure: hookCommand('after a deploy failed (rolled back, failed, release command failed, interrupted)'),
+  timeout: duration('5m', 'How long each hook may run; longer counts as a failure.', 'every hook would time out at once'),
+}
+
 export const rootShape = {
   name: z
     .string()
@@ -243,6 +265,10 @@ export const rootShape = {
     .default({})
     .describe('Extra Docker labels. Keys starting with "forrest." are reserved.'),
   announce: z.strictObject(announceShape).default({}).describe('Where instances are registered in etcd.'),
+  release: z
+    .strictObject(releaseShape)
+    .optional()
+    .describe('A command run once per new revision (migrations), in one container of the new image with the app\'s env and secrets, on a host of the app, before any instance of the new revision starts and while the old revision still serves. A non-zero exit or the timeout ends the deploy with exit 20, nothing else changed. Not run by scale or rollback. Like Dokku\'s Procfile release and Heroku\'s release phase.'),
   health: z
     .strictObject(healthShape)
     .superRefine((health, ctx) => {
@@ -255,6 +281,7 @@ export const rootShape = {
     .prefault({})
     .describe('How a new instance is judged ready.'),
   update: z.strictObject(updateShape).prefault({}).describe('Rolling update strategy.'),
+  hooks: z.strictObject(hooksShape).optional().describe('Local commands `forrest deploy` runs at named points: notifications, "is CI green?" gates. Like Kamal\'s hooks, with the outcome in their environment.'),
   gateways: z.strictObject(gatewaysShape).prefault({}).describe('The load balancer gateways (`forrest gateway`) a rollout relies on.'),
   hostPorts: z
     .string()
@@ -282,6 +309,8 @@ export const rootShape = {
 export const KNOWN_KEYS: Record<string, readonly string[]> = {
   '': Object.keys(rootShape),
   announce: Object.keys(announceShape),
+  release: Object.keys(releaseShape),
+  hooks: Object.keys(hooksShape),
   health: Object.keys(healthShape),
   update: Object.keys(updateShape),
   'update.canary': Object.keys(canaryShape),

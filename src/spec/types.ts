@@ -47,6 +47,20 @@ export interface CanarySpec {
   pause: boolean
 }
 
+export interface ReleaseSpec {
+  command: string[]
+  /** ms */
+  timeout: number
+}
+
+export interface HooksSpec {
+  preDeploy?: string[]
+  postDeploy?: string[]
+  onFailure?: string[]
+  /** ms, each hook */
+  timeout: number
+}
+
 export interface GatewaysSpec {
   /** Live gateways needed before a rollout starts. */
   required: number
@@ -91,7 +105,11 @@ export interface DeploymentSpec {
     address?: string
   }
   health: HealthSpec
+  /** Run once per new revision before any of its instances starts (migrations). */
+  release?: ReleaseSpec
   update: UpdateSpec
+  /** Local commands `forrest deploy` runs before, after success, after failure. */
+  hooks?: HooksSpec
   gateways: GatewaysSpec
   /** Host ports instances are published on (fixed per instance, so restarts keep the address). */
   hostPorts: { from: number; to: number }

@@ -11,6 +11,7 @@ import { absoluteSecretPaths, resolveEnv, type ResolvedEnv } from '../engine/sec
 import { detectedAddressNote, type AnnounceChoice } from '../engine/preflight.js'
 import { rollout } from '../engine/rollout.js'
 import { checkHostSettings } from '../engine/settings-preflight.js'
+import { deployHooks } from './deploy-hooks.js'
 import type { ResolvedSpec, RolloutOptions, RolloutResult } from '../engine/types.js'
 
 /**
@@ -52,6 +53,19 @@ export async function deploy(ctx: Context, spec: DeploymentSpec, file: string, o
     address: spec.hosts !== undefined || spec.announce.address !== undefined || ctx.config.ipSource !== 'detected',
   }
   const notes = announceChoice.address ? [] : [detectedAddressNote(resolved.spec.announce.address)]
-  const result = await rollout(ctx, { kind: 'deploy', ...resolved, replicas: spec.replicas, announceChoice, notes, ...opts })
-  return { ...result, image: { ref: image.ref, ...(image.digest ? { digest: image.digest } : {}), imageId: image.imageId, pulled: image.pulled } }
+  const req = { kind: 'deploy' as const, ...resolved, replicas: spec.replicas, announceChoice, notes, ...opts }
+  const withImage = (r: RolloutResult): RolloutResult => ({ ...r, image: { ref: image.ref, ...(image.digest ? { digest: image.digest } : {}), imageId: image.imageId, pulled: image.pulled } })
+  if (opts.dryRun) return withImage(await rollout(ctx, req))
+  const hooks = deployHooks(spec, file, { image: spec.image, imageId: image.imageId, digest: image.digest, actor: opts.actor })
+  await hooks.pre()
+  let result: RolloutResult
+  try {
+    result = withImage(await rollout(ctx, req))
+  } catch (err) {
+    // A rollout held after its canary is not a failure: no hook runs until promote or abort.
+    if (!(err instanceof ForrestError && err.code === 'WAITING_FOR_PROMOTION')) await hooks.failed(err)
+    throw err
+  }
+  await hooks.post(result)
+  return result
 }

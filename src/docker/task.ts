@@ -1,0 +1,115 @@
+import type Docker from 'dockerode'
+import { ForrestError } from '../errors.js'
+import { LogLineSplitter } from './log-lines.js'
+import type { AttachedTaskOptions, TaskOptions, TaskResult } from './runtime.js'
+
+type Call = <T>(what: string, fn: () => Promise<T>, timeoutMs?: number) => Promise<T>
+
+/** How long a task that timed out (or was interrupted) gets between SIGTERM and SIGKILL. */
+const TASK_STOP_GRACE_S = 10
+
+/**
+ * A container run to completion: created without ports or restart policy, started, its output
+ * followed line by line until it exits, its exit code read, and removed afterwards whatever
+ * happened (a timeout or an abort stops it first). `call` is the runtime's engine-call wrapper
+ * (deadline, unreachable → DOCKER_UNREACHABLE).
+ */
+export async function runTask(docker: Docker, call: Call, opts: TaskOptions): Promise<TaskResult> {
+  const container = await createTask(docker, call, opts, {})
+  let timedOut = false
+  const stop = () => container.stop({ t: TASK_STOP_GRACE_S }).catch(() => undefined)
+  const timer = setTimeout(() => {
+    timedOut = true
+    void stop()
+  }, opts.timeoutMs)
+  const onAbort = () => void stop()
+  opts.signal?.addEventListener('abort', onAbort, { once: true })
+  try {
+    await call('container start', () => container.start())
+    const splitter = new LogLineSplitter()
+    const emit = (lines: ReturnType<LogLineSplitter['push']>) => {
+      for (const l of lines) opts.onLine?.(l.text, l.stream)
+    }
+    // Followed logs end when the container exits; they start from its first line.
+    const stream = (await call('container logs', () => container.logs({ follow: true, stdout: true, stderr: true, timestamps: true }))) as unknown as AsyncIterable<Buffer>
+    for await (const chunk of stream) emit(splitter.push(chunk))
+    emit(splitter.end())
+    const { StatusCode } = (await call('container wait', () => container.wait(), opts.timeoutMs + (TASK_STOP_GRACE_S + 30) * 1000)) as { StatusCode: number }
+    return { id: container.id, exitCode: StatusCode, timedOut }
+  } finally {
+    clearTimeout(timer)
+    opts.signal?.removeEventListener('abort', onAbort)
+    await call('container remove', () => container.remove({ force: true, v: true })).catch(() => undefined)
+  }
+}
+
+/** Creates a task's container: no port, no restart, an init process as PID 1 (it forwards signals). */
+async function createTask(
+  docker: Docker,
+  call: Call,
+  opts: Pick<TaskOptions, 'name' | 'image' | 'env' | 'command' | 'labels'>,
+  io: { Tty?: boolean; OpenStdin?: boolean; StdinOnce?: boolean; AttachStdin?: boolean; AttachStdout?: boolean; AttachStderr?: boolean },
+  consoleSize?: { rows: number; columns: number },
+): Promise<Docker.Container> {
+  return call('container create', async () => {
+    try {
+      return await docker.createContainer({
+        name: opts.name,
+        Image: opts.image,
+        Cmd: opts.command,
+        Env: Object.entries(opts.env ?? {}).map(([k, v]) => `${k}=${v}`),
+        Labels: opts.labels,
+        ...io,
+        // The terminal's size from the start (a resize after start races a command that asks at once).
+        HostConfig: { Init: true, RestartPolicy: { Name: 'no' }, ...(consoleSize ? { ConsoleSize: [consoleSize.rows, consoleSize.columns] } : {}) },
+      })
+    } catch (err) {
+      if ((err as { statusCode?: number }).statusCode === 404) {
+        throw new ForrestError('IMAGE_NOT_FOUND', `image "${opts.image}" is not on this Docker host`, {
+          cause: err,
+          suggestion: 'Deploy the revision to this host first (forrest deploy), or name a revision that runs here with --revision.',
+        })
+      }
+      throw err
+    }
+  })
+}
+
+/**
+ * A container with the caller's stdio attached (docker run -i [-t] --rm): attached before it
+ * starts so no output is lost, stdin piped in and closed when it ends (StdinOnce), stdout and
+ * stderr demultiplexed (one stream with a TTY), the exit code returned, removed afterwards.
+ */
+export async function runAttached(docker: Docker, call: Call, opts: AttachedTaskOptions): Promise<TaskResult> {
+  const withStdin = Boolean(opts.stdin)
+  const container = await createTask(docker, call, opts, { Tty: opts.tty, OpenStdin: withStdin, StdinOnce: withStdin, AttachStdin: withStdin, AttachStdout: true, AttachStderr: true }, opts.tty ? opts.size : undefined)
+  const onAbort = () => void container.stop({ t: TASK_STOP_GRACE_S }).catch(() => undefined)
+  opts.signal?.addEventListener('abort', onAbort, { once: true })
+  try {
+    const stream = (await call('container attach', () => container.attach({ stream: true, stdin: withStdin, stdout: true, stderr: true, hijack: withStdin }))) as NodeJS.ReadWriteStream & { end(): void }
+    const outputDone = new Promise<void>((resolve) => {
+      stream.on('end', resolve)
+      stream.on('close', resolve)
+      stream.on('error', () => resolve())
+    })
+    if (opts.tty) stream.pipe(opts.stdout, { end: false })
+    else container.modem.demuxStream(stream, opts.stdout, opts.stderr)
+    // Wait is asked for before start, so a command that exits at once is not missed.
+    const exited = call('container wait', () => container.wait({ condition: 'next-exit' }), 24 * 3600_000) as Promise<{ StatusCode: number }>
+    await call('container start', () => container.start())
+    if (opts.tty && opts.size) await container.resize({ h: opts.size.rows, w: opts.size.columns }).catch(() => undefined)
+    if (opts.stdin) {
+      opts.stdin.on('data', (chunk) => stream.write(chunk))
+      opts.stdin.once('end', () => stream.end())
+    }
+    const { StatusCode } = await exited
+    // The last output may still be in flight after the exit: wait for the stream's end, briefly.
+    await Promise.race([outputDone, new Promise((r) => setTimeout(r, 2000).unref())])
+    return { id: container.id, exitCode: StatusCode, timedOut: false }
+  } finally {
+    opts.signal?.removeEventListener('abort', onAbort)
+    opts.stdin?.removeAllListeners('data')
+    opts.stdin?.pause()
+    await call('container remove', () => container.remove({ force: true, v: true })).catch(() => undefined)
+  }
+}
