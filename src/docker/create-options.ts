@@ -8,6 +8,7 @@
 import type Docker from 'dockerode'
 import { parseBytes } from '../spec/bytes.js'
 import { DEFAULT_LOGGING } from '../spec/container.js'
+import type { ContainerSettings } from '../spec/types.js'
 import type { RunOptions } from './runtime.js'
 
 /** A network joined after create: Engine API 1.41 takes one network at create, the others by connect. */
@@ -22,9 +23,73 @@ export interface CreatePlan {
   connect: NetworkJoin[]
 }
 
+/** What every forrest container is created from: identity, process and the container settings. */
+interface BaseCreate {
+  name?: string
+  image: string
+  env?: Record<string, string>
+  command?: string[]
+  labels: Record<string, string>
+  settings?: ContainerSettings
+}
+
+/** An instance: the settings, then its published port, restart policy and stop timeout (forrest's own, not overridable). */
 export function createOptions(opts: RunOptions): CreatePlan {
-  const s = opts.settings ?? {}
+  const { create, connect } = settingsPlan(opts)
   const portKey = `${opts.containerPort}/tcp`
+  return {
+    create: {
+      ...create,
+      // A plain `docker stop` by hand waits as long as forrest does.
+      ...(opts.stopGraceSeconds !== undefined ? { StopTimeout: Math.round(opts.stopGraceSeconds) } : {}),
+      ExposedPorts: { [portKey]: {} },
+      HostConfig: {
+        ...create.HostConfig,
+        // forrest's own: cannot be overridden.
+        PortBindings: { [portKey]: [{ HostIp: opts.bindIp, HostPort: opts.hostPort ? String(opts.hostPort) : '' }] },
+        RestartPolicy: { Name: opts.restart ?? 'no' },
+      },
+    },
+    connect,
+  }
+}
+
+/** A task's attach flags (forrest run). */
+export interface TaskIo {
+  Tty?: boolean
+  OpenStdin?: boolean
+  StdinOnce?: boolean
+  AttachStdin?: boolean
+  AttachStdout?: boolean
+  AttachStderr?: boolean
+}
+
+/**
+ * A task (the release command, forrest run): the same settings as the revision's instances (its
+ * networks, volumes, limits, user...), but never a published port or a restart, and always an
+ * init process as PID 1 (a timeout's or Ctrl-C's SIGTERM reaches the command).
+ */
+export function taskCreateOptions(opts: BaseCreate & { io?: TaskIo; consoleSize?: { rows: number; columns: number } }): CreatePlan {
+  const { create, connect } = settingsPlan(opts)
+  return {
+    create: {
+      ...create,
+      ...opts.io,
+      HostConfig: {
+        ...create.HostConfig,
+        Init: true,
+        RestartPolicy: { Name: 'no' },
+        // The terminal's size from the start (a resize after start races a command that asks at once).
+        ...(opts.consoleSize ? { ConsoleSize: [opts.consoleSize.rows, opts.consoleSize.columns] } : {}),
+      },
+    },
+    connect,
+  }
+}
+
+/** The container settings' part, shared by instances and tasks. */
+function settingsPlan(opts: BaseCreate): CreatePlan {
+  const s = opts.settings ?? {}
   const networks: NetworkJoin[] = (s.networks ?? []).map((n) => (typeof n === 'string' ? { network: n, aliases: [] } : { network: n.name, aliases: n.aliases }))
   const [first, ...rest] = networks
   const r = s.resources ?? {}
@@ -47,9 +112,6 @@ export function createOptions(opts: RunOptions): CreatePlan {
     ...(s.ulimits ? { Ulimits: Object.entries(s.ulimits).map(([Name, u]) => (typeof u === 'number' ? { Name, Soft: u, Hard: u } : { Name, Soft: u.soft, Hard: u.hard })) } : {}),
     LogConfig: { Type: logging.driver, Config: { ...logging.options } },
     ...(s.extraHosts ? { ExtraHosts: Object.entries(s.extraHosts).map(([name, ip]) => `${name}:${ip}`) } : {}),
-    // forrest's own: cannot be overridden.
-    PortBindings: { [portKey]: [{ HostIp: opts.bindIp, HostPort: opts.hostPort ? String(opts.hostPort) : '' }] },
-    RestartPolicy: { Name: opts.restart ?? 'no' },
   }
   const create: Docker.ContainerCreateOptions = {
     name: opts.name,
@@ -61,10 +123,7 @@ export function createOptions(opts: RunOptions): CreatePlan {
     ...(s.workingDir ? { WorkingDir: s.workingDir } : {}),
     ...(s.hostname ? { Hostname: s.hostname } : {}),
     ...(s.stopSignal ? { StopSignal: s.stopSignal } : {}),
-    // A plain `docker stop` by hand waits as long as forrest does.
-    ...(opts.stopGraceSeconds !== undefined ? { StopTimeout: Math.round(opts.stopGraceSeconds) } : {}),
     Labels: opts.labels,
-    ExposedPorts: { [portKey]: {} },
     HostConfig: hostConfig,
     ...(first ? { NetworkingConfig: { EndpointsConfig: { [first.network]: first.aliases.length ? { Aliases: first.aliases } : {} } } } : {}),
   }

@@ -83,6 +83,8 @@ export interface TaskOptions {
   env?: Record<string, string>
   command?: string[]
   labels: Record<string, string>
+  /** The revision's container settings (networks, volumes, limits...), as its instances get them; never a port or restart. */
+  settings?: ContainerSettings
   /** Stopped (SIGTERM, then SIGKILL after 10 s) when this passes; the result says timedOut. */
   timeoutMs: number
   /** Each line of its stdout/stderr, as it comes. */
@@ -103,6 +105,8 @@ export interface AttachedTaskOptions {
   env?: Record<string, string>
   command: string[]
   labels: Record<string, string>
+  /** The revision's container settings, as for a task. */
+  settings?: ContainerSettings
   /** A terminal: one raw stream (stdout and stderr together), sized to `size`. */
   tty: boolean
   size?: { rows: number; columns: number }

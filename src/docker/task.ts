@@ -1,5 +1,7 @@
 import type Docker from 'dockerode'
 import { ForrestError } from '../errors.js'
+import { taskCreateOptions, type TaskIo } from './create-options.js'
+import { dockerMessage } from './docker-errors.js'
 import { LogLineSplitter } from './log-lines.js'
 import type { AttachedTaskOptions, TaskOptions, TaskResult } from './runtime.js'
 
@@ -9,7 +11,8 @@ type Call = <T>(what: string, fn: () => Promise<T>, timeoutMs?: number) => Promi
 const TASK_STOP_GRACE_S = 10
 
 /**
- * A container run to completion: created without ports or restart policy, started, its output
+ * A container run to completion: created with the revision's settings but without ports or
+ * restart policy, started, its output
  * followed line by line until it exits, its exit code read, and removed afterwards whatever
  * happened (a timeout or an abort stops it first). `call` is the runtime's engine-call wrapper
  * (deadline, unreachable → DOCKER_UNREACHABLE).
@@ -43,35 +46,51 @@ export async function runTask(docker: Docker, call: Call, opts: TaskOptions): Pr
   }
 }
 
-/** Creates a task's container: no port, no restart, an init process as PID 1 (it forwards signals). */
+/**
+ * Creates a task's container with the revision's container settings (create-options.ts; no port,
+ * no restart, an init process as PID 1) and joins its other networks before it starts, as an
+ * instance does. A container that could not be set up is removed again.
+ */
 async function createTask(
   docker: Docker,
   call: Call,
-  opts: Pick<TaskOptions, 'name' | 'image' | 'env' | 'command' | 'labels'>,
-  io: { Tty?: boolean; OpenStdin?: boolean; StdinOnce?: boolean; AttachStdin?: boolean; AttachStdout?: boolean; AttachStderr?: boolean },
+  opts: Pick<TaskOptions, 'name' | 'image' | 'env' | 'command' | 'labels' | 'settings'>,
+  io: TaskIo,
   consoleSize?: { rows: number; columns: number },
 ): Promise<Docker.Container> {
-  return call('container create', async () => {
+  const { create, connect } = taskCreateOptions({ ...opts, io, consoleSize })
+  const container = await call('container create', async () => {
     try {
-      return await docker.createContainer({
-        name: opts.name,
-        Image: opts.image,
-        Cmd: opts.command,
-        Env: Object.entries(opts.env ?? {}).map(([k, v]) => `${k}=${v}`),
-        Labels: opts.labels,
-        ...io,
-        // The terminal's size from the start (a resize after start races a command that asks at once).
-        HostConfig: { Init: true, RestartPolicy: { Name: 'no' }, ...(consoleSize ? { ConsoleSize: [consoleSize.rows, consoleSize.columns] } : {}) },
-      })
+      return await docker.createContainer(create)
     } catch (err) {
-      if ((err as { statusCode?: number }).statusCode === 404) {
-        throw new ForrestError('IMAGE_NOT_FOUND', `image "${opts.image}" is not on this Docker host`, {
-          cause: err,
-          suggestion: 'Deploy the revision to this host first (forrest deploy), or name a revision that runs here with --revision.',
-        })
-      }
+      if ((err as { statusCode?: number }).statusCode === 404) throw notFound(opts.image, err)
       throw err
     }
+  })
+  try {
+    for (const join of connect) {
+      await call('network connect', () => docker.getNetwork(join.network).connect({ Container: container.id, EndpointConfig: { Aliases: join.aliases } }))
+    }
+  } catch (err) {
+    await call('container remove', () => container.remove({ force: true, v: true })).catch(() => undefined)
+    if ((err as { statusCode?: number }).statusCode === 404) throw notFound(opts.image, err)
+    throw err
+  }
+  return container
+}
+
+/** A 404 at create or connect: the image, or a network of the settings, is not on this host. */
+function notFound(image: string, err: unknown): ForrestError {
+  const message = dockerMessage(err)
+  if (/network/i.test(message)) {
+    return new ForrestError('HOST_NOT_READY', `${message}: a network the container settings name is not on this Docker host; nothing was run`, {
+      cause: err,
+      suggestion: 'Create it there (docker network create NAME, or your compose project), then run the command again.',
+    })
+  }
+  return new ForrestError('IMAGE_NOT_FOUND', `image "${image}" is not on this Docker host`, {
+    cause: err,
+    suggestion: 'Deploy the revision to this host first (forrest deploy), or name a revision that runs here with --revision.',
   })
 }
 

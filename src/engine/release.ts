@@ -60,7 +60,7 @@ export const releaseNote = (cmd: string[]): string => `release command ${JSON.st
 
 /**
  * The release command itself: the spec's release command, once, in one container of the new revision's
- * image with the app's env and secrets, on the first placeable host, before any instance of the
+ * image with the app's env, secrets and container settings (networks, volumes...), on the first placeable host, before any instance of the
  * revision starts (the old revision still serves). Its output streams into the deploy's output
  * with secret values masked; the container is removed afterwards. Returns the report when it
  * exited 0; throws RELEASE_FAILED (with the report) on a non-zero exit or the timeout. Recording
@@ -85,6 +85,8 @@ export async function runRelease(
     env: x.env.values,
     command: x.release.command,
     labels: { ...x.extraLabels, ...req.spec.labels, ...forrestLabels({ owner: x.identity.owner, app, kind: 'release', revision: x.target.revision, template: x.target.templateHash, prefix: req.spec.announce.prefix }) },
+    // The app's networks and volumes: a migration reaches the database by name and sees the app's data.
+    settings: req.spec.container,
     timeoutMs: x.release.timeout,
     signal: req.signal,
     onLine: (raw) => {

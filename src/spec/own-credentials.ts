@@ -25,3 +25,8 @@ export function ownCredentialProblem(name: string): string | undefined {
   if (!OWN.has(name)) return undefined
   return `$${name} is one of forrest's own credentials and is never passed to a container; give the app its own variable (e.g. export APP_${name.replace(/^(FORREST_|ETCDCTL_|DOCKER_)/, '')} in the deploy job) and write {fromEnv: APP_${name.replace(/^(FORREST_|ETCDCTL_|DOCKER_)/, '')}}`
 }
+
+/** A copy of `env` without forrest's own credentials (a deploy hook's environment starts from it). */
+export function withoutOwnCredentials(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(env).filter(([k]) => !OWN.has(k)))
+}

@@ -4,6 +4,7 @@ import { dirname, join, resolve } from 'node:path'
 import { ForrestError, toForrestError } from '../errors.js'
 import { runHook } from '../deploy-hooks/run-hook.js'
 import type { RolloutResult } from '../engine/types.js'
+import { withoutOwnCredentials } from '../spec/own-credentials.js'
 import type { DeploymentSpec } from '../spec/types.js'
 
 type HookName = 'preDeploy' | 'postDeploy' | 'onFailure'
@@ -26,7 +27,7 @@ export function deployHooks(spec: DeploymentSpec, file: string, facts: { image: 
     try {
       const resultFile = dir ? join(dir, 'result.json') : ''
       if (dir) await writeFile(resultFile, JSON.stringify(json, null, 2))
-      const env = { ...process.env, ...base, FORREST_HOOK: ENV_NAME[name], FORREST_RESULT: resultFile, ...extra }
+      const env = hookEnvironment(process.env, { ...base, FORREST_HOOK: ENV_NAME[name], FORREST_RESULT: resultFile, ...extra })
       const r = await runHook(argv, { cwd, env, timeoutMs: hooks!.timeout })
       if (r.exitCode === 0 && !r.timedOut) return undefined
       return r.error ? `could not start ${JSON.stringify(argv[0])}: ${r.error}` : r.timedOut ? `timed out after ${hooks!.timeout / 1000}s (hooks.timeout)` : `exited ${r.exitCode}`
@@ -57,6 +58,13 @@ export function deployHooks(spec: DeploymentSpec, file: string, facts: { image: 
     },
   }
 }
+
+/**
+ * A hook's environment: the job's, without forrest's own credentials (spec/own-credentials.ts), and
+ * the deploy's facts on top. A hook is code the deployment file runs with the job's privileges;
+ * it needs no registry password, etcd password or fingerprint key of forrest's. Pure.
+ */
+export const hookEnvironment = (jobEnv: NodeJS.ProcessEnv, facts: Record<string, string>): NodeJS.ProcessEnv => ({ ...withoutOwnCredentials(jobEnv), ...facts })
 
 const revisionEnv = (r: Partial<RolloutResult>, exit: number): Record<string, string> => ({
   FORREST_REVISION: r.revision === undefined ? '' : String(r.revision),

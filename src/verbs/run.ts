@@ -28,7 +28,7 @@ export interface RunResult {
 
 /**
  * `forrest run APP -- CMD…`: a one-off container of a revision (the current one, or a named one
- * still in history) with the app's env and secrets, on the first host the app may run on, the
+ * still in history) with the app's env, secrets and container settings (its networks, volumes...), on the first host the app may run on, the
  * caller's stdio attached; never announced, never adopted by a rollout (kind "run"), removed
  * afterwards. Changes nothing else and takes no lock: it is how a console or a backfill runs.
  */
@@ -56,6 +56,7 @@ export async function runOneOff(ctx: Context, req: RunRequest): Promise<RunResul
     env: env.values,
     command: req.command,
     labels: { ...ctx.config.extraLabels, ...spec.labels, ...forrestLabels({ owner: identity.owner, app: req.app, kind: 'run', revision: rec.revision, template: rec.templateHash, prefix: spec.announce.prefix }) },
+    settings: spec.container,
     tty: req.tty,
     size: req.size,
     stdin: req.stdin,

@@ -37,11 +37,14 @@ afterAll(async () => {
 })
 
 describe('deploy hooks', () => {
-  it('preDeploy and postDeploy run with the app, image, revision, outcome, exit code and result file; their output stays off --json stdout', async () => {
+  it('preDeploy and postDeploy run with the app, image, revision, outcome, exit code and result file, without forrest\'s own credentials; their output stays off --json stdout', async () => {
     const spec = specFile(`${app}-v1`, { ...fast, image: 'demo/myapp:1', hooks: { preDeploy: recorder(), postDeploy: recorder(), onFailure: recorder() } })
-    const res = await forrest(['deploy', spec, '--json'], env)
+    // forrest's own credentials are in the job's environment but never in a hook's.
+    const res = await forrest(['deploy', spec, '--json'], { ...env, FORREST_SECRET_KEY: `hook-key-${run.id}` })
     expect(res.code, res.stderr).toBe(0)
     expect(JSON.parse(res.stdout)).toMatchObject({ outcome: 'succeeded', revision: 1 })
+    expect(hookEnv('pre-deploy')).not.toHaveProperty('FORREST_SECRET_KEY')
+    expect(hookEnv('post-deploy')).not.toHaveProperty('FORREST_SECRET_KEY')
     expect(res.stderr).toContain('hook pre-deploy says hello')
     expect(res.stderr).toContain('hook post-deploy says hello')
     expect(hookEnv('pre-deploy')).toMatchObject({ FORREST_APP: app, FORREST_HOOK: 'pre-deploy', FORREST_IMAGE: 'demo/myapp:1', FORREST_IMAGE_ID: expect.stringMatching(/^sha256:/), FORREST_RESULT: '' })

@@ -145,3 +145,49 @@ describe('release command against real dockerd and etcd', () => {
     expect(migrations).toHaveLength(1)
   })
 })
+
+/**
+ * The release command and `forrest run` get the revision's container settings (#25, #26): a
+ * migration reaches the database by name on the app's user network (here the second network,
+ * joined by connect before start) and writes to the app's named volume, which the new revision's
+ * instances and a `forrest run` container then read.
+ */
+describe('release command and forrest run with the container settings', () => {
+  const tag = run.id.slice(-6)
+  const appS = `rs${tag}`
+  const front = `fr-a-${tag}`
+  const back = `fr-b-${tag}`
+  const volume = `fr-vol-${tag}`
+
+  beforeAll(async () => {
+    await docker('network', 'create', '--label', run.label, front)
+    await docker('network', 'create', '--label', run.label, back)
+    await docker('run', '-d', '--name', `fr-db-${tag}`, '--label', run.label, '--network', back, '--network-alias', 'db', 'demo/myapp:2')
+  })
+
+  afterAll(async () => {
+    await removeByLabel(run.label)
+    await docker('network', 'rm', front, back).catch(() => undefined)
+    await docker('volume', 'rm', volume).catch(() => undefined)
+  })
+
+  it('the release command reaches db by name on the app network and writes the volume the new revision and forrest run read', async () => {
+    const spec = specFile(`${appS}-v1`, {
+      ...fast,
+      name: appS,
+      replicas: 1,
+      image: 'demo/myapp:1',
+      container: { networks: [front, back], volumes: [`${volume}:/data`] },
+      release: { command: ['/bin/sh', '-c', 'wget -q -O- http://db:8080/ > /data/migrated && echo "migrated to $(cat /data/migrated)"'] },
+    })
+    const res = await json(['deploy', spec])
+    expect(res.code, res.stderr).toBe(0)
+    expect(res.out.release).toMatchObject({ exitCode: 0, output: ['migrated to v2'] })
+    const [instance] = (await docker('ps', '--filter', `label=forrest.app=${appS}`, '--filter', 'label=forrest.kind=rollout', '--format', '{{.Names}}')).split('\n').filter(Boolean)
+    expect(await docker('exec', instance!, 'cat', '/data/migrated')).toBe('v2')
+    const one = await forrest(['run', appS, '--', '/bin/sh', '-c', 'cat /data/migrated; wget -q -O- http://db:8080/'], env)
+    expect(one.code, one.stderr).toBe(0)
+    expect(one.stdout.trim().split('\n')).toEqual(['v2', 'v2'])
+    expect(await docker('ps', '-a', '--filter', `label=forrest.app=${appS}`, '--filter', 'label=forrest.kind=run', '-q')).toBe('')
+  })
+})
