@@ -87,7 +87,9 @@ secret() { # name -> the secret, made on first use
 # engine ID, own certs.d = registry trust of this daemon only); hostname forrest-lab-hN.
 host_exec() {
   local n=$1; shift
-  exec unshare --mount --uts --propagation slave -- \
+  # setsid: a daemon of the lab outlives the process group that started it (a test that restarts
+  # an engine, a shell job that ends); without it, killing that group SIGKILLed h1's dockerd.
+  exec setsid unshare --mount --uts --propagation slave -- \
     nsenter --net="/run/netns/$(host_ns "$n")" -- \
     /bin/sh -ec '
       H=$1; N=$2; shift 2
