@@ -98,7 +98,14 @@ describe('forrest gateway as a service (real etcd, HAProxy, Docker)', () => {
       expect(v1.code, v1.stdout + v1.stderr).toBe(0)
       v2 = await forrest(['deploy', specFile(`${app}-v2`, { ...base, image: 'demo/myapp:2' })], stack.env, 60_000)
       expect(v2.code, v2.stdout + v2.stderr).toBe(0)
-      await pollUntil(async () => sample(await scrape(), 'forrest_gateway_withdraw_to_drained_seconds_count', { forced: 'false' }) === 2, { timeoutMs: 10_000, what: 'two drains counted' })
+      // The gauges describe HAProxy as of the gateway's last pass: a drained server leaves them on the pass that deletes it.
+      await pollUntil(
+        async () => {
+          const t = await scrape()
+          return sample(t, 'forrest_gateway_withdraw_to_drained_seconds_count', { forced: 'false' }) === 2 && sample(t, 'forrest_gateway_servers', { backend: 'app', state: 'up' }) === 2
+        },
+        { timeoutMs: 10_000, what: 'two drains counted and two servers up' },
+      )
     } finally {
       scraping = false
       await scraper
