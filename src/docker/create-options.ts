@@ -8,8 +8,7 @@
 import type Docker from 'dockerode'
 import { parseBytes } from '../spec/bytes.js'
 import { DEFAULT_LOGGING } from '../spec/container.js'
-import type { ContainerSettings } from '../spec/types.js'
-import type { RunOptions } from './runtime.js'
+import type { ContainerBase, RunOptions } from './runtime.js'
 
 /** A network joined after create: Engine API 1.41 takes one network at create, the others by connect. */
 export interface NetworkJoin {
@@ -21,16 +20,6 @@ export interface CreatePlan {
   create: Docker.ContainerCreateOptions
   /** Networks to connect before the container starts. */
   connect: NetworkJoin[]
-}
-
-/** What every forrest container is created from: identity, process and the container settings. */
-interface BaseCreate {
-  name?: string
-  image: string
-  env?: Record<string, string>
-  command?: string[]
-  labels: Record<string, string>
-  settings?: ContainerSettings
 }
 
 /** An instance: the settings, then its published port, restart policy and stop timeout (forrest's own, not overridable). */
@@ -69,7 +58,7 @@ export interface TaskIo {
  * networks, volumes, limits, user...), but never a published port or a restart, and always an
  * init process as PID 1 (a timeout's or Ctrl-C's SIGTERM reaches the command).
  */
-export function taskCreateOptions(opts: BaseCreate & { io?: TaskIo; consoleSize?: { rows: number; columns: number } }): CreatePlan {
+export function taskCreateOptions(opts: ContainerBase & { io?: TaskIo; consoleSize?: { rows: number; columns: number } }): CreatePlan {
   const { create, connect } = settingsPlan(opts)
   return {
     create: {
@@ -88,7 +77,7 @@ export function taskCreateOptions(opts: BaseCreate & { io?: TaskIo; consoleSize?
 }
 
 /** The container settings' part, shared by instances and tasks. */
-function settingsPlan(opts: BaseCreate): CreatePlan {
+function settingsPlan(opts: ContainerBase): CreatePlan {
   const s = opts.settings ?? {}
   const networks: NetworkJoin[] = (s.networks ?? []).map((n) => (typeof n === 'string' ? { network: n, aliases: [] } : { network: n.name, aliases: n.aliases }))
   const [first, ...rest] = networks

@@ -54,15 +54,21 @@ export interface PullProgress {
   bytesTotal: number
 }
 
-export interface RunOptions {
+/** What every forrest container is created from: identity, process and the container settings (docker/create-options.ts maps them). */
+export interface ContainerBase {
   /** Container name; Docker picks one (e.g. sharp_mccarthy) when absent. */
   name?: string
   image: string
-  containerPort: number
-  bindIp: string
   env?: Record<string, string>
   command?: string[]
   labels: Record<string, string>
+  /** The spec's container settings; a task (release command, `forrest run`) gets them too, never a port or restart. */
+  settings?: ContainerSettings
+}
+
+export interface RunOptions extends ContainerBase {
+  containerPort: number
+  bindIp: string
   /**
    * A fixed host port (kept across restarts, so the registered address stays right); absent:
    * Docker picks one, which a restart would change.
@@ -70,21 +76,12 @@ export interface RunOptions {
   hostPort?: number
   /** unless-stopped: crashes and engine restarts bring it back; default no. */
   restart?: 'no' | 'unless-stopped'
-  /** The spec's container settings (docker/create-options.ts maps them). */
-  settings?: ContainerSettings
   /** How long a stop waits between the stop signal and SIGKILL (recorded on the container too). */
   stopGraceSeconds?: number
 }
 
 /** A container run to completion (a release command, `forrest run`): no port, never restarted. */
-export interface TaskOptions {
-  name?: string
-  image: string
-  env?: Record<string, string>
-  command?: string[]
-  labels: Record<string, string>
-  /** The revision's container settings (networks, volumes, limits...), as its instances get them; never a port or restart. */
-  settings?: ContainerSettings
+export interface TaskOptions extends ContainerBase {
   /** Stopped (SIGTERM, then SIGKILL after 10 s) when this passes; the result says timedOut. */
   timeoutMs: number
   /** Each line of its stdout/stderr, as it comes. */
@@ -99,14 +96,8 @@ export interface TaskResult {
 }
 
 /** A container run with the caller's stdio attached (`forrest run`): no port, never restarted, removed after. */
-export interface AttachedTaskOptions {
-  name?: string
-  image: string
-  env?: Record<string, string>
+export interface AttachedTaskOptions extends ContainerBase {
   command: string[]
-  labels: Record<string, string>
-  /** The revision's container settings, as for a task. */
-  settings?: ContainerSettings
   /** A terminal: one raw stream (stdout and stderr together), sized to `size`. */
   tty: boolean
   size?: { rows: number; columns: number }
