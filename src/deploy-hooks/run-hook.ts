@@ -12,14 +12,17 @@ export interface HookRun {
  * stderr both on forrest's stderr (stdout stays the command's result, e.g. --json). Past the
  * timeout it gets SIGTERM, then SIGKILL 5 s later. Never throws.
  */
+/** How long a hook that outlived its timeout gets between SIGTERM and SIGKILL. */
+const HOOK_KILL_GRACE_MS = 5000
+
 export function runHook(argv: string[], opts: { cwd: string; env: NodeJS.ProcessEnv; timeoutMs: number }): Promise<HookRun> {
   return new Promise((resolve) => {
     let timedOut = false
     const child = spawn(argv[0]!, argv.slice(1), { cwd: opts.cwd, env: opts.env, stdio: ['ignore', process.stderr, process.stderr] })
-    const kill = setTimeout(() => {
+    const kill = setTimeout(() => { // hooks.timeout: the hook's deadline
       timedOut = true
       child.kill('SIGTERM')
-      setTimeout(() => child.kill('SIGKILL'), 5000).unref()
+      setTimeout(() => child.kill('SIGKILL'), HOOK_KILL_GRACE_MS).unref() // the deadline after SIGTERM
     }, opts.timeoutMs)
     child.once('error', (err) => {
       clearTimeout(kill)

@@ -7,6 +7,9 @@ import type { AttachedTaskOptions, TaskOptions, TaskResult } from './runtime.js'
 
 type Call = <T>(what: string, fn: () => Promise<T>, timeoutMs?: number) => Promise<T>
 
+/** After the exit, how long the last output in flight is waited for (a deadline, not a pause). */
+const OUTPUT_DRAIN_MS = 2000
+
 /** How long a task that timed out (or was interrupted) gets between SIGTERM and SIGKILL. */
 const TASK_STOP_GRACE_S = 10
 
@@ -21,7 +24,7 @@ export async function runTask(docker: Docker, call: Call, opts: TaskOptions): Pr
   const container = await createTask(docker, call, opts, {})
   let timedOut = false
   const stop = () => container.stop({ t: TASK_STOP_GRACE_S }).catch(() => undefined)
-  const timer = setTimeout(() => {
+  const timer = setTimeout(() => { // release.timeout: the task's deadline
     timedOut = true
     void stop()
   }, opts.timeoutMs)
@@ -123,7 +126,7 @@ export async function runAttached(docker: Docker, call: Call, opts: AttachedTask
     }
     const { StatusCode } = await exited
     // The last output may still be in flight after the exit: wait for the stream's end, briefly.
-    await Promise.race([outputDone, new Promise((r) => setTimeout(r, 2000).unref())])
+    await Promise.race([outputDone, new Promise((r) => setTimeout(r, OUTPUT_DRAIN_MS).unref())]) // the drain deadline
     return { id: container.id, exitCode: StatusCode, timedOut: false }
   } finally {
     opts.signal?.removeEventListener('abort', onAbort)

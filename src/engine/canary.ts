@@ -32,7 +32,7 @@ export async function analyseCanary(ctx: Context, run: CanaryRun): Promise<Canar
   const started = Date.now()
   const start = await snapshot(ctx, run.prefix)
   try {
-    await sleep(run.spec.window, undefined, { signal: run.signal })
+    await sleep(run.spec.window, undefined, { signal: run.signal }) // update.canary.window: traffic is observed, not polled (abort ends it)
   } catch {
     throw new ForrestError('INTERRUPTED', 'interrupted during the canary window')
   }
