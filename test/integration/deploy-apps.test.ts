@@ -85,6 +85,19 @@ describe('forrest deploy DIR: several apps in their declared order', () => {
     expect([...started].sort((x: number, y: number) => x - y)).toEqual(started)
   }, 120_000)
 
+  it('status with no app: every app one row of one table, --json every app', async () => {
+    const res = await forrest(['status'], env)
+    expect(res.code, res.stdout + res.stderr).toBe(0)
+    const rows = res.stdout.split('\n').filter((l) => l.startsWith('│')).map((l) => l.split('│').slice(1, -1).map((c) => c.trim()))
+    expect(rows[0], res.stdout).toEqual(['APP', 'REV', 'IMAGE', 'DESIRED', 'HEALTHY', 'REGISTERED', 'RUNNING', 'HOSTS', 'PREFIX', 'STATE'])
+    expect(rows.slice(1), res.stdout).toEqual([apps.db, apps.tail, apps.web].map((app) => [app, '1', 'demo/myapp:1', '1', '1', '1', '1', 'local', `${run.prefix}/${app}`, 'OK']))
+    // One table: no per-instance tables in the overview.
+    expect(res.stdout).not.toContain('INSTANCE')
+    const json = JSON.parse((await forrest(['status', '--json'], env)).stdout)
+    expect(json.converged).toBe(true)
+    expect(json.apps.map((a: { app: string }) => a.app).sort()).toEqual(Object.values(apps).sort())
+  }, 60_000)
+
   it('stops at the first failure: the one before deployed, the failing one rolled back, the rest not attempted; its exit code', async () => {
     const dir = dirWith({
       'a-web.yml': spec(apps.web, 'demo/myapp:bad', { dependsOn: [apps.db], health: { type: 'http', path: '/', interval: '100ms', deadline: '2s' } }),
