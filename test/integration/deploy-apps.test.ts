@@ -98,6 +98,23 @@ describe('forrest deploy DIR: several apps in their declared order', () => {
     expect(json.apps.map((a: { app: string }) => a.app).sort()).toEqual(Object.values(apps).sort())
   }, 60_000)
 
+  it('--dry-run plans every app in order and changes nothing', async () => {
+    const before = await state()
+    const dir = dirWith({
+      'a-web.yml': spec(apps.web, 'demo/myapp:2', { dependsOn: [apps.db] }),
+      'c-db.yml': spec(apps.db, 'demo/myapp:2'),
+    })
+    const res = await forrest(['deploy', dir, '--dry-run', '--json'], env)
+    expect(res.code, res.stderr).toBe(0)
+    const out = JSON.parse(res.stdout)
+    expect(out.outcome).toBe('dry-run')
+    expect(out.apps.map((a: { app: string; status: string; result: { outcome: string } }) => [a.app, a.status, a.result.outcome])).toEqual([
+      [apps.db, 'planned', 'dry-run'],
+      [apps.web, 'planned', 'dry-run'],
+    ])
+    expect(await state()).toEqual(before)
+  }, 60_000)
+
   it('stops at the first failure: the one before deployed, the failing one rolled back, the rest not attempted; its exit code', async () => {
     const dir = dirWith({
       'a-web.yml': spec(apps.web, 'demo/myapp:bad', { dependsOn: [apps.db], health: { type: 'http', path: '/', interval: '100ms', deadline: '2s' } }),
