@@ -68,6 +68,12 @@ Reloads: servers added at runtime are not in haproxy.cfg, so a reloaded HAProxy 
     const routes = this.routes(flags, config)
     if (flags['init-config']) return this.initConfig(flags['init-config'], { ...flags, routes, checkIntervalMs })
     if (flags.metrics) parseListenAddress(flags.metrics) // bad input: exit 2 before anything starts
+    // The gauges (desired servers, applied revision, verdicts) are one gateway's: several routes would overwrite each other's.
+    if (flags.metrics && routes.length > 1) {
+      throw new ForrestError('BAD_INPUT', '--metrics describes one route; with several --route nothing was started', {
+        suggestion: 'Drop --metrics, or run one gateway per app (--prefix/--backend) each with its own --metrics address.',
+      })
+    }
     if (!flags.socket) throw new ForrestError('BAD_INPUT', '--socket is required', { suggestion: 'Pass the HAProxy admin socket path, e.g. --socket /run/haproxy/admin.sock.' })
     const { createEtcdClient } = await import('../registry/client.js') // lazy: keeps CLI start-up fast
     // A 2 s deadline on each etcd call (5 s elsewhere): a deploy waits 5 s for the gateway's ack,

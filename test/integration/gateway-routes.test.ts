@@ -155,6 +155,7 @@ describe('one gateway, several routes, one HAProxy (real HAProxy, etcd, Docker)'
       [['--route', 'no-equals-sign'], /expected PREFIX=BACKEND/],
       [['--route', `${prefixes.a}=x`, '--route', `${prefixes.a}=y`], /prefix .* is already routed to backend x/],
       [['--route', `${prefixes.a}=x`, '--backend', 'app'], /--prefix and --backend go with the single form/],
+      [['--route', `${prefixes.a}=x`, '--route', `${prefixes.b}=y`, '--metrics', '127.0.0.1:9999'], /--metrics describes one route/],
     ] as const) {
       const res = await forrest(['gateway', '--socket', socket, ...args], env)
       expect(res.code, res.stderr).toBe(EXIT.badInput)
