@@ -27,9 +27,9 @@ export async function loadHostsFile(file: string): Promise<HostSpec[]> {
   const hosts = data && typeof data === 'object' && !Array.isArray(data) ? (data as Record<string, unknown>).hosts : undefined
   const parsed = hostsSchema.safeParse(hosts)
   if (!parsed.success) {
-    const why = hosts === undefined ? 'it has no hosts: list' : parsed.error.issues.map((i) => `hosts.${i.path.join('.')}: ${i.message}`).join('; ')
+    const why = hosts === undefined ? 'it has no hosts: list' : hosts === 'inventory' ? 'its hosts come from the shared inventory (hosts: inventory)' : parsed.error.issues.map((i) => `hosts.${i.path.join('.')}: ${i.message}`).join('; ')
     throw new ForrestError('BAD_INPUT', `cannot read hosts from ${file}: ${why}; nothing was changed`, {
-      suggestion: 'List the hosts as in a deployment file: hosts: [{name: h2, docker: tcp://10.0.0.12:2376, address: 10.0.0.12}].',
+      suggestion: hosts === 'inventory' ? 'Pass the inventory itself (forrest.hosts.yml, or the file FORREST_INVENTORY names) as --hosts-file.' : 'List the hosts as in a deployment file: hosts: [{name: h2, docker: tcp://10.0.0.12:2376, address: 10.0.0.12}].',
     })
   }
   return parsed.data as HostSpec[]

@@ -80,11 +80,24 @@ describe('forrest launch / stop --host (lab h2)', () => {
     expect(await onH2()).toEqual([])
   }, 120_000)
 
+  it('without --hosts-file, the shared inventory ($FORREST_INVENTORY) describes --host', async () => {
+    const inventory = join(dir, 'forrest.hosts.yml')
+    writeFileSync(inventory, stringify({ hosts: [{ name: 'h2', docker: 'tcp://10.213.0.12:2376', address: '10.213.0.12', tls: { certPath: lab.certPath } }] }))
+    const inv = { ...env, FORREST_INVENTORY: inventory }
+    const launched = await forrest(['launch', `${lab.registry}/demo/myapp:1`, '--name', `${name}-inv`, '--host', 'h2', '--json'], inv)
+    expect(launched.code, launched.stderr).toBe(0)
+    expect(JSON.parse(launched.stdout).address).toMatch(/^10\.213\.0\.12:\d+$/)
+    expect(await onH2()).toHaveLength(1)
+    const stopped = await forrest(['stop', `${name}-inv`, '--host', 'h2', '--drain', '100ms', '--grace', '2'], inv)
+    expect(stopped.code, stopped.stdout + stopped.stderr).toBe(0)
+    expect(await onH2()).toEqual([])
+  }, 120_000)
+
   it('a host the file does not name, or --host without a file: exit 2, nothing started', async () => {
     const unknown = await forrest(['launch', `${lab.registry}/demo/myapp:1`, '--host', 'h9', '--hosts-file', hostsFile], env)
     expect(unknown.code, unknown.stderr).toBe(EXIT.badInput)
     expect(unknown.stderr).toContain(`no host "h9" in ${hostsFile} (it lists h1, h2); nothing was changed`)
-    const noFile = await forrest(['stop', 'whatever', '--host', 'h2'], env)
+    const noFile = await forrest(['stop', 'whatever', '--host', 'h2'], { ...env, FORREST_INVENTORY: '' })
     expect(noFile.code, noFile.stderr).toBe(EXIT.badInput)
     expect(noFile.stderr).toContain('--host h2: where is it? Pass --hosts-file FILE')
     expect(await onH2()).toEqual([])
