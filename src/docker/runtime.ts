@@ -67,8 +67,9 @@ export interface ContainerBase {
 }
 
 export interface RunOptions extends ContainerBase {
-  containerPort: number
-  bindIp: string
+  /** The port published on bindIp; absent (a worker process): nothing is published. */
+  containerPort?: number
+  bindIp?: string
   /**
    * A fixed host port (kept across restarts, so the registered address stays right); absent:
    * Docker picks one, which a restart would change.

@@ -1,14 +1,12 @@
 import type { CurrentRecord } from '../registry/records.js'
-import { withCanary } from '../plan/canary.js'
-import { planRollout } from '../plan/plan-rollout.js'
 import type { RolloutPlan } from '../plan/types.js'
-import { resolveCanaryCount, resolveStrategy } from '../spec/strategy.js'
+import { resolveCanaryCount } from '../spec/strategy.js'
 import type { CanarySpec } from '../spec/types.js'
 import type { Decided } from './decide.js'
 import { heldCanaryNote } from './held-canary.js'
 import type { Observation } from './observe.js'
 import { releaseNote, releaseRuns } from './release.js'
-import { placeable } from './step-deps.js'
+import { planApp } from './process-plan.js'
 import type { RolloutRequest } from './types.js'
 
 /** Deploy after `forrest scale`: the file's replica count wins, and the plan says so. Pure. */
@@ -22,10 +20,10 @@ export function scaleOverrideNote(current: CurrentRecord | undefined, replicas: 
 export function makePlan(req: RolloutRequest, decided: Decided, observed: Observation): { plan: RolloutPlan; canarySpec?: CanarySpec } {
   const { spec } = req
   const { revision, target } = decided.decision
-  const planned = planRollout({ revision, templateHash: target.templateHash, replicas: req.replicas, hosts: placeable(req.hosts, spec), ...resolveStrategy({ ...spec, replicas: req.replicas }) }, observed.state)
   // A canary guards a deploy of a new revision; scale and rollback restore something known.
   const canarySpec = req.kind === 'deploy' ? spec.update.canary : undefined
-  const plan = canarySpec ? withCanary(planned, resolveCanaryCount(canarySpec.count, req.replicas)) : planned
+  const canaryCount = canarySpec ? resolveCanaryCount(canarySpec.count, req.replicas) : undefined
+  const plan = planApp(spec, { revision, templateHash: target.templateHash, replicas: req.replicas, hosts: req.hosts, observed: observed.state, ...(canaryCount !== undefined ? { canaryCount } : {}) })
   plan.notes.push(...observed.notes)
   plan.notes.unshift(...(req.notes ?? []))
   const override = req.kind === 'deploy' ? scaleOverrideNote(decided.current, req.replicas) : undefined

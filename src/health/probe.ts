@@ -145,6 +145,23 @@ export function runningProbe(runtime: ContainerRuntime): ReadinessProbe {
   }
 }
 
+/**
+ * A worker's health.running: healthy once the container has run that long since it (last)
+ * started, without Docker restarting it; an exit or restart in that time fails it (poll says which).
+ */
+export function runningForProbe(runtime: ContainerRuntime, spec: HealthSpec & { running: number }): ReadinessProbe {
+  const running = spec.running
+  return {
+    waitUntilHealthy: (target, signal) =>
+      poll(runtime, { ...spec, successes: 1, deadline: spec.deadline + running }, target, async () => {
+        const info = await runtime.inspect(target.containerId)
+        // Not running, or restarted: never ok; poll names the exit (its crash check) or fails at the deadline.
+        const up = info?.running && !info.restartCount && info.startedAt ? Date.now() - info.startedAt.getTime() : 0
+        return { ok: up >= running, detail: `running ${up}ms of ${running}ms` }
+      }, signal),
+  }
+}
+
 export function probeFor(runtime: ContainerRuntime, spec: HealthSpec): ReadinessProbe {
   switch (spec.type) {
     case 'http':
@@ -152,6 +169,6 @@ export function probeFor(runtime: ContainerRuntime, spec: HealthSpec): Readiness
     case 'docker':
       return dockerHealthProbe(runtime, spec)
     case 'none':
-      return runningProbe(runtime)
+      return spec.running ? runningForProbe(runtime, { ...spec, running: spec.running }) : runningProbe(runtime)
   }
 }

@@ -1,0 +1,133 @@
+/**
+ * Processes (`processes:` in the file): a web process and a worker from one image and revision,
+ * through real etcd, HAProxy with `forrest gateway`, and Docker. The worker proves it runs (a
+ * heartbeat file the test reads with `docker exec`), is never in etcd or HAProxy, rolls with web
+ * under load with zero failed requests, scales on its own, and a failing worker rolls the whole
+ * app back.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { Etcd3 } from 'etcd3'
+import { stringify } from 'yaml'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { EXIT } from '../../src/errors.js'
+import { createEtcdClient } from '../../src/registry/client.js'
+import { docker, forrest, testRun } from '../helpers/cli.js'
+import type { TestHaproxy } from '../helpers/haproxy.js'
+import { startLbStack, type LbStack } from '../helpers/lb-stack.js'
+import { startLoad } from '../helpers/load.js'
+import { pollUntil } from '../helpers/etcd.js'
+
+const run = testRun('processes')
+const app = `processes-${run.id.slice(-6)}`
+const dir = mkdtempSync(join(tmpdir(), 'forrest-processes-'))
+
+/** The worker: writes "<tag> <epoch seconds>" to /heartbeat five times a second (epoch seconds: it changes every second). */
+const heartbeat = (tag: string) => ['/bin/sh', '-c', `while true; do echo "${tag} $(date +%s)" > /heartbeat; sleep 0.2; done`]
+
+function spec(name: string, o: { image: string; webReplicas?: number; workerReplicas?: number; worker?: string[] }): string {
+  const file = join(dir, `${name}.yml`)
+  writeFileSync(
+    file,
+    stringify({
+      name: app,
+      image: o.image,
+      labels: { team: 'processes' },
+      update: { drain: '200ms', stopGracePeriod: '1s' },
+      processes: {
+        web: { port: 8080, replicas: o.webReplicas ?? 2, health: { path: '/', interval: '100ms', deadline: '5s' } },
+        worker: {
+          command: o.worker ?? heartbeat('v1'),
+          replicas: o.workerReplicas ?? 2,
+          health: { running: '1s', interval: '100ms', deadline: '5s' },
+          stopGracePeriod: '2s',
+          stopSignal: 'SIGTERM',
+          update: { maxSurge: 0, maxUnavailable: 1 },
+        },
+      },
+    }),
+  )
+  return file
+}
+
+/** name process revision state of every container of the app. */
+const containers = async () =>
+  (await docker('ps', '-a', '--filter', `label=forrest.app=${app}`, '--format', '{{.Names}} {{.Label "forrest.process"}} {{.Label "forrest.revision"}} {{.State}}')).split('\n').filter(Boolean).sort()
+const workerNames = async () => (await containers()).filter((c) => c.split(' ')[1] === 'worker').map((c) => c.split(' ')[0]!)
+const beat = async (name: string) => (await docker('exec', name, 'cat', '/heartbeat')).split(' ')
+
+describe('web + worker processes (real etcd, HAProxy, Docker)', () => {
+  let stack: LbStack
+  let haproxy: TestHaproxy
+  let client: Etcd3
+  let env: NodeJS.ProcessEnv
+  const keys = async () => Object.keys(await client.getAll().prefix(`/${run.prefix}/`).strings()).map((k) => k.split('/').at(-1)!).sort()
+  const servers = async () => (await haproxy.runtime.servers('app')).map((s) => s.name).sort()
+
+  beforeAll(async () => {
+    stack = await startLbStack(run, { serversFile: true })
+    ;({ haproxy, env } = stack)
+    client = createEtcdClient([stack.etcd.endpoint], { callTimeoutMs: 2000 })
+  }, 40_000)
+
+  afterAll(async () => {
+    client?.close()
+    await stack?.stop()
+  }, 40_000)
+
+  it('deploys web and a worker: the worker runs (its heartbeat advances) and is never in etcd or HAProxy', async () => {
+    const res = await forrest(['deploy', spec('v1', { image: 'demo/myapp:1' }), '--json'], env)
+    expect(res.code, res.stderr).toBe(0)
+    const out = JSON.parse(res.stdout)
+    expect(out).toMatchObject({ outcome: 'succeeded', revision: 1, replicas: 2, processes: { worker: 2 } })
+    expect(await containers()).toEqual([`${app}-r1-1  1 running`, `${app}-r1-2  1 running`, `${app}-worker-r1-1 worker 1 running`, `${app}-worker-r1-2 worker 1 running`])
+    // Only web is announced: its keys, its HAProxy servers.
+    expect(await keys()).toEqual([`${app}-r1-1`, `${app}-r1-2`])
+    await pollUntil(async () => (await servers()).length === 2, { timeoutMs: 10_000, what: 'HAProxy has the web servers' })
+    expect(await servers()).toEqual([`${app}-r1-1`, `${app}-r1-2`])
+    // Nothing of the worker under the records root's instance records either.
+    const all = Object.keys(await client.getAll().strings())
+    expect(all.filter((k) => k.includes('-worker-'))).toEqual([])
+    // The worker is alive: its heartbeat moves.
+    for (const name of await workerNames()) {
+      const [tag, first] = await beat(name)
+      expect(tag).toBe('v1')
+      await pollUntil(async () => (await beat(name))[1] !== first, { timeoutMs: 5000, what: `${name}'s heartbeat advances` })
+    }
+  }, 60_000)
+
+  it('rolls web and worker to a new revision under load through HAProxy with zero failed requests', async () => {
+    const load = startLoad({ url: `${haproxy.url}/`, concurrency: 6, pauseMs: 15, maxDurationMs: 60_000 })
+    const deployed = (async () => {
+      await new Promise((r) => setTimeout(r, 300)) // some v1 traffic before the rollout
+      const r = await forrest(['deploy', spec('v2', { image: 'demo/myapp:2', worker: heartbeat('v2') })], env)
+      await new Promise((r) => setTimeout(r, 300)) // and some on the final set
+      return r
+    })()
+    const res = await deployed.finally(() => undefined)
+    const report = await load.stop()
+    expect(res.code, res.stdout + res.stderr).toBe(0)
+    const failures = report.samples.filter((s) => s.status !== 200).slice(0, 5)
+    expect(failures).toEqual([])
+    expect(report.errors).toBe(0)
+    expect(report.sent).toBeGreaterThan(100)
+    expect(new Set(report.samples.map((s) => s.body))).toEqual(new Set(['v1', 'v2']))
+    expect(await containers()).toEqual([`${app}-r2-1  2 running`, `${app}-r2-2  2 running`, `${app}-worker-r2-1 worker 2 running`, `${app}-worker-r2-2 worker 2 running`])
+    expect(await keys()).toEqual([`${app}-r2-1`, `${app}-r2-2`])
+    for (const name of await workerNames()) expect((await beat(name))[0]).toBe('v2')
+  }, 90_000)
+
+  it('a worker that fails its health rolls the whole app back: web and worker on the previous revision', async () => {
+    const res = await forrest(['deploy', spec('bad-worker', { image: 'demo/myapp:1', worker: ['/bin/sh', '-c', 'echo cannot reach the queue; exit 3'] })], env)
+    expect(res.code, res.stdout + res.stderr).toBe(EXIT.rolledBack)
+    expect(res.stderr).toMatch(/worker-r3-1 exited with code 3/)
+    expect(res.stderr).toContain('cannot reach the queue')
+    expect(res.stderr).toContain('rolled back to revision 2')
+    // Every container is revision 2 again: two web (announced), two workers (not), nothing of revision 3 left.
+    const now = await containers()
+    expect(now.map((c) => c.split(' ').slice(1).join(' '))).toEqual([' 2 running', ' 2 running', 'worker 2 running', 'worker 2 running'])
+    expect(await keys()).toEqual(now.filter((c) => c.includes('  2 ')).map((c) => c.split(' ')[0]))
+    for (const name of await workerNames()) expect((await beat(name))[0]).toBe('v2')
+  }, 90_000)
+})
