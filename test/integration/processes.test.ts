@@ -130,4 +130,24 @@ describe('web + worker processes (real etcd, HAProxy, Docker)', () => {
     expect(await keys()).toEqual(now.filter((c) => c.includes('  2 ')).map((c) => c.split(' ')[0]))
     for (const name of await workerNames()) expect((await beat(name))[0]).toBe('v2')
   }, 90_000)
+
+  it('scales one process on its own; an unknown process or a bare count is exit 2 with nothing changed', async () => {
+    const before = await containers()
+    const unknown = await forrest(['scale', app, 'wroker=5'], env)
+    expect(unknown.code, unknown.stderr).toBe(EXIT.badInput)
+    expect(unknown.stderr).toContain(`${app} has no process "wroker"; its processes: web, worker; nothing was changed`)
+    const bare = await forrest(['scale', app, '3'], env)
+    expect(bare.code, bare.stderr).toBe(EXIT.badInput)
+    expect(bare.stderr).toContain('has several processes (web, worker): say which to scale')
+    expect(await containers()).toEqual(before)
+
+    const res = await forrest(['scale', app, 'worker=3', '--json'], env)
+    expect(res.code, res.stderr).toBe(0)
+    expect(JSON.parse(res.stdout)).toMatchObject({ outcome: 'succeeded', replicas: 2, processes: { worker: 3 } })
+    const after = await containers()
+    // Web untouched (same containers), one more worker of the same revision, still not announced.
+    expect(after.filter((c) => !c.includes(' worker '))).toEqual(before.filter((c) => !c.includes(' worker ')))
+    expect(after.filter((c) => c.includes(' worker ')).map((c) => c.split(' ').slice(1).join(' '))).toEqual(['worker 2 running', 'worker 2 running', 'worker 2 running'])
+    expect(await keys()).toEqual(before.filter((c) => !c.includes(' worker ')).map((c) => c.split(' ')[0]))
+  }, 60_000)
 })
