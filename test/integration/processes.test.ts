@@ -24,7 +24,7 @@ const app = `processes-${run.id.slice(-6)}`
 const dir = mkdtempSync(join(tmpdir(), 'forrest-processes-'))
 
 /** The worker: writes "<tag> <epoch seconds>" to /heartbeat five times a second (epoch seconds: it changes every second). */
-const heartbeat = (tag: string) => ['/bin/sh', '-c', `while true; do echo "${tag} $(date +%s)" > /heartbeat; sleep 0.2; done`]
+const heartbeat = (tag: string) => ['/bin/sh', '-c', `echo "worker ${tag} started"; while true; do echo "${tag} $(date +%s)" > /heartbeat; sleep 0.2; done`]
 
 function spec(name: string, o: { image: string; webReplicas?: number; workerReplicas?: number; worker?: string[] }): string {
   const file = join(dir, `${name}.yml`)
@@ -96,6 +96,27 @@ describe('web + worker processes (real etcd, HAProxy, Docker)', () => {
       await pollUntil(async () => (await beat(name))[1] !== first, { timeoutMs: 5000, what: `${name}'s heartbeat advances` })
     }
   }, 60_000)
+
+  it('status, logs and --json say which process each instance belongs to', async () => {
+    const status = await forrest(['status', app, '--json'], env)
+    expect(status.code, status.stdout + status.stderr).toBe(0)
+    const [s] = JSON.parse(status.stdout).apps
+    expect(s).toMatchObject({ converged: true, desired: 2, healthy: 2, registered: 2, processes: { worker: { desired: 2, healthy: 2 } } })
+    expect(s.instances.filter((i: { process?: string }) => i.process === 'worker').map((i: { registered: boolean; health: string }) => [i.registered, i.health])).toEqual([[false, 'healthy'], [false, 'healthy']])
+    const human = await forrest(['status', app], env)
+    expect(human.stdout).toContain('processes: web 2/2 healthy (announced), worker 2/2 healthy (worker, not announced)')
+
+    const logs = await forrest(['logs', app, '--process', 'worker', '--json'], env)
+    expect(logs.code, logs.stderr).toBe(0)
+    const out = JSON.parse(logs.stdout)
+    expect(out.instances.map((i: { name: string }) => i.name)).toEqual([`${app}-worker-r1-1`, `${app}-worker-r1-2`])
+    expect(out.lines.map((l: { text: string }) => l.text)).toEqual(['worker v1 started', 'worker v1 started'])
+    const web = await forrest(['logs', app, '--process', 'web', '--json'], env)
+    expect(JSON.parse(web.stdout).instances.map((i: { name: string }) => i.name)).toEqual([`${app}-r1-1`, `${app}-r1-2`])
+    const unknown = await forrest(['logs', app, '--process', 'wroker'], env)
+    expect(unknown.code).toBe(EXIT.badInput)
+    expect(unknown.stderr).toContain(`${app} has no process "wroker"; its processes: web, worker`)
+  }, 30_000)
 
   it('rolls web and worker to a new revision under load through HAProxy with zero failed requests', async () => {
     const load = startLoad({ url: `${haproxy.url}/`, concurrency: 6, pauseMs: 15, maxDurationMs: 60_000 })
