@@ -171,4 +171,18 @@ describe('web + worker processes (real etcd, HAProxy, Docker)', () => {
     expect(after.filter((c) => c.includes(' worker ')).map((c) => c.split(' ').slice(1).join(' '))).toEqual(['worker 2 running', 'worker 2 running', 'worker 2 running'])
     expect(await keys()).toEqual(before.filter((c) => !c.includes(' worker ')).map((c) => c.split(' ')[0]))
   }, 60_000)
+
+  it('rollback rolls every process back, keeping the scaled counts; history names the process changes', async () => {
+    const res = await forrest(['rollback', app, '--json'], env)
+    expect(res.code, res.stdout + res.stderr).toBe(0)
+    const out = JSON.parse(res.stdout)
+    expect(out).toMatchObject({ outcome: 'succeeded', replicas: 2, processes: { worker: 3 } })
+    const now = await containers()
+    expect(now.map((c) => c.split(' ').slice(1).join(' '))).toEqual([` ${out.revision} running`, ` ${out.revision} running`, ...Array(3).fill(`worker ${out.revision} running`)])
+    for (const name of await workerNames()) expect((await beat(name))[0]).toBe('v1')
+    const history = await forrest(['history', app, '--json'], env)
+    const changes = JSON.parse(history.stdout).revisions.find((r: { revision: number }) => r.revision === 2).changes
+    expect(changes).toContain('worker: command ' + JSON.stringify(heartbeat('v1')) + ' → ' + JSON.stringify(heartbeat('v2')))
+  }, 90_000)
 })
+

@@ -83,3 +83,18 @@ describe('processes: in the deployment file', () => {
     expect(found.map((p) => `${p.path}: ${p.message}`).join('\n')).toMatch(/worker/)
   })
 })
+
+describe('diff of processes (history, plan)', () => {
+  it('names added, removed and changed workers, and web\'s replicas as web\'s', async () => {
+    const { diffSpecs } = await import('../../src/spec/diff.js')
+    const a = loadSpec(WEB_AND_WORKER, FILE)
+    const b = loadSpec(WEB_AND_WORKER.replace('--queue, default', '--queue, mail').replace('replicas: 2', 'replicas: 4').replace('stopGracePeriod: 5m', 'stopGracePeriod: 1m') + '  mailer:\n    command: [bin/mailer]\n', FILE)
+    expect(diffSpecs(a, b)).toEqual([
+      'web: replicas 2 → 4',
+      'process +mailer (worker, 1 replica)',
+      'worker: command ["bin/worker","--queue","default"] → ["bin/worker","--queue","mail"]',
+      'worker: stopGracePeriod 300000ms → 60000ms',
+    ])
+    expect(diffSpecs(b, a)).toContain('process -mailer')
+  })
+})
