@@ -5,7 +5,7 @@
  * under load with zero failed requests, scales on its own, and a failing worker rolls the whole
  * app back.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Etcd3 } from 'etcd3'
@@ -160,6 +160,19 @@ describe('web + worker processes (real etcd, HAProxy, Docker)', () => {
     const bare = await forrest(['scale', app, '3'], env)
     expect(bare.code, bare.stderr).toBe(EXIT.badInput)
     expect(bare.stderr).toContain('has several processes (web, worker): say which to scale')
+    // Bad files: refused before anything is asked or touched.
+    const badFiles: Array<[string, string, RegExp]> = [
+      ['worker health path', readFileSync(spec('ok', { image: 'demo/myapp:2' }), 'utf8').replace('running: 1s', 'path: /healthz'), /processes\.worker\.health\.path: .*never probed over HTTP/],
+      ['top-level replicas', `replicas: 3\n${readFileSync(spec('ok', { image: 'demo/myapp:2' }), 'utf8')}`, /replicas: with processes, replicas is set per process: move it under processes\.web/],
+      ['revision-like name', readFileSync(spec('ok', { image: 'demo/myapp:2' }), 'utf8').replace('  worker:', '  r2:'), /processes\.r2: process name "r2" collides with forrest's instance names/],
+    ]
+    for (const [what, text, message] of badFiles) {
+      const file = join(dir, `bad-${what.replace(/ /g, '-')}.yml`)
+      writeFileSync(file, text)
+      const res = await forrest(['deploy', file], env)
+      expect(res.code, `${what}: ${res.stderr}`).toBe(EXIT.badInput)
+      expect(res.stderr, what).toMatch(message)
+    }
     expect(await containers()).toEqual(before)
 
     const res = await forrest(['scale', app, 'worker=3', '--json'], env)

@@ -88,4 +88,11 @@ describe('planning processes', () => {
     const observed: ObservedState = { app: APP, currentRevision: 1, instances: web(1, 1, 2) }
     expect(plan(target(2, 2), [], observed)).toEqual(planRollout(target(2, 2), observed))
   })
+
+  it('the dry-run text marks each worker wave', async () => {
+    const { describePlan } = await import('../../src/plan/describe.js')
+    const p = plan(target(1, 1), [worker('worker', 1, 1)], { app: APP, instances: [] })
+    expect(describePlan(p).filter((l) => l.startsWith('wave'))).toEqual(['wave 1: start shop-r1-1', 'wave 2 (worker, not announced): start shop-worker-r1-1'])
+  })
 })
+
