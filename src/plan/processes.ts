@@ -51,7 +51,9 @@ export function withWorkers(web: RolloutPlan, workers: WorkerTarget[], observed:
     else processes[process] = target.replicas
     const tag = <S extends PlanStep>(s: S): S => ({ ...s, process, announced: false, ...(s.kind === 'retire' ? { registered: false, stopGracePeriod } : {}) })
     waves.push(...plan.waves.map((w) => ({ ...w, starts: w.starts.map(tag), retires: w.retires.map(tag) })))
-    notes.push(...plan.notes.map((n) => `${process}: ${n}`))
+    // The planner's notes name the instances' name stem (shop-worker): said as the process, and a worker runs rather than serves.
+    const stem = `${processInstanceApp(observed.app, process)} `
+    notes.push(...plan.notes.map((n) => `${process}: ${n.replaceAll(stem, '').replace(/^is up to date/, 'up to date').replace(/ serving\b/, ' running')}`))
     if (ACTION_RANK.indexOf(plan.action) > ACTION_RANK.indexOf(action)) action = plan.action
   }
   // A new revision is an update of the app even where a process has nothing to replace (a new worker).

@@ -40,7 +40,7 @@ function formatApp(a: AppStatus): string[] {
   if (a.instances.length > 0) {
     const t = plainTable(['INSTANCE', 'HOST', 'CONTAINER', 'ADDRESS', 'REV', 'STATE', 'REGISTERED', 'HEALTH', 'UPTIME', 'RESTARTS'])
     for (const i of a.instances) {
-      t.push([i.name, i.host ?? '-', i.container ?? '-', i.address ?? '-', i.revision ?? '?', i.oomKilled ? `${i.state} (OOM-killed)` : i.state, i.registered ? 'yes' : i.process ? `no (${i.process}: worker)` : 'no', `${i.health} (${i.healthDetail})`, formatUptime(i.uptimeSeconds), i.restarts ?? '-'])
+      t.push([i.name, i.host ?? '-', i.container ?? '-', i.address ?? '-', i.revision ?? '?', i.oomKilled ? `${i.state} (OOM-killed)` : i.state, i.registered ? 'yes' : i.process ? 'no (worker)' : 'no', `${i.health} (${i.healthDetail})`, formatUptime(i.uptimeSeconds), i.restarts ?? '-'])
     }
     for (const line of t.lines()) lines.push(line) // not push(...lines): a very large fleet would pass more arguments than the stack holds
   }

@@ -35,7 +35,7 @@ describe('planning processes', () => {
     expect(steps.map((s) => s.instance)).toEqual(['shop-r1-1', 'shop-r1-2', 'shop-worker-r1-1', 'shop-worker-r1-2', 'shop-worker-r1-3'])
     expect(steps.filter((s) => s.process === 'worker').every((s) => s.announced === false)).toBe(true)
     expect(steps.filter((s) => s.process === undefined).every((s) => s.announced === undefined)).toBe(true)
-    expect(p.notes).toContain('worker: create shop-worker revision 1: start 3 instances')
+    expect(p.notes).toContain('worker: create revision 1: start 3 instances')
   })
 
   it('rolls both to a new revision within each process\'s own bounds; a worker retire stops with its grace and is never withdrawn', () => {
@@ -73,6 +73,7 @@ describe('planning processes', () => {
     const p = plan(target(2, 1), [worker('worker', 2, 2)], observed)
     expect(p.action).toBe('noop')
     expect(p.waves).toEqual([])
+    expect(p.notes).toEqual(['shop is up to date: revision 2, 1/1 serving', 'worker: up to date: revision 2, 2/2 running'])
   })
 
   it('retires the instances of a process no longer in the file', () => {
