@@ -95,7 +95,7 @@ export function checkBounds(replicas: number, update: Pick<UpdateSpec, 'maxSurge
 }
 
 /** Every problem of a processes map, with its path: names, ports, worker health, strategies. */
-export function checkProcesses(app: string, processes: Record<string, RawProcess>, appUpdate: UpdateSpec, ctx: Ctx): void {
+export function checkProcesses(app: string, processes: Record<string, RawProcess>, appUpdate: UpdateSpec, ctx: Ctx, hostLabels?: Array<Record<string, string>>): void {
   const at = (...path: PropertyKey[]) => ['processes', ...path]
   if (!processes[WEB]) {
     ctx.addIssue({ code: 'custom', path: at(), message: `no web process: name the process that serves behind the load balancer web (processes.web, with its port); an app of workers only is not supported yet` })
@@ -106,6 +106,11 @@ export function checkProcesses(app: string, processes: Record<string, RawProcess
     }
     const update = p.update ?? appUpdate
     checkBounds(p.replicas, update, at(name, 'update', 'maxSurge'), ctx)
+    const wanted = Object.entries(p.placement?.labels ?? {})
+    if (p.placement && !hostLabels) ctx.addIssue({ code: 'custom', path: at(name, 'placement'), message: 'placement needs a hosts list to choose from' })
+    else if (wanted.length && hostLabels && !hostLabels.some((l) => wanted.every(([k, v]) => l[k] === v))) {
+      ctx.addIssue({ code: 'custom', path: at(name, 'placement', 'labels'), message: `no host carries all these labels, so ${name} could not run` })
+    }
     if (name === WEB) continue
     if (p.port !== undefined) {
       ctx.addIssue({ code: 'custom', path: at(name, 'port'), message: `only the web process is announced behind the load balancer; a worker has no port: remove it (or name this process web)` })

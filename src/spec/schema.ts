@@ -365,7 +365,7 @@ export const deploymentSchema = z
   .strictObject(rootShape)
   .superRefine((spec, ctx) => {
     checkHosts(spec, ctx)
-    if (spec.processes) checkProcesses(spec.name, spec.processes, spec.update, ctx)
+    if (spec.processes) checkProcesses(spec.name, spec.processes, spec.update, ctx, spec.hosts?.map((h) => h.labels))
     else checkBounds(spec.replicas, spec.update, ['update', 'maxSurge'], ctx)
   })
   .transform(liftProcesses)

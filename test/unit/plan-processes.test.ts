@@ -97,3 +97,13 @@ describe('planning processes', () => {
   })
 })
 
+
+describe('a deploy after forrest scale of a worker', () => {
+  it('says the file\'s count replaces the scaled one', async () => {
+    const { workerScaleOverrideNotes } = await import('../../src/engine/make-plan.js')
+    const current = { revision: 2, replicas: 2, updatedAt: 't', by: 'a', scaled: { replicas: 2, at: 'T', by: 'ops' }, processes: { worker: 5, mailer: 1 } }
+    const spec = { processes: { worker: { replicas: 2 }, mailer: { replicas: 1 } } } as never
+    expect(workerScaleOverrideNotes(current, spec)).toEqual(['worker: replicas 5 (set by forrest scale at T by ops) → 2 (from the file)'])
+    expect(workerScaleOverrideNotes({ ...current, scaled: undefined }, spec)).toEqual([])
+  })
+})

@@ -98,3 +98,13 @@ describe('diff of processes (history, plan)', () => {
     expect(diffSpecs(b, a)).toContain('process -mailer')
   })
 })
+
+describe('a process placement', () => {
+  const HOSTS = 'hosts:\n  - {name: h1, docker: "unix:///var/run/docker.sock", address: 10.0.0.1, labels: {role: web}}\n  - {name: h2, docker: "tcp://h2:2376", address: 10.0.0.2, labels: {role: jobs}}\n'
+  it('picks hosts by label per process, and is refused without hosts or with labels no host has', () => {
+    const spec = loadSpec(HOSTS + WEB_AND_WORKER.replace('replicas: 3', 'replicas: 3\n    placement: {labels: {role: jobs}}'), FILE)
+    expect(spec.processes!.worker!.placement).toEqual({ labels: { role: 'jobs' } })
+    expect(problems(WEB_AND_WORKER.replace('replicas: 3', 'replicas: 3\n    placement: {labels: {role: jobs}}')).map((p) => `${p.path}: ${p.message}`)).toEqual(['processes.worker.placement: placement needs a hosts list to choose from'])
+    expect(problems(HOSTS + WEB_AND_WORKER.replace('replicas: 3', 'replicas: 3\n    placement: {labels: {role: gpu}}')).map((p) => `${p.path}: ${p.message}`)).toEqual(['processes.worker.placement.labels: no host carries all these labels, so worker could not run'])
+  })
+})
