@@ -90,6 +90,11 @@ export interface TaskOptions extends ContainerBase {
   signal?: AbortSignal
 }
 
+export interface ExecResult {
+  exitCode: number
+  output: string
+}
+
 export interface TaskResult {
   id: string
   exitCode: number
@@ -158,6 +163,8 @@ export interface ContainerRuntime {
   /** Force-removes. Already gone is success. */
   remove(id: string): Promise<void>
   logs(id: string, tail: number): Promise<string>
+  /** Runs a command inside the running container (a worker's health.command): exit code and output; past the timeout, exit -1. */
+  exec(id: string, command: string[], timeoutMs: number): Promise<ExecResult>
   /** The container's stdout and stderr, line by line with Docker's timestamps. A container that is gone has no lines. */
   logLines(id: string, opts: LogOptions): AsyncIterable<LogLine>
 }

@@ -56,7 +56,7 @@ async function waitHealthy(deps: StepDeps, host: HostTarget, c: ContainerInfo, w
   try {
     const health = await probeFor(host.runtime, worker.health).waitUntilHealthy({ containerId: c.id, name: c.name, address: '' }, deps.signal)
     deps.mark?.(c.name, 'healthy')
-    const how = worker.health.type === 'docker' ? 'HEALTHCHECK healthy' : `running ${worker.health.running ?? 0}ms`
+    const how = worker.health.type === 'docker' ? 'HEALTHCHECK healthy' : worker.health.type === 'command' ? 'health command passed' : `running ${worker.health.running ?? 0}ms`
     return { detail: `${how} in ${health.ms}ms (worker: not announced)`, ms: Date.now() - t0 }
   } catch (err) {
     const logs = (await host.runtime.logs(c.id, 20).catch(() => '')).trim()

@@ -162,6 +162,18 @@ export function runningForProbe(runtime: ContainerRuntime, spec: HealthSpec & { 
   }
 }
 
+/** A worker's health.command: run inside the container each interval, exit 0 passes (Compose's healthcheck test). */
+export function commandProbe(runtime: ContainerRuntime, spec: HealthSpec & { command: string[] }): ReadinessProbe {
+  return {
+    waitUntilHealthy: (target, signal) =>
+      poll(runtime, spec, target, async () => {
+        const r = await runtime.exec(target.containerId, spec.command, spec.timeout).catch((err: Error) => ({ exitCode: -1, output: err.message }))
+        const last = r.output.trim().split('\n').at(-1) ?? ''
+        return { ok: r.exitCode === 0, detail: `health command exit ${r.exitCode}${last ? `: ${last.slice(0, 200)}` : ''}` }
+      }, signal),
+  }
+}
+
 export function probeFor(runtime: ContainerRuntime, spec: HealthSpec): ReadinessProbe {
   switch (spec.type) {
     case 'http':
@@ -170,5 +182,8 @@ export function probeFor(runtime: ContainerRuntime, spec: HealthSpec): Readiness
       return dockerHealthProbe(runtime, spec)
     case 'none':
       return spec.running ? runningForProbe(runtime, { ...spec, running: spec.running }) : runningProbe(runtime)
+    case 'command':
+      if (!spec.command) throw new ForrestError('INTERNAL', 'health type command without a command')
+      return commandProbe(runtime, { ...spec, command: spec.command })
   }
 }

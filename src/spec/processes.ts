@@ -15,7 +15,7 @@ import { resolveCount } from './count.js'
 
 // Shapes of the parsed (not yet lifted) file, structurally: types.ts depends on schema.ts, which depends on this.
 interface HealthSpec {
-  type: 'http' | 'docker' | 'none'
+  type: 'http' | 'docker' | 'none' | 'command'
   path: string
   status: number
   interval: number
@@ -23,6 +23,7 @@ interface HealthSpec {
   successes: number
   deadline: number
   running?: number
+  command?: string[]
 }
 interface UpdateSpec {
   maxSurge: number | string
@@ -58,7 +59,7 @@ interface RawProcess<U extends UpdateSpec = UpdateSpec> {
   replicas: number
   port?: number
   command?: string[]
-  health: Omit<HealthSpec, 'type' | 'path' | 'status'> & { type?: HealthSpec['type']; path?: string; status?: number; running: number }
+  health: Omit<HealthSpec, 'type' | 'path' | 'status' | 'command'> & { type?: 'http' | 'docker' | 'none'; path?: string; status?: number; running: number; command?: string[] }
   update?: U
   placement?: { labels: Record<string, string> }
   stopSignal?: string
@@ -111,7 +112,13 @@ export function checkProcesses(app: string, processes: Record<string, RawProcess
     else if (wanted.length && hostLabels && !hostLabels.some((l) => wanted.every(([k, v]) => l[k] === v))) {
       ctx.addIssue({ code: 'custom', path: at(name, 'placement', 'labels'), message: `no host carries all these labels, so ${name} could not run` })
     }
-    if (name === WEB) continue
+    if (name === WEB) {
+      if (p.health.command) ctx.addIssue({ code: 'custom', path: at(name, 'health', 'command'), message: 'web is probed over HTTP where the load balancer reaches it; health.command is for workers: remove it' })
+      continue
+    }
+    if (p.health.command && p.health.type !== undefined) {
+      ctx.addIssue({ code: 'custom', path: at(name, 'health', 'type'), message: `health.command is its own kind of check: remove health.type (${p.health.type})` })
+    }
     if (p.port !== undefined) {
       ctx.addIssue({ code: 'custom', path: at(name, 'port'), message: `only the web process is announced behind the load balancer; a worker has no port: remove it (or name this process web)` })
     }
@@ -148,12 +155,13 @@ const processUpdate = <U extends UpdateSpec>(p: RawProcess<U>, app: U): U => {
 
 /** A worker's health: docker (the image HEALTHCHECK) or none (running for `running`); never http. */
 function workerHealth(h: RawProcess['health']): HealthSpec {
-  const { running, type, path: _path, status: _status, ...timing } = h
+  const { running, type, path: _path, status: _status, command, ...timing } = h
+  if (command) return { ...timing, type: 'command', path: '/', status: 200, command }
   return { ...timing, type: type === 'docker' ? 'docker' : 'none', path: '/', status: 200, ...(type === 'docker' ? {} : { running }) }
 }
 
 function webHealth(h: RawProcess['health']): HealthSpec {
-  const { running: _running, type, path, status, ...timing } = h
+  const { running: _running, command: _command, type, path, status, ...timing } = h
   return { ...timing, type: type ?? 'http', path: path ?? '/', status: status ?? 200 }
 }
 

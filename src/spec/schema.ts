@@ -220,6 +220,11 @@ export const processHealthShape = {
   ...healthShape,
   type: z.enum(['http', 'docker', 'none']).optional().describe('With a port: http (default), docker or none. Without a port (a worker, never probed over the network): docker (the image HEALTHCHECK) or none (default: healthy once it has run for `running` without a restart).'),
   running: duration('5s', 'Worker (type none): healthy once the container has run this long without exiting or being restarted.'),
+  command: z
+    .array(z.string(), { error: 'expected a list of strings, e.g. ["bin/worker-health"] (a list, so nothing is split by a shell)' })
+    .min(1, 'expected at least the program to run')
+    .optional()
+    .describe('Worker: a command run inside the container at every interval until `successes` runs in a row exit 0 (like Compose\'s healthcheck test); each run may take up to `timeout`.'),
 }
 
 /** One process of the app (web or a worker): its own command, replicas, strategy and stop behaviour; image, env and revision are the app's. */

@@ -8,7 +8,8 @@ import type { DeploymentSpecOutput } from './schema.js'
 
 export type { ContainerSettings } from './container.js'
 
-export type HealthType = 'http' | 'docker' | 'none'
+/** command: a worker's health.command, run inside the container (exit 0 = healthy). */
+export type HealthType = 'http' | 'docker' | 'none' | 'command'
 
 export interface HealthSpec {
   type: HealthType
@@ -22,6 +23,8 @@ export interface HealthSpec {
   successes: number
   /** Per instance: not healthy by then means failed. */
   deadline: number
+  /** Type command, a worker's: run inside the container, like Compose's healthcheck test; exit 0 is a passing probe. */
+  command?: string[]
   /** Type none, a worker's: healthy once the container has run this long (ms) without exiting or a restart. */
   running?: number
 }

@@ -264,6 +264,8 @@ function healthFor(type: HealthSpec['type'], c: ContainerInfo | undefined, probe
   if (type === 'http') return probe ? [probe.ok ? 'healthy' : 'unhealthy', probe.detail] : !c ? ['unhealthy', 'not running'] : ['unknown', 'not probed']
   if (!c?.running) return ['unhealthy', c ? c.state : 'no container']
   if (type === 'docker') return [c.health === 'healthy' ? 'healthy' : c.health ? 'unhealthy' : 'unknown', `docker health ${c.health ?? 'none'}`]
+  // A worker's health.command is run when it starts; status reads only, so a running worker counts.
+  if (type === 'command') return ['healthy', 'running (health command passed when it started)']
   return ['healthy', 'running (health: none)']
 }
 

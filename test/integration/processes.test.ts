@@ -26,7 +26,7 @@ const dir = mkdtempSync(join(tmpdir(), 'forrest-processes-'))
 /** The worker: writes "<tag> <epoch seconds>" to /heartbeat five times a second (epoch seconds: it changes every second). */
 const heartbeat = (tag: string) => ['/bin/sh', '-c', `echo "worker ${tag} started"; while true; do echo "${tag} $(date +%s)" > /heartbeat; sleep 0.2; done`]
 
-function spec(name: string, o: { image: string; webReplicas?: number; workerReplicas?: number; worker?: string[] }): string {
+function spec(name: string, o: { image: string; webReplicas?: number; workerReplicas?: number; worker?: string[]; workerHealth?: Record<string, unknown> }): string {
   const file = join(dir, `${name}.yml`)
   writeFileSync(
     file,
@@ -40,7 +40,7 @@ function spec(name: string, o: { image: string; webReplicas?: number; workerRepl
         worker: {
           command: o.worker ?? heartbeat('v1'),
           replicas: o.workerReplicas ?? 2,
-          health: { running: '1s', interval: '100ms', deadline: '5s' },
+          health: o.workerHealth ?? { running: '1s', interval: '100ms', deadline: '5s' },
           stopGracePeriod: '2s',
           stopSignal: 'SIGTERM',
           update: { maxSurge: 0, maxUnavailable: 1 },
@@ -122,13 +122,16 @@ describe('web + worker processes (real etcd, HAProxy, Docker)', () => {
     const load = startLoad({ url: `${haproxy.url}/`, concurrency: 6, pauseMs: 15, maxDurationMs: 60_000 })
     const deployed = (async () => {
       await new Promise((r) => setTimeout(r, 300)) // some v1 traffic before the rollout
-      const r = await forrest(['deploy', spec('v2', { image: 'demo/myapp:2', worker: heartbeat('v2') })], env)
+      // v2's worker is judged by a health command run inside it (Compose's healthcheck test): its heartbeat file exists.
+      const v2 = spec('v2', { image: 'demo/myapp:2', worker: heartbeat('v2'), workerHealth: { command: ['/bin/sh', '-c', 'grep -q v2 /heartbeat'], interval: '100ms', timeout: '2s', deadline: '5s' } })
+      const r = await forrest(['deploy', v2], env)
       await new Promise((r) => setTimeout(r, 300)) // and some on the final set
       return r
     })()
     const res = await deployed.finally(() => undefined)
     const report = await load.stop()
     expect(res.code, res.stdout + res.stderr).toBe(0)
+    expect(res.stdout).toMatch(/start .*-worker-r2-1 \(revision 2\): health command passed in \d+ms \(worker: not announced\)/)
     const failures = report.samples.filter((s) => s.status !== 200).slice(0, 5)
     expect(failures).toEqual([])
     expect(report.errors).toBe(0)

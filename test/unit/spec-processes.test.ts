@@ -54,6 +54,8 @@ describe('processes: in the deployment file', () => {
     expect(docker.processes!.worker!.health.running).toBeUndefined()
     const running = loadSpec(WEB_AND_WORKER.replace('replicas: 3', 'replicas: 3\n    health: { running: 20s }'), FILE)
     expect(running.processes!.worker!.health).toMatchObject({ type: 'none', running: 20_000 })
+    const command = loadSpec(WEB_AND_WORKER.replace('replicas: 3', 'replicas: 3\n    health: { command: [bin/check, --quick], timeout: 5s }'), FILE)
+    expect(command.processes!.worker!.health).toMatchObject({ type: 'command', command: ['bin/check', '--quick'], timeout: 5000 })
     const base = loadSpec(WEB_AND_WORKER, FILE)
     const moreWorkers = loadSpec(WEB_AND_WORKER.replace('replicas: 3', 'replicas: 7'), FILE)
     const otherCommand = loadSpec(WEB_AND_WORKER.replace('--queue, default', '--queue, mail'), FILE)
@@ -67,6 +69,8 @@ describe('processes: in the deployment file', () => {
     ['a process name that reads as a revision', WEB_AND_WORKER.replace('  worker:', '  r2:'), 'processes.r2', /collides with forrest's instance names \(shop-r2-r1-1/],
     ['an uppercase process name', WEB_AND_WORKER.replace('  worker:', '  Worker:'), 'processes.Worker', /use lowercase \(worker\)/],
     ['no web process', `${BASE}processes:\n  worker: { command: [w] }\n`, 'processes', /no web process/],
+    ['a health command on web', WEB_AND_WORKER.replace('health: { path: /healthz }', 'health: { path: /healthz, command: [x] }'), 'processes.web.health.command', /health.command is for workers/],
+    ['a health command with a type', WEB_AND_WORKER.replace('replicas: 3', 'replicas: 3\n    health: { type: docker, command: [x] }'), 'processes.worker.health.type', /remove health.type \(docker\)/],
     ['a canary on a worker', WEB_AND_WORKER.replace('replicas: 3', 'replicas: 3\n    update: { canary: { count: 1 } }'), 'processes.worker.update.canary', /serves none/],
     ['top-level replicas with processes', `replicas: 4\n${WEB_AND_WORKER}`, 'replicas', /with processes, replicas is set per process: move it under processes.web/],
     ['top-level port with processes', `port: 80\n${WEB_AND_WORKER}`, 'port', /move it under processes.web \(processes.web.port\)/],
