@@ -361,7 +361,13 @@ export const KNOWN_KEYS: Record<string, readonly string[]> = {
   gateways: Object.keys(gatewaysShape),
   placement: ['labels'],
   ...CONTAINER_KNOWN_KEYS,
-  processes: [],
+  // Under processes.<name> (issues.ts looks a process's keys up as "process...").
+  process: Object.keys(processShape),
+  'process.health': Object.keys(processHealthShape),
+  'process.update': Object.keys(updateShape),
+  'process.update.canary': Object.keys(canaryShape),
+  'process.placement': ['labels'],
+  ...Object.fromEntries(Object.entries(CONTAINER_KNOWN_KEYS).map(([k, v]) => [`process.${k}`, v])),
 }
 
 export { resolveCount } from './count.js'

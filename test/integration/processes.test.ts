@@ -42,7 +42,7 @@ function spec(name: string, o: { image: string; webReplicas?: number; workerRepl
           replicas: o.workerReplicas ?? 2,
           health: o.workerHealth ?? { running: '1s', interval: '100ms', deadline: '5s' },
           stopGracePeriod: '2s',
-          stopSignal: 'SIGTERM',
+          stopSignal: 'SIGQUIT',
           update: { maxSurge: 0, maxUnavailable: 1 },
         },
       },
@@ -89,6 +89,10 @@ describe('web + worker processes (real etcd, HAProxy, Docker)', () => {
     // Nothing of the worker under the records root's instance records either.
     const all = Object.keys(await client.getAll().strings())
     expect(all.filter((k) => k.includes('-worker-'))).toEqual([])
+    // The worker's own stop signal and grace period are on its containers; web keeps the app's.
+    const stopOf = async (name: string) => docker('inspect', '--format', '{{.Config.StopSignal}} {{.Config.StopTimeout}}', name)
+    for (const name of await workerNames()) expect(await stopOf(name)).toBe('SIGQUIT 2')
+    expect(await stopOf(`${app}-r1-1`)).toBe('1') // no stop signal of its own (trimmed), the app's 1s
     // The worker is alive: its heartbeat moves.
     for (const name of await workerNames()) {
       const [tag, first] = await beat(name)

@@ -71,6 +71,8 @@ describe('processes: in the deployment file', () => {
     ['no web process', `${BASE}processes:\n  worker: { command: [w] }\n`, 'processes', /no web process/],
     ['a health command on web', WEB_AND_WORKER.replace('health: { path: /healthz }', 'health: { path: /healthz, command: [x] }'), 'processes.web.health.command', /health.command is for workers/],
     ['a health command with a type', WEB_AND_WORKER.replace('replicas: 3', 'replicas: 3\n    health: { type: docker, command: [x] }'), 'processes.worker.health.type', /remove health.type \(docker\)/],
+    ['a misspelt process key', WEB_AND_WORKER.replace('replicas: 3', 'replicas: 3\n    stopGracePerod: 1m'), 'processes.worker.stopGracePerod', /unknown key 'stopGracePerod' \(did you mean 'stopGracePeriod'\?\)/],
+    ['a misspelt worker health key', WEB_AND_WORKER.replace('replicas: 3', 'replicas: 3\n    health: { runing: 10s }'), 'processes.worker.health.runing', /did you mean 'running'/],
     ['a canary on a worker', WEB_AND_WORKER.replace('replicas: 3', 'replicas: 3\n    update: { canary: { count: 1 } }'), 'processes.worker.update.canary', /serves none/],
     ['top-level replicas with processes', `replicas: 4\n${WEB_AND_WORKER}`, 'replicas', /with processes, replicas is set per process: move it under processes.web/],
     ['top-level port with processes', `port: 80\n${WEB_AND_WORKER}`, 'port', /move it under processes.web \(processes.web.port\)/],
