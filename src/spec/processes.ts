@@ -153,7 +153,7 @@ const processUpdate = <U extends UpdateSpec>(p: RawProcess<U>, app: U): U => {
   return p.stopGracePeriod === undefined ? update : { ...update, stopGracePeriod: p.stopGracePeriod }
 }
 
-/** A worker's health: docker (the image HEALTHCHECK) or none (running for `running`); never http. */
+/** A worker's health: command (run inside it), docker (the image HEALTHCHECK) or none (running for `running`); never http. */
 function workerHealth(h: RawProcess['health']): HealthSpec {
   const { running, type, path: _path, status: _status, command, ...timing } = h
   if (command) return { ...timing, type: 'command', path: '/', status: 200, command }
