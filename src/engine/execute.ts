@@ -3,6 +3,7 @@ import { ForrestError } from '../errors.js'
 import type { PlanStep, RolloutPlan, Wave } from '../plan/types.js'
 import type { RendererName } from '../report/renderer.js'
 import { adoptInstance, retireInstance, startInstance, type StepDeps, type StepOutcome } from './steps.js'
+import { adoptWorker, retireWorker, startWorker } from './worker-steps.js'
 import type { StepReport, ExecutionReport } from './types.js'
 
 /** Thrown when a step failed: the failed step has been undone, the report says what ran. */
@@ -53,6 +54,13 @@ export async function executePlan(
     stopping.push(p.catch((err) => void failures.push(new ForrestError('ROLLOUT_FAILED', `${name} could not be stopped: ${(err as Error).message}`, { cause: err }))))
 
   const runStep = async (s: PlanStep, order: Wave['order']): Promise<StepOutcome> => {
+    // A worker process's step: nothing announced, withdrawn or drained (worker-steps.ts).
+    if (s.announced === false && s.process !== undefined) {
+      const w = { ...s, process: s.process }
+      if (w.kind === 'start') return startWorker(stepDeps, w)
+      if (w.kind === 'adopt') return adoptWorker(stepDeps, w)
+      return retireWorker(stepDeps, w, opts.containerIds.get(s.instance), order === 'start-first' ? deferStop(s.instance) : undefined)
+    }
     if (s.kind === 'start') return startInstance(stepDeps, s)
     if (s.kind === 'adopt') return adoptInstance(stepDeps, s)
     // stop-first retires exist to free the host first: wait for those stops.
@@ -68,11 +76,11 @@ export async function executePlan(
       try {
         const out = await runStep(s, order)
         if (out.detail) task.title = `${title(s)}: ${out.detail}`
-        steps.push({ kind: s.kind, instance: s.instance, revision: s.revision, ...(s.host ? { host: s.host } : {}), ok: true, ms: out.ms, detail: out.detail, at: started, events: marks })
+        steps.push({ kind: s.kind, instance: s.instance, ...(s.process ? { process: s.process } : {}), revision: s.revision, ...(s.host ? { host: s.host } : {}), ok: true, ms: out.ms, detail: out.detail, at: started, events: marks })
       } catch (err) {
         const fe = err instanceof ForrestError ? err : new ForrestError('ROLLOUT_FAILED', `${s.instance}: ${(err as Error).message}`, { cause: err })
         failures.push(fe)
-        steps.push({ kind: s.kind, instance: s.instance, revision: s.revision, ...(s.host ? { host: s.host } : {}), ok: false, ms: Date.now() - started, detail: fe.message, at: started, events: marks })
+        steps.push({ kind: s.kind, instance: s.instance, ...(s.process ? { process: s.process } : {}), revision: s.revision, ...(s.host ? { host: s.host } : {}), ok: false, ms: Date.now() - started, detail: fe.message, at: started, events: marks })
         throw fe
       }
     },
