@@ -8,7 +8,7 @@ import type { Decided } from './decide.js'
 import { heldCanaryNote } from './held-canary.js'
 import type { Observation } from './observe.js'
 import { releaseNote, releaseRuns } from './release.js'
-import { placeable } from './step-deps.js'
+import { placementOf } from './host-placement.js'
 import type { RolloutRequest } from './types.js'
 
 /** Deploy after `forrest scale`: the file's replica count wins, and the plan says so. Pure. */
@@ -22,11 +22,12 @@ export function scaleOverrideNote(current: CurrentRecord | undefined, replicas: 
 export function makePlan(req: RolloutRequest, decided: Decided, observed: Observation): { plan: RolloutPlan; canarySpec?: CanarySpec } {
   const { spec } = req
   const { revision, target } = decided.decision
-  const planned = planRollout({ revision, templateHash: target.templateHash, replicas: req.replicas, hosts: placeable(req.hosts, spec), ...resolveStrategy({ ...spec, replicas: req.replicas }) }, observed.state)
+  const where = placementOf(req.hosts, spec, req.availability)
+  const planned = planRollout({ revision, templateHash: target.templateHash, replicas: req.replicas, hosts: where.hosts, cordoned: where.cordoned, ...resolveStrategy({ ...spec, replicas: req.replicas }) }, observed.state)
   // A canary guards a deploy of a new revision; scale and rollback restore something known.
   const canarySpec = req.kind === 'deploy' ? spec.update.canary : undefined
   const plan = canarySpec ? withCanary(planned, resolveCanaryCount(canarySpec.count, req.replicas)) : planned
-  plan.notes.push(...observed.notes)
+  plan.notes.push(...observed.notes, ...where.notes)
   plan.notes.unshift(...(req.notes ?? []))
   const override = req.kind === 'deploy' ? scaleOverrideNote(decided.current, req.replicas) : undefined
   if (override) plan.notes.unshift(override)

@@ -11,7 +11,7 @@ import { addressError, addressNotOnHost, failedHint, hasLogLines } from './failu
 import { liveGateways } from './gateways.js'
 import { describeLeftover } from './leftover.js'
 import { observe } from './observe.js'
-import { placeable } from './step-deps.js'
+import { placedOn, placementOf } from './host-placement.js'
 import type { StepDeps } from './steps.js'
 import type { ExecutionReport, RolloutRequest, RolloutResult } from './types.js'
 
@@ -74,7 +74,7 @@ export async function recover(
   debug('rolling %s back to revision %d', app, prev.revision)
   const observed = await observe(f.deps, app, { prefix: prev.spec.announce.prefix! }, f.deps.identity, req.hosts)
   const replicas = f.currentReplicas ?? prev.spec.replicas
-  const plan = planRollout({ revision: prev.revision, templateHash: prev.templateHash, replicas, hosts: placeable(req.hosts, resolvedSpecOf(prev)), ...resolveStrategy({ ...prev.spec, replicas }) }, observed.state)
+  const plan = planRollout({ revision: prev.revision, templateHash: prev.templateHash, replicas, ...placedOn(placementOf(req.hosts, resolvedSpecOf(prev), req.availability)), ...resolveStrategy({ ...prev.spec, replicas }) }, observed.state)
   // The rollback expects the gateways live now: one that died during the failed rollout is gone.
   const gateways = await liveGateways(ctx, [prev.spec.announce.prefix!, ...observed.state.instances.map((i) => i.prefix ?? req.spec.announce.prefix)])
   const signal = f.lock ? AbortSignal.any([req.signal, f.lock.lost]) : req.signal

@@ -4,6 +4,7 @@
  * and renderers (report/) read these without reaching into the modules that do the work.
  */
 import type { HostState } from '../hosts/fleet.js'
+import type { HostAvailabilityRecord } from '../registry/host-availability.js'
 import type { CanaryAnalysis } from '../plan/canary.js'
 import type { PlanStep, RolloutPlan } from '../plan/types.js'
 import type { RendererName } from '../report/renderer.js'
@@ -42,6 +43,8 @@ export interface RolloutRequest {
   notes?: string[]
   /** The app's hosts, already reached (and their images checked) by the verb. */
   hosts: HostState[]
+  /** Hosts that are cordoned, draining or drained (read by the rollout under the app's lock). */
+  availability?: ReadonlyMap<string, HostAvailabilityRecord>
   renderer: RendererName
   signal: AbortSignal
   actor: string
