@@ -31,8 +31,8 @@ export async function settleSucceeded(
     updatedAt: now,
     by: req.actor,
     ...(req.kind === 'scale' ? { scaled: { replicas: req.replicas, at: now, by: req.actor } } : {}),
-    // A rollback keeps the replica count `forrest scale` set, so a later deploy still says it overrides it.
-    ...(req.kind === 'rollback' && current?.scaled ? { scaled: current.scaled } : {}),
+    // A rollback (or a drain) keeps the replica count `forrest scale` set, so a later deploy still says it overrides it.
+    ...((req.kind === 'rollback' || req.kind === 'drain') && current?.scaled ? { scaled: current.scaled } : {}),
   }, x.targetRec)
   await records.event(app, { at: now, kind: `${req.kind}-succeeded`, revision, by: req.actor, message: `${req.replicas} serving` })
   if (req.kind === 'abort' && req.resume) await records.setOutcome(app, req.resume.waiting, 'rolled-back')

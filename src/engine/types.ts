@@ -16,7 +16,8 @@ import type { ResolvedEnv } from './secrets.js'
 export type ResolvedSpec = DeploymentSpec & { port: number; announce: { prefix: string; address: string } }
 
 export interface RolloutRequest {
-  kind: 'deploy' | 'scale' | 'rollback' | 'promote' | 'abort'
+  /** drain: the current revision and count again, placed off a draining host (forrest host drain). */
+  kind: 'deploy' | 'scale' | 'rollback' | 'promote' | 'abort' | 'drain'
   spec: ResolvedSpec
   /** The spec's env with its secrets read (in memory only), and their fingerprints. */
   env: ResolvedEnv

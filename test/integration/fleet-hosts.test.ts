@@ -1,0 +1,175 @@
+/**
+ * Operating a fleet of hosts (issue #27) on the lab's h1 and h2 (mutual TLS): cordon, drain,
+ * uncordon, for every app at once. Two apps, fleet-a behind a real HAProxy kept in step by
+ * `forrest gateway` and fleet-b on a prefix of its own. A deploy while h1 is cordoned places
+ * nothing there; uncordon then a deploy rebalances; `forrest host drain h1` under load moves both
+ * apps' instances to h2 with zero failed requests; a drain with nowhere to go is refused before
+ * touching the app (exit 22); an unknown host is exit 2 with nothing changed; a drain SIGKILLed
+ * halfway resumes when run again. Needs scripts/lab/up.sh: fails, never skips, without it.
+ */
+import { spawn } from 'node:child_process'
+import type { Etcd3 } from 'etcd3'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { EXIT } from '../../src/errors.js'
+import { createEtcdClient } from '../../src/registry/client.js'
+import { forrest, testRun } from '../helpers/cli.js'
+import { pollUntil } from '../helpers/etcd.js'
+import { requireLab, type Lab } from '../helpers/lab.js'
+import { startLbStack, type LbStack } from '../helpers/lb-stack.js'
+import { startLoad } from '../helpers/load.js'
+import { specFile } from '../helpers/spec-file.js'
+
+const t = testRun('fleet')
+const suffix = t.id.slice(-6)
+const A = `fleet-a${suffix}`
+const B = `fleet-b${suffix}`
+
+describe('forrest host cordon / drain / uncordon across two apps on h1 and h2', () => {
+  let lab: Lab
+  let stack: LbStack
+  let client: Etcd3
+  let env: NodeJS.ProcessEnv
+
+  const hosts = () => [
+    { name: 'h1', docker: 'tcp://10.213.0.11:2376', address: '10.213.0.11', tls: { certPath: lab.certPath } },
+    { name: 'h2', docker: 'tcp://10.213.0.12:2376', address: '10.213.0.12', tls: { certPath: lab.certPath } },
+  ]
+  const image = (tag: string) => `${lab.registry}/demo/myapp:${tag}`
+  const common = () => ({ hosts: hosts(), 'health.interval': '100ms', 'health.deadline': '15s', 'update.drain': '500ms', 'update.stopGracePeriod': '2s' })
+  const specA = (tag: string) => specFile(`${A}-${tag}`, { ...common(), name: A, replicas: 4, image: image(tag), 'gateways.required': 1 })
+  const specB = (tag: string) => specFile(`${B}-${tag}`, { ...common(), name: B, replicas: 2, image: image(tag), 'announce.prefix': `${t.prefix}-b` })
+  /** Where each app's instances are, by its records: host → count. */
+  const placed = async (app: string) => {
+    const recs = Object.values(await client.getAll().prefix(`/forrest/apps/${app}/instances/`).strings()).map((v) => JSON.parse(v) as { host: string })
+    const out: Record<string, number> = {}
+    for (const r of recs) out[r.host] = (out[r.host] ?? 0) + 1
+    return out
+  }
+  /** The test's containers of an app on a lab host (as an admin would list them). */
+  const containersOn = async (host: 'h1' | 'h2', app: string) => (await lab.docker(host, 'ps', '-q', '--filter', `label=${t.label}`, '--filter', `label=forrest.app=${app}`)).split('\n').filter(Boolean)
+  const ok = async (args: string[], timeout = 180_000) => {
+    const res = await forrest(args, env, timeout)
+    expect(res.code, `forrest ${args.join(' ')}\n${res.stdout}${res.stderr}`).toBe(0)
+    return res
+  }
+  const hostKeys = async () => client.getAll().prefix('/forrest/hosts/').strings()
+
+  beforeAll(async () => {
+    lab = await requireLab()
+    stack = await startLbStack(t)
+    client = createEtcdClient([stack.etcd.endpoint], { callTimeoutMs: 3000 })
+    env = { ...stack.env, DOCKER_HOST: '', DOCKER_CONFIG: lab.dockerConfig }
+    await ok(['deploy', specA('1')])
+    await ok(['deploy', specB('1')])
+  }, 300_000)
+
+  afterAll(async () => {
+    for (const h of ['h1', 'h2'] as const) {
+      const ids = await lab?.docker(h, 'ps', '-aq', '--filter', `label=${t.label}`).catch(() => '')
+      if (ids) await lab.docker(h, 'rm', '-f', ...ids.split('\n'))
+    }
+    client?.close()
+    await stack?.stop()
+  }, 120_000)
+
+  it('an unknown host is refused (exit 2) and nothing is written', async () => {
+    for (const verb of ['cordon', 'drain', 'uncordon']) {
+      const res = await forrest(['host', verb, 'h9'], env)
+      expect(res.code, res.stdout + res.stderr).toBe(EXIT.badInput)
+      expect(res.stderr).toMatch(/no host named "h9" in any app's hosts list or records; nothing was changed/)
+      expect(res.stderr).toMatch(/Known hosts: h1, h2/)
+    }
+    expect(await hostKeys()).toEqual({})
+  })
+
+  it('a deploy while h1 is cordoned places nothing there; uncordon then a deploy rebalances', async () => {
+    expect(await placed(A)).toEqual({ h1: 2, h2: 2 })
+    const cordon = await ok(['host', 'cordon', 'h1'])
+    expect(cordon.stdout).toMatch(/host h1: active → cordoned/)
+    const ls = JSON.parse((await ok(['host', 'ls', '--json'])).stdout)
+    expect(ls.hosts.find((h: { name: string }) => h.name === 'h1')).toMatchObject({ availability: 'cordoned', instances: { [A]: 2, [B]: 1 } })
+    const status = await forrest(['status', A], env)
+    expect(status.stdout).toMatch(/h1: cordoned since .*: no new instance goes there/)
+
+    const v2 = JSON.parse((await ok(['deploy', specA('2'), '--json'])).stdout)
+    expect(v2.plan.waves.flatMap((w: { starts: { host: string }[] }) => w.starts.map((s) => s.host))).toEqual(['h2', 'h2', 'h2', 'h2'])
+    expect(v2.notes.join('\n')).toMatch(/host h1 is cordoned: no new instance of .* goes there/)
+    expect(await placed(A)).toEqual({ h2: 4 })
+    expect(await containersOn('h1', A)).toHaveLength(0)
+    // B was not deployed: a cordon moves nothing by itself.
+    expect(await placed(B)).toEqual({ h1: 1, h2: 1 })
+
+    expect((await ok(['host', 'uncordon', 'h1'])).stdout).toMatch(/host h1: cordoned → active/)
+    expect(await hostKeys()).toEqual({})
+    await ok(['deploy', specA('2')])
+    expect(await placed(A)).toEqual({ h1: 2, h2: 2 })
+    expect(await containersOn('h1', A)).toHaveLength(2)
+  }, 400_000)
+
+  it('drain h1 under load through HAProxy: zero failed requests, every instance of both apps on h2, h1 drained', async () => {
+    const load = startLoad({ url: `${stack.haproxy.url}/`, concurrency: 6, pauseMs: 20, maxDurationMs: 240_000 })
+    let drain
+    try {
+      await pollUntil(() => load.report().ok > 20, { timeoutMs: 10_000, what: 'traffic through HAProxy before the drain' })
+      drain = await forrest(['host', 'drain', 'h1', '--json'], env, 300_000)
+    } finally {
+      await new Promise((r) => setTimeout(r, 500)) // a little traffic after it, on h2 only
+    }
+    const report = await load.stop()
+    expect(drain.code, drain.stdout + drain.stderr).toBe(0)
+    const result = JSON.parse(drain.stdout)
+    expect(result).toMatchObject({ host: 'h1', availability: 'drained', resumed: false })
+    expect(result.apps).toEqual([
+      { app: A, outcome: 'moved', moved: 2, revision: 2 },
+      { app: B, outcome: 'moved', moved: 1, revision: 1 },
+    ])
+    expect(report.sent).toBeGreaterThan(100)
+    expect(report.errors + report.non2xx, JSON.stringify(report.samples.filter((s) => s.status !== 200).slice(0, 5))).toBe(0)
+    expect(await placed(A)).toEqual({ h2: 4 })
+    expect(await placed(B)).toEqual({ h2: 2 })
+    expect(await containersOn('h1', A)).toHaveLength(0)
+    expect(await containersOn('h1', B)).toHaveLength(0)
+    expect(JSON.parse((await ok(['host', 'ls', '--json'])).stdout).hosts.find((h: { name: string }) => h.name === 'h1')).toMatchObject({ availability: 'drained', instances: {} })
+    // A deploy now (from any job) places nothing on h1 either.
+    await ok(['deploy', specB('1')])
+    expect(await placed(B)).toEqual({ h2: 2 })
+  }, 400_000)
+
+  it('a drain with nowhere to go stops before touching the app (exit 22), and the host stays draining', async () => {
+    const before = await placed(A)
+    const res = await forrest(['host', 'drain', 'h2'], env, 120_000)
+    expect(res.code, res.stdout + res.stderr).toBe(EXIT.noRoom)
+    expect(res.stderr).toMatch(new RegExp(`cannot drain h2: ${A} has 4 instances there and no other host may take them \\(its other hosts h1 are cordoned, draining, unreachable or outside its placement\\); ${A} was not touched, no app was moved; h2 stays draining`))
+    expect(res.stderr).toMatch(/run forrest host drain h2 again: it resumes/)
+    expect(await placed(A)).toEqual(before)
+    expect(JSON.parse((await hostKeys())['/forrest/hosts/h2']!).availability).toBe('draining')
+    await ok(['host', 'uncordon', 'h2'])
+  }, 200_000)
+
+  it('a drain SIGKILLed halfway resumes when run again', async () => {
+    await ok(['host', 'uncordon', 'h1'])
+    await ok(['deploy', specA('2')])
+    await ok(['deploy', specB('1')])
+    expect(await placed(A)).toEqual({ h1: 2, h2: 2 })
+    expect(await placed(B)).toEqual({ h1: 1, h2: 1 })
+
+    const child = spawn(process.execPath, ['bin/run.js', 'host', 'drain', 'h1'], { env, stdio: 'ignore' })
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)))
+    // Halfway: A's first instance on h2 beyond its two is recorded (started and announced), A not yet done.
+    await pollUntil(async () => ((await placed(A)).h2 ?? 0) >= 3, { timeoutMs: 120_000, intervalMs: 50, what: 'the drain to start a new instance of A on h2' })
+    child.kill('SIGKILL')
+    await exited
+    expect(JSON.parse((await hostKeys())['/forrest/hosts/h1']!).availability).toBe('draining')
+    expect(await placed(B)).toEqual({ h1: 1, h2: 1 })
+
+    // The killed run's lock lease lapses within seconds: wait for it.
+    const again = await forrest(['host', 'drain', 'h1', '--wait-lock=1m', '--json'], env, 300_000)
+    expect(again.code, again.stdout + again.stderr).toBe(0)
+    const result = JSON.parse(again.stdout)
+    expect(result).toMatchObject({ host: 'h1', availability: 'drained', resumed: true })
+    expect(await placed(A)).toEqual({ h2: 4 })
+    expect(await placed(B)).toEqual({ h2: 2 })
+    expect(await containersOn('h1', A)).toHaveLength(0)
+    expect(await containersOn('h2', A)).toHaveLength(4)
+  }, 500_000)
+})
