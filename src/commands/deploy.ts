@@ -11,13 +11,14 @@ With update.canary, a new revision starts its canary first and is judged on the 
 
 Without FORREST_IP, --ip or announce.address, a detected address that differs from the one the app runs at is refused (exit 2); with the default prefix, so is joining another app's prefix.
 
-Exit codes: 0 done (or nothing to do), 2 bad input, 3 failed (or its canary failed) and rolled back, 4 failed and needs a human, 5 another deploy holds the lock, 6 etcd unreachable, 7 Docker (a host) unreachable, 8 image not found, 11 too few live gateways (gateways.required, or a prefix move toward fewer gateways), 15 etcd denies a key the rollout writes (checked before anything changes), 19 canary passed, waiting for forrest promote or abort, 130 interrupted.`
+Exit codes: 0 done (or nothing to do), 2 bad input, 3 failed (or its canary failed) and rolled back, 4 failed and needs a human, 5 another deploy holds the lock, 6 etcd unreachable, 7 Docker (a host) unreachable (also a host that left the file's hosts list with instances still on it: --forget-host NAME), 8 image not found, 11 too few live gateways (gateways.required, or a prefix move toward fewer gateways), 15 etcd denies a key the rollout writes (checked before anything changes), 19 canary passed, waiting for forrest promote or abort, 130 interrupted.`
   static examples = ['<%= config.bin %> deploy deployments/myapp.yml', '<%= config.bin %> deploy deployments/myapp.yml --dry-run', 'CI=1 <%= config.bin %> deploy deployments/myapp.yml --wait-lock=2m --json', '<%= config.bin %> deploy deployments/myapp.yml --svg rollout.svg']
   static args = { file: Args.string({ required: true, description: 'Deployment YAML' }) }
   static flags = {
     'dry-run': Flags.boolean({ description: 'Print the plan and change nothing' }),
     'wait-lock': waitLockFlag,
     'allow-unreachable-hosts': allowUnreachableFlag,
+    'forget-host': Flags.string({ multiple: true, helpValue: 'NAME', description: "A host no longer in the file's hosts list that still has instances by the app's records and does not answer: withdraw their keys and records without touching it (without this flag such a deploy is refused, exit 7)" }),
     svg: Flags.string({ description: 'Also draw the rollout to FILE as an SVG, one lane per instance (also when it fails; see forrest render)', helpValue: 'FILE' }),
   }
 
@@ -30,7 +31,7 @@ Exit codes: 0 done (or nothing to do), 2 bad input, 3 failed (or its canary fail
     const spec = await loadSpecFile(args.file)
     return withRolloutSvg(
       flags.svg,
-      () => runRolloutVerb(this, config, { command: `deploy ${args.file}`, waitLock: flags['wait-lock'], allowUnreachableHosts: flags['allow-unreachable-hosts'], dryRun: flags['dry-run'] }, (ctx, o) => deploy(ctx, spec, args.file, o)),
+      () => runRolloutVerb(this, config, { command: `deploy ${args.file}`, waitLock: flags['wait-lock'], allowUnreachableHosts: flags['allow-unreachable-hosts'], dryRun: flags['dry-run'] }, (ctx, o) => deploy(ctx, spec, args.file, { ...o, forgetHosts: flags['forget-host'] })),
       // With --json, stdout is the result alone: the line goes to stderr.
       (line) => (this.jsonEnabled() ? this.logToStderr(line) : this.log(line)),
     )

@@ -44,7 +44,7 @@ export async function rollout(ctx: Context, request: RolloutRequest): Promise<Ro
     if (req.announceChoice) checkDetectedAddress(app, req.announceChoice, spec.announce.address, currentRec)
 
     const registry = new InstanceRegistry(ctx.etcd, ctx.config.etcdHosts, writer)
-    const observed = await observe({ registry, records }, app, { prefix }, identity, req.hosts)
+    const observed = await observe({ registry, records }, app, { prefix }, identity, req.hosts, new Set(req.forgetHosts))
     const gateways = await liveGateways(ctx, [prefix, ...observed.state.instances.map((i) => i.prefix ?? prefix)])
     if (req.announceChoice) await checkSharedPrefix({ records, registry }, app, prefix, req.announceChoice, currentRec)
     const deps = stepDeps(ctx, req, { records, registry, lock, identity, templates: revisionTemplates(decided.decision, req.env), gateways })

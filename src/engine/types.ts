@@ -44,6 +44,8 @@ export interface RolloutRequest {
   notes?: string[]
   /** The app's hosts, already reached (and their images checked) by the verb. */
   hosts: HostState[]
+  /** deploy --forget-host: hosts that left the app's list and do not answer; their instances' keys and records are withdrawn. */
+  forgetHosts?: string[]
   /** Hosts that are cordoned, draining or drained (read by the rollout under the app's lock). */
   availability?: ReadonlyMap<string, HostAvailabilityRecord>
   renderer: RendererName

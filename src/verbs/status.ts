@@ -11,7 +11,7 @@ import { readLock } from '../registry/lock.js'
 import { appNotFound, recordsOf } from '../engine/app-records.js'
 import { lockKey } from '../plan/keys.js'
 import { collectLaunched, type LaunchedStatus } from './status-launched.js'
-import { collectHostMarks, type HostMark } from './status-hosts.js'
+import { collectHostMarks, departedOf, type HostMark } from './status-hosts.js'
 import { classifyApp, probeTargets, type AppObservation, type AppStatus, type ProbeResult, type ProbeTarget } from './status-drift.js'
 
 export interface StatusReport {
@@ -47,7 +47,7 @@ export async function collectStatus(ctx: Context, app?: string): Promise<StatusR
           readLock(ctx.etcd, ctx.config.etcdHosts, lockKey(ctx.config.recordsRoot, name)),
           records.instances(name),
         ])
-        return { name, current, revisions, lock, recorded: new Set(instances.keys()) }
+        return { name, current, revisions, lock, recorded: new Set(instances.keys()), instanceRecords: [...instances.values()] }
       }),
     ),
     ctx.identity(),
@@ -105,6 +105,7 @@ export async function collectStatus(ctx: Context, app?: string): Promise<StatusR
       keys: keysByApp[i]!,
       hostOf,
       hostsDown,
+      departed: departedOf(appHosts.map((h) => h.name), a.instanceRecords),
       addressOf: (host?: string) => appHosts.find((h) => h.name === host)?.address ?? ctx.config.ip,
       ...(a.lock ? { lock: a.lock } : {}),
     }

@@ -5,7 +5,9 @@
  * nothing there; uncordon then a deploy rebalances; `forrest host drain h1` under load moves both
  * apps' instances to h2 with zero failed requests; a drain with nowhere to go is refused before
  * touching the app (exit 22); an unknown host is exit 2 with nothing changed; a drain SIGKILLed
- * halfway resumes when run again. Needs scripts/lab/up.sh: fails, never skips, without it.
+ * halfway resumes when run again. A host removed from an app's list: its instances are retired
+ * within the bounds when it answers; when it does not, the deploy is refused naming
+ * --forget-host, and with it their keys and records are withdrawn, nothing on it touched. Needs scripts/lab/up.sh: fails, never skips, without it.
  */
 import { spawn } from 'node:child_process'
 import type { Etcd3 } from 'etcd3'
@@ -18,6 +20,7 @@ import { requireLab, type Lab } from '../helpers/lab.js'
 import { startLbStack, type LbStack } from '../helpers/lb-stack.js'
 import { startLoad } from '../helpers/load.js'
 import { specFile } from '../helpers/spec-file.js'
+import { startTcpProxy } from '../helpers/tcp-proxy.js'
 
 const t = testRun('fleet')
 const suffix = t.id.slice(-6)
@@ -172,4 +175,58 @@ describe('forrest host cordon / drain / uncordon across two apps on h1 and h2', 
     expect(await containersOn('h1', A)).toHaveLength(0)
     expect(await containersOn('h2', A)).toHaveLength(4)
   }, 500_000)
+
+  it('a host removed from the list: its instances are retired within the bounds (it answers)', async () => {
+    await ok(['host', 'uncordon', 'h1'])
+    await ok(['deploy', specA('2')])
+    expect(await placed(A)).toEqual({ h1: 2, h2: 2 })
+    const onlyH2 = specFile(`${A}-h2only`, { ...common(), hosts: [hosts()[1]], name: A, replicas: 4, image: image('2'), 'gateways.required': 1 })
+    const res = JSON.parse((await ok(['deploy', onlyH2, '--json'])).stdout)
+    expect(res.notes.join('\n')).toMatch(/host h1 is no longer in .*'s hosts: its instances move to the others/)
+    const retires = res.plan.waves.flatMap((w: { retires: { host: string; reason: string }[] }) => w.retires)
+    expect(retires.map((r: { host: string; reason: string }) => `${r.host} ${r.reason}`)).toEqual(['h1 rebalance', 'h1 rebalance'])
+    for (const w of res.plan.waves) expect(w.order).toBe('start-first')
+    expect(await placed(A)).toEqual({ h2: 4 })
+    expect(await containersOn('h1', A)).toHaveLength(0)
+    // The list last deployed is the one recorded (the revision is the same): h1 is no longer A's.
+    const rows = JSON.parse((await ok(['host', 'ls', '--json'])).stdout).hosts
+    expect(rows.find((h: { name: string }) => h.name === 'h1').apps).not.toContain(A)
+    expect(rows.find((h: { name: string }) => h.name === 'h2').apps).toContain(A)
+  }, 300_000)
+
+  it('a removed host that does not answer is refused naming --forget-host; with it, its keys and records are withdrawn and nothing on it is touched', async () => {
+    // h3: h1's engine through a proxy the test can cut (the engine's certificate names 127.0.0.1).
+    const proxy = await startTcpProxy('10.213.0.11:2376')
+    try {
+      const h3 = { name: 'h3', docker: `tcp://${proxy.endpoint}`, address: '10.213.0.11', tls: { certPath: lab.certPath } }
+      const withH3 = specFile(`${B}-h3`, { ...common(), hosts: [h3, hosts()[1]], name: B, replicas: 2, image: image('1'), 'announce.prefix': `${t.prefix}-b` })
+      await ok(['deploy', withH3])
+      expect(await placed(B)).toEqual({ h2: 1, h3: 1 })
+      const keysB = async () => client.getAll().prefix(`/${t.prefix}-b/`).strings()
+      const before = await keysB()
+      proxy.cut()
+
+      const onlyH2 = specFile(`${B}-h2only`, { ...common(), hosts: [hosts()[1]], name: B, replicas: 2, image: image('1'), 'announce.prefix': `${t.prefix}-b` })
+      const refused = await forrest(['deploy', onlyH2], env, 120_000)
+      expect(refused.code, refused.stdout + refused.stderr).toBe(EXIT.dockerUnreachable)
+      expect(refused.stderr).toMatch(/a host no longer in its hosts list still has its instances by its records, and did not answer: h3 \(tcp:\/\/127\.0\.0\.1:\d+, 1 instance\).*; nothing was changed/)
+      expect(refused.stderr).toMatch(/deploy with --forget-host h3 to withdraw their keys and records without touching the host/)
+      expect(await keysB()).toEqual(before)
+
+      const wrong = await forrest(['deploy', onlyH2, '--forget-host', 'h9'], env, 120_000)
+      expect(wrong.code, wrong.stdout + wrong.stderr).toBe(EXIT.badInput)
+      expect(wrong.stderr).toMatch(/--forget-host h9: .*'s records place no instance on a host of that name outside its hosts list; nothing was changed/)
+      expect(await keysB()).toEqual(before)
+
+      const forgot = await ok(['deploy', onlyH2, '--forget-host', 'h3'])
+      expect(forgot.stdout).toMatch(/on h3 \(--forget-host\): its key and record are withdrawn; nothing on h3 is touched/)
+      expect(await placed(B)).toEqual({ h2: 2 })
+      expect(Object.values(await keysB()).every((a) => a.startsWith('10.213.0.12:'))).toBe(true)
+      expect(Object.keys(await keysB())).toHaveLength(2)
+      // The container on the host that did not answer was not touched (h3 is h1's engine).
+      expect(await containersOn('h1', B)).toHaveLength(1)
+    } finally {
+      await proxy.close()
+    }
+  }, 400_000)
 })
