@@ -1,7 +1,7 @@
 import { Args, Flags } from '@oclif/core'
 import { BaseCommand } from '../base-command.js'
 import type { RolloutResult } from '../engine/types.js'
-import { allowUnreachableFlag, expandBareWaitLock, runRolloutVerb, waitLockFlag, withRolloutSvg } from './shared.js'
+import { allowUnreachableFlag, expandBareWaitLock, inventoryFlag, runRolloutVerb, waitLockFlag, withRolloutSvg } from './shared.js'
 
 export default class Deploy extends BaseCommand {
   static summary = 'Roll out a deployment file with zero downtime: observe, plan, then launch → health → announce → withdraw → drain → stop.'
@@ -18,6 +18,7 @@ Exit codes: 0 done (or nothing to do), 2 bad input, 3 failed (or its canary fail
     'dry-run': Flags.boolean({ description: 'Print the plan and change nothing' }),
     'wait-lock': waitLockFlag,
     'allow-unreachable-hosts': allowUnreachableFlag,
+    inventory: inventoryFlag,
     'forget-host': Flags.string({ multiple: true, helpValue: 'NAME', description: "A host no longer in the file's hosts list that still has instances by the app's records and does not answer: withdraw their keys and records without touching it (without this flag such a deploy is refused, exit 7)" }),
     svg: Flags.string({ description: 'Also draw the rollout to FILE as an SVG, one lane per instance (also when it fails; see forrest render)', helpValue: 'FILE' }),
   }
@@ -28,7 +29,7 @@ Exit codes: 0 done (or nothing to do), 2 bad input, 3 failed (or its canary fail
     // Loaded on use (zod, listr2, the planner) so other commands and --version start fast.
     const [{ loadSpecFile }, { deploy }] = await Promise.all([import('../spec/load.js'), import('../verbs/deploy.js')])
     // Validate the whole file before any I/O against Docker or etcd.
-    const spec = await loadSpecFile(args.file)
+    const spec = await loadSpecFile(args.file, { inventory: flags.inventory })
     return withRolloutSvg(
       flags.svg,
       () => runRolloutVerb(this, config, { command: `deploy ${args.file}`, waitLock: flags['wait-lock'], allowUnreachableHosts: flags['allow-unreachable-hosts'], dryRun: flags['dry-run'] }, (ctx, o) => deploy(ctx, spec, args.file, { ...o, forgetHosts: flags['forget-host'] })),

@@ -1,7 +1,8 @@
 /**
  * Operating a fleet of hosts (issue #27) on the lab's h1 and h2 (mutual TLS): cordon, drain,
  * uncordon, for every app at once. Two apps, fleet-a behind a real HAProxy kept in step by
- * `forrest gateway` and fleet-b on a prefix of its own. A deploy while h1 is cordoned places
+ * `forrest gateway` and fleet-b on a prefix of its own, its hosts from the shared inventory
+ * (forrest.hosts.yml beside its file, `hosts: inventory`, picked by placement label). A deploy while h1 is cordoned places
  * nothing there; uncordon then a deploy rebalances; `forrest host drain h1` under load moves both
  * apps' instances to h2 with zero failed requests; a drain with nowhere to go is refused before
  * touching the app (exit 22); an unknown host is exit 2 with nothing changed; a drain SIGKILLed
@@ -10,6 +11,9 @@
  * --forget-host, and with it their keys and records are withdrawn, nothing on it touched. Needs scripts/lab/up.sh: fails, never skips, without it.
  */
 import { spawn } from 'node:child_process'
+import { writeFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { stringify } from 'yaml'
 import type { Etcd3 } from 'etcd3'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { EXIT } from '../../src/errors.js'
@@ -40,7 +44,12 @@ describe('forrest host cordon / drain / uncordon across two apps on h1 and h2', 
   const image = (tag: string) => `${lab.registry}/demo/myapp:${tag}`
   const common = () => ({ hosts: hosts(), 'health.interval': '100ms', 'health.deadline': '15s', 'update.drain': '500ms', 'update.stopGracePeriod': '2s' })
   const specA = (tag: string) => specFile(`${A}-${tag}`, { ...common(), name: A, replicas: 4, image: image(tag), 'gateways.required': 1 })
-  const specB = (tag: string) => specFile(`${B}-${tag}`, { ...common(), name: B, replicas: 2, image: image(tag), 'announce.prefix': `${t.prefix}-b` })
+  // B takes its hosts from the shared inventory beside its file (forrest.hosts.yml), picked by label.
+  const specB = (tag: string) => {
+    const file = specFile(`${B}-${tag}`, { ...common(), hosts: 'inventory', placement: { labels: { pool: 'fleet' } }, name: B, replicas: 2, image: image(tag), 'announce.prefix': `${t.prefix}-b` })
+    writeFileSync(join(dirname(file), 'forrest.hosts.yml'), stringify({ hosts: hosts().map((h) => ({ ...h, labels: { pool: 'fleet' } })) }))
+    return file
+  }
   /** Where each app's instances are, by its records: host → count. */
   const placed = async (app: string) => {
     const recs = Object.values(await client.getAll().prefix(`/forrest/apps/${app}/instances/`).strings()).map((v) => JSON.parse(v) as { host: string })
