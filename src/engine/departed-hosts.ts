@@ -12,12 +12,15 @@ import { recordsOf } from './app-records.js'
  * before anything changes, unless named in --forget-host: then its instances' keys and records are
  * withdrawn and nothing on it is touched. Reads only.
  */
-export async function departedHosts(ctx: Context, spec: DeploymentSpec, forget: readonly string[]): Promise<HostState[]> {
+export async function departedHosts(ctx: Context, spec: DeploymentSpec, forget: readonly string[], listedStates: readonly HostState[] = []): Promise<HostState[]> {
   const records = recordsOf(ctx)
   const [instances, revisions] = await Promise.all([records.instances(spec.name), records.revisions(spec.name)])
   const listed = new Set(hostsOf(ctx, spec).map((h) => h.name))
+  // A record naming a listed host's engine is on that host, whatever name it gives (records from
+  // before hosts lists named the host by its IP): only a host whose engine is not listed has left.
+  const listedEngines = new Set(listedStates.map((h) => h.engine).filter(Boolean))
   const counts = new Map<string, number>()
-  for (const r of instances.values()) if (!listed.has(r.host)) counts.set(r.host, (counts.get(r.host) ?? 0) + 1)
+  for (const r of instances.values()) if (!listed.has(r.host) && !(r.engine && listedEngines.has(r.engine))) counts.set(r.host, (counts.get(r.host) ?? 0) + 1)
   const unknown = forget.filter((f) => !counts.has(f))
   if (unknown.length) {
     throw new ForrestError('BAD_INPUT', `--forget-host ${unknown.join(', ')}: ${spec.name}'s records place no instance on ${unknown.length === 1 ? 'a host' : 'hosts'} of that name outside its hosts list; nothing was changed`, {

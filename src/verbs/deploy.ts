@@ -49,7 +49,7 @@ export async function resolveSpec(ctx: Context, spec: DeploymentSpec, file: stri
 export async function deploy(ctx: Context, spec: DeploymentSpec, file: string, opts: RolloutOptions & { forgetHosts?: string[] }): Promise<RolloutResult> {
   const { image, ...resolved } = await resolveSpec(ctx, spec, file, opts)
   // Hosts that left the file's list but still run instances of the app: observed, and retired within the bounds.
-  resolved.hosts = [...resolved.hosts, ...(await departedHosts(ctx, spec, opts.forgetHosts ?? []))]
+  resolved.hosts = [...resolved.hosts, ...(await departedHosts(ctx, spec, opts.forgetHosts ?? [], resolved.hosts))]
   // What the file (or the operator) chose, as against what forrest filled in by default or detected.
   const announceChoice: AnnounceChoice = {
     prefix: spec.announce.prefix !== undefined || ctx.config.prefixSource !== 'default',

@@ -105,7 +105,7 @@ export async function collectStatus(ctx: Context, app?: string): Promise<StatusR
       keys: keysByApp[i]!,
       hostOf,
       hostsDown,
-      departed: departedOf(appHosts.map((h) => h.name), a.instanceRecords),
+      departed: departedOf(appHosts.map((h) => h.name), a.instanceRecords.filter((r) => !hostOf.has(r.name))), // seen on a listed host: not departed
       addressOf: (host?: string) => appHosts.find((h) => h.name === host)?.address ?? ctx.config.ip,
       ...(a.lock ? { lock: a.lock } : {}),
     }

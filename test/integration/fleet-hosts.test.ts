@@ -189,14 +189,24 @@ describe('forrest host cordon / drain / uncordon across two apps on h1 and h2', 
     await ok(['host', 'uncordon', 'h1'])
     await ok(['deploy', specA('2')])
     expect(await placed(A)).toEqual({ h1: 2, h2: 2 })
+    // A record from before hosts lists named its host by its IP; its engine is h2's: it did not leave.
+    const recs = await client.getAll().prefix(`/forrest/apps/${A}/instances/`).strings()
+    const [key, val] = Object.entries(recs).find(([, v]) => JSON.parse(v).host === 'h2')!
+    await client.put(key).value(JSON.stringify({ ...JSON.parse(val), host: '10.213.0.12' }))
     const onlyH2 = specFile(`${A}-h2only`, { ...common(), hosts: [hosts()[1]], name: A, replicas: 4, image: image('2'), 'gateways.required': 1 })
     const res = JSON.parse((await ok(['deploy', onlyH2, '--json'])).stdout)
     expect(res.notes.join('\n')).toMatch(/host h1 is no longer in .*'s hosts: its instances move to the others/)
     const retires = res.plan.waves.flatMap((w: { retires: { host: string; reason: string }[] }) => w.retires)
     expect(retires.map((r: { host: string; reason: string }) => `${r.host} ${r.reason}`)).toEqual(['h1 rebalance', 'h1 rebalance'])
     for (const w of res.plan.waves) expect(w.order).toBe('start-first')
-    expect(await placed(A)).toEqual({ h2: 4 })
+    const after = await placed(A)
+    expect(after.h1).toBeUndefined()
+    expect((after.h2 ?? 0) + (after['10.213.0.12'] ?? 0)).toBe(4)
     expect(await containersOn('h1', A)).toHaveLength(0)
+    expect(await containersOn('h2', A)).toHaveLength(4)
+    const status = await forrest(['status', A], env)
+    expect(status.code, status.stdout + status.stderr).toBe(0)
+    expect(status.stdout).not.toMatch(/no longer in/)
     // The list last deployed is the one recorded (the revision is the same): h1 is no longer A's.
     const rows = JSON.parse((await ok(['host', 'ls', '--json'])).stdout).hosts
     expect(rows.find((h: { name: string }) => h.name === 'h1').apps).not.toContain(A)
