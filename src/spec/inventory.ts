@@ -37,3 +37,18 @@ export const inventorySchema = z
 
 /** Whether an app's file says `hosts: inventory` (read the inventory only then). */
 export const mentionsInventory = (bytes: Uint8Array): boolean => /^hosts:[ \t]*(["']?)inventory\1[ \t]*(#.*)?\r?$/m.test(Buffer.from(bytes).toString('utf8'))
+
+/**
+ * The inventory's hosts an app uses: those carrying all its placement labels (all of them when
+ * it has none). Only these are the app's hosts, so only these must answer a deploy and status
+ * looks only at these; a host whose labels stop matching has left the app's list, and its
+ * instances are retired like those of any host that leaves. None matching: every host, so the
+ * schema's own placement check names the labels. Pure; `placement` is the file's, unvalidated.
+ */
+export function pickFromInventory(hosts: readonly HostSpec[], placement: unknown): HostSpec[] {
+  const labels = (placement as { labels?: unknown } | undefined)?.labels
+  if (typeof labels !== 'object' || labels === null || Array.isArray(labels)) return [...hosts]
+  const wanted = Object.entries(labels)
+  const picked = hosts.filter((h) => wanted.every(([k, v]) => (h.labels ?? {})[k] === v))
+  return picked.length ? picked : [...hosts]
+}

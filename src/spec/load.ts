@@ -13,7 +13,7 @@ import { MAX_SPEC_BYTES, checkSpecText, decodeSpecBytes, sizeProblem } from './d
 import { REQUIRED, errorMap, formatPath, unknownKeyMessage } from './issues.js'
 import { locate } from './locate.js'
 import { invalidSpec, rootProblem, withoutSamePlace, type SpecProblem } from './problems.js'
-import { INVENTORY_FILE, INVENTORY_HOSTS, inventorySchema, mentionsInventory, type Inventory } from './inventory.js'
+import { INVENTORY_FILE, INVENTORY_HOSTS, inventorySchema, mentionsInventory, pickFromInventory, type Inventory } from './inventory.js'
 import { deploymentSchema } from './schema.js'
 import type { DeploymentSpec } from './types.js'
 import { checkDocument } from './yaml-checks.js'
@@ -63,7 +63,7 @@ export function validateYaml<S extends z.ZodType>(text: string, file: string, sc
 function withInventory(data: Record<string, unknown>, { file, doc, lineCounter }: Source, inventory?: Inventory): SpecProblem[] {
   if (data.hosts !== INVENTORY_HOSTS) return []
   if (inventory) {
-    data.hosts = structuredClone(inventory.hosts)
+    data.hosts = structuredClone(pickFromInventory(inventory.hosts, data.placement))
     return []
   }
   delete data.hosts // reported here, not again by the schema as "expected a list"

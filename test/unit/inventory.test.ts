@@ -30,7 +30,9 @@ async function failure(p: Promise<unknown>): Promise<ForrestError> {
 describe('hosts: inventory', () => {
   it('takes the inventory\'s hosts, with placement.labels choosing among them', () => {
     expect(loadSpec(APP(), 'web.yml', inventory).hosts?.map((h) => h.name)).toEqual(['h1', 'h2'])
+    // Only the hosts carrying the labels are the app's: only they must answer, status looks at them.
     const placed = loadSpec(APP('placement: {labels: {pool: b}}\n'), 'web.yml', inventory)
+    expect(placed.hosts?.map((h) => h.name)).toEqual(['h2'])
     expect(placed.placement?.labels).toEqual({ pool: 'b' })
     expect(() => loadSpec(APP('placement: {labels: {pool: c}}\n'), 'web.yml', inventory)).toThrow(/placement\.labels: no host carries all these labels/)
   })
