@@ -27,7 +27,7 @@ export function formatStatus(report: StatusReport): string[] {
   return report.launched?.length ? [...apps, '', ...formatLaunched(report.launched)] : apps
 }
 
-function formatLaunched(launched: LaunchedStatus[]): string[] {
+export function formatLaunched(launched: LaunchedStatus[]): string[] {
   const t = plainTable(['CONTAINER NAME', 'IMAGE', 'STATE', 'ADDRESS', 'REGISTERED', 'PREFIX'])
   for (const l of launched) t.push([l.name, l.image, l.state, l.address ?? '-', l.registered ? 'yes' : 'no', l.prefix])
   return ['Started with forrest launch (not managed by deploy; forrest stop NAME removes one):', ...t.lines()]

@@ -302,6 +302,10 @@ export const rootShape = {
     .strictObject({ labels: z.record(z.string(), z.string()).default({}).describe('Only hosts carrying all these labels run the app.') })
     .optional()
     .describe('Which of the hosts run the app.'),
+  dependsOn: z
+    .array(z.string().regex(new RegExp(NAME_PATTERN), 'expected an app name (lowercase letters, digits and "-")'), { error: 'expected a list of app names, e.g. [db-migrator]' })
+    .optional()
+    .describe('Apps (by name) that `forrest deploy DIR` (or several files) deploys before this one, as Compose\'s depends_on; each must have a file among those given. Not part of the revision.'),
   container: containerSettingsSchema.optional().describe('How each container runs: networks, volumes, resources, hardening, logging, stop signal and more (README › Container settings). Part of the revision: a change rolls out like any other.'),
 }
 

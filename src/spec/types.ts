@@ -116,6 +116,8 @@ export interface DeploymentSpec {
   /** Absent: the local engine ($DOCKER_HOST) at the announce address. */
   hosts?: HostSpec[]
   placement?: { labels: Record<string, string> }
+  /** Apps `forrest deploy DIR` deploys before this one (their names); not part of the revision. */
+  dependsOn?: string[]
   /** Container settings (networks, volumes, limits, hardening, logging, process); absent: Docker's defaults plus forrest's (init, rotating logs). */
   container?: ContainerSettings
 }

@@ -10,6 +10,7 @@ import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { EXIT, ForrestError } from '../../src/errors.js'
 import { loadSpec, loadSpecFile } from '../../src/spec/load.js'
+import { loadSpecSet } from '../../src/spec/load-set.js'
 
 const INV = 'hosts:\n  - {name: h1, docker: "tcp://10.0.0.11:2376", address: 10.0.0.11, labels: {pool: a}}\n  - {name: h2, docker: "ssh://deploy@10.0.0.12", address: 10.0.0.12, labels: {pool: b}}\n'
 const APP = (extra = '') => `name: web\nimage: nginx:1\nhosts: inventory\n${extra}`
@@ -94,5 +95,14 @@ describe('the inventory file', () => {
     const err = await failure(loadSpecFile(write('web.yml', APP()), { inventory: join(dir, 'missing.yml') }))
     expect(err.exit).toBe(EXIT.badInput)
     expect(err.message).toMatch(/cannot read inventory .*missing\.yml: no such file; nothing was changed/)
+  })
+
+  it('in a directory deployed as a set (forrest deploy DIR), is the apps\' inventory, not an app', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'forrest-inv-'))
+    write('forrest.hosts.yml', INV)
+    write('web.yml', APP())
+    const set = await loadSpecSet([dir])
+    expect(set.map((f) => f.spec.name)).toEqual(['web'])
+    expect(set[0]!.spec.hosts?.map((h) => h.name)).toEqual(['h1', 'h2'])
   })
 })

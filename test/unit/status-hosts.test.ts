@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest'
 import { formatHostMarks } from '../../src/report/hosts-format.js'
 import { formatStatus } from '../../src/report/status-format.js'
+import { formatOverview } from '../../src/report/status-overview.js'
 import type { InstanceRecord, RevisionRecord } from '../../src/registry/records.js'
 import { classifyApp } from '../../src/verbs/status-drift.js'
 import { departedOf } from '../../src/verbs/status-hosts.js'
@@ -44,6 +45,13 @@ describe('hosts not in service, in status', () => {
       '  h2: draining since 2026-12-06T10:01:00Z by ci: a drain is moving every instance off it (interrupted? forrest host drain NAME resumes it)',
     ])
     expect(formatStatus({ apps: [], converged: true, hosts: [{ name: 'h1', availability: 'drained', since: 't', by: 'b' }] })).toEqual([
+      'No apps deployed with forrest yet.',
+      '',
+      'Hosts not in service (forrest host uncordon NAME puts one back):',
+      '  h1: drained since t by b: nothing runs there and nothing new goes there',
+    ])
+    // status without APP (every app in one table) shows them too.
+    expect(formatOverview({ apps: [], converged: true, hosts: [{ name: 'h1', availability: 'drained', since: 't', by: 'b' }] })).toEqual([
       'No apps deployed with forrest yet.',
       '',
       'Hosts not in service (forrest host uncordon NAME puts one back):',
