@@ -41,6 +41,6 @@ export async function decide(records: Records, req: RolloutRequest): Promise<Dec
   }
   const decision = req.resume
     ? resumeDecision(app, req.resume, revisions, current?.revision)
-    : decideRevision({ ...req, kind: req.kind === 'promote' || req.kind === 'abort' ? 'deploy' : req.kind, secretFingerprints: req.env.fingerprints }, current, revisions, new Date())
+    : decideRevision({ ...req, kind: req.kind === 'promote' || req.kind === 'abort' ? 'deploy' : req.kind === 'drain' ? 'scale' : req.kind, secretFingerprints: req.env.fingerprints }, current, revisions, new Date())
   return { current, revisions, currentRecord: revisions.find((r) => r.revision === current?.revision), decision, held: heldRevision(revisions, current?.revision ?? 0) }
 }

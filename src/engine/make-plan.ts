@@ -32,7 +32,7 @@ export function makePlan(req: RolloutRequest, decided: Decided, observed: Observ
   // A canary guards a deploy of a new revision; scale and rollback restore something known.
   const canarySpec = req.kind === 'deploy' ? spec.update.canary : undefined
   const canaryCount = canarySpec ? resolveCanaryCount(canarySpec.count, req.replicas) : undefined
-  const plan = planApp(spec, { revision, templateHash: target.templateHash, replicas: req.replicas, hosts: req.hosts, observed: observed.state, ...(canaryCount !== undefined ? { canaryCount } : {}) })
+  const plan = planApp(spec, { revision, templateHash: target.templateHash, replicas: req.replicas, hosts: req.hosts, availability: req.availability, observed: observed.state, ...(canaryCount !== undefined ? { canaryCount } : {}) })
   plan.notes.push(...observed.notes)
   plan.notes.unshift(...(req.notes ?? []))
   const override = req.kind === 'deploy' ? scaleOverrideNote(decided.current, req.replicas) : undefined

@@ -4,6 +4,7 @@
  * and renderers (report/) read these without reaching into the modules that do the work.
  */
 import type { HostState } from '../hosts/fleet.js'
+import type { HostAvailabilityRecord } from '../registry/host-availability.js'
 import type { CanaryAnalysis } from '../plan/canary.js'
 import type { PlanStep, RolloutPlan } from '../plan/types.js'
 import type { RendererName } from '../report/renderer.js'
@@ -15,7 +16,8 @@ import type { ResolvedEnv } from './secrets.js'
 export type ResolvedSpec = DeploymentSpec & { port: number; announce: { prefix: string; address: string } }
 
 export interface RolloutRequest {
-  kind: 'deploy' | 'scale' | 'rollback' | 'promote' | 'abort'
+  /** drain: the current revision and count again, placed off a draining host (forrest host drain). */
+  kind: 'deploy' | 'scale' | 'rollback' | 'promote' | 'abort' | 'drain'
   spec: ResolvedSpec
   /** The spec's env with its secrets read (in memory only), and their fingerprints. */
   env: ResolvedEnv
@@ -42,6 +44,10 @@ export interface RolloutRequest {
   notes?: string[]
   /** The app's hosts, already reached (and their images checked) by the verb. */
   hosts: HostState[]
+  /** deploy --forget-host: hosts that left the app's list and do not answer; their instances' keys and records are withdrawn. */
+  forgetHosts?: string[]
+  /** Hosts that are cordoned, draining or drained (read by the rollout under the app's lock). */
+  availability?: ReadonlyMap<string, HostAvailabilityRecord>
   renderer: RendererName
   signal: AbortSignal
   actor: string

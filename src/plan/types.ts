@@ -51,6 +51,8 @@ export interface RolloutTarget {
    * Absent: one implicit host, and steps carry no host.
    */
   hosts?: string[]
+  /** Of `hosts`: cordoned ones (forrest host cordon), which keep what runs there but get no new instance. */
+  cordoned?: string[]
 }
 
 /**

@@ -1,3 +1,4 @@
+import { formatHostMarks } from './hosts-format.js'
 import { plainTable } from './plain-table.js'
 import { shortDigest } from '../spec/image-reference.js'
 import type { StatusReport } from '../verbs/status.js'
@@ -20,7 +21,8 @@ export function formatUptime(seconds: number | undefined): string {
 
 /** Human status: per app a summary line, an instance table, then everything out of step. Pure. */
 export function formatStatus(report: StatusReport): string[] {
-  const apps = report.apps.length === 0 ? ['No apps deployed with forrest yet.'] : report.apps.flatMap((a, i) => [...(i > 0 ? [''] : []), ...formatApp(a)])
+  const marks = formatHostMarks(report.hosts)
+  const apps = [...(report.apps.length === 0 ? ['No apps deployed with forrest yet.'] : report.apps.flatMap((a, i) => [...(i > 0 ? [''] : []), ...formatApp(a)])), ...(marks.length ? ['', ...marks] : [])]
   if (report.launchedError) return [...apps, '', `Containers started with forrest launch could not be listed: ${report.launchedError}`]
   return report.launched?.length ? [...apps, '', ...formatLaunched(report.launched)] : apps
 }

@@ -10,6 +10,7 @@ import type { LockHolder } from '../registry/lock.js'
 import type { CurrentRecord, RevisionRecord } from '../registry/records.js'
 import type { HealthSpec } from '../spec/types.js'
 import { heldRevision } from '../engine/held-canary.js'
+import { departedDrift, type DepartedHost } from './status-hosts.js'
 
 export type Health = 'healthy' | 'unhealthy' | 'unknown'
 
@@ -55,6 +56,7 @@ export type DriftKind =
   | 'crash-loop'
   | 'canary-held'
   | 'oom-killed'
+  | 'host-left'
 
 export interface Drift {
   kind: DriftKind
@@ -124,6 +126,8 @@ export interface AppObservation {
   addressOf?: (host?: string) => string
   /** Container name → its host's engine (for inspect). */
   runtimeOf?: ReadonlyMap<string, ContainerRuntime>
+  /** Hosts no longer in the app's list that its records still place instances on (status-hosts.ts). */
+  departed?: DepartedHost[]
 }
 
 /** The keys that belong to this app: its containers' names, names it has records of, or (older records) names its planner makes. */
@@ -214,6 +218,7 @@ export function classifyApp(o: AppObservation, probes: Map<string, ProbeResult>,
   for (const [p, w] of Object.entries(processes ?? {})) {
     if (w.healthy !== w.desired) drift.push({ kind: 'replica-count', message: `${p}: ${w.healthy} of ${w.desired} desired instances of revision ${current.revision} are running and healthy` })
   }
+  for (const d of o.departed ?? []) drift.push(departedDrift(app, d))
   for (const h of o.hostsDown ?? []) drift.push({ kind: 'host-unreachable', message: `host ${h.name} did not answer, so its instances could not be checked: ${h.error}` })
   for (const g of o.gateways ?? []) {
     if (g.error) drift.push({ kind: 'gateway-stuck', message: `gateway ${g.id} on ${g.host} cannot apply changes (applied up to revision ${g.revision}): ${g.error}` })
