@@ -8,6 +8,7 @@ import { instanceKey } from '../plan/keys.js'
 import type { AdoptStep, RetireStep, StartStep } from '../plan/types.js'
 import { gatewayCheckPrefix, waitForGatewayAcks, waitForGone, waitForServing, type GatewayAckResult } from '../registry/gateway-acks.js'
 import type { InstanceRegistry } from '../registry/instances.js'
+import { weightKey } from '../registry/weights.js'
 import { del, put, type KvOp } from '../registry/kv-writer.js'
 import type { Records } from '../registry/records.js'
 import type { ContainerSettings, HealthSpec } from '../spec/types.js'
@@ -141,7 +142,8 @@ export async function adoptInstance(deps: StepDeps, step: AdoptStep): Promise<St
 function instanceOps(deps: StepDeps, name: string, prefix: string, record?: { host: HostTarget; container: string; revision: number; address: string; health: HealthSpec }): KvOp[] {
   const root = deps.ctx.config.recordsRoot
   const checkKey = gatewayCheckPrefix(prefix, root) + name
-  if (!record) return [deps.records.deleteInstanceOp(deps.app, name), del(checkKey)]
+  // Its traffic weight (weights.ts) goes with it: a later instance of the same name starts at the default.
+  if (!record) return [deps.records.deleteInstanceOp(deps.app, name), del(checkKey), del(weightKey(prefix, name, root))]
   const { host, container, revision, address, health } = record
   const ops = [deps.records.putInstanceOp(deps.app, { name, container, host: host.name, engine: host.engine, revision, address, prefix })]
   if (health.type === 'http') ops.push(put(checkKey, JSON.stringify({ path: health.path, status: health.status })))
