@@ -1,5 +1,6 @@
 import type { CurrentRecord } from '../registry/records.js'
 import { withCanary } from '../plan/canary.js'
+import { canaryShares } from '../plan/weights.js'
 import { planRollout } from '../plan/plan-rollout.js'
 import type { RolloutPlan } from '../plan/types.js'
 import { resolveCanaryCount, resolveStrategy } from '../spec/strategy.js'
@@ -25,7 +26,8 @@ export function makePlan(req: RolloutRequest, decided: Decided, observed: Observ
   const planned = planRollout({ revision, templateHash: target.templateHash, replicas: req.replicas, hosts: placeable(req.hosts, spec), ...resolveStrategy({ ...spec, replicas: req.replicas }) }, observed.state)
   // A canary guards a deploy of a new revision; scale and rollback restore something known.
   const canarySpec = req.kind === 'deploy' ? spec.update.canary : undefined
-  const plan = canarySpec ? withCanary(planned, resolveCanaryCount(canarySpec.count, req.replicas)) : planned
+  const shares = canaryShares(canarySpec)
+  const plan = canarySpec ? withCanary(planned, resolveCanaryCount(canarySpec.count, req.replicas), shares ? { shares } : {}) : planned
   plan.notes.push(...observed.notes)
   plan.notes.unshift(...(req.notes ?? []))
   const override = req.kind === 'deploy' ? scaleOverrideNote(decided.current, req.replicas) : undefined

@@ -5,7 +5,9 @@ import type { RolloutPlan } from '../plan/types.js'
 import type { InstanceRegistry } from '../registry/instances.js'
 import type { CurrentRecord, Records, RevisionRecord } from '../registry/records.js'
 import type { CanarySpec } from '../spec/types.js'
+import { canaryShares } from '../plan/weights.js'
 import { analyseCanary, canaryFailure } from './canary.js'
+import { analyseWeightedCanary } from './weighted-canary.js'
 import { executePlan } from './execute.js'
 import { observe, type Observation } from './observe.js'
 import type { ResultOf } from './result.js'
@@ -55,13 +57,16 @@ export async function runPlan(
   const containerIds = new Map([...observed.containers].map(([name, c]) => [name, c.info.id]))
   const canaryWave = plan.waves.find((w) => w.canary)
   const analyse = async (): Promise<{ title: string; hold: boolean }> => {
-    const canary = await analyseCanary(ctx, {
+    const run = {
       prefix,
       canary: canaryWave!.starts.map((s) => s.instance),
       stable: observed.state.instances.filter((i) => i.running && i.registered && i.revision !== revision).map((i) => i.name),
       spec: canarySpec!,
       signal: x.deps.signal,
-    })
+    }
+    const shares = canaryShares(canarySpec)
+    const stepEvent = (a: CanaryAnalysis) => records.event(app, { at: new Date().toISOString(), kind: `canary-step-${a.verdict}`, revision, by: req.actor, message: describeCanary(a) })
+    const canary = shares ? await analyseWeightedCanary(ctx, x.deps, { ...run, shares }, stepEvent) : await analyseCanary(ctx, run)
     x.canary.analysis = canary
     await records.setCanary(app, revision, canary)
     // settle() writes the in-memory record at the end: it must carry the analysis too.

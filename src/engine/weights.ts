@@ -14,9 +14,13 @@ export interface WeightChange {
   ms: number
 }
 
-/** The weight keys for `weights` under the prefix (registry/weights.ts), to write in one transaction. */
-export function weightOps(deps: Pick<StepDeps, 'ctx'>, prefix: string, weights: ReadonlyMap<string, number>): KvOp[] {
-  return [...weights].map(([name, w]) => put(weightKey(prefix, name, deps.ctx.config.recordsRoot), String(w)))
+/** A weight, or 'default': the key is deleted and the gateways give the instance their default (100). */
+export type WeightTarget = number | 'default'
+
+/** The weight key writes for `weights` under the prefix (registry/weights.ts), to go in one transaction. */
+export function weightOps(deps: Pick<StepDeps, 'ctx'>, prefix: string, weights: ReadonlyMap<string, WeightTarget>): KvOp[] {
+  const root = deps.ctx.config.recordsRoot
+  return [...weights].map(([name, w]) => (w === 'default' ? del(weightKey(prefix, name, root)) : put(weightKey(prefix, name, root), String(w))))
 }
 
 /**
@@ -25,20 +29,11 @@ export function weightOps(deps: Pick<StepDeps, 'ctx'>, prefix: string, weights: 
  * that has another weight by the deadline, or whose lease expired, fails the step: its HAProxy
  * would send the instances another share of the traffic than the rollout is judging.
  */
-export function applyWeights(deps: WeightDeps, prefix: string, weights: ReadonlyMap<string, number>): Promise<WeightChange> {
-  return change(deps, prefix, weightOps(deps, prefix, weights), weights)
-}
-
-/** Deletes instances' weight keys (back to the gateways' default weight, 100) and waits for every gateway to apply it. */
-export function clearWeights(deps: WeightDeps, prefix: string, names: readonly string[]): Promise<WeightChange> {
-  const root = deps.ctx.config.recordsRoot
-  return change(deps, prefix, names.map((n) => del(weightKey(prefix, n, root))), new Map(names.map((n) => [n, DEFAULT_WEIGHT])))
-}
-
-async function change(deps: WeightDeps, prefix: string, ops: KvOp[], weights: ReadonlyMap<string, number>): Promise<WeightChange> {
+export async function applyWeights(deps: WeightDeps, prefix: string, targets: ReadonlyMap<string, WeightTarget>): Promise<WeightChange> {
   const t0 = Date.now()
+  const weights = new Map([...targets].map(([n, w]) => [n, w === 'default' ? DEFAULT_WEIGHT : w]))
   if (weights.size === 0) return { weights, gateways: [], ms: 0 }
-  await deps.registry.write(ops)
+  await deps.registry.write(weightOps(deps, prefix, targets))
   const root = deps.ctx.config.recordsRoot
   const ack = await waitForWeights(deps.ctx.etcd, prefix, weights, { timeoutMs: deps.ackTimeoutMs, root, expected: deps.gateways(prefix) })
   if (ack.outcome === 'failed') {
@@ -48,4 +43,9 @@ async function change(deps: WeightDeps, prefix: string, ops: KvOp[], weights: Re
     })
   }
   return { weights, gateways: ack.gateways, ms: Date.now() - t0 }
+}
+
+/** Deletes instances' weight keys (back to the gateways' default weight, 100) and waits for every gateway to apply it. */
+export function clearWeights(deps: WeightDeps, prefix: string, names: readonly string[]): Promise<WeightChange> {
+  return applyWeights(deps, prefix, new Map(names.map((n) => [n, 'default' as const])))
 }

@@ -57,6 +57,8 @@ export interface StartStep {
   instance: string
   revision: number
   host?: string
+  /** Announced with this traffic weight (0: checked by HAProxy, no traffic; a weighted canary's). Absent: the default. */
+  weight?: number
 }
 
 /** Take an already running, unregistered container of the target revision into service: health → announce. */

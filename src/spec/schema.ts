@@ -124,6 +124,14 @@ export const healthShape = {
   deadline: duration('30s', 'An instance not healthy by then has failed.', 'no instance could become healthy in time'),
 }
 
+/** A share of requests: "5%", "0.5%", "100%" (more than 0, at most 100, at most 2 decimals). */
+const trafficShare = (description: string) =>
+  z
+    .string('expected a share of requests like "5%"')
+    .regex(/^(?:100|[1-9]?[0-9](?:\.[0-9]{1,2})?)%$/, { error: (iss) => `expected a share of requests from "0.01%" to "100%", like "5%", got ${JSON.stringify(iss.input)}` })
+    .refine((s) => parseFloat(s) > 0, 'a share of 0% would send the canary nothing to judge')
+    .describe(description)
+
 export const canaryShape = {
   count: z
     .union(
@@ -140,6 +148,14 @@ export const canaryShape = {
   maxErrorRateIncrease: z.number('expected a fraction such as 0.05').min(0, 'expected a fraction from 0 to 1').max(1, 'expected a fraction from 0 to 1').default(0.05).describe("The canary's 5xx share may exceed the stable instances' by at most this (0.05 = 5 points). Default 0.05."),
   maxLatencyFactor: z.number('expected a factor such as 2').min(1, 'a factor below 1 would fail a canary as fast as stable').default(2).describe("The canary's average response time may be at most this factor of stable's (HAProxy rtime). Default 2."),
   pause: z.boolean().default(false).describe('true: stop after a passing canary and wait for `forrest promote` (exit 19). Default false.'),
+  traffic: trafficShare('The share of requests the canary instances get, through HAProxy weights, whatever the replica count: "5%", "0.5%". Same as steps: [traffic].').optional(),
+  steps: z
+    .array(trafficShare('One step of the canary\'s share of requests.'), 'expected a list of shares like ["5%", "25%", "50%", "100%"]')
+    .min(1, 'expected at least one share, like ["5%", "25%", "100%"]')
+    .max(10, 'at most 10 steps (each one is a full analysis window)')
+    .refine((steps) => steps.every((s, i) => i === 0 || parseFloat(s) > parseFloat(steps[i - 1]!)), 'each step must give the canary more traffic than the one before')
+    .optional()
+    .describe('Traffic shares the canary goes through, with an analysis over `window` at each: ["5%", "25%", "50%", "100%"]. A failed analysis at any step rolls back.'),
 }
 
 export const updateShape = {
@@ -151,7 +167,11 @@ export const updateShape = {
   stopGracePeriod: duration('10s', 'Time between SIGTERM and SIGKILL.'),
   onFailure: z.enum(['rollback', 'pause']).default('rollback').describe('What to do when a new instance fails: roll back to the previous revision, or stop where it is.'),
   progressDeadline: duration('10m', 'The whole rollout must finish within this time.', 'every rollout would time out at once'),
-  canary: z.strictObject(canaryShape).optional().describe('Progressive delivery: on a new revision, start `count` instances first, judge them on real traffic through the gateways over `window`, then continue or roll back.'),
+  canary: z
+    .strictObject(canaryShape)
+    .refine((c) => !(c.traffic && c.steps && c.steps[0] !== c.traffic), { error: 'traffic is the first of steps: give steps alone, or traffic equal to steps[0]', path: ['traffic'] })
+    .optional()
+    .describe('Progressive delivery: on a new revision, start `count` instances first, judge them on real traffic through the gateways over `window`, then continue or roll back.'),
 }
 
 export const gatewaysShape = {

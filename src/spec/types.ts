@@ -45,6 +45,10 @@ export interface CanarySpec {
   maxErrorRateIncrease: number
   maxLatencyFactor: number
   pause: boolean
+  /** "5%": the canary's share of requests, through weights (as written; plan/weights.ts parses it). */
+  traffic?: string
+  /** Shares in order, an analysis at each ("5%", "25%", ...). */
+  steps?: string[]
 }
 
 export interface ReleaseSpec {
