@@ -37,6 +37,10 @@ export interface InstanceStatus {
   restarts?: number
   /** The kernel killed its process for passing its memory limit (its last exit, even if restarted since). */
   oomKilled?: boolean
+  /** Its traffic weight in HAProxy (0-256; 0: checked, no traffic), as the gateways report it, when they all agree. */
+  weight?: number
+  /** Gateway id → weight, when the gateways' HAProxies disagree (a weight change under way, or one a gateway missed). */
+  weightByGateway?: Record<string, number>
 }
 
 export type DriftKind =
@@ -97,6 +101,8 @@ export interface GatewayStatus {
   host: string
   revision: number
   error?: string
+  /** Instance name → the weight its HAProxy has (read back from HAProxy; absent from a gateway older than weights). */
+  weights?: Record<string, number>
 }
 
 export interface AppObservation {
@@ -159,6 +165,14 @@ export function probeTargets(o: AppObservation, probeHost: string | ((host?: str
   return out
 }
 
+/** An instance's weight as the gateways' HAProxies report it: one number when they agree, per gateway when not. */
+export function weightOf(name: string, gateways: readonly GatewayStatus[]): Pick<InstanceStatus, 'weight' | 'weightByGateway'> {
+  const seen = gateways.filter((g) => g.weights?.[name] !== undefined).map((g) => [g.id, g.weights![name]!] as const)
+  if (seen.length === 0) return {}
+  if (seen.every(([, w]) => w === seen[0]![1])) return { weight: seen[0]![1] }
+  return { weightByGateway: Object.fromEntries(seen) }
+}
+
 export function classifyApp(o: AppObservation, probes: Map<string, ProbeResult>, now: number): AppStatus {
   const { app, current } = o
   const currentRec = o.revisions.find((r) => r.revision === current.revision)
@@ -186,6 +200,7 @@ export function classifyApp(o: AppObservation, probes: Map<string, ProbeResult>,
       uptimeSeconds: c?.running ? Math.max(0, Math.round((now - (c.startedAt ?? c.createdAt).getTime()) / 1000)) : undefined,
       ...(c?.restartCount !== undefined ? { restarts: c.restartCount } : {}),
       ...(c?.oomKilled ? { oomKilled: true } : {}),
+      ...weightOf(name, o.gateways ?? []),
     }
     drift.push(...driftOf(inst, c, keys.get(name), current.revision, held?.revision))
     return inst

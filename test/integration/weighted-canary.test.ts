@@ -74,15 +74,23 @@ describe('weighted canary through HAProxy + forrest gateway (real etcd, HAProxy,
     expect(analysis!.canary.responses).toBeGreaterThanOrEqual(canary.minRequests)
     expect(analysis!.stable.instances).toHaveLength(REPLICAS)
     expect(failed).toEqual([])
-    // Done: every instance of the new revision at the default weight, no weight key left.
+    // Done: every instance of the new revision at the default weight.
     const after = await weights()
     expect([...after.values()]).toEqual(Array(REPLICAS).fill(100))
+    // history: the share asked for, received and the weights, in --json and in the table.
+    const history = await forrest(['history', app, '--json'], env)
+    const latest = (JSON.parse(history.stdout) as { revisions: Array<{ canary?: CanaryAnalysis }> }).revisions[0]
+    expect(latest?.canary?.traffic).toEqual(analysis?.traffic)
+    const table = await forrest(['history', app], env)
+    expect(table.stdout).toContain(`canary passed at 5.0% of traffic (weights ${split.canary}/${split.stable}, received `)
   }, 200_000)
 
   it('a stepped canary (5% → 25% → 50% → 100%) that breaks at 25% is rolled back; the stable instances are back at weight 100', async () => {
     const steps = ['5%', '25%', '50%', '100%']
     const at25 = splitWeights(1, REPLICAS, 0.25)
     let broken: string | undefined
+    let status: CliResult | undefined
+    let statusText = ''
     // The canary breaks once it gets a quarter of the traffic (as a regression under load would).
     const breakAt25 = async () => {
       await pollUntil(
@@ -93,8 +101,10 @@ describe('weighted canary through HAProxy + forrest gateway (real etcd, HAProxy,
         { timeoutMs: 60_000, intervalMs: 50, what: 'the canary at its 25% weight' },
       )
       await docker('exec', broken!, 'sh', '-c', `printf '#!/bin/sh\\nprintf "Status: 500 Internal Server Error\\\\r\\\\nContent-Type: text/plain\\\\r\\\\n\\\\r\\\\nbroken\\\\n"\\n' > /www/cgi-bin/app`)
+      // status, while the canary is at 25%: each instance's weight as HAProxy has it.
+      ;[status, { stdout: statusText }] = await Promise.all([forrest(['status', app, '--json'], env), forrest(['status', app], env)])
     }
-    const { res, analysis, failed } = await deployUnderLoad('stepped', { env: { RELEASE: 'stepped' }, 'update.canary': { ...canary, steps } }, breakAt25)
+    const { res, analysis, failed } = await deployUnderLoad('stepped', { env: { RELEASE: 'stepped' }, 'update.canary': { ...canary, window: '8s', steps } }, breakAt25)
     expect(res.code, res.stdout + res.stderr).toBe(EXIT.rolledBack)
     expect(analysis?.verdict).toBe('failed')
     expect(analysis?.reasons.join('\n')).toMatch(/5xx rate/)
@@ -111,5 +121,13 @@ describe('weighted canary through HAProxy + forrest gateway (real etcd, HAProxy,
     expect(after.has(broken!)).toBe(false)
     expect(after.size).toBe(REPLICAS)
     expect([...after.values()]).toEqual(Array(REPLICAS).fill(100))
+    // status at the 25% step (exit 10: a rollout in progress) said so, in --json and in the table.
+    expect(status?.code).toBe(EXIT.notConverged)
+    // Not converged: the report is the error's detail.
+    const instances = (JSON.parse(status!.stdout) as { error: { detail: { apps: Array<{ instances: Array<{ name: string; weight?: number }> }> } } }).error.detail.apps[0]!.instances
+    expect(instances.find((i) => i.name === broken)?.weight).toBe(at25.canary)
+    expect(instances.filter((i) => i.name !== broken).map((i) => i.weight)).toEqual(Array(REPLICAS).fill(at25.stable))
+    expect(statusText).toMatch(/WEIGHT/)
+    expect(statusText).toMatch(new RegExp(`${broken}\\s.*\\s${at25.canary}\\s+│\\s*$`, "m"))
   }, 200_000)
 })

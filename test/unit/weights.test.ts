@@ -4,6 +4,8 @@ import { withCanary } from '../../src/plan/canary.js'
 import { instanceName, planRollout, type ObservedInstance } from '../../src/plan/index.js'
 import { canaryShares, splitWeights } from '../../src/plan/weights.js'
 import { loadSpec, type SpecProblem } from '../../src/spec/index.js'
+import { formatWeight } from '../../src/report/status-format.js'
+import { weightOf } from '../../src/verbs/status-drift.js'
 
 describe('splitWeights: a share of requests as HAProxy weights', () => {
   it.each([
@@ -87,5 +89,15 @@ describe('withCanary with shares', () => {
     expect(counted.waves[0]!.starts.map((s) => (s.kind === 'start' ? s.weight : 'adopt'))).toEqual([undefined])
     expect(weighted.waves.slice(1)).toEqual(counted.waves.slice(1))
     expect(weighted.notes.at(-1)).toMatch(/^canary: 1 instance of revision 2 first \(a-r2-\d+\), given 5% → 25% → 100% of requests through weights, judged at each step before the rest$/)
+  })
+})
+
+describe('status: weights as the gateways report them', () => {
+  const gw = (id: string, weights?: Record<string, number>) => ({ id, host: 'h', revision: 1, ...(weights ? { weights } : {}) })
+  it('one weight when every gateway agrees, per gateway when not, none from gateways older than weights', () => {
+    expect(weightOf('a', [gw('g1', { a: 53 }), gw('g2', { a: 53 })])).toEqual({ weight: 53 })
+    expect(weightOf('a', [gw('g1', { a: 25 }), gw('g2', { a: 100 })])).toEqual({ weightByGateway: { g1: 25, g2: 100 } })
+    expect(weightOf('a', [gw('g1'), gw('g2', { b: 1 })])).toEqual({})
+    expect([formatWeight({ weight: 53 }), formatWeight({ weight: 0 }), formatWeight({}), formatWeight({ weightByGateway: { g1: 25, g2: 100 } })]).toEqual(['53', '0 (no traffic)', '-', 'g1 25, g2 100'])
   })
 })
