@@ -1,6 +1,7 @@
 import type { CurrentRecord } from '../registry/records.js'
 import { withCanary } from '../plan/canary.js'
 import { canaryShares } from '../plan/weights.js'
+import { withBlueGreen } from '../plan/blue-green.js'
 import { planRollout } from '../plan/plan-rollout.js'
 import type { RolloutPlan } from '../plan/types.js'
 import { resolveCanaryCount, resolveStrategy } from '../spec/strategy.js'
@@ -27,7 +28,8 @@ export function makePlan(req: RolloutRequest, decided: Decided, observed: Observ
   // A canary guards a deploy of a new revision; scale and rollback restore something known.
   const canarySpec = req.kind === 'deploy' ? spec.update.canary : undefined
   const shares = canaryShares(canarySpec)
-  const plan = canarySpec ? withCanary(planned, resolveCanaryCount(canarySpec.count, req.replicas), shares ? { shares } : {}) : planned
+  const blueGreen = req.kind === 'deploy' && spec.update.strategy === 'blue-green'
+  const plan = canarySpec ? withCanary(planned, resolveCanaryCount(canarySpec.count, req.replicas), shares ? { shares } : {}) : blueGreen ? withBlueGreen(planned, observed.state.currentRevision) : planned
   plan.notes.push(...observed.notes)
   plan.notes.unshift(...(req.notes ?? []))
   const override = req.kind === 'deploy' ? scaleOverrideNote(decided.current, req.replicas) : undefined

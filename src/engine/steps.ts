@@ -135,7 +135,7 @@ export async function adoptInstance(deps: StepDeps, step: AdoptStep): Promise<St
   const host = deps.host(step.host)
   const c = await host.runtime.inspect(step.instance)
   if (!c) throw new ForrestError('ROLLOUT_FAILED', `${step.instance} disappeared from ${host.name} before it could be adopted`)
-  return bringIntoService(deps, host, step.instance, c.id, c.hostPort, deps.template(step.revision), Date.now())
+  return bringIntoService(deps, host, step.instance, c.id, c.hostPort, deps.template(step.revision), Date.now(), step.weight)
 }
 
 /** The key, its instance record and its health check for the gateways: written and removed together. */

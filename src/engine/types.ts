@@ -30,6 +30,8 @@ export interface RolloutRequest {
    * its canary, which must still be waiting under the lock (abort then marks it rolled back).
    */
   resume?: { revision: number; waiting: number }
+  /** rollback onto the colour blue/green kept: converge to this existing revision (its instances stand by at weight 0), switching back to them. */
+  standby?: number
   /** scale/rollback: the current revision the request was computed from; checked under the lock. */
   expectRevision?: number
   dryRun?: boolean

@@ -116,6 +116,10 @@ export function planSync(input: SyncInput): SyncPlan {
     }
     planDesired(srv, plan, weight)
   }
+  // Weights that go down run after every one that goes up (and every promote): a switch from one
+  // colour to the other never passes through a moment where every server is at 0 (a 503).
+  const lowers = plan.actions.filter((a) => a.kind === 'weight' && a.weight < a.from)
+  plan.actions = [...plan.actions.filter((a) => !lowers.includes(a)), ...lowers]
 
   for (const srv of input.actual) {
     if (input.owned && !input.owned.has(srv.name)) continue

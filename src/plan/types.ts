@@ -67,6 +67,8 @@ export interface AdoptStep {
   instance: string
   revision: number
   host?: string
+  /** Announced with this traffic weight (blue/green: 0). Absent: the default. */
+  weight?: number
 }
 
 /** Retire an instance: withdraw (if registered) → drain (if it was registered and running) → stop → remove. */
@@ -96,6 +98,8 @@ export interface Wave {
   retires: RetireStep[]
   /** The canary wave (update.canary): its starts are judged on real traffic before any later wave runs. */
   canary?: true
+  /** Blue/green: its starts are at weight 0; once they serve, all traffic switches to them in one step. */
+  switch?: true
 }
 
 export type PlanAction = 'noop' | 'create' | 'scale' | 'update' | 'repair'

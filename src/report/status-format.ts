@@ -36,6 +36,7 @@ function formatApp(a: AppStatus): string[] {
     `${a.app}: revision ${a.revision} (${a.image}${a.digest ? `@${shortDigest(a.digest)}` : ''}, ${a.imageId.replace(/^sha256:/, '').slice(0, 12)})  desired ${a.desired}  healthy ${a.healthy}  registered ${a.registered}  running ${a.running}  ${a.converged ? 'OK' : a.drift.every((d) => d.kind === 'canary-held') ? `CANARY HELD (revision ${a.held?.revision} waits for promote or abort)` : 'NOT CONVERGED'}`,
   ]
   if (a.scaled) lines.push(`  replicas set by forrest scale at ${a.scaled.at} by ${a.scaled.by}`)
+  if (a.standby) lines.push(`  blue/green: revision ${a.revision} serves; revision ${a.standby.revision} stands by at weight 0 (${a.standby.instances.join(', ')}): forrest rollback ${a.app} switches back in one step`)
   if (a.instances.length > 0) {
     // The weight column only when a weight is not the default (a weighted canary, or a weight change under way).
     const weighted = a.instances.some((i) => i.weightByGateway || (i.weight !== undefined && i.weight !== 100))

@@ -167,6 +167,14 @@ export const updateShape = {
   stopGracePeriod: duration('10s', 'Time between SIGTERM and SIGKILL.'),
   onFailure: z.enum(['rollback', 'pause']).default('rollback').describe('What to do when a new instance fails: roll back to the previous revision, or stop where it is.'),
   progressDeadline: duration('10m', 'The whole rollout must finish within this time.', 'every rollout would time out at once'),
+  strategy: z
+    .enum(['rolling', 'blue-green'], { error: 'expected rolling or blue-green' })
+    .default('rolling')
+    .describe('rolling: replace instances wave by wave (maxSurge, maxUnavailable, canary). blue-green: start the whole new revision beside the old one at weight 0 (checked by HAProxy, no traffic), then switch all traffic in one step acknowledged by every gateway; the old revision keeps running at weight 0 so `forrest rollback` switches back in one step. Needs room for two full revisions. Default rolling.'),
+  blueGreen: z
+    .strictObject({ pause: z.boolean().default(false).describe('true: stop before the switch and wait for `forrest promote` (exit 19). Default false.') })
+    .prefault({})
+    .describe('Options of update.strategy: blue-green.'),
   canary: z
     .strictObject(canaryShape)
     .refine((c) => !(c.traffic && c.steps && c.steps[0] !== c.traffic), { error: 'traffic is the first of steps: give steps alone, or traffic equal to steps[0]', path: ['traffic'] })
@@ -334,6 +342,7 @@ export const KNOWN_KEYS: Record<string, readonly string[]> = {
   health: Object.keys(healthShape),
   update: Object.keys(updateShape),
   'update.canary': Object.keys(canaryShape),
+  'update.blueGreen': ['pause'],
   gateways: Object.keys(gatewaysShape),
   placement: ['labels'],
   ...CONTAINER_KNOWN_KEYS,
@@ -348,6 +357,9 @@ export function resolveCount(value: number | string, replicas: number, round: 'u
 
 export const deploymentSchema = z.strictObject(rootShape).superRefine((spec, ctx) => {
   checkHosts(spec, ctx)
+  if (spec.update.strategy === 'blue-green' && spec.update.canary) {
+    ctx.addIssue({ code: 'custom', path: ['update', 'canary'], message: 'blue-green switches all traffic at once; a canary needs strategy rolling: remove update.canary or set update.strategy: rolling' })
+  }
   if (spec.replicas === 0) return
   const surge = resolveCount(spec.update.maxSurge, spec.replicas, 'up')
   const unavailable = resolveCount(spec.update.maxUnavailable, spec.replicas, 'down')

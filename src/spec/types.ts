@@ -35,6 +35,9 @@ export interface UpdateSpec {
   onFailure: 'rollback' | 'pause'
   progressDeadline: number
   canary?: CanarySpec
+  /** rolling (waves) or blue-green (the whole new revision at weight 0, then one switch). */
+  strategy?: 'rolling' | 'blue-green'
+  blueGreen?: { pause: boolean }
 }
 
 export interface CanarySpec {

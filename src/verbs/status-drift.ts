@@ -82,6 +82,8 @@ export interface AppStatus {
   lock?: LockHolder & { gone?: { leaseSec?: number } }
   /** A rollout held after its canary (update.canary.pause): the waiting revision and its canary instances. */
   held?: HeldCanary
+  /** Blue/green: the colour kept at weight 0 beside the serving one (forrest rollback switches back to it). */
+  standby?: { revision: number; instances: string[] }
   instances: InstanceStatus[]
   /** Containers labelled for this app that belong to another environment (or `forrest launch`): never touched. */
   foreign: Array<{ name: string; owner: string }>
@@ -165,6 +167,14 @@ export function probeTargets(o: AppObservation, probeHost: string | ((host?: str
   return out
 }
 
+/** Blue/green: the other colour, running and registered at weight 0 (checked, no traffic) beside the serving revision. */
+export function standbyOf(instances: readonly InstanceStatus[], current: number): Pick<AppStatus, 'standby'> {
+  const standing = instances.filter((i) => i.revision !== current && i.weight === 0 && i.registered && i.state === 'running')
+  const revisions = [...new Set(standing.map((i) => i.revision))]
+  if (standing.length === 0 || revisions.length !== 1) return {}
+  return { standby: { revision: revisions[0]!, instances: standing.map((i) => i.name) } }
+}
+
 /** An instance's weight as the gateways' HAProxies report it: one number when they agree, per gateway when not. */
 export function weightOf(name: string, gateways: readonly GatewayStatus[]): Pick<InstanceStatus, 'weight' | 'weightByGateway'> {
   const seen = gateways.filter((g) => g.weights?.[name] !== undefined).map((g) => [g.id, g.weights![name]!] as const)
@@ -241,6 +251,7 @@ export function classifyApp(o: AppObservation, probes: Map<string, ProbeResult>,
     ...(current.scaled ? { scaled: current.scaled } : {}),
     ...(o.lock ? { lock: o.lock } : {}),
     ...(held ? { held: { revision: held.revision, instances: heldInstances } } : {}),
+    ...standbyOf(instances, current.revision),
     instances,
     foreign: (o.foreign ?? []).map((c) => ({ name: c.name, owner: c.labels[LABEL.kind] === 'launch' ? `${c.labels[LABEL.owner] ?? '?'} (forrest launch)` : (c.labels[LABEL.owner] ?? 'unknown') })),
     gateways: o.gateways ?? [],
@@ -271,7 +282,9 @@ function driftOf(i: InstanceStatus, c: ContainerInfo | undefined, key: string | 
   if (!c.running) d('stopped-container', `container ${i.container} is ${c.state}${i.registered ? ' but still registered' : ''}`)
   else if (!i.registered) d('container-without-key', `container ${i.container} runs but has no key in etcd (gets no traffic)`)
   // A held canary's instances are where they should be: the canary-held line covers them.
-  if (i.revision !== currentRevision && !(i.revision === heldRevision && c.running && i.registered)) d('old-revision', `runs revision ${i.revision ?? '?'}, the current revision is ${currentRevision}`)
+  // Blue/green's kept colour (weight 0: checked, no traffic) is where it should be too: the standby line covers it.
+  const standing = i.weight === 0 && c.running && i.registered
+  if (i.revision !== currentRevision && !(i.revision === heldRevision && c.running && i.registered) && !standing) d('old-revision', `runs revision ${i.revision ?? '?'}, the current revision is ${currentRevision}`)
   if (c.running && i.health === 'unhealthy') d('unhealthy', `health check failed (${i.healthDetail})`)
   if (key && c.running && c.hostPort && !key.endsWith(`:${c.hostPort}`)) d('address-mismatch', `key says ${key} but the container is published on port ${c.hostPort}`)
   return out

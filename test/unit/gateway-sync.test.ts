@@ -80,6 +80,16 @@ describe('planSync', () => {
     expect(planSync(input({ a: '127.0.0.1:30001' }, [srv('a', { weight: 0 })], { liveWeight: 50 })).actions).toEqual([{ kind: 'promote', name: 'a', address: '127.0.0.1:30001', weight: 50 }])
   })
 
+  it('weights: a switch raises the new colour before it lowers the old one (never every server at 0)', () => {
+    const weights = new Map([['a-r1-1', 0], ['a-r1-2', 0], ['a-r2-1', 100], ['a-r2-2', 100]])
+    const actual = [srv('a-r1-1'), srv('a-r1-2'), srv('a-r2-1', { weight: 0 }), srv('a-r2-2', { weight: 0 })]
+    const desired = Object.fromEntries(actual.map((s) => [s.name, s.address]))
+    expect(planSync(input(desired, actual, { weights })).actions.map((a) => `${a.kind} ${a.name}`)).toEqual(['promote a-r2-1', 'promote a-r2-2', 'weight a-r1-1', 'weight a-r1-2'])
+    // And back: r1 raised from 0 (promote) before r2 lowered.
+    const back = new Map([['a-r1-1', 100], ['a-r2-1', 0]])
+    expect(planSync(input({ 'a-r2-1': '127.0.0.1:30001', 'a-r1-1': '127.0.0.1:30001' }, [srv('a-r2-1'), srv('a-r1-1', { weight: 0 })], { weights: back })).actions.map((a) => `${a.kind} ${a.name}`)).toEqual(['promote a-r1-1', 'weight a-r2-1'])
+  })
+
   it('enables health checks that are off', () => {
     const plan = planSync(input({ a: '127.0.0.1:30001' }, [srv('a', { weight: 0, checkState: 2, checkResult: 0 })]))
     expect(plan.actions).toEqual([{ kind: 'enable-health', name: 'a' }])
