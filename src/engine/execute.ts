@@ -3,7 +3,7 @@ import { ForrestError } from '../errors.js'
 import type { PlanStep, RolloutPlan, Wave } from '../plan/types.js'
 import type { RendererName } from '../report/renderer.js'
 import { adoptInstance, retireInstance, startInstance, type StepDeps, type StepOutcome } from './steps.js'
-import type { StepReport, ExecutionReport } from './types.js'
+import type { StepReport, ExecutionReport, StepPhase } from './types.js'
 
 /** Thrown when a step failed: the failed step has been undone, the report says what ran. */
 export class ExecutionFailure extends Error {
@@ -32,7 +32,7 @@ export async function executePlan(
     /** Runs after the canary wave's starts (they serve): a title line, and whether to hold there (update.canary.pause); throws to fail the rollout. */
     analyseCanary?: () => Promise<{ title: string; hold: boolean }>
     /** Blue/green: runs after the switch wave's starts (serving at weight 0): the switch, or a hold before it (update.blueGreen.pause). */
-    switchTraffic?: () => Promise<{ title: string; hold: boolean }>
+    switchTraffic?: (mark: (instance: string, phase: StepPhase) => void) => Promise<{ title: string; hold: boolean }>
   },
 ): Promise<ExecutionReport> {
   const t0 = Date.now()
@@ -119,7 +119,8 @@ export async function executePlan(
     if (w.order === 'stop-first') groups.reverse()
     const phases = groups.filter(([, list]) => list.length > 0).map(([label, list]) => phase(label, list, w.order))
     if (w.canary && opts.analyseCanary) phases.push(analysisTask(opts.analyseCanary))
-    if (w.switch && opts.switchTraffic) phases.push(analysisTask(opts.switchTraffic, 'switch traffic'))
+    const switchTraffic = opts.switchTraffic
+    if (w.switch && switchTraffic) phases.push(analysisTask(() => switchTraffic(stepDeps.mark!), 'switch traffic'))
     return {
       title: `wave ${i + 1}/${plan.waves.length}${w.canary ? ' (canary)' : w.switch ? ' (blue/green)' : ''}`,
       skip: () => (held ? 'held for forrest promote' : stop() && 'an earlier step failed or was interrupted'),

@@ -62,10 +62,11 @@ export async function runPlan(
     if (switched) await records.event(app, { at: new Date().toISOString(), kind: 'traffic-switched', revision, by: req.actor, message: switched })
   }
   const switchWave = plan.waves.find((w) => w.switch)
-  const switchNow = async (): Promise<{ title: string; hold: boolean }> => {
+  const switchNow = async (mark: (instance: string, phase: 'switched') => void): Promise<{ title: string; hold: boolean }> => {
     if (req.spec.update.blueGreen?.pause) return { title: `revision ${revision} serves at weight 0 beside revision ${x.current?.revision ?? '?'}`, hold: true }
     const serving = observed.state.instances.filter((i) => i.registered && i.running && i.revision !== revision && (i.prefix ?? prefix) === prefix).map((i) => i.name)
     const message = await switchTraffic(x.deps, prefix, switchWave!.starts.map((s) => s.instance), serving)
+    for (const s of switchWave!.starts) mark(s.instance, 'switched')
     await records.event(app, { at: new Date().toISOString(), kind: 'traffic-switched', revision, by: req.actor, message })
     return { title: message, hold: false }
   }

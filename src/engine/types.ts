@@ -106,6 +106,7 @@ export interface ExecutionReport {
 }
 
 /** What a step reached, in order: a start's started → healthy → announced → acked; a retire's withdrawn → drained → stopped. */
-export type StepPhase = 'started' | 'healthy' | 'announced' | 'acked' | 'withdrawn' | 'drained' | 'stopped'
+/** `switched`: blue/green moved all traffic to it (until then it served at weight 0, checked, no traffic). */
+export type StepPhase = 'started' | 'healthy' | 'announced' | 'acked' | 'switched' | 'withdrawn' | 'drained' | 'stopped'
 
 export type OperateOptions = Omit<RolloutOptions, 'dryRun'>

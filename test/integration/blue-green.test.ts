@@ -6,6 +6,9 @@
  * Zero failed requests through both switches. A file without room for two revisions is refused
  * before anything starts.
  */
+import { writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { EXIT } from '../../src/errors.js'
 import { containersWithLabel, docker, forrest, testRun } from '../helpers/cli.js'
@@ -67,8 +70,15 @@ describe('blue/green through HAProxy + forrest gateway (real etcd, HAProxy, Dock
     // Both colours in HAProxy: green at the default weight, blue running and checked at 0.
     expect(w).toEqual(Object.fromEntries([...blue.map((n) => [n, 0]), ...green.map((n) => [n, 100])].sort()))
     expect(await containerNames()).toEqual([...blue, ...green].sort())
-    const plan = JSON.parse(deploy.res.stdout) as { plan?: { notes?: string[] }; notes?: string[] }
-    expect(JSON.stringify(plan)).toMatch(/blue\/green: start 3 instances of revision 2 beside the 3 of revision 1 at weight 0/)
+    const result = JSON.parse(deploy.res.stdout) as { timings: { steps: Array<{ kind: string; events: Array<{ phase: string }> }> } }
+    expect(JSON.stringify(result)).toMatch(/blue\/green: start 3 instances of revision 2 beside the 3 of revision 1 at weight 0/)
+    // The picture shows the switch: every new instance has a `switched` phase, and render draws it.
+    expect(result.timings.steps.filter((s) => s.kind === 'start').map((s) => s.events.some((e) => e.phase === 'switched'))).toEqual([true, true, true])
+    const file = join(tmpdir(), `${app}-bg.json`)
+    writeFileSync(file, deploy.res.stdout)
+    const svg = await forrest(['render', file], env)
+    expect(svg.code).toBe(0)
+    expect(svg.stdout).toContain('>traffic switch</text>')
 
     // status: converged, green serves, blue stands by at weight 0 (exit 0, not drift).
     const status = await forrest(['status', app, '--json'], env)
