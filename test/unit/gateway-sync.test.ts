@@ -245,6 +245,11 @@ describe('servers file', () => {
     expect(replaceServersBlock(cfg, [])).not.toContain('server old')
   })
 
+  it('keeps each server at its own weight across a reload (a weighted canary stays at its share)', () => {
+    const lines = renderServerLines(new Map([['c-1', '127.0.0.1:30003'], ['a-1', '127.0.0.1:30001']]), 'check', new Map([['c-1', 53]]), 100)
+    expect(lines).toEqual(['  server a-1 127.0.0.1:30001 check weight 100', '  server c-1 127.0.0.1:30003 check weight 53'])
+  })
+
   it('refuses a file without both markers', () => {
     expect(replaceServersBlock('backend app\n  balance roundrobin\n', [])).toBeUndefined()
     expect(replaceServersBlock(`backend app\n  ${SERVERS_END}\n  ${SERVERS_BEGIN}\n`, [])).toBeUndefined()
