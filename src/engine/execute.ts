@@ -4,7 +4,7 @@ import type { PlanStep, RolloutPlan, Wave } from '../plan/types.js'
 import type { RendererName } from '../report/renderer.js'
 import { adoptInstance, retireInstance, startInstance, type StepDeps, type StepOutcome } from './steps.js'
 import { adoptWorker, retireWorker, startWorker } from './worker-steps.js'
-import type { StepReport, ExecutionReport } from './types.js'
+import type { StepReport, ExecutionReport, StepPhase } from './types.js'
 
 /** Thrown when a step failed: the failed step has been undone, the report says what ran. */
 export class ExecutionFailure extends Error {
@@ -32,6 +32,8 @@ export async function executePlan(
     containerIds: Map<string, string>
     /** Runs after the canary wave's starts (they serve): a title line, and whether to hold there (update.canary.pause); throws to fail the rollout. */
     analyseCanary?: () => Promise<{ title: string; hold: boolean }>
+    /** Blue/green: runs after the switch wave's starts (serving at weight 0): the switch, or a hold before it (update.blueGreen.pause). */
+    switchTraffic?: (mark: (instance: string, phase: StepPhase) => void) => Promise<{ title: string; hold: boolean }>
   },
 ): Promise<ExecutionReport> {
   const t0 = Date.now()
@@ -103,8 +105,8 @@ export async function executePlan(
     if (failed > 0) throw new Error(`${failed} step${failed === 1 ? '' : 's'} failed`)
   }
 
-  const analysisTask = (analyse: () => Promise<{ title: string; hold: boolean }>): ListrTask => ({
-    title: 'canary analysis',
+  const analysisTask = (analyse: () => Promise<{ title: string; hold: boolean }>, label = 'canary analysis'): ListrTask => ({
+    title: label,
     skip: () => stop() && 'an earlier step failed or was interrupted',
     task: async (_, task) => {
       try {
@@ -112,7 +114,7 @@ export async function executePlan(
         task.title = out.hold ? `${out.title}; held for forrest promote / abort` : out.title
         held = out.hold
       } catch (err) {
-        const fe = err instanceof ForrestError ? err : new ForrestError('ROLLOUT_FAILED', `canary analysis: ${(err as Error).message}`, { cause: err })
+        const fe = err instanceof ForrestError ? err : new ForrestError('ROLLOUT_FAILED', `${label}: ${(err as Error).message}`, { cause: err })
         // An interruption in the window is the signal's to report (handled as Ctrl-C / deadline).
         if (!deps.signal.aborted) failures.push(fe)
         throw fe
@@ -125,9 +127,11 @@ export async function executePlan(
     if (w.order === 'stop-first') groups.reverse()
     const phases = groups.filter(([, list]) => list.length > 0).map(([label, list]) => phase(label, list, w.order))
     if (w.canary && opts.analyseCanary) phases.push(analysisTask(opts.analyseCanary))
+    const switchTraffic = opts.switchTraffic
+    if (w.switch && switchTraffic) phases.push(analysisTask(() => switchTraffic(stepDeps.mark!), 'switch traffic'))
     return {
-      title: `wave ${i + 1}/${plan.waves.length}${w.canary ? ' (canary)' : ''}`,
-      skip: () => (held ? 'held after the canary' : stop() && 'an earlier step failed or was interrupted'),
+      title: `wave ${i + 1}/${plan.waves.length}${w.canary ? ' (canary)' : w.switch ? ' (blue/green)' : ''}`,
+      skip: () => (held ? 'held for forrest promote' : stop() && 'an earlier step failed or was interrupted'),
       task: (_, task) => runGroup(task.newListr(phases, { concurrent: false, exitOnError: false })),
     }
   }

@@ -1,4 +1,5 @@
 import type { HostState } from '../hosts/fleet.js'
+import { withBlueGreen } from '../plan/blue-green.js'
 import { withCanary } from '../plan/canary.js'
 import { planRollout } from '../plan/plan-rollout.js'
 import { webObserved, withWorkers, type WorkerTarget } from '../plan/processes.js'
@@ -16,14 +17,15 @@ import type { ResolvedSpec } from './types.js'
  */
 export function planApp(
   spec: ResolvedSpec,
-  x: { revision: number; templateHash?: string; replicas: number; hosts: HostState[]; availability?: ReadonlyMap<string, HostAvailabilityRecord>; observed: ObservedState; canaryCount?: number },
+  x: { revision: number; templateHash?: string; replicas: number; hosts: HostState[]; availability?: ReadonlyMap<string, HostAvailabilityRecord>; observed: ObservedState; canaryCount?: number; shares?: number[]; blueGreen?: boolean },
 ): RolloutPlan {
   const { revision, templateHash, replicas } = x
   // Each process places by its own placement, less cordoned, draining and departed hosts (host-placement.ts).
   const where = placementOf(x.hosts, spec, x.availability)
   const planned = planRollout({ revision, templateHash, replicas, ...placedOn(where), ...resolveStrategy({ ...spec, replicas }) }, webObserved(x.observed))
   const web = { ...planned, notes: [...planned.notes, ...where.notes] }
-  const withCanaryWave = x.canaryCount !== undefined ? withCanary(web, x.canaryCount) : web
+  // A canary (by count, or by share of traffic through weights) or blue/green shapes web's plan; workers roll.
+  const withCanaryWave = x.canaryCount !== undefined ? withCanary(web, x.canaryCount, x.shares ? { shares: x.shares } : {}) : x.blueGreen ? withBlueGreen(web, x.observed.currentRevision) : web
   const workers: WorkerTarget[] = Object.entries(spec.processes ?? {}).map(([process, p]) => ({
     process,
     revision,

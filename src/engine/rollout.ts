@@ -2,6 +2,7 @@ import { checkPrefixAgainstRoot } from '../config.js'
 import type { Context } from '../context.js'
 import type { CanaryAnalysis } from '../plan/canary.js'
 import { InstanceRegistry } from '../registry/instances.js'
+import { checkBlueGreenCapacity } from './blue-green.js'
 import { decide } from './decide.js'
 import { ExecutionFailure } from './execute.js'
 import { liveGateways, requireGateways } from './gateways.js'
@@ -55,6 +56,7 @@ export async function rollout(ctx: Context, request: RolloutRequest): Promise<Ro
     const result = resultOf({ app, revision, fromRevision: current?.revision, replicas: req.replicas, plan, changes: decided.decision.changes, t0, instances: observed.state.instances, canary: () => canary.analysis, release: () => released.report })
     if (req.dryRun) return result('dry-run')
     requireGateways(spec, prefix, gateways.get(prefix))
+    await checkBlueGreenCapacity(deps, spec, plan, observed.state.instances)
     checkPrefixMove(app, prefix, observed.state.instances, (p) => gateways.get(p) ?? new Set())
     await settleAbandoned(records, app, revisions, current?.revision, req.actor)
     if (plan.action === 'noop') return await settleNoop(records, req, { current, targetRec, instances: observed.state.instances, result })

@@ -32,6 +32,8 @@ export interface RolloutRequest {
    * its canary, which must still be waiting under the lock (abort then marks it rolled back).
    */
   resume?: { revision: number; waiting: number }
+  /** rollback onto the colour blue/green kept: converge to this existing revision (its instances stand by at weight 0), switching back to them. */
+  standby?: number
   /** scale/rollback: the current revision the request was computed from; checked under the lock. */
   expectRevision?: number
   dryRun?: boolean
@@ -114,6 +116,7 @@ export interface ExecutionReport {
 }
 
 /** What a step reached, in order: a start's started → healthy → announced → acked; a retire's withdrawn → drained → stopped. */
-export type StepPhase = 'started' | 'healthy' | 'announced' | 'acked' | 'withdrawn' | 'drained' | 'stopped'
+/** `switched`: blue/green moved all traffic to it (until then it served at weight 0, checked, no traffic). */
+export type StepPhase = 'started' | 'healthy' | 'announced' | 'acked' | 'switched' | 'withdrawn' | 'drained' | 'stopped'
 
 export type OperateOptions = Omit<RolloutOptions, 'dryRun'>

@@ -77,7 +77,7 @@ export async function collectStatus(ctx: Context, app?: string): Promise<StatusR
     await Promise.all(
       prefixes.map(async (p) => {
         const { acks } = await readGatewayAcks(ctx.etcd, p, ctx.config.recordsRoot)
-        return [p, [...acks].map(([id, a]) => ({ id, host: a.host, revision: a.revision, ...(a.error ? { error: a.error } : {}) }))] as const
+        return [p, [...acks].map(([id, a]) => ({ id, host: a.host, revision: a.revision, ...(a.error ? { error: a.error } : {}), ...(a.weights ? { weights: a.weights } : {}) }))] as const
       }),
     ),
   )
