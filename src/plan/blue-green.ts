@@ -11,11 +11,12 @@ import type { RetireStep, RolloutPlan, Wave } from './types.js'
  * One wave of every start (at weight 0) with the switch after it; the retires of the revision
  * being replaced are dropped (it stays, at weight 0, for rollback), any other retire (a stale
  * key, an older revision) runs after the switch. With `keepOld` false (update.blueGreen.keepOld:
- * 0s) nothing is kept: the replaced revision is drained after the switch too. Only an update has
- * two colours: a create or a scale is returned as it is.
+ * 0s) nothing is kept: the replaced revision is drained after the switch too. Only an update to
+ * a new revision has two colours: a create, a scale or a repair is returned as it is.
  */
 export function withBlueGreen(plan: RolloutPlan, serving: number | undefined, keepOld = true): RolloutPlan {
-  if (plan.action !== 'update') return plan
+  // A repair (a deploy of the serving revision) has one colour: a switch to its own new instances would put the rest at 0.
+  if (plan.action !== 'update' || plan.toRevision === serving) return plan
   const starts = plan.waves.flatMap((w) => w.starts).map((s) => ({ ...s, weight: 0 }))
   const retires = plan.waves.flatMap((w) => w.retires)
   const kept = keepOld ? retires.filter((r) => r.revision === serving && r.reason === 'replace') : []

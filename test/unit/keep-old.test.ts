@@ -77,6 +77,15 @@ describe('keepOld 0s in the plan', () => {
     ])
     expect(plan.notes.at(-1)).toBe('blue/green: start 3 instances of revision 2 beside the 3 of revision 1 at weight 0 (checked, no traffic), then switch all traffic in one step; revision 1 is drained and stopped after the switch (update.blueGreen.keepOld: 0s)')
   })
+  it('a repair (deploy of the serving revision) after the deadline retires the standby without a switch of nothing', () => {
+    const plain = planRollout({ revision: 2, replicas: 3, maxSurge: 1, maxUnavailable: 0, order: 'start-first' }, { app: 'a', currentRevision: 2, instances: [...serving(2, 3), ...serving(1, 3)] })
+    const plan = withBlueGreen(plain, 2)
+    expect(plan.waves.map((w) => [w.starts.length, w.retires.map((r) => r.instance), w.switch ?? false])).toEqual([[0, ['a-r1-1', 'a-r1-2', 'a-r1-3'], false]])
+    expect(plan.notes.join('\n')).not.toMatch(/blue\/green/)
+    // A repair that also starts a missing instance of the serving revision: no switch either (it would put the others at 0).
+    const short = planRollout({ revision: 2, replicas: 3, maxSurge: 1, maxUnavailable: 0, order: 'start-first' }, { app: 'a', currentRevision: 2, instances: serving(2, 2) })
+    expect(withBlueGreen(short, 2)).toBe(short)
+  })
   it('is read from the file (default 30m), and refused when not a duration', () => {
     expect(loadSpec('name: a\nimage: demo/myapp:1\nupdate:\n  strategy: blue-green\n  blueGreen: {keepOld: 0s}\n', 'a.yml').update.blueGreen).toEqual({ pause: false, keepOld: 0 })
     expect(loadSpec('name: a\nimage: demo/myapp:1\n', 'a.yml').update.blueGreen?.keepOld).toBe(30 * 60_000)
