@@ -38,6 +38,17 @@ describe('blue/green keepOld through HAProxy + forrest gateway (real etcd, HAPro
     return (JSON.parse(res.stdout) as { apps: Array<{ standby?: StandbyJson }> }).apps[0]?.standby
   }
 
+  /** Polls status until the standby's keepOld has passed (a deadline well past the few seconds asked). */
+  const untilExpired = async (): Promise<StandbyJson | undefined> => {
+    const deadline = Date.now() + 20_000
+    let s = await standby()
+    while (!s?.expired && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 250))
+      s = await standby()
+    }
+    return s
+  }
+
   beforeAll(async () => {
     stack = await startLbStack(run)
     ;({ haproxy, env } = stack)
@@ -119,13 +130,7 @@ describe('blue/green keepOld through HAProxy + forrest gateway (real etcd, HAPro
     expect(deploy.code, deploy.stdout + deploy.stderr).toBe(0)
     const violet = (await containerNames()).filter((n) => !green.includes(n))
     expect(violet).toHaveLength(3)
-    // Poll until status says it expired (3s, with a deadline well past it).
-    const deadline = Date.now() + 20_000
-    let s = await standby()
-    while (!s?.expired && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 250))
-      s = await standby()
-    }
+    const s = await untilExpired()
     expect(s).toMatchObject({ instances: green, expired: true })
     const text = await forrest(['status', app], env)
     expect(text.stdout).toMatch(new RegExp(`its keepOld expired at \\d\\d:\\d\\d UTC \\(\\d+s ago\\): forrest tidy ${app} retires it`))
@@ -145,4 +150,41 @@ describe('blue/green keepOld through HAProxy + forrest gateway (real etcd, HAPro
     expect(plain.stdout).toContain('nothing to tidy: no blue/green standby has expired; nothing was changed')
     expect(await containerNames()).toEqual(violet)
   }, 200_000)
+
+  it('after the deadline, rollback still switches back starting nothing while the old colour runs, and a scale or a repair retires it', async () => {
+    const violet = await containerNames()
+    const violetIds = await containerIds()
+    const amber = await forrest(['deploy', blueGreen('amber', { keepOld: '2s' })], env, 120_000)
+    expect(amber.code, amber.stdout + amber.stderr).toBe(0)
+    expect(await untilExpired()).toMatchObject({ instances: violet, expired: true })
+    const back = await underLoad(['rollback', app])
+    expect(back.res.code, back.res.stdout + back.res.stderr).toBe(0)
+    expect(back.failed).toEqual([])
+    expect(back.after).toEqual(['violet'])
+    expect(await containerIds()).toEqual(violetIds)
+
+    const ruby = await forrest(['deploy', blueGreen('ruby', { keepOld: '2s' })], env, 120_000)
+    expect(ruby.code, ruby.stdout + ruby.stderr).toBe(0)
+    const rubyNames = (await containerNames()).filter((n) => !violet.includes(n))
+    expect(await untilExpired()).toMatchObject({ instances: violet, expired: true })
+    const scaled = await underLoad(['scale', app, '3'])
+    expect(scaled.res.code, scaled.res.stdout + scaled.res.stderr).toBe(0)
+    expect(scaled.failed).toEqual([])
+    expect(await containerNames()).toEqual(rubyNames)
+    expect(await standby()).toBeUndefined()
+
+    // A repair (the same file again) after the deadline retires it too, with no switch: the serving colour stays at 100.
+    const jadeFile = blueGreen('jade', { keepOld: '2s' })
+    const jade = await forrest(['deploy', jadeFile], env, 120_000)
+    expect(jade.code, jade.stdout + jade.stderr).toBe(0)
+    const jadeNames = (await containerNames()).filter((n) => !rubyNames.includes(n))
+    expect(await untilExpired()).toMatchObject({ instances: rubyNames, expired: true })
+    const repair = await underLoad(['deploy', jadeFile])
+    expect(repair.res.code, repair.res.stdout + repair.res.stderr).toBe(0)
+    expect(repair.res.stdout).not.toMatch(/switched all traffic/)
+    expect(repair.failed).toEqual([])
+    expect(await containerNames()).toEqual(jadeNames)
+    expect(await weights()).toEqual(Object.fromEntries(jadeNames.map((n) => [n, 100])))
+    expect(await standby()).toBeUndefined()
+  }, 240_000)
 })
