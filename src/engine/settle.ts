@@ -66,8 +66,9 @@ export async function settleNoop(
   // A standby recorded but no longer kept (expired, and nothing of it left to retire) is forgotten.
   const dropStandby = !!current?.standby && !x.standby?.carried
   if (current && (current.replicas !== req.replicas || JSON.stringify(current.processes) !== JSON.stringify(processes) || targetRec.outcome !== 'succeeded' || dropStandby)) {
-    const { standby: _gone, ...rest } = current
-    await records.settle(app, { ...(dropStandby ? rest : current), replicas: req.replicas, ...(processes ? { processes } : {}) }, targetRec)
+    const next: CurrentRecord = { ...current, replicas: req.replicas, ...(processes ? { processes } : {}) }
+    if (dropStandby) delete next.standby
+    await records.settle(app, next, targetRec)
   }
   await recordPlacement(records, req, targetRec, current?.revision)
   await pruneInstanceRecords(records, app, x.instances.map((i) => i.name), req.hosts)

@@ -110,3 +110,15 @@ describe('status: the standby and its deadline', () => {
     )
   })
 })
+
+describe('forrest tidy: what it says', () => {
+  it('names what it retired and what it kept, and says when nothing had expired', async () => {
+    const { describeTidy } = await import('../../src/verbs/tidy.js')
+    expect(describeTidy({ apps: [], retired: 0 }, undefined)).toEqual(['nothing to tidy: no blue/green standby has expired; nothing was changed'])
+    expect(describeTidy({ apps: [{ app: 'a', revision: 1, until, outcome: 'kept' }], retired: 0 }, 'a')).toEqual([
+      `a: revision 1 stands by at weight 0 until ${until}: kept (forrest rollback a switches back in one step)`,
+      'nothing to tidy: no blue/green standby of a has expired; nothing was changed',
+    ])
+    expect(describeTidy({ apps: [{ app: 'a', revision: 1, until, outcome: 'retired', retired: ['a-r1-1'] }], retired: 1 }, undefined)).toEqual([`a: retired revision 1 (stood by at weight 0 until ${until}): drained and stopped a-r1-1`])
+  })
+})
