@@ -5,6 +5,7 @@ import Stop from './stop.js'
 import Scale from './scale.js'
 import Rollback from './rollback.js'
 import Promote from './promote.js'
+import Tidy from './tidy.js'
 import Abort from './abort.js'
 import Status from './status.js'
 import History from './history.js'
@@ -30,6 +31,7 @@ export const COMMANDS_BUT_COMPLETION = {
   rollback: Rollback,
   promote: Promote,
   abort: Abort,
+  tidy: Tidy,
   status: Status,
   history: History,
   diff: Diff,

@@ -9,6 +9,8 @@ export default class Rollback extends BaseCommand {
 
 The image id of that revision must still be on the Docker host: this is checked before anything is touched.
 
+After a blue/green deploy the revision it replaced keeps running at weight 0 (for update.blueGreen.keepOld, and after that until the next rollout or forrest tidy retires it): while it runs, rollback switches all traffic back to it in one step and starts nothing, then drains the newer revision.
+
 Exit codes: 0 done, 3 failed and rolled back, 4 failed, 5 another deploy holds the lock, 6 etcd unreachable, 7 Docker (a host) unreachable, 8 app, revision or image not found, 9 the app changed while waiting for the lock, 130 interrupted.`
   static examples = ['<%= config.bin %> rollback myapp', '<%= config.bin %> rollback myapp --to 3']
   static args = { app: Args.string({ required: true, description: 'App name' }) }

@@ -10,6 +10,8 @@ export default class Scale extends BaseCommand {
 
 The count is recorded in etcd, but the deployment file stays the source of truth: the next \`forrest deploy\` of the file sets the file's replica count again, and its plan says so ("replicas 5 (set by forrest scale at … by …) → 3 (from the file)"). Change the file to make a new count stick.
 
+A blue/green standby (the old revision kept at weight 0 after a switch) is left running while its update.blueGreen.keepOld lasts, and retired by the scale once it has passed.
+
 Exit codes: 0 done, 2 bad input, 4 failed, 5 another deploy holds the lock, 6 etcd unreachable, 7 Docker (a host) unreachable, 8 app or image not found, 9 the app changed while waiting for the lock, 130 interrupted.`
   static examples = ['<%= config.bin %> scale myapp 5', '<%= config.bin %> scale myapp worker=5', '<%= config.bin %> scale myapp web=3 worker=5', '<%= config.bin %> scale myapp 0', '<%= config.bin %> scale myapp 3 --wait-lock=2m --json']
   static args = {

@@ -51,6 +51,6 @@ export async function decide(records: Records, req: RolloutRequest): Promise<Dec
     ? resumeDecision(app, req.resume, revisions, current?.revision)
     : req.standby !== undefined
       ? standbyDecision(app, req.standby, revisions, current?.revision)
-      : decideRevision({ ...req, kind: req.kind === 'promote' || req.kind === 'abort' ? 'deploy' : req.kind === 'drain' ? 'scale' : req.kind, secretFingerprints: req.env.fingerprints }, current, revisions, new Date())
+      : decideRevision({ ...req, kind: req.kind === 'promote' || req.kind === 'abort' ? 'deploy' : req.kind === 'drain' || req.kind === 'tidy' ? 'scale' : req.kind, secretFingerprints: req.env.fingerprints }, current, revisions, new Date())
   return { current, revisions, currentRecord: revisions.find((r) => r.revision === current?.revision), decision, held: heldRevision(revisions, current?.revision ?? 0) }
 }

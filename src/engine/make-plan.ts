@@ -1,5 +1,6 @@
 import type { CurrentRecord } from '../registry/records.js'
 import { canaryShares } from '../plan/weights.js'
+import { keepsStandby, withoutStandby, type StandbyRecord } from '../plan/keep-old.js'
 import type { RolloutPlan } from '../plan/types.js'
 import { resolveCanaryCount } from '../spec/strategy.js'
 import type { CanarySpec } from '../spec/types.js'
@@ -26,8 +27,16 @@ export function workerScaleOverrideNotes(current: CurrentRecord | undefined, spe
     .map(([p, w]) => `${p}: replicas ${current.processes![p]} (set by forrest scale at ${at} by ${by}) → ${w.replicas} (from the file)`)
 }
 
+/** What settle needs to record blue/green's standby after this rollout (plan/keep-old.ts standbyAfter). */
+export interface StandbyPlan {
+  /** The plan switches traffic with the replaced revision kept (keepOld > 0): its revision and keepOld. */
+  switching?: { keptRevision?: number; keepOldMs: number }
+  /** The standby this rollout keeps out of its plan, carried on unchanged. */
+  carried?: StandbyRecord
+}
+
 /** Plan: the pure planner over (decided revision, hosts, what was observed), a canary wave for a deploy, and the notes. */
-export function makePlan(req: RolloutRequest, decided: Decided, observed: Observation): { plan: RolloutPlan; canarySpec?: CanarySpec } {
+export function makePlan(req: RolloutRequest, decided: Decided, observed: Observation): { plan: RolloutPlan; canarySpec?: CanarySpec; standby: StandbyPlan } {
   const { spec } = req
   const { revision, target } = decided.decision
   // A canary guards a deploy of a new revision; scale and rollback restore something known.
@@ -35,8 +44,14 @@ export function makePlan(req: RolloutRequest, decided: Decided, observed: Observ
   const canaryCount = canarySpec ? resolveCanaryCount(canarySpec.count, req.replicas) : undefined
   const shares = canaryShares(canarySpec)
   const blueGreen = req.kind === 'deploy' && spec.update.strategy === 'blue-green'
-  const plan = planApp(spec, { revision, templateHash: target.templateHash, replicas: req.replicas, hosts: req.hosts, availability: req.availability, observed: observed.state, ...(canaryCount !== undefined ? { canaryCount, ...(shares ? { shares } : {}) } : {}), blueGreen })
+  const keepOld = (spec.update.blueGreen?.keepOld ?? 1) > 0
+  // Blue/green's kept colour, while its keepOld lasts, is not this rollout's to retire (a scale, a repair).
+  const standby = decided.current?.standby
+  const keep = keepsStandby({ kind: req.kind, ...(standby ? { standby } : {}), revision, currentRevision: decided.current?.revision, now: new Date() })
+  const hidden = keep && standby ? withoutStandby(observed.state, standby.revision) : undefined
+  const plan = planApp(spec, { revision, templateHash: target.templateHash, replicas: req.replicas, hosts: req.hosts, availability: req.availability, observed: hidden?.state ?? observed.state, ...(canaryCount !== undefined ? { canaryCount, ...(shares ? { shares } : {}) } : {}), blueGreen, keepOld })
   plan.notes.push(...observed.notes)
+  if (hidden?.kept.length && standby) plan.notes.push(`revision ${standby.revision} keeps standing by at weight 0 until ${standby.until} (update.blueGreen.keepOld): ${hidden.kept.join(', ')}`)
   plan.notes.unshift(...(req.notes ?? []))
   const override = req.kind === 'deploy' ? scaleOverrideNote(decided.current, req.replicas) : undefined
   if (override) plan.notes.unshift(override)
@@ -45,5 +60,6 @@ export function makePlan(req: RolloutRequest, decided: Decided, observed: Observ
   const heldNote = held && heldCanaryNote(spec.name, req, held.revision, revision, observed.state.instances.filter((i) => i.revision === held.revision).map((i) => i.name))
   if (heldNote) plan.notes.unshift(heldNote)
   if (releaseRuns(req, decided.decision) && spec.release) plan.notes.unshift(releaseNote(spec.release.command))
-  return { plan, canarySpec }
+  const switching = plan.waves.some((w) => w.switch) ? { keepOldMs: spec.update.blueGreen?.keepOld ?? 0, ...(decided.current ? { keptRevision: decided.current.revision } : {}) } : undefined
+  return { plan, canarySpec, standby: { ...(switching ? { switching } : {}), ...(keep && standby ? { carried: standby } : {}) } }
 }

@@ -17,7 +17,7 @@ import type { ResolvedSpec } from './types.js'
  */
 export function planApp(
   spec: ResolvedSpec,
-  x: { revision: number; templateHash?: string; replicas: number; hosts: HostState[]; availability?: ReadonlyMap<string, HostAvailabilityRecord>; observed: ObservedState; canaryCount?: number; shares?: number[]; blueGreen?: boolean },
+  x: { revision: number; templateHash?: string; replicas: number; hosts: HostState[]; availability?: ReadonlyMap<string, HostAvailabilityRecord>; observed: ObservedState; canaryCount?: number; shares?: number[]; blueGreen?: boolean; keepOld?: boolean },
 ): RolloutPlan {
   const { revision, templateHash, replicas } = x
   // Each process places by its own placement, less cordoned, draining and departed hosts (host-placement.ts).
@@ -25,7 +25,7 @@ export function planApp(
   const planned = planRollout({ revision, templateHash, replicas, ...placedOn(where), ...resolveStrategy({ ...spec, replicas }) }, webObserved(x.observed))
   const web = { ...planned, notes: [...planned.notes, ...where.notes] }
   // A canary (by count, or by share of traffic through weights) or blue/green shapes web's plan; workers roll.
-  const withCanaryWave = x.canaryCount !== undefined ? withCanary(web, x.canaryCount, x.shares ? { shares: x.shares } : {}) : x.blueGreen ? withBlueGreen(web, x.observed.currentRevision) : web
+  const withCanaryWave = x.canaryCount !== undefined ? withCanary(web, x.canaryCount, x.shares ? { shares: x.shares } : {}) : x.blueGreen ? withBlueGreen(web, x.observed.currentRevision, x.keepOld ?? true) : web
   const workers: WorkerTarget[] = Object.entries(spec.processes ?? {}).map(([process, p]) => ({
     process,
     revision,

@@ -50,7 +50,7 @@ export async function rollout(ctx: Context, request: RolloutRequest): Promise<Ro
     if (req.announceChoice) await checkSharedPrefix({ records, registry }, app, prefix, req.announceChoice, currentRec)
     const deps = stepDeps(ctx, req, { records, registry, lock, identity, templates: revisionTemplates(decided.decision, req.env), gateways })
 
-    const { plan, canarySpec } = makePlan(req, decided, observed)
+    const { plan, canarySpec, standby } = makePlan(req, decided, observed)
     const canary: { analysis?: CanaryAnalysis } = {}
     const released: { report?: ReleaseReport } = {}
     const result = resultOf({ app, revision, fromRevision: current?.revision, replicas: req.replicas, plan, changes: decided.decision.changes, t0, instances: observed.state.instances, canary: () => canary.analysis, release: () => released.report })
@@ -59,12 +59,12 @@ export async function rollout(ctx: Context, request: RolloutRequest): Promise<Ro
     await checkBlueGreenCapacity(deps, spec, plan, observed.state.instances)
     checkPrefixMove(app, prefix, observed.state.instances, (p) => gateways.get(p) ?? new Set())
     await settleAbandoned(records, app, revisions, current?.revision, req.actor)
-    if (plan.action === 'noop') return await settleNoop(records, req, { current, targetRec, instances: observed.state.instances, result })
+    if (plan.action === 'noop') return await settleNoop(records, req, { current, targetRec, instances: observed.state.instances, result, standby })
     released.report = await release(records, req, { decided, identity, extraLabels: ctx.config.extraLabels, result, lost: lock?.lost })
 
     try {
       const report = await runPlan(ctx, req, { records, registry, identity, deps, plan, observed, revision, reuse, targetRec, current, canarySpec, held, canary, result })
-      return await settleSucceeded(records, req, { registry, identity, revision, targetRec, current, report, result })
+      return await settleSucceeded(records, req, { registry, identity, revision, targetRec, current, report, result, standby })
     } catch (err) {
       if (!(err instanceof ExecutionFailure)) throw err
       return await recover(ctx, records, req, { deps, lock, revision, currentRec, currentReplicas: current?.replicas, currentProcesses: current?.processes, failure: err, result })

@@ -5,6 +5,8 @@ import type { Identity } from '../context.js'
 import type { ObservedInstance } from '../plan/types.js'
 import type { InstanceRegistry } from '../registry/instances.js'
 import type { CurrentRecord, RevisionRecord } from '../registry/records.js'
+import { standbyAfter } from '../plan/keep-old.js'
+import type { StandbyPlan } from './make-plan.js'
 import { observe } from './observe.js'
 import { workerCounts } from './process-plan.js'
 import type { ResultOf } from './result.js'
@@ -22,12 +24,14 @@ export async function pruneInstanceRecords(records: Records, app: string, presen
 export async function settleSucceeded(
   records: Records,
   req: RolloutRequest,
-  x: { registry: InstanceRegistry; identity: Identity; revision: number; targetRec: RevisionRecord; current?: CurrentRecord; report: ExecutionReport; result: ResultOf },
+  x: { registry: InstanceRegistry; identity: Identity; revision: number; targetRec: RevisionRecord; current?: CurrentRecord; report: ExecutionReport; result: ResultOf; standby?: StandbyPlan },
 ): Promise<RolloutResult> {
   const app = req.spec.name
   const { revision, current } = x
   const now = new Date().toISOString()
   const processes = workerCounts(req.spec)
+  // Blue/green's kept colour and its deadline: from the switch's end, carried by a scale that kept it, else gone.
+  const standby = standbyAfter({ switched: !!x.standby?.switching, keepOldMs: x.standby?.switching?.keepOldMs ?? 0, ...(x.standby?.switching?.keptRevision !== undefined ? { keptRevision: x.standby.switching.keptRevision } : {}), ...(x.standby?.carried ? { carried: x.standby.carried } : {}), now: new Date(now) })
   await records.settle(app, {
     revision,
     replicas: req.replicas,
@@ -36,7 +40,8 @@ export async function settleSucceeded(
     by: req.actor,
     ...(req.kind === 'scale' ? { scaled: { replicas: req.replicas, at: now, by: req.actor } } : {}),
     // A rollback (or a drain) keeps the replica count `forrest scale` set, so a later deploy still says it overrides it.
-    ...((req.kind === 'rollback' || req.kind === 'drain') && current?.scaled ? { scaled: current.scaled } : {}),
+    ...((req.kind === 'rollback' || req.kind === 'drain' || req.kind === 'tidy') && current?.scaled ? { scaled: current.scaled } : {}),
+    ...(standby ? { standby } : {}),
   }, x.targetRec)
   await recordPlacement(records, req, x.targetRec, revision)
   await records.event(app, { at: now, kind: `${req.kind}-succeeded`, revision, by: req.actor, message: `${req.replicas} serving` })
@@ -53,13 +58,17 @@ export async function settleSucceeded(
 export async function settleNoop(
   records: Records,
   req: RolloutRequest,
-  x: { current?: CurrentRecord; targetRec: RevisionRecord; instances: ObservedInstance[]; result: ResultOf },
+  x: { current?: CurrentRecord; targetRec: RevisionRecord; instances: ObservedInstance[]; result: ResultOf; standby?: StandbyPlan },
 ): Promise<RolloutResult> {
   const app = req.spec.name
   const { current, targetRec } = x
   const processes = workerCounts(req.spec)
-  if (current && (current.replicas !== req.replicas || JSON.stringify(current.processes) !== JSON.stringify(processes) || targetRec.outcome !== 'succeeded')) {
-    await records.settle(app, { ...current, replicas: req.replicas, ...(processes ? { processes } : {}) }, targetRec)
+  // A standby recorded but no longer kept (expired, and nothing of it left to retire) is forgotten.
+  const dropStandby = !!current?.standby && !x.standby?.carried
+  if (current && (current.replicas !== req.replicas || JSON.stringify(current.processes) !== JSON.stringify(processes) || targetRec.outcome !== 'succeeded' || dropStandby)) {
+    const next: CurrentRecord = { ...current, replicas: req.replicas, ...(processes ? { processes } : {}) }
+    if (dropStandby) delete next.standby
+    await records.settle(app, next, targetRec)
   }
   await recordPlacement(records, req, targetRec, current?.revision)
   await pruneInstanceRecords(records, app, x.instances.map((i) => i.name), req.hosts)

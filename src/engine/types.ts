@@ -16,8 +16,8 @@ import type { ResolvedEnv } from './secrets.js'
 export type ResolvedSpec = DeploymentSpec & { port: number; announce: { prefix: string; address: string } }
 
 export interface RolloutRequest {
-  /** drain: the current revision and count again, placed off a draining host (forrest host drain). */
-  kind: 'deploy' | 'scale' | 'rollback' | 'promote' | 'abort' | 'drain'
+  /** drain: the current revision and count again, placed off a draining host (forrest host drain). tidy: the same, retiring an expired blue/green standby (forrest tidy). */
+  kind: 'deploy' | 'scale' | 'rollback' | 'promote' | 'abort' | 'drain' | 'tidy'
   spec: ResolvedSpec
   /** The spec's env with its secrets read (in memory only), and their fingerprints. */
   env: ResolvedEnv

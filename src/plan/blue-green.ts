@@ -10,20 +10,26 @@ import type { RetireStep, RolloutPlan, Wave } from './types.js'
 /**
  * One wave of every start (at weight 0) with the switch after it; the retires of the revision
  * being replaced are dropped (it stays, at weight 0, for rollback), any other retire (a stale
- * key, an older revision) runs after the switch. Only an update has two colours: a create or a
- * scale is returned as it is.
+ * key, an older revision) runs after the switch. With `keepOld` false (update.blueGreen.keepOld:
+ * 0s) nothing is kept: the replaced revision is drained after the switch too. Only an update to
+ * a new revision has two colours: a create, a scale or a repair is returned as it is.
  */
-export function withBlueGreen(plan: RolloutPlan, serving: number | undefined): RolloutPlan {
-  if (plan.action !== 'update') return plan
+export function withBlueGreen(plan: RolloutPlan, serving: number | undefined, keepOld = true): RolloutPlan {
+  // A repair (a deploy of the serving revision) has one colour: a switch to its own new instances would put the rest at 0.
+  if (plan.action !== 'update' || plan.toRevision === serving) return plan
   const starts = plan.waves.flatMap((w) => w.starts).map((s) => ({ ...s, weight: 0 }))
   const retires = plan.waves.flatMap((w) => w.retires)
-  const kept = retires.filter((r) => r.revision === serving && r.reason === 'replace')
+  const kept = keepOld ? retires.filter((r) => r.revision === serving && r.reason === 'replace') : []
   const others: RetireStep[] = retires.filter((r) => !kept.includes(r))
   const waves: Wave[] = [{ order: 'start-first', starts, retires: [], switch: true }]
   if (others.length) waves.push({ order: 'start-first', starts: [], retires: others })
   const notes = plan.notes.filter((l) => !WAVES_NOTE.test(l))
+  const beside = keepOld ? kept.length : retires.filter((r) => r.revision === serving && r.reason === 'replace').length
+  const after = keepOld
+    ? `revision ${serving ?? '?'} keeps running at weight 0 for forrest rollback (${kept.map((r) => r.instance).join(', ') || 'none'})`
+    : `revision ${serving ?? '?'} is drained and stopped after the switch (update.blueGreen.keepOld: 0s)`
   notes.push(
-    `blue/green: start ${starts.length} instance${starts.length === 1 ? '' : 's'} of revision ${plan.toRevision} beside the ${kept.length} of revision ${serving ?? '?'} at weight 0 (checked, no traffic), then switch all traffic in one step; revision ${serving ?? '?'} keeps running at weight 0 for forrest rollback (${kept.map((r) => r.instance).join(', ') || 'none'})`,
+    `blue/green: start ${starts.length} instance${starts.length === 1 ? '' : 's'} of revision ${plan.toRevision} beside the ${beside} of revision ${serving ?? '?'} at weight 0 (checked, no traffic), then switch all traffic in one step; ${after}`,
   )
   return { ...plan, waves, notes }
 }

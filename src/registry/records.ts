@@ -48,6 +48,8 @@ export interface CurrentRecord {
   scaled?: { replicas: number; at: string; by: string }
   /** Workers' replica counts by process (web's is `replicas`); absent for an app of one process. */
   processes?: Record<string, number>
+  /** Blue/green: the replaced revision kept running at weight 0, and until when (update.blueGreen.keepOld; plan/keep-old.ts). */
+  standby?: { revision: number; until: string }
 }
 
 /**

@@ -1,3 +1,4 @@
+import { describeStandbyDeadline } from '../plan/keep-old.js'
 import { formatHostMarks } from './hosts-format.js'
 import { plainTable } from './plain-table.js'
 import { shortDigest } from '../spec/image-reference.js'
@@ -33,13 +34,22 @@ export function formatLaunched(launched: LaunchedStatus[]): string[] {
   return ['Started with forrest launch (not managed by deploy; forrest stop NAME removes one):', ...t.lines()]
 }
 
+/** Blue/green's kept colour, with its keepOld deadline when one is recorded ("until 15:42 UTC (in 9m)", or expired). */
+export function standbyLine(app: string, revision: number, s: NonNullable<AppStatus['standby']>, now = new Date()): string {
+  const head = `blue/green: revision ${revision} serves; revision ${s.revision} stands by at weight 0 (${s.instances.join(', ')})`
+  if (!s.until) return `${head}: forrest rollback ${app} switches back in one step`
+  const deadline = describeStandbyDeadline(s.until, now)
+  if (s.expired) return `${head}; its keepOld ${deadline}: forrest tidy ${app} retires it (until then forrest rollback ${app} still switches back in one step)`
+  return `${head} ${deadline}: forrest rollback ${app} switches back in one step`
+}
+
 function formatApp(a: AppStatus): string[] {
   const lines = [
     `${a.app}: revision ${a.revision} (${a.image}${a.digest ? `@${shortDigest(a.digest)}` : ''}, ${a.imageId.replace(/^sha256:/, '').slice(0, 12)})  desired ${a.desired}  healthy ${a.healthy}  registered ${a.registered}  running ${a.running}  ${a.converged ? 'OK' : a.drift.every((d) => d.kind === 'canary-held') ? `CANARY HELD (revision ${a.held?.revision} waits for promote or abort)` : 'NOT CONVERGED'}`,
   ]
   if (a.processes) lines.push(`  processes: web ${a.healthy}/${a.desired} healthy (announced), ${Object.entries(a.processes).map(([p, w]) => `${p} ${w.healthy}/${w.desired} healthy (worker, not announced)`).join(', ')}`)
   if (a.scaled) lines.push(`  replicas set by forrest scale at ${a.scaled.at} by ${a.scaled.by}`)
-  if (a.standby) lines.push(`  blue/green: revision ${a.revision} serves; revision ${a.standby.revision} stands by at weight 0 (${a.standby.instances.join(', ')}): forrest rollback ${a.app} switches back in one step`)
+  if (a.standby) lines.push(`  ${standbyLine(a.app, a.revision, a.standby)}`)
   if (a.instances.length > 0) {
     // The weight column only when a weight is not the default (a weighted canary, or a weight change under way).
     const weighted = a.instances.some((i) => i.weightByGateway || (i.weight !== undefined && i.weight !== 100))

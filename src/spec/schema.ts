@@ -173,7 +173,10 @@ export const updateShape = {
     .default('rolling')
     .describe('rolling: replace instances wave by wave (maxSurge, maxUnavailable, canary). blue-green: start the whole new revision beside the old one at weight 0 (checked by HAProxy, no traffic), then switch all traffic in one step acknowledged by every gateway; the old revision keeps running at weight 0 so `forrest rollback` switches back in one step. Needs room for two full revisions. Default rolling.'),
   blueGreen: z
-    .strictObject({ pause: z.boolean().default(false).describe('true: stop before the switch and wait for `forrest promote` (exit 19). Default false.') })
+    .strictObject({
+      pause: z.boolean().default(false).describe('true: stop before the switch and wait for `forrest promote` (exit 19). Default false.'),
+      keepOld: duration('30m', 'How long the replaced revision keeps running at weight 0 after the switch, for `forrest rollback` to switch back in one step; after it, the next rollout of the app or `forrest tidy` retires it. 0s: retire it right after the switch.'),
+    })
     .prefault({})
     .describe('Options of update.strategy: blue-green.'),
   canary: z
@@ -390,7 +393,7 @@ export const KNOWN_KEYS: Record<string, readonly string[]> = {
   health: Object.keys(healthShape),
   update: Object.keys(updateShape),
   'update.canary': Object.keys(canaryShape),
-  'update.blueGreen': ['pause'],
+  'update.blueGreen': ['pause', 'keepOld'],
   gateways: Object.keys(gatewaysShape),
   placement: ['labels'],
   ...CONTAINER_KNOWN_KEYS,

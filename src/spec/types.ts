@@ -55,7 +55,8 @@ export interface UpdateSpec {
   canary?: CanarySpec
   /** rolling (waves) or blue-green (the whole new revision at weight 0, then one switch). */
   strategy?: 'rolling' | 'blue-green'
-  blueGreen?: { pause: boolean }
+  /** keepOld: ms the replaced revision keeps running at weight 0 after the switch (0: retired right after it). */
+  blueGreen?: { pause: boolean; keepOld?: number }
 }
 
 export interface CanarySpec {

@@ -3,6 +3,7 @@
  * keys in etcd name and how each probe went, classify every instance and everything that is
  * out of step. No I/O here, so every kind of drift is a cheap unit test.
  */
+import { standbyExpired, type StandbyRecord } from '../plan/keep-old.js'
 import type { ContainerInfo, ContainerRuntime } from '../docker/runtime.js'
 import { LABEL } from '../labels.js'
 import { parseInstanceName } from '../plan/naming.js'
@@ -89,7 +90,7 @@ export interface AppStatus {
   /** A rollout held after its canary (update.canary.pause): the waiting revision and its canary instances. */
   held?: HeldCanary
   /** Blue/green: the colour kept at weight 0 beside the serving one (forrest rollback switches back to it). */
-  standby?: { revision: number; instances: string[] }
+  standby?: { revision: number; instances: string[]; until?: string; expired?: boolean }
   instances: InstanceStatus[]
   /** Containers labelled for this app that belong to another environment (or `forrest launch`): never touched. */
   foreign: Array<{ name: string; owner: string }>
@@ -176,11 +177,13 @@ export function probeTargets(o: AppObservation, probeHost: string | ((host?: str
 }
 
 /** Blue/green: the other colour, running and registered at weight 0 (checked, no traffic) beside the serving revision. */
-export function standbyOf(instances: readonly InstanceStatus[], current: number): Pick<AppStatus, 'standby'> {
+export function standbyOf(instances: readonly InstanceStatus[], current: number, recorded?: StandbyRecord, now = new Date()): Pick<AppStatus, 'standby'> {
   const standing = instances.filter((i) => i.revision !== current && i.weight === 0 && i.registered && i.state === 'running')
   const revisions = [...new Set(standing.map((i) => i.revision))]
   if (standing.length === 0 || revisions.length !== 1) return {}
-  return { standby: { revision: revisions[0]!, instances: standing.map((i) => i.name) } }
+  // Its deadline (update.blueGreen.keepOld), when the current record has one for this revision.
+  const until = recorded && recorded.revision === revisions[0] ? { until: recorded.until, expired: standbyExpired(recorded, now) } : {}
+  return { standby: { revision: revisions[0]!, instances: standing.map((i) => i.name), ...until } }
 }
 
 /** An instance's weight as the gateways' HAProxies report it: one number when they agree, per gateway when not. */
@@ -268,7 +271,7 @@ export function classifyApp(o: AppObservation, probes: Map<string, ProbeResult>,
     ...(processes ? { processes } : {}),
     ...(o.lock ? { lock: o.lock } : {}),
     ...(held ? { held: { revision: held.revision, instances: heldInstances } } : {}),
-    ...standbyOf(instances, current.revision),
+    ...standbyOf(instances, current.revision, current.standby),
     instances,
     foreign: (o.foreign ?? []).map((c) => ({ name: c.name, owner: c.labels[LABEL.kind] === 'launch' ? `${c.labels[LABEL.owner] ?? '?'} (forrest launch)` : (c.labels[LABEL.owner] ?? 'unknown') })),
     gateways: o.gateways ?? [],

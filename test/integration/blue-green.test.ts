@@ -83,8 +83,8 @@ describe('blue/green through HAProxy + forrest gateway (real etcd, HAProxy, Dock
     // status: converged, green serves, blue stands by at weight 0 (exit 0, not drift).
     const status = await forrest(['status', app, '--json'], env)
     expect(status.code, status.stdout + status.stderr).toBe(0)
-    expect((JSON.parse(status.stdout) as { apps: Array<{ standby?: { revision: number; instances: string[] } }> }).apps[0]?.standby).toEqual({ revision: 1, instances: blue })
-    expect((await forrest(['status', app], env)).stdout).toContain(`blue/green: revision 2 serves; revision 1 stands by at weight 0 (${blue.join(', ')}): forrest rollback ${app} switches back in one step`)
+    expect((JSON.parse(status.stdout) as { apps: Array<{ standby?: { revision: number; instances: string[] } }> }).apps[0]?.standby).toMatchObject({ revision: 1, instances: blue, expired: false })
+    expect((await forrest(['status', app], env)).stdout).toMatch(new RegExp(`blue/green: revision 2 serves; revision 1 stands by at weight 0 \\(${blue.join(', ')}\\) until \\d\\d:\\d\\d UTC \\(in 30m\\): forrest rollback ${app} switches back in one step`))
 
     const back = await underLoad(['rollback', app, '--json'])
     expect(back.res.code, back.res.stdout + back.res.stderr).toBe(0)

@@ -47,7 +47,7 @@ describe('update.strategy: blue-green in the file', () => {
   it('is read with its defaults, and refused beside a canary', () => {
     const spec = loadSpec('name: a\nimage: demo/myapp:1\nupdate:\n  strategy: blue-green\n', 'a.yml')
     expect(spec.update.strategy).toBe('blue-green')
-    expect(spec.update.blueGreen).toEqual({ pause: false })
+    expect(spec.update.blueGreen).toEqual({ pause: false, keepOld: 1_800_000 })
     expect(loadSpec('name: a\nimage: demo/myapp:1\n', 'a.yml').update.strategy).toBe('rolling')
     let problems: SpecProblem[] = []
     try {

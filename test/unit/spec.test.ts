@@ -73,7 +73,7 @@ describe('loadSpec: valid fixtures and shipped deployments', () => {
         onFailure: 'rollback',
         progressDeadline: 600_000,
         strategy: 'rolling',
-        blueGreen: { pause: false },
+        blueGreen: { pause: false, keepOld: 1_800_000 },
       },
       gateways: { required: 0, timeout: 30_000 },
       hostPorts: { from: 20_000, to: 29_999 },
