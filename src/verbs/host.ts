@@ -68,9 +68,12 @@ export interface HostChange {
 export async function cordonHost(ctx: Context, name: string, actor: string): Promise<HostChange> {
   const row = await knownHost(ctx, name)
   const rec: HostAvailabilityRecord = { availability: 'cordoned', at: new Date().toISOString(), by: actor }
-  if (row.availability === 'active') await hostAvailabilities(ctx).set(name, rec)
+  // Only over no record (compare on its key): a drain or cordon started meanwhile is not overwritten.
+  const marks = hostAvailabilities(ctx)
+  if (row.availability === 'active' && (await marks.setIf(name, rec, 0)) !== undefined) return { host: name, from: 'active', to: 'cordoned' }
   // Already cordoned, draining or drained: each of those already keeps new instances off it.
-  return { host: name, from: row.availability, to: row.availability === 'active' ? 'cordoned' : row.availability }
+  const now = row.availability === 'active' ? ((await marks.read(name)).rec?.availability ?? 'active') : row.availability
+  return { host: name, from: now, to: now }
 }
 
 /** `forrest host uncordon NAME`: active again; the next deploy (or scale) of each app places there as it places anywhere. */
