@@ -90,4 +90,31 @@ describe('fleet gaps: host state changed during a drain; one-off containers on a
     const ls = JSON.parse((await ok(['host', 'ls', '--json'])).stdout)
     expect(ls.hosts.find((h: { name: string }) => h.name === 'h1')).toMatchObject({ availability: 'active', instances: { [B]: 1 } })
   }, 400_000)
+
+  it('h1 cordoned: the release command and forrest run go to h2 and say so; every host out of service: refused, exit 22, nothing started', async () => {
+    await ok(['host', 'uncordon', 'h1']) // whatever the test before left
+    expect((await ok(['host', 'cordon', 'h1'])).stdout).toMatch(/host h1: active → cordoned/)
+    const release = { command: ['/bin/sh', '-c', 'echo migrated on $(hostname)'] }
+    const v2 = await ok(['deploy', spec(B, '2', { release }), '--json'])
+    const result = JSON.parse(v2.stdout)
+    expect(result.release).toMatchObject({ host: 'h2', exitCode: 0 })
+    expect(await placed(B)).toEqual({ h2: 2 })
+
+    const run = await forrest(['run', B, '--', '/bin/sh', '-c', 'echo one-off'], env)
+    expect(run.code, run.stderr).toBe(0)
+    expect(run.stdout).toBe('one-off\n')
+    expect(run.stderr).toContain(`forrest run ${B}: revision 2 on h2 (passed over: h1 cordoned)`)
+
+    // Both out of service: nothing to run on.
+    await ok(['host', 'cordon', 'h2'])
+    const before = (await lab.docker('h1', 'ps', '-aq', '--filter', `label=${t.label}`)) + (await lab.docker('h2', 'ps', '-aq', '--filter', `label=${t.label}`))
+    const none = await forrest(['run', B, '--', '/bin/true'], env)
+    expect(none.code, none.stderr).toBe(EXIT.noRoom)
+    expect(none.stderr).toContain(`forrest run ${B}: no host of ${B} is in service to run it on (h1 cordoned, h2 cordoned); nothing was started`)
+    expect(none.stderr).toContain('forrest host uncordon NAME')
+    const after = (await lab.docker('h1', 'ps', '-aq', '--filter', `label=${t.label}`)) + (await lab.docker('h2', 'ps', '-aq', '--filter', `label=${t.label}`))
+    expect(after).toBe(before)
+    await ok(['host', 'uncordon', 'h1'])
+    await ok(['host', 'uncordon', 'h2'])
+  }, 400_000)
 })
