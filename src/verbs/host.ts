@@ -9,6 +9,8 @@ import type { HostAvailability, HostAvailabilityRecord } from '../registry/host-
 export interface HostRow {
   name: string
   availability: 'active' | HostAvailability
+  /** Active: deploys may place instances there (what a CI job tests before or after maintenance). */
+  inService: boolean
   since?: string
   by?: string
   /** App → instances recorded on this host. */
@@ -31,7 +33,7 @@ export async function listHosts(ctx: Context): Promise<HostList> {
   const rows = new Map<string, HostRow>()
   const row = (name: string) => {
     let r = rows.get(name)
-    if (!r) rows.set(name, (r = { name, availability: 'active', instances: {}, apps: [] }))
+    if (!r) rows.set(name, (r = { name, availability: 'active', inService: true, instances: {}, apps: [] }))
     return r
   }
   await Promise.all(
@@ -42,7 +44,7 @@ export async function listHosts(ctx: Context): Promise<HostList> {
       for (const rec of instances.values()) row(rec.host).instances[app] = (row(rec.host).instances[app] ?? 0) + 1
     }),
   )
-  for (const [name, rec] of availability) Object.assign(row(name), { availability: rec.availability, since: rec.at, by: rec.by })
+  for (const [name, rec] of availability) Object.assign(row(name), { availability: rec.availability, inService: false, since: rec.at, by: rec.by })
   const hosts = [...rows.values()].sort((a, b) => a.name.localeCompare(b.name))
   for (const h of hosts) h.apps.sort()
   return { hosts }

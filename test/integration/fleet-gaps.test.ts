@@ -117,4 +117,18 @@ describe('fleet gaps: host state changed during a drain; one-off containers on a
     await ok(['host', 'uncordon', 'h1'])
     await ok(['host', 'uncordon', 'h2'])
   }, 400_000)
+
+  it('for CI: host ls --json says inService per host; status --json always has hosts (the ones not in service, [] when none)', async () => {
+    const statusHosts = async () => JSON.parse((await forrest(['status', '--json'], env)).stdout).hosts
+    const lsRows = async () => Object.fromEntries(JSON.parse((await ok(['host', 'ls', '--json'])).stdout).hosts.map((h: { name: string; availability: string; inService: boolean }) => [h.name, { availability: h.availability, inService: h.inService }]))
+    expect(await statusHosts()).toEqual([])
+    expect(await lsRows()).toEqual({ h1: { availability: 'active', inService: true }, h2: { availability: 'active', inService: true } })
+    await ok(['host', 'cordon', 'h1'])
+    try {
+      expect(await statusHosts()).toEqual([{ name: 'h1', availability: 'cordoned', since: expect.any(String), by: expect.any(String) }])
+      expect(await lsRows()).toEqual({ h1: { availability: 'cordoned', inService: false }, h2: { availability: 'active', inService: true } })
+    } finally {
+      await ok(['host', 'uncordon', 'h1'])
+    }
+  }, 120_000)
 })
