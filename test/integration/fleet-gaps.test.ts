@@ -5,7 +5,11 @@
  * service (h1 cordoned: h2), and with none in service are refused (NO_ROOM, exit 22) with nothing
  * started. Needs scripts/lab/up.sh: fails, never skips, without it.
  */
-import { hostname } from 'node:os'
+import { spawn } from 'node:child_process'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { hostname, tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { stringify } from 'yaml'
 import type { Etcd3 } from 'etcd3'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { EXIT } from '../../src/errors.js'
@@ -40,6 +44,16 @@ describe('fleet gaps: host state changed during a drain; one-off containers on a
     for (const r of recs) out[r.host] = (out[r.host] ?? 0) + 1
     return out
   }
+  /** The built CLI run from another directory (forrest() runs it from the repository). */
+  const forrestIn = (cwd: string, args: string[]) =>
+    new Promise<{ code: number; stdout: string; stderr: string }>((done) => {
+      const child = spawn(process.execPath, [resolve('bin/run.js'), ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] })
+      let stdout = ''
+      let stderr = ''
+      child.stdout.on('data', (d) => (stdout += d))
+      child.stderr.on('data', (d) => (stderr += d))
+      child.on('close', (code) => done({ code: code ?? 1, stdout, stderr }))
+    })
   const hostKeys = async () => client.getAll().prefix('/forrest/hosts/').strings()
   const ok = async (args: string[], timeout = 180_000) => {
     const res = await forrest(args, env, timeout)
@@ -130,5 +144,22 @@ describe('fleet gaps: host state changed during a drain; one-off containers on a
     } finally {
       await ok(['host', 'uncordon', 'h1'])
     }
+  }, 120_000)
+
+  it('one inventory rule: deploy finds ./forrest.hosts.yml when none is beside its file; stop takes --inventory like deploy', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'gaps-cwd-'))
+    const elsewhere = mkdtempSync(join(tmpdir(), 'gaps-files-'))
+    const inventory = join(cwd, 'forrest.hosts.yml')
+    writeFileSync(inventory, stringify({ hosts: hosts() }))
+    const file = join(elsewhere, `${B}.yml`)
+    writeFileSync(file, readFileSync(spec(B, '2'), 'utf8').replace(/^hosts:[\s\S]*?(?=^\S)/m, 'hosts: inventory\n'))
+    expect(readFileSync(file, 'utf8')).toMatch(/^hosts: inventory$/m)
+    const dry = await forrestIn(cwd, ['deploy', file, '--dry-run', '--json'])
+    expect(dry.code, dry.stdout + dry.stderr).toBe(0)
+    expect(JSON.parse(dry.stdout).outcome).toBe('dry-run')
+    // stop --host with --inventory (launch and stop's --hosts-file under deploy's name): h2 is found there (not exit 2), the container is not.
+    const stop = await forrest(['stop', `${B}-nothing`, '--host', 'h2', '--inventory', inventory], env)
+    expect(stop.code, stop.stdout + stop.stderr).toBe(EXIT.notFound)
+    expect(stop.stderr).toContain(`no container named "${B}-nothing"`)
   }, 120_000)
 })
