@@ -47,13 +47,13 @@ export async function drainHost(ctx: Context, name: string, opts: OperateOptions
   const resumed = seen.rec?.availability === 'draining'
   const done: DrainedApp[] = []
   let ours = seen.modRevision
-  if (!resumed) ours = (await marks.setIf(name, { availability: 'draining', at: new Date().toISOString(), by: opts.actor }, seen.modRevision)) ?? (await changed(undefined))
+  if (!resumed) ours = (await marks.setIf(name, { availability: 'draining', at: new Date().toISOString(), by: opts.actor }, seen.modRevision)) ?? (await changed('before moving anything'))
   /** Throws HOST_CHANGED unless the host's key is still the drain's own mark (nothing written since). */
-  async function changed(app: string | undefined): Promise<never> {
-    throw hostChanged(name, app, await marks.read(name), done)
+  async function changed(where: string): Promise<never> {
+    throw hostChanged(name, where, await marks.read(name), done)
   }
   const stillOurs = async (app: string) => {
-    if ((await marks.read(name)).modRevision !== ours) await changed(app)
+    if ((await marks.read(name)).modRevision !== ours) await changed(`before ${app}, which was not touched`)
   }
   const records = recordsOf(ctx)
   for (const app of await records.apps()) {
@@ -92,7 +92,7 @@ export async function drainHost(ctx: Context, name: string, opts: OperateOptions
     }
     done.push({ app, outcome: 'moved', moved: there.length, revision: result.revision })
   }
-  if ((await marks.setIf(name, { availability: 'drained', at: new Date().toISOString(), by: opts.actor }, ours)) === undefined) await changed(undefined)
+  if ((await marks.setIf(name, { availability: 'drained', at: new Date().toISOString(), by: opts.actor }, ours)) === undefined) await changed('before marking it drained')
   return { host: name, availability: 'drained', resumed, apps: done }
 }
 
@@ -116,10 +116,9 @@ function noRoom(host: string, app: string, count: number, appHosts: string[], do
  * The host was changed while the drain ran (an uncordon, or a cordon or drain after one): the drain
  * stops before the next app, and leaves the host as that change made it.
  */
-function hostChanged(host: string, app: string | undefined, now: { rec?: HostAvailabilityRecord }, done: DrainedApp[]): ForrestError {
+function hostChanged(host: string, where: string, now: { rec?: HostAvailabilityRecord }, done: DrainedApp[]): ForrestError {
   const state = now.rec?.availability ?? 'active'
   const who = now.rec ? ` (by ${now.rec.by} at ${now.rec.at})` : ''
-  const where = app ? `before ${app}, which was not touched` : 'before marking it drained'
   const next: Record<typeof state, string> = {
     active: `${host} is in service again: apps moved so far stay on their other hosts until their next deploy rebalances. To drain it after all: forrest host drain ${host}.`,
     cordoned: `${host} is cordoned: nothing new goes there, what runs there stays. To move it off: forrest host drain ${host}.`,
