@@ -3,10 +3,12 @@
  * app of its records root): a drain that meets an uncordon made while it ran stops before the next
  * app and never marks the host drained; the release command and `forrest run` go to a host in
  * service (h1 cordoned: h2), and with none in service are refused (NO_ROOM, exit 22) with nothing
- * started. Needs scripts/lab/up.sh: fails, never skips, without it.
+ * started; for CI, `host ls --json` says inService per host and `status --json` always has hosts;
+ * one inventory rule for deploy and launch/stop (a flag, FORREST_INVENTORY, beside the file,
+ * ./forrest.hosts.yml). Needs scripts/lab/up.sh: fails, never skips, without it.
  */
 import { spawn } from 'node:child_process'
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { hostname, tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { stringify } from 'yaml'
@@ -161,5 +163,7 @@ describe('fleet gaps: host state changed during a drain; one-off containers on a
     const stop = await forrest(['stop', `${B}-nothing`, '--host', 'h2', '--inventory', inventory], env)
     expect(stop.code, stop.stdout + stop.stderr).toBe(EXIT.notFound)
     expect(stop.stderr).toContain(`no container named "${B}-nothing"`)
+    rmSync(cwd, { recursive: true, force: true })
+    rmSync(elsewhere, { recursive: true, force: true })
   }, 120_000)
 })
