@@ -66,6 +66,7 @@ export type ErrorCode =
   | 'RELEASE_FAILED'
   | 'HOOK_FAILED'
   | 'NO_ROOM'
+  | 'HOST_CHANGED'
   | 'INTERNAL'
 
 const EXIT_BY_CODE: Record<ErrorCode, number> = {
@@ -124,6 +125,8 @@ const EXIT_BY_CODE: Record<ErrorCode, number> = {
   NOT_CONVERGED: EXIT.notConverged,
   /** scale/rollback: another deploy changed the current revision while we waited for the lock. */
   REVISION_CHANGED: EXIT.conflict,
+  /** A drain found its host uncordoned (or cordoned or drained again) while it ran: it stopped, the host left as that change made it. */
+  HOST_CHANGED: EXIT.conflict,
   INTERRUPTED: EXIT.interrupted,
   INTERNAL: EXIT.internal,
 }

@@ -15,7 +15,7 @@ export default class Launch extends BaseCommand {
     env: Flags.string({ char: 'e', multiple: true, description: 'Environment variable K=V (repeatable)' }),
     label: Flags.string({ char: 'l', multiple: true, description: 'Extra Docker label K=V (repeatable)' }),
     host: Flags.string({ description: 'Run it on this Docker host (named in --hosts-file), announced at its address; "local" is the local engine (the default)', helpValue: 'NAME' }),
-    'hosts-file': Flags.string({ description: 'A deployment file or inventory whose hosts: list describes --host [default: $FORREST_INVENTORY, else ./forrest.hosts.yml]', helpValue: 'FILE' }),
+    'hosts-file': Flags.string({ aliases: ['inventory'], description: 'A deployment file or inventory whose hosts: list describes --host (also --inventory, as for deploy) [default: $FORREST_INVENTORY, else ./forrest.hosts.yml]', helpValue: 'FILE' }),
   }
 
   async run(): Promise<LaunchResult> {

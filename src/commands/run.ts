@@ -4,9 +4,9 @@ import { withContext } from '../context.js'
 
 export default class Run extends BaseCommand {
   static summary = 'Run a one-off command in a container of the app (a console, a backfill).'
-  static description = `Starts one container of APP's current revision (or --revision N) with the app's env and secrets on the first host the app may run on, runs CMD in it with stdin, stdout and stderr attached (a terminal when there is one), and removes it afterwards. It is never announced and never counted as an instance. Everything after "--" is the command.
+  static description = `Starts one container of APP's current revision (or --revision N) with the app's env and secrets on the first host of the app in service (not cordoned, draining or drained: forrest host ls), says on stderr which host and why when it passed one over, runs CMD in it with stdin, stdout and stderr attached (a terminal when there is one), and removes it afterwards. It is never announced and never counted as an instance. Everything after "--" is the command.
 
-Exit codes: the command's own exit code; 2 bad input (no command); 6 etcd unreachable; 7 no host answered; 8 app, revision or image not found.`
+Exit codes: the command's own exit code; 2 bad input (no command); 6 etcd unreachable; 7 no host answered; 8 app, revision or image not found; 22 every host of the app is cordoned, draining or drained (nothing started).`
   static examples = ['<%= config.bin %> run myapp -- bin/rails console', '<%= config.bin %> run myapp --revision 3 -- /bin/sh -c "bin/backfill --since 2026-01-01"']
   static enableJsonFlag = false
   static strict = false
@@ -40,6 +40,7 @@ Exit codes: the command's own exit code; 2 bad input (no command); 6 etcd unreac
           stdout: process.stdout,
           stderr: process.stderr,
           signal: controller.signal,
+          say: (line) => process.stderr.write(`${line}\n`),
         }),
       )
       if (result.exitCode !== 0) this.exit(result.exitCode)

@@ -18,9 +18,9 @@ export const waitLockFlag = Flags.string({
 
 export const WAIT_LOCK_DEFAULT = '10m'
 
-/** --inventory FILE: the shared hosts an app's `hosts: inventory` means (default: forrest.hosts.yml beside the file). */
+/** --inventory FILE: the shared hosts an app's `hosts: inventory` means (spec/inventory.ts inventoryPath: then FORREST_INVENTORY, forrest.hosts.yml beside the file, ./forrest.hosts.yml). */
 export const inventoryFlag = Flags.string({
-  description: 'The inventory an app\'s "hosts: inventory" uses [env: FORREST_INVENTORY, default: forrest.hosts.yml beside FILE]',
+  description: 'The inventory an app\'s "hosts: inventory" uses [env: FORREST_INVENTORY, default: forrest.hosts.yml beside FILE, else ./forrest.hosts.yml]',
   helpValue: 'FILE',
 })
 

@@ -20,7 +20,7 @@ Exit codes: 0 stopped, 4 a gateway did not confirm the drain (the container keep
     drain: Flags.string({ description: "Without gateways: time between withdrawing and stopping (default: the app's update.drain, else 2s)", helpValue: 'DURATION' }),
     'wait-lock': waitLockFlag,
     host: Flags.string({ description: 'The Docker host a `forrest launch --host` container runs on (named in --hosts-file); an app\'s instance is found from its record without it', helpValue: 'NAME' }),
-    'hosts-file': Flags.string({ description: 'A deployment file or inventory whose hosts: list describes --host [default: $FORREST_INVENTORY, else ./forrest.hosts.yml]', helpValue: 'FILE' }),
+    'hosts-file': Flags.string({ aliases: ['inventory'], description: 'A deployment file or inventory whose hosts: list describes --host (also --inventory, as for deploy) [default: $FORREST_INVENTORY, else ./forrest.hosts.yml]', helpValue: 'FILE' }),
   }
 
   async run(): Promise<StopResult> {

@@ -7,7 +7,7 @@ import type { Decided } from './decide.js'
 import type { ResultOf } from './result.js'
 import type { ReleaseSpec } from '../spec/types.js'
 import type { ResolvedEnv } from './secrets.js'
-import { placeable } from './step-deps.js'
+import { inServiceHost } from './in-service-host.js'
 import { revisionImage } from './templates.js'
 import type { ReleaseReport, RolloutRequest } from './types.js'
 
@@ -60,21 +60,23 @@ export const releaseNote = (cmd: string[]): string => `release command ${JSON.st
 
 /**
  * The release command itself: the spec's release command, once, in one container of the new revision's
- * image with the app's env, secrets and container settings (networks, volumes...), on the first placeable host, before any instance of the
+ * image with the app's env, secrets and container settings (networks, volumes...), on the first host in service (in-service-host.ts:
+ * not cordoned, draining or drained; none: NO_ROOM, exit 22), before any instance of the
  * revision starts (the old revision still serves). Its output streams into the deploy's output
  * with secret values masked; the container is removed afterwards. Returns the report when it
  * exited 0; throws RELEASE_FAILED (with the report) on a non-zero exit or the timeout. Recording
  * the failure is the caller's (it holds the records).
  */
 export async function runRelease(
-  req: Pick<RolloutRequest, 'spec' | 'hosts' | 'renderer' | 'signal'>,
+  req: Pick<RolloutRequest, 'spec' | 'hosts' | 'renderer' | 'signal' | 'availability'>,
   x: { release: ReleaseSpec; target: RevisionRecord; env: ResolvedEnv; identity: Identity; extraLabels?: Record<string, string>; print?: (line: string) => void },
 ): Promise<ReleaseReport> {
   const app = req.spec.name
-  const hostName = placeable(req.hosts, req.spec)[0]
-  const host = req.hosts.find((h) => h.host.name === hostName)?.host
-  if (!host) throw new ForrestError('DOCKER_UNREACHABLE', `${app}: no reachable host to run the release command on`, { suggestion: 'Bring a host of the app back, then deploy again.' })
+  const chosen = inServiceHost(req.hosts, req.spec, req.availability ?? new Map(), { what: `release command of ${app}`, retry: 'deploy again' })
+  if (!chosen) throw new ForrestError('DOCKER_UNREACHABLE', `${app}: no reachable host to run the release command on`, { suggestion: 'Bring a host of the app back, then deploy again.' })
+  const { host } = chosen
   const print = x.print ?? (req.renderer === 'silent' ? () => undefined : (l: string) => process.stdout.write(`${l}\n`))
+  if (chosen.line.includes('passed over')) print(`release command runs ${chosen.line}`)
   const mask = masker(x.env)
   const output: string[] = []
   let dropped = 0

@@ -37,6 +37,7 @@ export async function rollout(ctx: Context, request: RolloutRequest): Promise<Ro
   const identity = await ctx.identity()
   const { lock, writer, records } = await lockApp(ctx, req)
   try {
+    await req.underLock?.()
     // Cordoned and draining hosts, as of now that the lock is held (a drain takes each app's lock after marking its host).
     req = { ...req, availability: await hostAvailabilities(ctx).list() }
     const decided = await decide(records, req)

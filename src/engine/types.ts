@@ -50,6 +50,8 @@ export interface RolloutRequest {
   forgetHosts?: string[]
   /** Hosts that are cordoned, draining or drained (read by the rollout under the app's lock). */
   availability?: ReadonlyMap<string, HostAvailabilityRecord>
+  /** Run as soon as the app's lock is held, before anything is read: a drain checks its host is still draining (throws to stop). */
+  underLock?: () => Promise<void>
   renderer: RendererName
   signal: AbortSignal
   actor: string

@@ -1,6 +1,6 @@
 import type { Etcd3 } from 'etcd3'
 import { withEtcd } from './etcd-errors.js'
-import { del, put, type KvWriter } from './kv-writer.js'
+import { del, type KvWriter } from './kv-writer.js'
 
 /**
  * A Docker host's availability, shared by every app and every CI job, beside the apps' records:
@@ -39,8 +39,27 @@ export class HostAvailabilities {
     return new Map(Object.entries(all).map(([k, v]) => [k.slice(prefix.length), JSON.parse(v) as HostAvailabilityRecord]))
   }
 
-  async set(name: string, rec: HostAvailabilityRecord): Promise<void> {
-    await this.writer.write([put(this.key(name), JSON.stringify(rec))])
+  /**
+   * The host's record and the etcd mod revision of its key (0: no key, the host is active). A
+   * drain keeps the revision it wrote and compares against it (setIf, stillOurs): an uncordon, or
+   * another cordon/drain, made meanwhile changes it.
+   */
+  async read(name: string): Promise<{ rec?: HostAvailabilityRecord; modRevision: number }> {
+    const key = this.key(name)
+    const res = await withEtcd(this.hosts, () => this.client.get(key).exec(), undefined, `read ${key}`)
+    const kv = res.kvs[0]
+    return kv ? { rec: JSON.parse(kv.value.toString()) as HostAvailabilityRecord, modRevision: Number(kv.mod_revision) } : { modRevision: 0 }
+  }
+
+  /**
+   * Writes the record only if the key's mod revision is still `modRevision` (0: only if there is
+   * none). Returns the new mod revision, or undefined when someone changed the host meanwhile
+   * (nothing written). Not repeated blindly: a lost answer is an error, not a retry.
+   */
+  async setIf(name: string, rec: HostAvailabilityRecord, modRevision: number): Promise<number | undefined> {
+    const key = this.key(name)
+    const res = await withEtcd(this.hosts, () => this.client.if(key, 'Mod', '==', modRevision).then(this.client.put(key).value(JSON.stringify(rec))).commit(), 0, `write ${key}`)
+    return res.succeeded ? Number(res.header.revision) : undefined
   }
 
   /** Back to active. */

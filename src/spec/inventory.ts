@@ -4,11 +4,29 @@
  * an app's own `hosts:` list. An app uses it with `hosts: inventory`, and picks among its hosts
  * with `placement.labels`; an app with its own list never reads it. Pure (load.ts reads the file).
  */
+import { dirname, join } from 'node:path'
 import { z } from 'zod'
 import { hostShape } from './schema.js'
 import type { HostSpec } from './types.js'
 
 export const INVENTORY_FILE = 'forrest.hosts.yml'
+export const INVENTORY_ENV = 'FORREST_INVENTORY'
+
+/**
+ * Where the shared inventory is, one rule for every command (deploy, diff, launch --host, stop
+ * --host): the file a flag names (--inventory; launch and stop also call it --hosts-file), else
+ * $FORREST_INVENTORY (empty: unset), else forrest.hosts.yml beside the deployment file (a
+ * directory's own inventory; launch and stop have none), else ./forrest.hosts.yml. explicit: named
+ * by a flag or the environment (it must then exist); otherwise the first default place that
+ * exists, or undefined. Pure: which files exist is the caller's `exists`.
+ */
+export function inventoryPath(x: { named?: string; env: NodeJS.ProcessEnv; specPath?: string; exists: (file: string) => boolean }): { file: string; explicit: boolean } | undefined {
+  const named = x.named ?? (x.env[INVENTORY_ENV] || undefined)
+  if (named) return { file: named, explicit: true }
+  const file = [...(x.specPath ? [join(dirname(x.specPath), INVENTORY_FILE)] : []), INVENTORY_FILE].find(x.exists)
+  return file ? { file, explicit: false } : undefined
+}
+
 /** The value of an app's `hosts:` that means "the inventory's hosts". */
 export const INVENTORY_HOSTS = 'inventory'
 

@@ -4,8 +4,8 @@
  * at once (problems.ts). Each step is linear in the size of the file and the size is bounded, so
  * even a hostile file is answered at once.
  */
+import { existsSync } from 'node:fs'
 import { open, stat } from 'node:fs/promises'
-import { dirname, join } from 'node:path'
 import { LineCounter, parseDocument, type Document } from 'yaml'
 import type { z } from 'zod'
 import { ForrestError } from '../errors.js'
@@ -13,7 +13,7 @@ import { MAX_SPEC_BYTES, checkSpecText, decodeSpecBytes, sizeProblem } from './d
 import { REQUIRED, errorMap, formatPath, unknownKeyMessage } from './issues.js'
 import { locate } from './locate.js'
 import { invalidSpec, rootProblem, withoutSamePlace, type SpecProblem } from './problems.js'
-import { INVENTORY_FILE, INVENTORY_HOSTS, inventorySchema, mentionsInventory, pickFromInventory, type Inventory } from './inventory.js'
+import { INVENTORY_FILE, INVENTORY_HOSTS, inventoryPath, inventorySchema, mentionsInventory, pickFromInventory, type Inventory } from './inventory.js'
 import { processInputProblems } from './processes.js'
 import { deploymentSchema } from './schema.js'
 import type { DeploymentSpec } from './types.js'
@@ -74,7 +74,7 @@ function withInventory(data: Record<string, unknown>, { file, doc, lineCounter }
     return []
   }
   delete data.hosts // reported here, not again by the schema as "expected a list"
-  return [{ file, ...locate(doc, lineCounter, ['hosts']), path: 'hosts', message: `"inventory", but no inventory was found: put ${INVENTORY_FILE} beside this file, or name one with --inventory FILE or FORREST_INVENTORY` }]
+  return [{ file, ...locate(doc, lineCounter, ['hosts']), path: 'hosts', message: `"inventory", but no inventory was found: put ${INVENTORY_FILE} beside this file (or in the current directory), or name one with --inventory FILE or FORREST_INVENTORY` }]
 }
 
 export async function loadSpecFile(path: string, opts: { inventory?: string } = {}): Promise<DeploymentSpec> {
@@ -85,11 +85,11 @@ export async function loadSpecFile(path: string, opts: { inventory?: string } = 
   return loadSpecBytes(bytes, path, inventory)
 }
 
-/** The inventory file (--inventory, FORREST_INVENTORY, else forrest.hosts.yml beside the app's file), validated; absent when there is none at the default place. */
+/** The inventory file (inventoryPath: --inventory, FORREST_INVENTORY, forrest.hosts.yml beside the app's file, ./forrest.hosts.yml), validated; absent when there is none at a default place. */
 async function findInventory(specPath: string, named: string | undefined): Promise<Inventory | undefined> {
-  const file = named ?? process.env.FORREST_INVENTORY ?? join(dirname(specPath), INVENTORY_FILE)
-  const explicit = named !== undefined || process.env.FORREST_INVENTORY !== undefined
-  if (!explicit && !(await stat(file).catch(() => undefined))) return undefined
+  const where = inventoryPath({ named, env: process.env, specPath, exists: existsSync })
+  if (!where) return undefined
+  const { file } = where
   const bytes = await readSpecBytes(file, 'inventory', `Write the inventory as ${INVENTORY_FILE} (hosts: [...]) or point --inventory / FORREST_INVENTORY at it.`)
   if (bytes.length > MAX_SPEC_BYTES) throw invalidSpec(file, [rootProblem(file, sizeProblem(await sizeIfRegular(file)))], 'inventory')
   const decoded = decodeSpecBytes(bytes)

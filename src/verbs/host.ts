@@ -9,6 +9,8 @@ import type { HostAvailability, HostAvailabilityRecord } from '../registry/host-
 export interface HostRow {
   name: string
   availability: 'active' | HostAvailability
+  /** Active: deploys may place instances there (what a CI job tests before or after maintenance). */
+  inService: boolean
   since?: string
   by?: string
   /** App → instances recorded on this host. */
@@ -31,7 +33,7 @@ export async function listHosts(ctx: Context): Promise<HostList> {
   const rows = new Map<string, HostRow>()
   const row = (name: string) => {
     let r = rows.get(name)
-    if (!r) rows.set(name, (r = { name, availability: 'active', instances: {}, apps: [] }))
+    if (!r) rows.set(name, (r = { name, availability: 'active', inService: true, instances: {}, apps: [] }))
     return r
   }
   await Promise.all(
@@ -42,7 +44,7 @@ export async function listHosts(ctx: Context): Promise<HostList> {
       for (const rec of instances.values()) row(rec.host).instances[app] = (row(rec.host).instances[app] ?? 0) + 1
     }),
   )
-  for (const [name, rec] of availability) Object.assign(row(name), { availability: rec.availability, since: rec.at, by: rec.by })
+  for (const [name, rec] of availability) Object.assign(row(name), { availability: rec.availability, inService: false, since: rec.at, by: rec.by })
   const hosts = [...rows.values()].sort((a, b) => a.name.localeCompare(b.name))
   for (const h of hosts) h.apps.sort()
   return { hosts }
@@ -68,9 +70,12 @@ export interface HostChange {
 export async function cordonHost(ctx: Context, name: string, actor: string): Promise<HostChange> {
   const row = await knownHost(ctx, name)
   const rec: HostAvailabilityRecord = { availability: 'cordoned', at: new Date().toISOString(), by: actor }
-  if (row.availability === 'active') await hostAvailabilities(ctx).set(name, rec)
+  // Only over no record (compare on its key): a drain or cordon started meanwhile is not overwritten.
+  const marks = hostAvailabilities(ctx)
+  if (row.availability === 'active' && (await marks.setIf(name, rec, 0)) !== undefined) return { host: name, from: 'active', to: 'cordoned' }
   // Already cordoned, draining or drained: each of those already keeps new instances off it.
-  return { host: name, from: row.availability, to: row.availability === 'active' ? 'cordoned' : row.availability }
+  const now = row.availability === 'active' ? ((await marks.read(name)).rec?.availability ?? 'active') : row.availability
+  return { host: name, from: now, to: now }
 }
 
 /** `forrest host uncordon NAME`: active again; the next deploy (or scale) of each app places there as it places anywhere. */

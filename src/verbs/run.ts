@@ -5,6 +5,8 @@ import { forrestLabels } from '../labels.js'
 import { loadAppRecords, resolvedSpecOf } from '../engine/app-records.js'
 import { resolveRecordedEnv } from '../engine/secrets.js'
 import { revisionImage } from '../engine/templates.js'
+import { hostAvailabilities } from '../engine/host-placement.js'
+import { inServiceHost } from '../engine/in-service-host.js'
 
 export interface RunRequest {
   app: string
@@ -17,6 +19,8 @@ export interface RunRequest {
   stdout: NodeJS.WritableStream
   stderr: NodeJS.WritableStream
   signal: AbortSignal
+  /** Told which host the container runs on (and which were passed over). */
+  say?: (line: string) => void
 }
 
 export interface RunResult {
@@ -28,7 +32,8 @@ export interface RunResult {
 
 /**
  * `forrest run APP -- CMD…`: a one-off container of a revision (the current one, or a named one
- * still in history) with the app's env, secrets and container settings (its networks, volumes...), on the first host the app may run on, the
+ * still in history) with the app's env, secrets and container settings (its networks, volumes...), on the first host of the app in service
+ * (not cordoned, draining or drained; none: NO_ROOM, exit 22, nothing started), the
  * caller's stdio attached; never announced, never adopted by a rollout (kind "run"), removed
  * afterwards. Changes nothing else and takes no lock: it is how a console or a backfill runs.
  */
@@ -47,8 +52,10 @@ export async function runOneOff(ctx: Context, req: RunRequest): Promise<RunResul
   // Secrets are read now, as a rollback reads them: from this job's environment and files.
   const env = resolveRecordedEnv({ ...rec, spec }, process.env)
   const states = await reachHosts(eligible(hostsOf(ctx, spec), spec))
-  const up = states.find((s) => s.engine !== undefined)
+  const up = inServiceHost(states, spec, await hostAvailabilities(ctx).list(), { what: `forrest run ${req.app}`, retry: 'run it again' })
   if (!up) throw hostsUnreachable(states, `${req.app}: no host to run on`)
+  // Said (on stderr) when a host was passed over; otherwise stderr stays the command's own.
+  if (up.line.includes('passed over')) req.say?.(`forrest run ${req.app}: revision ${rec.revision} ${up.line}`)
   const identity = await ctx.identity()
   const result = await up.host.runtime.runAttached({
     name: `${req.app}-run-${rec.revision}-${Date.now().toString(36)}`,

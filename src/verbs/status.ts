@@ -20,7 +20,7 @@ export interface StatusReport {
   launched?: LaunchedStatus[]
   /** Why the launch containers could not be listed (the local engine did not answer). */
   launchedError?: string
-  /** Cordoned, draining and drained hosts (forrest host). */
+  /** Cordoned, draining and drained hosts (forrest host); collectStatus always sets it, [] when every host is in service. */
   hosts?: HostMark[]
   /** Every listed app is at its desired state (the command exits 0 only then). */
   converged: boolean

@@ -47,7 +47,7 @@ describe('hosts: inventory', () => {
       }
     })()!
     expect(err.exit).toBe(EXIT.badInput)
-    expect(err.message).toMatch(/web\.yml:3:\d+ hosts: "inventory", but no inventory was found: put forrest\.hosts\.yml beside this file, or name one with --inventory FILE or FORREST_INVENTORY/)
+    expect(err.message).toMatch(/web\.yml:3:\d+ hosts: "inventory", but no inventory was found: put forrest\.hosts\.yml beside this file \(or in the current directory\), or name one with --inventory FILE or FORREST_INVENTORY/)
   })
 })
 
