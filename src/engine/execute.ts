@@ -1,7 +1,8 @@
 import { Listr, PRESET_TIMESTAMP, type ListrTask } from 'listr2'
 import { ForrestError } from '../errors.js'
-import type { PlanStep, RolloutPlan, Wave } from '../plan/types.js'
+import type { PlanStep, RolloutPlan, StartStep, Wave } from '../plan/types.js'
 import type { RendererName } from '../report/renderer.js'
+import { createAhead, createWindow } from './create-ahead.js'
 import { adoptInstance, retireInstance, startInstance, type StepDeps, type StepOutcome } from './steps.js'
 import type { StepReport, ExecutionReport } from './types.js'
 
@@ -37,8 +38,10 @@ export async function executePlan(
   const steps: StepReport[] = []
   // One plan has at most one step per instance, so the instance name finds its step's events.
   const events = new Map<string, StepReport['events']>()
+  const ahead = createAhead(deps, plan.waves.flatMap((w) => w.starts.filter((s): s is StartStep => s.kind === 'start')), createWindow(plan.waves.map((w) => w.starts.length)))
   const stepDeps: StepDeps = {
     ...deps,
+    ahead,
     mark: (instance, phase) => {
       events.get(instance)?.push({ phase, at: Date.now() })
       deps.mark?.(instance, phase)
@@ -136,6 +139,8 @@ export async function executePlan(
     await listr.run()
   } finally {
     await Promise.all(stopping)
+    // Created ahead, never started (a failure, an interruption, a held canary): nothing is left behind.
+    await ahead.dispose()
   }
   const report = { steps, ms: Date.now() - t0, ...(held ? { held } : {}) }
   if (deps.signal.aborted && !failures.length) {
