@@ -1,8 +1,10 @@
 import { Listr, PRESET_TIMESTAMP, type ListrTask } from 'listr2'
 import { ForrestError } from '../errors.js'
-import type { PlanStep, RolloutPlan, StartStep, Wave } from '../plan/types.js'
+import { planFlow, replay, segments } from '../plan/schedule.js'
+import type { ObservedInstance, PlanStep, RolloutPlan, StartStep, Wave } from '../plan/types.js'
 import type { RendererName } from '../report/renderer.js'
 import { createAhead, createWindow } from './create-ahead.js'
+import { flowGate } from './flow-gate.js'
 import { adoptInstance, retireInstance, startInstance, type StepDeps, type StepOutcome } from './steps.js'
 import type { StepReport, ExecutionReport } from './types.js'
 
@@ -32,6 +34,8 @@ export async function executePlan(
     containerIds: Map<string, string>
     /** Runs after the canary wave's starts (they serve): a title line, and whether to hold there (update.canary.pause); throws to fail the rollout. */
     analyseCanary?: () => Promise<{ title: string; hold: boolean }>
+    /** The instances observed before the plan (the flows' counts start from them). */
+    observed: ObservedInstance[]
   },
 ): Promise<ExecutionReport> {
   const t0 = Date.now()
@@ -127,8 +131,40 @@ export async function executePlan(
     }
   }
 
+  /**
+   * A run of ordinary waves as one flow (#30): every step begins as soon as the bounds allow,
+   * not when the wave before ends; the drift and canary waves stay barriers.
+   */
+  const flowTask = (waves: number[]): ListrTask => {
+    const flow = planFlow(plan.waves, waves, replay(opts.observed, plan.waves.slice(0, waves[0])))
+    const range = waves.length === 1 ? `${waves[0]! + 1}` : `${waves[0]! + 1}-${waves.at(-1)! + 1}`
+    return {
+      title: `wave${waves.length === 1 ? '' : 's'} ${range}/${plan.waves.length}: ${flow.steps.length} steps, each as soon as the bounds allow`,
+      skip: () => (held ? 'held after the canary' : stop() && 'an earlier step failed or was interrupted'),
+      task: (_, task) => {
+        const gate = flowGate(flow, stop, (err) => failures.push(err))
+        const tasks = flow.steps.map((s, i): ListrTask => {
+          const inner = stepTask(s, flow.orders[i]!)
+          return {
+            title: inner.title,
+            task: async (ctx, t) => {
+              if (!(await gate.turn(i))) return t.skip('an earlier step failed or was interrupted')
+              try {
+                return await (inner.task as (c: unknown, t: unknown) => Promise<void>)(ctx, t)
+              } finally {
+                gate.finish(i)
+              }
+            },
+          }
+        })
+        return runGroup(task.newListr(tasks, { concurrent: true, exitOnError: false }))
+      },
+    }
+  }
+
   const { renderer, rendererOptions } = listrRendererOptions(opts.renderer)
-  const listr = new Listr(plan.waves.map(waveTask), {
+  const tasks = segments(plan.waves).map((seg) => (seg.kind === 'wave' ? waveTask(plan.waves[seg.wave]!, seg.wave) : flowTask(seg.waves)))
+  const listr = new Listr(tasks, {
     concurrent: false,
     exitOnError: false,
     registerSignalListeners: false,
