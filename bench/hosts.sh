@@ -103,3 +103,19 @@ for r in $(seq "$RUNS"); do
     done
   done
 done
+# The summary: per build and set, median seconds and engine busy time; each set against the first
+# set of the same run and build (paired), and each build against the first build (paired).
+node -e '
+const rows = require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n").map((l) => l.split(" "))
+const med = (xs) => { const s = [...xs].sort((a, b) => a - b), m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2 }
+const sets = [...new Set(rows.map((r) => r[2]))], builds = [...new Set(rows.map((r) => r[1]))]
+const at = (run, b, s) => rows.find((r) => r[0] === run && r[1] === b && r[2] === s)
+console.log("\nsummary (median over runs; ratios paired per run)")
+console.log(["build", "set", "rollout_s", "vs " + sets[0], "vs " + builds[0], "busy h1 / h2 / local s"].map((c, i) => c.padEnd([8, 10, 10, 14, 14, 0][i])).join(" "))
+for (const b of builds) for (const s of sets) {
+  const mine = rows.filter((r) => r[1] === b && r[2] === s)
+  const ratio = (other) => med(mine.map((r) => Number(r[4]) / Number(other(r)?.[4])).filter(Number.isFinite)).toFixed(2) + "x"
+  console.log([b, s, med(mine.map((r) => +r[4])).toFixed(2), ratio((r) => at(r[0], b, sets[0])), ratio((r) => at(r[0], builds[0], s)),
+    [5, 6, 7].map((k) => med(mine.map((r) => +r[k])).toFixed(2)).join(" / ")].map((c, i) => String(c).padEnd([8, 10, 10, 14, 14, 0][i])).join(" "))
+}' "$OUT/results.txt"
+node bench/phases.mjs "$OUT"/*.json
