@@ -39,7 +39,7 @@ describe('schedule: steps as soon as the bounds allow (#30)', () => {
   const fleets: Array<[string, string[] | undefined]> = [['one host', undefined], ['two hosts', ['h1', 'h2']], ['three hosts', ['h1', 'h2', 'h3']]]
   for (const [label, hosts] of fleets) {
     for (const s of strategies) {
-      it(`every finishing order keeps the bounds and ends as the waves do: ${label}, ${s.order} surge ${s.maxSurge} unavailable ${s.maxUnavailable}`, () => {
+      it('every finishing order keeps the bounds and ends as the waves do: ' + `${label}, ${s.order} surge ${s.maxSurge} unavailable ${s.maxUnavailable}`, () => {
         let total = 0
         for (const [from, to] of [[3, 3], [4, 4], [2, 5], [5, 2], [0, 3], [4, 0]] as const) {
           const old = Array.from({ length: from }, (_, i) => inst(i + 1, 1, hosts?.[i % hosts.length]))
