@@ -5,7 +5,8 @@
  * in plan order, each started as soon as starting it keeps every bound, per group (a step's
  * `process`, else 'web') and per group and host:
  *   serving    >= floor    (a retire takes its instance out of service when it begins)
- *   containers <= ceiling  (a start adds its container when it begins; a retire frees its slot when it begins)
+ *   containers <= ceiling  (a start adds its container when it begins; a retire frees its slot when it
+ *                           begins, or with order stop-first once its container is stopped)
  * A start counts as serving only once it is done (healthy, announced, acknowledged).
  * The bounds are what the waves themselves reach at worst (the simulator proves the waves keep
  * the planner's floor and ceiling), so a flow never goes past what its waves would, per host
@@ -114,28 +115,32 @@ export function planFlow(waves: Wave[], indexes: number[], atStart: ObservedInst
     }
   }
   observe()
-  const begin = (s: PlanStep) => add(now, keysOf(s), beginEffect(s, retiring))
-  const finish = (s: PlanStep) => add(now, keysOf(s), finishEffect(s))
+  const begin = (order: Wave['order']) => (s: PlanStep) => add(now, keysOf(s), beginEffect(s, retiring, order))
+  const finish = (order: Wave['order']) => (s: PlanStep) => add(now, keysOf(s), finishEffect(s, retiring, order))
   for (const w of indexes) {
     const wave = waves[w]!
     const halves = wave.order === 'start-first' ? [wave.starts, wave.retires] : [wave.retires, wave.starts]
     for (const half of halves) {
-      half.forEach(begin)
+      half.forEach(begin(wave.order))
       observe()
-      half.forEach(finish)
+      half.forEach(finish(wave.order))
       observe()
     }
   }
   return { steps, orders, waves: indexes, counts, bounds, retiring }
 }
 
-function beginEffect(s: PlanStep, retiring: Flow['retiring']): Partial<Counts> {
+function beginEffect(s: PlanStep, retiring: Flow['retiring'], order: Wave['order']): Partial<Counts> {
   if (s.kind === 'start') return { containers: 1 }
   if (s.kind === 'adopt') return {}
   const r = retiring.get(s.instance)
-  return { serving: r?.serving ? -1 : 0, containers: r?.container ? -1 : 0 }
+  return { serving: r?.serving ? -1 : 0, containers: r?.container && order === 'start-first' ? -1 : 0 }
 }
-const finishEffect = (s: PlanStep): Partial<Counts> => (s.kind === 'retire' ? {} : { serving: 1 })
+function finishEffect(s: PlanStep, retiring: Flow['retiring'], order: Wave['order']): Partial<Counts> {
+  if (s.kind !== 'retire') return { serving: 1 }
+  // stop-first: the retire makes room for a start, so its container counts until it is stopped.
+  return { containers: retiring.get(s.instance)?.container && order === 'stop-first' ? -1 : 0 }
+}
 
 /**
  * The pending steps that may begin now, in plan order: each keeps every bound given the steps
@@ -146,13 +151,13 @@ export function runnable(flow: Flow, states: readonly StepState[]): number[] {
   const now = new Map([...flow.counts].map(([k, c]) => [k, { ...c }]))
   flow.steps.forEach((s, i) => {
     if (states[i] === 'pending') return
-    add(now, keysOf(s), beginEffect(s, flow.retiring))
-    if (states[i] === 'done') add(now, keysOf(s), finishEffect(s))
+    add(now, keysOf(s), beginEffect(s, flow.retiring, flow.orders[i]!))
+    if (states[i] === 'done') add(now, keysOf(s), finishEffect(s, flow.retiring, flow.orders[i]!))
   })
   const out: number[] = []
   flow.steps.forEach((s, i) => {
     if (states[i] !== 'pending') return
-    const d = beginEffect(s, flow.retiring)
+    const d = beginEffect(s, flow.retiring, flow.orders[i]!)
     const keys = keysOf(s)
     const fits = keys.every((k) => {
       const c = now.get(k) ?? { serving: 0, containers: 0 }

@@ -23,13 +23,15 @@ export function exploreFlow(flow: Flow, waves: Wave[], atStart: ObservedInstance
   const step = (i: number) => flow.steps[i]!
 
   // Counts from the instances themselves (not the scheduler's arithmetic): a start's container
-  // exists from its beginning and serves once it is done; a retired one is out from its beginning.
+  // exists from its beginning and serves once it is done.
   const check = (states: StepState[], where: string) => {
     const inst = new Map(atStart.map((i) => [i.name, { host: i.host, serving: i.running && i.registered, container: i.containerId !== undefined }]))
     states.forEach((st, i) => {
       const s = step(i)
       if (st === 'pending') return
-      if (s.kind === 'retire') inst.delete(s.instance)
+      // A retire is out of service from its beginning; with stop-first its container counts until it is done.
+      if (s.kind === 'retire' && (st === 'done' || flow.orders[i] === 'start-first')) inst.delete(s.instance)
+      else if (s.kind === 'retire') inst.set(s.instance, { ...inst.get(s.instance)!, serving: false })
       else inst.set(s.instance, { host: s.host ?? hostOf(s.instance), serving: st === 'done', container: true })
     })
     const all = [...inst.values()]
