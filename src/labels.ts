@@ -17,13 +17,16 @@ export const LABEL = {
   /** etcd prefix the instance is announced under; its key is /<prefix>/<container name>. */
   prefix: 'forrest.prefix',
   address: 'forrest.address',
+  /** The process of a rollout instance (processes: in the file); absent: web, the announced one. */
+  process: 'forrest.process',
 } as const
 
-export function forrestLabels(opts: { owner: string; app: string; kind: 'rollout' | 'launch' | 'release' | 'run'; revision?: number; template?: string; prefix: string; address?: string }): Record<string, string> {
+export function forrestLabels(opts: { owner: string; app: string; kind: 'rollout' | 'launch' | 'release' | 'run'; revision?: number; template?: string; prefix: string; address?: string; process?: string }): Record<string, string> {
   const labels: Record<string, string> = { [LABEL.managed]: 'true', [LABEL.owner]: opts.owner, [LABEL.app]: opts.app, [LABEL.kind]: opts.kind, [LABEL.prefix]: opts.prefix }
   if (opts.revision !== undefined) labels[LABEL.revision] = String(opts.revision)
   if (opts.template) labels[LABEL.template] = opts.template
   if (opts.address) labels[LABEL.address] = opts.address
+  if (opts.process) labels[LABEL.process] = opts.process
   return labels
 }
 

@@ -3,7 +3,8 @@ import { Flags } from '@oclif/core'
 import { BaseCommand } from '../base-command.js'
 import { ForrestError } from '../errors.js'
 import { DEFAULT_CHECK_INTERVAL_MS } from '../gateway/check-params.js'
-import { startGateway } from '../gateway/gateway.js'
+import { startRoutes } from '../gateway/multi-gateway.js'
+import { parseRoutes, type Route } from '../gateway/routes.js'
 import type { GatewayEvent, GatewayHandle } from '../gateway/types.js'
 import { GatewayMetrics } from '../gateway/metrics.js'
 import { preflight } from '../gateway/preflight.js'
@@ -32,7 +33,12 @@ Reloads: servers added at runtime are not in haproxy.cfg, so a reloaded HAProxy 
   ]
   static flags = {
     socket: Flags.string({ description: 'HAProxy admin socket (stats socket ... level admin)', helpValue: 'SOCK' }),
-    backend: Flags.string({ description: 'HAProxy backend the gateway owns', default: 'app' }),
+    backend: Flags.string({ description: 'HAProxy backend the gateway owns (default app)' }),
+    route: Flags.string({
+      description: 'Serve this prefix from this backend; repeat for several apps behind one HAProxy, each acknowledged for its own prefix (instead of --prefix/--backend). With --init-config: one backend per route, chosen by Host header',
+      helpValue: 'PREFIX=BACKEND',
+      multiple: true,
+    }),
     id: Flags.string({ description: 'Gateway id in the acks (default: hostname-pid)' }),
     'servers-file': Flags.string({ description: 'Keep the live servers in this HAProxy config file, between the forrest:servers markers inside the --backend section (required there; other backends\' blocks are left alone), so reloads keep them', helpValue: 'FILE' }),
     'drain-timeout': Flags.integer({ description: 'Seconds a withdrawn server may keep sessions before they are shut down', default: 30, min: 0 }),
@@ -58,10 +64,17 @@ Reloads: servers added at runtime are not in haproxy.cfg, so a reloaded HAProxy 
         suggestion: 'Add --init-config FILE, or drop --tls-certs: a running gateway does not touch TLS (README › TLS at the edge).',
       })
     }
-    if (flags['init-config']) return this.initConfig(flags['init-config'], { ...flags, checkIntervalMs })
-    if (flags.metrics) parseListenAddress(flags.metrics) // bad input: exit 2 before anything starts
-    if (!flags.socket) throw new ForrestError('BAD_INPUT', '--socket is required', { suggestion: 'Pass the HAProxy admin socket path, e.g. --socket /run/haproxy/admin.sock.' })
     const config = this.forrestConfig(flags)
+    const routes = this.routes(flags, config)
+    if (flags['init-config']) return this.initConfig(flags['init-config'], { ...flags, routes, checkIntervalMs })
+    if (flags.metrics) parseListenAddress(flags.metrics) // bad input: exit 2 before anything starts
+    // The gauges (desired servers, applied revision, verdicts) are one gateway's: several routes would overwrite each other's.
+    if (flags.metrics && routes.length > 1) {
+      throw new ForrestError('BAD_INPUT', '--metrics describes one route; with several --route nothing was started', {
+        suggestion: 'Drop --metrics, or run one gateway per app (--prefix/--backend) each with its own --metrics address.',
+      })
+    }
+    if (!flags.socket) throw new ForrestError('BAD_INPUT', '--socket is required', { suggestion: 'Pass the HAProxy admin socket path, e.g. --socket /run/haproxy/admin.sock.' })
     const { createEtcdClient } = await import('../registry/client.js') // lazy: keeps CLI start-up fast
     // A 2 s deadline on each etcd call (5 s elsewhere): a deploy waits 5 s for the gateway's ack,
     // so a pass whose ack write went to a member stuck without a leader must give up in time for
@@ -75,9 +88,13 @@ Reloads: servers added at runtime are not in haproxy.cfg, so a reloaded HAProxy 
     let service: ServiceListener | undefined
     try {
       if (flags.check) {
-        const report = await preflight({ client, socketPath: flags.socket, backend: flags.backend, prefix: config.prefix, recordsRoot: config.recordsRoot, serversFile: flags['servers-file'], etcdHosts: config.etcdHosts })
-        if (!json) for (const line of report.checked) this.log(`ok  ${line}`)
-        return { checked: report.checked }
+        const checked: string[] = []
+        for (const r of routes) {
+          const report = await preflight({ client, socketPath: flags.socket, backend: r.backend, prefix: r.prefix, recordsRoot: config.recordsRoot, serversFile: flags['servers-file'], etcdHosts: config.etcdHosts })
+          checked.push(...report.checked)
+        }
+        if (!json) for (const line of checked) this.log(`ok  ${line}`)
+        return { checked }
       }
       let handle: GatewayHandle | undefined
       const metrics = flags.metrics ? new GatewayMetrics(() => handle?.status().leaseHeld ?? false) : undefined
@@ -85,22 +102,21 @@ Reloads: servers added at runtime are not in haproxy.cfg, so a reloaded HAProxy 
         service = await startServiceListener(flags.metrics, { metrics, status: () => handle?.status() ?? { leaseHeld: false } })
         if (!json) this.log(`metrics on http://${service.address}/metrics (/healthz, /readyz)`)
       }
-      const gw = await startGateway({
+      const gw = await startRoutes({
         metrics,
         client,
         etcdHosts: config.etcdHosts,
         socketPath: flags.socket,
-        backend: flags.backend,
-        prefix: config.prefix,
         id: flags.id,
         drainTimeoutMs: flags['drain-timeout'] * 1000,
         checkIntervalMs,
         serversFile: flags['servers-file'],
         recordsRoot: config.recordsRoot,
         onEvent: print,
-      })
+      }, routes)
       handle = gw
-      if (!json) this.log(`acks under ${gatewayAckPrefix(config.prefix, config.recordsRoot)}${gw.id}; Ctrl-C to stop`)
+      if (!json) for (const r of routes) this.log(`acks for /${r.prefix}/ under ${gatewayAckPrefix(r.prefix, config.recordsRoot)}${gw.id}`)
+      if (!json) this.log('Ctrl-C to stop')
       const signal = await new Promise<string>((resolve) => {
         process.once('SIGINT', () => resolve('SIGINT'))
         process.once('SIGTERM', () => resolve('SIGTERM'))
@@ -114,11 +130,23 @@ Reloads: servers added at runtime are not in haproxy.cfg, so a reloaded HAProxy 
     }
   }
 
-  private async initConfig(file: string, flags: { socket?: string; backend: string; listen: string; force: boolean; checkIntervalMs: number; 'tls-certs'?: string; 'tls-listen': string }): Promise<GatewayResult> {
+  /** --route (several) or the single --prefix/--backend form; not both. */
+  private routes(flags: { route?: string[]; backend?: string; prefix?: string }, config: { prefix: string; recordsRoot: string }): Route[] {
+    if (!flags.route?.length) return [{ prefix: config.prefix, backend: flags.backend ?? 'app' }]
+    if (flags.backend !== undefined || flags.prefix !== undefined) {
+      throw new ForrestError('BAD_INPUT', '--route names each prefix and backend; --prefix and --backend go with the single form; nothing was started', {
+        suggestion: 'Drop --prefix/--backend and give every pair as --route PREFIX=BACKEND, or drop --route.',
+      })
+    }
+    return parseRoutes(flags.route, config.recordsRoot)
+  }
+
+  private async initConfig(file: string, flags: { socket?: string; routes: Route[]; listen: string; force: boolean; checkIntervalMs: number; 'tls-certs'?: string; 'tls-listen': string; route?: string[] }): Promise<GatewayResult> {
     const exists = await access(file).then(() => true, () => false)
     if (exists && !flags.force) throw new ForrestError('BAD_INPUT', `${file} exists`, { suggestion: 'Pass --force to overwrite it.' })
     const tls = flags['tls-certs'] ? { certDir: flags['tls-certs'], bind: flags['tls-listen'] } : undefined
-    await writeFile(file, renderStarterConfig({ socketPath: flags.socket ?? DEFAULT_STARTER.socketPath, frontendBind: flags.listen, backend: flags.backend, checkIntervalMs: flags.checkIntervalMs, ...(tls ? { tls } : {}) }))
+    const backends = flags.route?.length ? { routes: flags.routes } : { backend: flags.routes[0]!.backend }
+    await writeFile(file, renderStarterConfig({ socketPath: flags.socket ?? DEFAULT_STARTER.socketPath, frontendBind: flags.listen, ...backends, checkIntervalMs: flags.checkIntervalMs, ...(tls ? { tls } : {}) }))
     this.log(`wrote ${file}; check it with: haproxy -c -f ${file}`)
     return { configWritten: file }
   }

@@ -12,13 +12,14 @@ export default class Logs extends BaseCommand {
 With --json: without --follow one object {app, instances, lines: [{instance, host, stream, time, text}]}; with --follow one such line object per output line (NDJSON).
 
 Exit codes: 0 ok, 2 bad flag, 6 etcd unreachable, 7 no host of the app answered, 8 app not found.`
-  static examples = ['<%= config.bin %> logs myapp', '<%= config.bin %> logs myapp --follow', '<%= config.bin %> logs myapp --since 10m --tail 50 --timestamps']
+  static examples = ['<%= config.bin %> logs myapp', '<%= config.bin %> logs myapp --follow', '<%= config.bin %> logs myapp --since 10m --tail 50 --timestamps', '<%= config.bin %> logs myapp --process worker']
   static args = { app: Args.string({ required: true, description: 'App name' }) }
   static flags = {
     follow: Flags.boolean({ char: 'f', description: 'Keep printing new lines until Ctrl-C' }),
     tail: Flags.integer({ char: 'n', description: 'Lines per instance to show from before now (default: all)', min: 0 }),
     since: Flags.string({ description: 'Only lines from the last DURATION (e.g. 10m)', helpValue: 'DURATION' }),
     timestamps: Flags.boolean({ char: 't', description: "Show Docker's timestamp of each line" }),
+    process: Flags.string({ char: 'p', description: 'Only the instances of this process (web, or a worker of processes:)', helpValue: 'PROCESS' }),
   }
 
   async run(): Promise<(LogsResult & { lines: LogEntry[] }) | undefined> {
@@ -56,7 +57,7 @@ Exit codes: 0 ok, 2 bad flag, 6 etcd unreachable, 7 no host of the app answered,
     process.once('SIGINT', stop)
     process.once('SIGTERM', stop)
     try {
-      const opts = { follow: flags.follow, tail: flags.tail, since: sinceMs === undefined ? undefined : new Date(Date.now() - sinceMs), signal: controller.signal }
+      const opts = { follow: flags.follow, tail: flags.tail, since: sinceMs === undefined ? undefined : new Date(Date.now() - sinceMs), signal: controller.signal, ...(flags.process ? { process: flags.process } : {}) }
       const result = await withContext(config, (ctx) => appLogs(ctx, args.app, opts, sink))
       if (!result.instances.length && !json) this.logToStderr(`${args.app} has no instances`)
       return json && !flags.follow ? { ...result, lines: collected } : undefined

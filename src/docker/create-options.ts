@@ -26,16 +26,18 @@ export interface CreatePlan {
 export function createOptions(opts: RunOptions): CreatePlan {
   const { create, connect } = settingsPlan(opts)
   const portKey = `${opts.containerPort}/tcp`
+  // A worker process publishes nothing.
+  const published = opts.containerPort !== undefined
   return {
     create: {
       ...create,
       // A plain `docker stop` by hand waits as long as forrest does.
       ...(opts.stopGraceSeconds !== undefined ? { StopTimeout: Math.round(opts.stopGraceSeconds) } : {}),
-      ExposedPorts: { [portKey]: {} },
+      ...(published ? { ExposedPorts: { [portKey]: {} } } : {}),
       HostConfig: {
         ...create.HostConfig,
         // forrest's own: cannot be overridden.
-        PortBindings: { [portKey]: [{ HostIp: opts.bindIp, HostPort: opts.hostPort ? String(opts.hostPort) : '' }] },
+        ...(published ? { PortBindings: { [portKey]: [{ HostIp: opts.bindIp, HostPort: opts.hostPort ? String(opts.hostPort) : '' }] } } : {}),
         RestartPolicy: { Name: opts.restart ?? 'no' },
       },
     },

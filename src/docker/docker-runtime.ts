@@ -10,8 +10,9 @@ import { dockerMessage, type DockerError } from './docker-errors.js'
 import { checkSettingsOn, unreadableLogs } from './settings-check.js'
 import type { ContainerSettings } from '../spec/types.js'
 import { LogLineSplitter } from './log-lines.js'
-import type { ContainerInfo, ContainerRuntime, ImageInfo, LogLine, LogOptions, PullProgress, RegistryAuth, RunOptions, TaskOptions, TaskResult, AttachedTaskOptions } from './runtime.js'
+import type { ContainerInfo, ContainerRuntime, ImageInfo, LogLine, LogOptions, PullProgress, RegistryAuth, RunOptions, TaskOptions, TaskResult, AttachedTaskOptions, ExecResult } from './runtime.js'
 import { runAttached, runTask } from './task.js'
+import { execIn } from './exec.js'
 
 const debug = createDebug('forrest:docker')
 
@@ -338,6 +339,10 @@ export class DockerRuntime implements ContainerRuntime {
         throw err
       }
     })
+  }
+
+  exec(id: string, command: string[], timeoutMs: number): Promise<ExecResult> {
+    return execIn(this.docker, (what, fn, t) => this.call(what, fn, t), id, command, timeoutMs)
   }
 
   async logs(id: string, tail: number): Promise<string> {

@@ -67,8 +67,9 @@ export interface ContainerBase {
 }
 
 export interface RunOptions extends ContainerBase {
-  containerPort: number
-  bindIp: string
+  /** The port published on bindIp; absent (a worker process): nothing is published. */
+  containerPort?: number
+  bindIp?: string
   /**
    * A fixed host port (kept across restarts, so the registered address stays right); absent:
    * Docker picks one, which a restart would change.
@@ -87,6 +88,11 @@ export interface TaskOptions extends ContainerBase {
   /** Each line of its stdout/stderr, as it comes. */
   onLine?: (line: string, stream: 'stdout' | 'stderr') => void
   signal?: AbortSignal
+}
+
+export interface ExecResult {
+  exitCode: number
+  output: string
 }
 
 export interface TaskResult {
@@ -164,6 +170,8 @@ export interface ContainerRuntime {
   /** Force-removes. Already gone is success. */
   remove(id: string): Promise<void>
   logs(id: string, tail: number): Promise<string>
+  /** Runs a command inside the running container (a worker's health.command): exit code and output; past the timeout, exit -1. */
+  exec(id: string, command: string[], timeoutMs: number): Promise<ExecResult>
   /** The container's stdout and stderr, line by line with Docker's timestamps. A container that is gone has no lines. */
   logLines(id: string, opts: LogOptions): AsyncIterable<LogLine>
 }

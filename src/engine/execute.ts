@@ -6,6 +6,7 @@ import type { RendererName } from '../report/renderer.js'
 import { createAhead, createWindow } from './create-ahead.js'
 import { flowGate } from './flow-gate.js'
 import { adoptInstance, retireInstance, startInstance, type StepDeps, type StepOutcome } from './steps.js'
+import { adoptWorker, retireWorker, startWorker } from './worker-steps.js'
 import type { StepReport, ExecutionReport } from './types.js'
 
 /** Thrown when a step failed: the failed step has been undone, the report says what ran. */
@@ -42,7 +43,8 @@ export async function executePlan(
   const steps: StepReport[] = []
   // One plan has at most one step per instance, so the instance name finds its step's events.
   const events = new Map<string, StepReport['events']>()
-  const ahead = createAhead(deps, plan.waves.flatMap((w) => w.starts.filter((s): s is StartStep => s.kind === 'start')), createWindow(plan.waves.map((w) => w.starts.length)))
+  // Web's starts only: a worker's container (no port) is made by worker-steps.ts with its own options.
+  const ahead = createAhead(deps, plan.waves.flatMap((w) => w.starts.filter((s): s is StartStep => s.kind === 'start' && s.announced !== false)), createWindow(plan.waves.map((w) => w.starts.length)))
   const stepDeps: StepDeps = {
     ...deps,
     ahead,
@@ -60,6 +62,13 @@ export async function executePlan(
     stopping.push(p.catch((err) => void failures.push(new ForrestError('ROLLOUT_FAILED', `${name} could not be stopped: ${(err as Error).message}`, { cause: err }))))
 
   const runStep = async (s: PlanStep, order: Wave['order']): Promise<StepOutcome> => {
+    // A worker process's step: nothing announced, withdrawn or drained (worker-steps.ts).
+    if (s.announced === false && s.process !== undefined) {
+      const w = { ...s, process: s.process }
+      if (w.kind === 'start') return startWorker(stepDeps, w)
+      if (w.kind === 'adopt') return adoptWorker(stepDeps, w)
+      return retireWorker(stepDeps, w, opts.containerIds.get(s.instance), order === 'start-first' ? deferStop(s.instance) : undefined)
+    }
     if (s.kind === 'start') return startInstance(stepDeps, s)
     if (s.kind === 'adopt') return adoptInstance(stepDeps, s)
     // stop-first retires exist to free the host first: wait for those stops.
@@ -75,11 +84,11 @@ export async function executePlan(
       try {
         const out = await runStep(s, order)
         if (out.detail) task.title = `${title(s)}: ${out.detail}`
-        steps.push({ kind: s.kind, instance: s.instance, revision: s.revision, ...(s.host ? { host: s.host } : {}), ok: true, ms: out.ms, detail: out.detail, at: started, events: marks })
+        steps.push({ kind: s.kind, instance: s.instance, ...(s.process ? { process: s.process } : {}), revision: s.revision, ...(s.host ? { host: s.host } : {}), ok: true, ms: out.ms, detail: out.detail, at: started, events: marks })
       } catch (err) {
         const fe = err instanceof ForrestError ? err : new ForrestError('ROLLOUT_FAILED', `${s.instance}: ${(err as Error).message}`, { cause: err })
         failures.push(fe)
-        steps.push({ kind: s.kind, instance: s.instance, revision: s.revision, ...(s.host ? { host: s.host } : {}), ok: false, ms: Date.now() - started, detail: fe.message, at: started, events: marks })
+        steps.push({ kind: s.kind, instance: s.instance, ...(s.process ? { process: s.process } : {}), revision: s.revision, ...(s.host ? { host: s.host } : {}), ok: false, ms: Date.now() - started, detail: fe.message, at: started, events: marks })
         throw fe
       }
     },

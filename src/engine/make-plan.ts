@@ -1,15 +1,13 @@
 import type { CurrentRecord } from '../registry/records.js'
-import { withCanary } from '../plan/canary.js'
-import { planRollout } from '../plan/plan-rollout.js'
 import type { RolloutPlan } from '../plan/types.js'
-import { resolveCanaryCount, resolveStrategy } from '../spec/strategy.js'
+import { resolveCanaryCount } from '../spec/strategy.js'
 import type { CanarySpec } from '../spec/types.js'
 import type { Decided } from './decide.js'
 import { heldCanaryNote } from './held-canary.js'
 import type { Observation } from './observe.js'
 import { releaseNote, releaseRuns } from './release.js'
-import { placeable } from './step-deps.js'
-import type { RolloutRequest } from './types.js'
+import { planApp } from './process-plan.js'
+import type { ResolvedSpec, RolloutRequest } from './types.js'
 
 /** Deploy after `forrest scale`: the file's replica count wins, and the plan says so. Pure. */
 export function scaleOverrideNote(current: CurrentRecord | undefined, replicas: number): string | undefined {
@@ -18,18 +16,28 @@ export function scaleOverrideNote(current: CurrentRecord | undefined, replicas: 
   return `replicas ${current.replicas} (set by forrest scale at ${at} by ${by}) → ${replicas} (from the file)`
 }
 
+/** The same for each worker process whose count `forrest scale` changed. Pure. */
+export function workerScaleOverrideNotes(current: CurrentRecord | undefined, spec: Pick<ResolvedSpec, 'processes'>): string[] {
+  if (!current?.scaled || !current.processes) return []
+  const { at, by } = current.scaled
+  return Object.entries(spec.processes ?? {})
+    .filter(([p, w]) => current.processes![p] !== undefined && current.processes![p] !== w.replicas)
+    .map(([p, w]) => `${p}: replicas ${current.processes![p]} (set by forrest scale at ${at} by ${by}) → ${w.replicas} (from the file)`)
+}
+
 /** Plan: the pure planner over (decided revision, hosts, what was observed), a canary wave for a deploy, and the notes. */
 export function makePlan(req: RolloutRequest, decided: Decided, observed: Observation): { plan: RolloutPlan; canarySpec?: CanarySpec } {
   const { spec } = req
   const { revision, target } = decided.decision
-  const planned = planRollout({ revision, templateHash: target.templateHash, replicas: req.replicas, hosts: placeable(req.hosts, spec), ...resolveStrategy({ ...spec, replicas: req.replicas }) }, observed.state)
   // A canary guards a deploy of a new revision; scale and rollback restore something known.
   const canarySpec = req.kind === 'deploy' ? spec.update.canary : undefined
-  const plan = canarySpec ? withCanary(planned, resolveCanaryCount(canarySpec.count, req.replicas)) : planned
+  const canaryCount = canarySpec ? resolveCanaryCount(canarySpec.count, req.replicas) : undefined
+  const plan = planApp(spec, { revision, templateHash: target.templateHash, replicas: req.replicas, hosts: req.hosts, observed: observed.state, ...(canaryCount !== undefined ? { canaryCount } : {}) })
   plan.notes.push(...observed.notes)
   plan.notes.unshift(...(req.notes ?? []))
   const override = req.kind === 'deploy' ? scaleOverrideNote(decided.current, req.replicas) : undefined
   if (override) plan.notes.unshift(override)
+  if (req.kind === 'deploy') plan.notes.unshift(...workerScaleOverrideNotes(decided.current, spec))
   const { held } = decided
   const heldNote = held && heldCanaryNote(spec.name, req, held.revision, revision, observed.state.instances.filter((i) => i.revision === held.revision).map((i) => i.name))
   if (heldNote) plan.notes.unshift(heldNote)

@@ -72,6 +72,7 @@ export async function observe(
     if (address) inst.address = address
     if (host) inst.host = host
     if (c?.info.labels[LABEL.template]) inst.template = c.info.labels[LABEL.template]
+    if (c?.info.labels[LABEL.process]) inst.process = c.info.labels[LABEL.process]
     return inst
   })
   for (const c of foreign) notes.push(`${c.info.name} on ${c.host} carries forrest.app=${app} but belongs to ${c.info.labels[LABEL.owner] ?? 'no recorded owner'}${c.info.labels[LABEL.kind] === 'launch' ? ' (forrest launch)' : ''}: never touched`)

@@ -1,17 +1,15 @@
 import createDebug from 'debug'
 import type { Context } from '../context.js'
 import { ForrestError } from '../errors.js'
-import { planRollout } from '../plan/plan-rollout.js'
 import type { DeployLock } from '../registry/lock.js'
 import { Records, type RevisionRecord } from '../registry/records.js'
-import { resolveStrategy } from '../spec/strategy.js'
 import { resolvedSpecOf } from './app-records.js'
 import { ExecutionFailure, executePlan } from './execute.js'
 import { addressError, addressNotOnHost, failedHint, hasLogLines } from './failure-cause.js'
 import { liveGateways } from './gateways.js'
 import { describeLeftover } from './leftover.js'
 import { observe } from './observe.js'
-import { placeable } from './step-deps.js'
+import { planApp, withWorkerCounts } from './process-plan.js'
 import type { StepDeps } from './steps.js'
 import type { ExecutionReport, RolloutRequest, RolloutResult } from './types.js'
 
@@ -30,6 +28,8 @@ export async function recover(
     revision: number
     currentRec?: RevisionRecord
     currentReplicas?: number
+    /** The workers' counts of the current record (forrest scale's), to roll them back to. */
+    currentProcesses?: Record<string, number>
     failure: ExecutionFailure
     result: (o: RolloutResult['outcome'], r?: ExecutionReport, instances?: ObservedInstances) => RolloutResult
   },
@@ -74,7 +74,8 @@ export async function recover(
   debug('rolling %s back to revision %d', app, prev.revision)
   const observed = await observe(f.deps, app, { prefix: prev.spec.announce.prefix! }, f.deps.identity, req.hosts)
   const replicas = f.currentReplicas ?? prev.spec.replicas
-  const plan = planRollout({ revision: prev.revision, templateHash: prev.templateHash, replicas, hosts: placeable(req.hosts, resolvedSpecOf(prev)), ...resolveStrategy({ ...prev.spec, replicas }) }, observed.state)
+  // Every process goes back: web and the workers, at the counts the current record has.
+  const plan = planApp(withWorkerCounts(resolvedSpecOf(prev), f.currentProcesses), { revision: prev.revision, templateHash: prev.templateHash, replicas, hosts: req.hosts, observed: observed.state })
   // The rollback expects the gateways live now: one that died during the failed rollout is gone.
   const gateways = await liveGateways(ctx, [prev.spec.announce.prefix!, ...observed.state.instances.map((i) => i.prefix ?? req.spec.announce.prefix)])
   const signal = f.lock ? AbortSignal.any([req.signal, f.lock.lost]) : req.signal

@@ -61,7 +61,7 @@ export async function rollout(ctx: Context, req: RolloutRequest): Promise<Rollou
       return await settleSucceeded(records, req, { registry, identity, revision, targetRec, current, report, result })
     } catch (err) {
       if (!(err instanceof ExecutionFailure)) throw err
-      return await recover(ctx, records, req, { deps, lock, revision, currentRec, currentReplicas: current?.replicas, failure: err, result })
+      return await recover(ctx, records, req, { deps, lock, revision, currentRec, currentReplicas: current?.replicas, currentProcesses: current?.processes, failure: err, result })
     }
   } finally {
     await lock?.release()

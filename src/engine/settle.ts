@@ -5,6 +5,7 @@ import type { ObservedInstance } from '../plan/types.js'
 import type { InstanceRegistry } from '../registry/instances.js'
 import type { CurrentRecord, RevisionRecord } from '../registry/records.js'
 import { observe } from './observe.js'
+import { workerCounts } from './process-plan.js'
 import type { ResultOf } from './result.js'
 import type { ExecutionReport, RolloutRequest, RolloutResult } from './types.js'
 
@@ -25,9 +26,11 @@ export async function settleSucceeded(
   const app = req.spec.name
   const { revision, current } = x
   const now = new Date().toISOString()
+  const processes = workerCounts(req.spec)
   await records.settle(app, {
     revision,
     replicas: req.replicas,
+    ...(processes ? { processes } : {}),
     updatedAt: now,
     by: req.actor,
     ...(req.kind === 'scale' ? { scaled: { replicas: req.replicas, at: now, by: req.actor } } : {}),
@@ -52,8 +55,9 @@ export async function settleNoop(
 ): Promise<RolloutResult> {
   const app = req.spec.name
   const { current, targetRec } = x
-  if (current && (current.replicas !== req.replicas || targetRec.outcome !== 'succeeded')) {
-    await records.settle(app, { ...current, replicas: req.replicas }, targetRec)
+  const processes = workerCounts(req.spec)
+  if (current && (current.replicas !== req.replicas || JSON.stringify(current.processes) !== JSON.stringify(processes) || targetRec.outcome !== 'succeeded')) {
+    await records.settle(app, { ...current, replicas: req.replicas, ...(processes ? { processes } : {}) }, targetRec)
   }
   await pruneInstanceRecords(records, app, x.instances.map((i) => i.name), req.hosts)
   return x.result('noop')

@@ -30,6 +30,17 @@ export interface InstanceTemplate {
   health: HealthSpec
   /** The spec's container settings (networks, volumes, limits...). */
   settings?: ContainerSettings
+  /** The revision's workers (processes without a port), by name: what their containers run. */
+  processes?: Record<string, WorkerTemplate>
+}
+
+/** A worker process of a revision: the revision's image and env, its own command, health and settings. */
+export interface WorkerTemplate {
+  command?: string[]
+  health: HealthSpec
+  settings?: ContainerSettings
+  /** ms between the stop signal and SIGKILL. */
+  stopGracePeriod: number
 }
 
 /** Where a step runs: one host's engine, and the addresses its instances use. */

@@ -7,7 +7,8 @@ import type { RevisionDecision } from './revision.js'
 
 export function templateOf(rec: Pick<RevisionRecord, 'revision' | 'spec' | 'imageId' | 'digest' | 'templateHash'>, env: ResolvedEnv): InstanceTemplate {
   const s = rec.spec
-  return { revision: rec.revision, image: revisionImage(rec), templateHash: rec.templateHash, port: s.port!, env: env.values, command: s.command, labels: s.labels, health: s.health, settings: s.container }
+  const processes = s.processes && Object.fromEntries(Object.entries(s.processes).map(([name, p]) => [name, { command: p.command, health: p.health, settings: p.container, stopGracePeriod: p.update.stopGracePeriod }]))
+  return { revision: rec.revision, image: revisionImage(rec), templateHash: rec.templateHash, port: s.port!, env: env.values, command: s.command, labels: s.labels, health: s.health, settings: s.container, ...(processes ? { processes } : {}) }
 }
 
 /** What a revision's instances run: `name@digest` when its image came from a registry, else the image ID. */

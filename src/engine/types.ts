@@ -59,7 +59,9 @@ export interface RolloutResult {
   fromRevision?: number
   replicas: number
   plan: RolloutPlan
-  instances: Array<{ name: string; revision?: number; address?: string; registered: boolean; running: boolean }>
+  instances: Array<{ name: string; revision?: number; address?: string; registered: boolean; running: boolean; process?: string }>
+  /** Workers' replica counts by process (web's is `replicas`); absent for an app of one process. */
+  processes?: Record<string, number>
   timings: { totalMs: number; steps: ExecutionReport['steps'] }
   notes: string[]
   /** What changes from the current revision (spec lines, as recorded in the revision). */
@@ -85,6 +87,8 @@ export interface ReleaseReport {
 export interface StepReport {
   kind: PlanStep['kind']
   instance: string
+  /** A worker process's step (absent: web). */
+  process?: string
   revision?: number
   /** The Docker host of the instance (absent for an app without a hosts: list). */
   host?: string

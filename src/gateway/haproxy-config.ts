@@ -1,4 +1,5 @@
 import { checkKeywords } from './check-params.js'
+import type { Route } from './routes.js'
 import { SERVERS_BEGIN, SERVERS_END } from './servers-file.js'
 
 /**
@@ -21,6 +22,11 @@ export interface StarterConfigOptions {
    * key in one file; HAProxy picks one by SNI), and frontendBind only redirects to HTTPS.
    */
   tls?: { certDir: string; bind: string }
+  /**
+   * Several apps (`forrest gateway --route`): one backend per route, chosen by the Host header
+   * (a host starting with "<backend>." goes to that backend; any other host gets 404). Replaces `backend`.
+   */
+  routes?: readonly Route[]
 }
 
 export const DEFAULT_STARTER: StarterConfigOptions = {
@@ -31,11 +37,15 @@ export const DEFAULT_STARTER: StarterConfigOptions = {
 
 export function renderStarterConfig(opts: Partial<StarterConfigOptions> = {}): string {
   const o = { ...DEFAULT_STARTER, ...opts }
+  const backends = o.routes?.length ? o.routes.map((r) => r.backend) : [o.backend]
+  const gatewayLine = o.routes?.length
+    ? `#   forrest gateway --socket ${o.socketPath} ${o.routes.map((r) => `--route ${r.prefix}=${r.backend}`).join(' ')} --servers-file <this file>`
+    : `#   forrest gateway --socket ${o.socketPath} --backend ${o.backend} --servers-file <this file>`
   const lines = [
     '# Starter config written by `forrest gateway --init-config`. Adapt it, then run:',
     `#   haproxy -W -f haproxy.cfg            # master-worker; reload with kill -USR2 <master pid>`,
-    `#   forrest gateway --socket ${o.socketPath} --backend ${o.backend} --servers-file <this file>`,
-    '# The gateway adds/removes servers in backend "' + o.backend + '" through the admin socket,',
+    gatewayLine,
+    `# The gateway adds/removes servers in backend${backends.length > 1 ? 's' : ''} ${backends.map((b) => `"${b}"`).join(', ')} through the admin socket,`,
     '# without reloads. With --servers-file it also keeps the live ones between the forrest:servers',
     '# markers below, so a reload starts with them; without it a reload starts with an empty',
     '# backend (503s) until the gateway adds them again, within a few hundred ms.',
@@ -76,22 +86,40 @@ export function renderStarterConfig(opts: Partial<StarterConfigOptions> = {}): s
           '  http-request set-header X-Forwarded-Proto https if { ssl_fc }',
         ]
       : []),
-    `  default_backend ${o.backend}`,
-    '',
-    `backend ${o.backend}`,
-    '  # Dynamic servers need a dynamic algorithm (roundrobin, leastconn, random).',
-    '  balance roundrobin',
-    '  # Always an HTTP check: Docker\'s userland proxy accepts TCP even when nothing listens.',
-    '  option httpchk GET /',
-    '  http-check expect status 200',
-    '  # Only for servers added here by hand: dynamic servers take the gateway\'s own check keywords.',
-    `  default-server ${checkKeywords(o.checkIntervalMs)}`,
-    '  # No hand-written server lines: forrest gateway manages this backend.',
-    `  ${SERVERS_BEGIN}`,
-    `  ${SERVERS_END}`,
+    ...(o.routes?.length ? hostRouting(backends) : [`  default_backend ${o.backend}`]),
+    ...backends.flatMap((b) => backendSection(b, o.checkIntervalMs)),
   ]
   if (o.statsBind) {
     lines.push('', 'frontend stats', `  bind ${o.statsBind}`, '  stats enable', '  stats uri /', '  stats refresh 2s')
   }
   return lines.join('\n') + '\n'
+}
+
+/** The frontend's choice of backend by Host header: "<backend>.<anything>" (port dropped, any case); the rest 404. */
+function hostRouting(backends: readonly string[]): string[] {
+  return [
+    '  # The Host header without its :port. A host starting with "<backend>." goes to that backend',
+    '  # (web.example.com, web.localhost → backend web): edit these lines for your own domains.',
+    '  http-request set-var(txn.host) req.hdr(host),field(1,:),lower',
+    // http-request rules run before use_backend whatever their order: the 404 names every host it spares.
+    `  http-request return status 404 content-type text/plain string "no app for this host" if !{ var(txn.host) -m beg ${backends.map((b) => `${b.toLowerCase()}.`).join(' ')} }`,
+    ...backends.map((b) => `  use_backend ${b} if { var(txn.host) -m beg ${b.toLowerCase()}. }`),
+  ]
+}
+
+function backendSection(backend: string, checkIntervalMs: number | undefined): string[] {
+  return [
+    '',
+    `backend ${backend}`,
+    '  # Dynamic servers need a dynamic algorithm (roundrobin, leastconn, random).',
+    '  balance roundrobin',
+    "  # Always an HTTP check: Docker's userland proxy accepts TCP even when nothing listens.",
+    '  option httpchk GET /',
+    '  http-check expect status 200',
+    "  # Only for servers added here by hand: dynamic servers take the gateway's own check keywords.",
+    `  default-server ${checkKeywords(checkIntervalMs)}`,
+    '  # No hand-written server lines: forrest gateway manages this backend.',
+    `  ${SERVERS_BEGIN}`,
+    `  ${SERVERS_END}`,
+  ]
 }

@@ -65,8 +65,25 @@ export async function checkServersFile(file: string, backend = 'app'): Promise<v
   if (replaceServersBlock(text, [], backend) === undefined) throw missingMarkers(file, backend)
 }
 
+/**
+ * Writes in flight per file in this process: the routes of one gateway (multi-gateway.ts) may share
+ * a servers file, and two read-modify-writes interleaved would put back a block from a stale read.
+ */
+const writing = new Map<string, Promise<unknown>>()
+
 /** Writes `backend`'s block if it changed: temp file + rename, so HAProxy never reads half a file. */
 export async function writeServersFile(file: string, lines: string[], backend = 'app'): Promise<boolean> {
+  const before = writing.get(file) ?? Promise.resolve()
+  const mine = before.catch(() => undefined).then(() => writeBlock(file, lines, backend))
+  writing.set(file, mine)
+  try {
+    return await mine
+  } finally {
+    if (writing.get(file) === mine) writing.delete(file)
+  }
+}
+
+async function writeBlock(file: string, lines: string[], backend: string): Promise<boolean> {
   const text = await readFile(file, 'utf8')
   const next = replaceServersBlock(text, lines, backend)
   if (next === undefined) throw missingMarkers(file, backend)

@@ -145,6 +145,35 @@ export function runningProbe(runtime: ContainerRuntime): ReadinessProbe {
   }
 }
 
+/**
+ * A worker's health.running: healthy once the container has run that long since it (last)
+ * started, without Docker restarting it; an exit or restart in that time fails it (poll says which).
+ */
+export function runningForProbe(runtime: ContainerRuntime, spec: HealthSpec & { running: number }): ReadinessProbe {
+  const running = spec.running
+  return {
+    waitUntilHealthy: (target, signal) =>
+      poll(runtime, { ...spec, successes: 1, deadline: spec.deadline + running }, target, async () => {
+        const info = await runtime.inspect(target.containerId)
+        // Not running, or restarted: never ok; poll names the exit (its crash check) or fails at the deadline.
+        const up = info?.running && !info.restartCount && info.startedAt ? Date.now() - info.startedAt.getTime() : 0
+        return { ok: up >= running, detail: `running ${up}ms of ${running}ms` }
+      }, signal),
+  }
+}
+
+/** A worker's health.command: run inside the container each interval, exit 0 passes (Compose's healthcheck test). */
+export function commandProbe(runtime: ContainerRuntime, spec: HealthSpec & { command: string[] }): ReadinessProbe {
+  return {
+    waitUntilHealthy: (target, signal) =>
+      poll(runtime, spec, target, async () => {
+        const r = await runtime.exec(target.containerId, spec.command, spec.timeout).catch((err: Error) => ({ exitCode: -1, output: err.message }))
+        const last = r.output.trim().split('\n').at(-1) ?? ''
+        return { ok: r.exitCode === 0, detail: `health command exit ${r.exitCode}${last ? `: ${last.slice(0, 200)}` : ''}` }
+      }, signal),
+  }
+}
+
 export function probeFor(runtime: ContainerRuntime, spec: HealthSpec): ReadinessProbe {
   switch (spec.type) {
     case 'http':
@@ -152,6 +181,9 @@ export function probeFor(runtime: ContainerRuntime, spec: HealthSpec): Readiness
     case 'docker':
       return dockerHealthProbe(runtime, spec)
     case 'none':
-      return runningProbe(runtime)
+      return spec.running ? runningForProbe(runtime, { ...spec, running: spec.running }) : runningProbe(runtime)
+    case 'command':
+      if (!spec.command) throw new ForrestError('INTERNAL', 'health type command without a command')
+      return commandProbe(runtime, { ...spec, command: spec.command })
   }
 }

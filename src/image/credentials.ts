@@ -3,9 +3,12 @@
  * when it pulls (X-Registry-Auth). In order:
  *   1. FORREST_REGISTRY_USER with FORREST_REGISTRY_PASSWORD or FORREST_REGISTRY_PASSWORD_FILE (CI),
  *      for the one registry FORREST_REGISTRY_SERVER names, and never for any other
- *   2. the docker CLI's config.json ($DOCKER_CONFIG/config.json, else ~/.docker/config.json):
+ *   2. FORREST_REGISTRY_AUTH_FILE: a file of several registries' credentials, written like the docker
+ *      CLI's config.json ({"auths": {"registry.example.com": {"auth": base64(user:password)}}}), each
+ *      entry sent only to the registry it is keyed by (several registries for one job)
+ *   3. the docker CLI's config.json ($DOCKER_CONFIG/config.json, else ~/.docker/config.json):
  *      credHelpers[registry], else credsStore, else auths[registry] (`docker login` writes these)
- *   3. none: the registry must allow anonymous pulls.
+ *   4. none: the registry must allow anonymous pulls.
  * A password is never logged, printed, or put in an error.
  */
 import { readFile } from 'node:fs/promises'
@@ -119,6 +122,36 @@ export async function readDockerConfig(env: NodeJS.ProcessEnv): Promise<{ file: 
   }
 }
 
+/**
+ * FORREST_REGISTRY_AUTH_FILE, when set: its `auths` only (no helpers or stores: the file is the
+ * credential). Set but unreadable or not JSON is bad input: the job asked for it.
+ */
+export async function readRegistryAuthFile(env: NodeJS.ProcessEnv, read: (file: string) => Promise<string> = (f) => readFile(f, 'utf8')): Promise<{ file: string; config: DockerConfigFile } | undefined> {
+  const file = env.FORREST_REGISTRY_AUTH_FILE
+  if (!file) return undefined
+  let text: string
+  try {
+    text = await read(file)
+  } catch (err) {
+    throw new ForrestError('BAD_INPUT', `FORREST_REGISTRY_AUTH_FILE ${file} cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}; nothing was changed`, {
+      suggestion: 'Point it at a readable file like the docker CLI\'s config.json: {"auths": {"registry.example.com": {"auth": "<base64 of user:password>"}}}.',
+    })
+  }
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(text)
+  } catch {
+    parsed = undefined
+  }
+  const auths = parsed && typeof parsed === 'object' ? (parsed as DockerConfigFile).auths : undefined
+  if (!auths || typeof auths !== 'object' || Array.isArray(auths)) {
+    throw new ForrestError('BAD_INPUT', `FORREST_REGISTRY_AUTH_FILE ${file} is not a JSON object with "auths" (as the docker CLI's config.json); nothing was changed`, {
+      suggestion: 'Write {"auths": {"registry.example.com": {"auth": "<base64 of user:password>"}, "other.example.com:5000": {"username": "u", "password": "p"}}}.',
+    })
+  }
+  return { file, config: { auths } }
+}
+
 /** The credentials for pulling from `registry` (host[:port], or docker.io), or undefined for none. */
 export async function registryAuthFor(registry: string, env: NodeJS.ProcessEnv = process.env): Promise<RegistryAuth | undefined> {
   const serveraddress = configKeyFor(registry)
@@ -129,6 +162,14 @@ export async function registryAuthFor(registry: string, env: NodeJS.ProcessEnv =
     return { serveraddress, ...fromEnv }
   }
   if (envServer !== undefined) debug('%s: FORREST_REGISTRY_USER is for %s, not sent here', registry, envServer)
+  const authFile = await readRegistryAuthFile(env)
+  // Looked up by the registry's own name: an entry is never sent to a registry it is not keyed by.
+  const fromFile = authFile && lookupDockerConfig(authFile.config, registry)
+  if (fromFile?.kind === 'password') {
+    debug('%s: credentials of user %s from FORREST_REGISTRY_AUTH_FILE', registry, fromFile.username)
+    return { serveraddress, username: fromFile.username, password: fromFile.password }
+  }
+  if (fromFile?.kind === 'token') return { serveraddress, identitytoken: fromFile.token }
   const found = await readDockerConfig(env)
   const creds = found && lookupDockerConfig(found.config, registry)
   if (!creds) {

@@ -2,7 +2,13 @@
 import type { AdoptStep, RetireStep, RolloutPlan, StartStep, Wave } from './types.js'
 
 export function describePlan(plan: RolloutPlan): string[] {
-  return [...plan.notes, ...plan.waves.map((wave, i) => `wave ${i + 1}: ${describeWave(wave)}`)]
+  return [...plan.notes, ...plan.waves.map((wave, i) => `wave ${i + 1}${workerOf(wave)}: ${describeWave(wave)}`)]
+}
+
+/** A worker process's wave (each wave holds one process's steps): said, since nothing of it is announced. */
+function workerOf(wave: Wave): string {
+  const process = [...wave.starts, ...wave.retires][0]?.process
+  return process ? ` (${process}, not announced)` : ''
 }
 
 function describeWave(wave: Wave): string {

@@ -55,3 +55,10 @@ export function nameAllocator(app: string, taken: Iterable<string>): { next(revi
 export function freshInstanceNames(app: string, revision: number, count: number, taken: Iterable<string>): string[] {
   return nameAllocator(app, taken).next(revision, count)
 }
+
+/**
+ * What a process's instance names are made from: web keeps the app's own (`shop-r3-1`), a worker
+ * gets `shop-worker-r3-1`. parseInstanceName stays unambiguous: a process name has no segment like
+ * `r1` (spec/processes.ts), and a web name's tail after `-r` is digits only.
+ */
+export const processInstanceApp = (app: string, process: string | undefined): string => (process === undefined || process === 'web' ? app : `${app}-${process}`)

@@ -42,7 +42,7 @@ export interface Flow {
 }
 
 /** A step's group: its process (#25 adds `process` to steps), else the web group. */
-export const groupOf = (s: PlanStep): string => (s as { process?: string }).process ?? 'web'
+export const groupOf = (s: PlanStep): string => s.process ?? 'web'
 const keysOf = (s: PlanStep): string[] => {
   const g = groupOf(s)
   return s.host === undefined ? [g] : [g, `${g}@${s.host}`]
@@ -52,17 +52,27 @@ const keyOfInstance = (i: ObservedInstance & { process?: string }) => {
   return i.host === undefined ? [g] : [g, `${g}@${i.host}`]
 }
 
+/** In service: running and announced, or, for a worker (no key to be registered by), running (plan/processes.ts). */
+const inService = (i: ObservedInstance) => i.running && (i.registered || i.process !== undefined)
+const groupOfWave = (w: Wave): string | undefined => {
+  const first = w.starts[0] ?? w.retires[0]
+  return first && groupOf(first)
+}
+
 /** A wave the flow may run: not judged (canary), not the drift repair (adopts, orphans, stale keys). */
 export const flowable = (w: Wave): boolean =>
   !w.canary && w.starts.every((s) => s.kind === 'start') && w.retires.every((r) => r.reason !== 'orphan' && r.reason !== 'stale-key')
 
-/** The plan as segments: barrier waves (run as waves) and flows (runs of flowable waves). */
+/**
+ * The plan as segments: barrier waves (run as waves) and flows (runs of flowable waves of one
+ * process: web's waves come first and end before any worker's begin, as plan/processes.ts orders them).
+ */
 export function segments(waves: Wave[]): Array<{ kind: 'wave'; wave: number } | { kind: 'flow'; waves: number[] }> {
   const out: Array<{ kind: 'wave'; wave: number } | { kind: 'flow'; waves: number[] }> = []
   waves.forEach((w, i) => {
     const last = out.at(-1)
     if (!flowable(w)) out.push({ kind: 'wave', wave: i })
-    else if (last?.kind === 'flow') last.waves.push(i)
+    else if (last?.kind === 'flow' && groupOfWave(waves[last.waves[0]!]!) === groupOfWave(w)) last.waves.push(i)
     else out.push({ kind: 'flow', waves: [i] })
   })
   return out
@@ -75,7 +85,7 @@ export function replay(instances: ObservedInstance[], waves: Wave[]): ObservedIn
     for (const s of w.order === 'start-first' ? [...w.starts, ...w.retires] : [...w.retires, ...w.starts]) {
       if (s.kind === 'retire') state.delete(s.instance)
       else if (s.kind === 'adopt') state.set(s.instance, { ...state.get(s.instance)!, registered: true })
-      else state.set(s.instance, { name: s.instance, containerId: `new-${s.instance}`, revision: s.revision, running: true, registered: true, ...(s.host !== undefined ? { host: s.host } : {}) })
+      else state.set(s.instance, { name: s.instance, containerId: `new-${s.instance}`, revision: s.revision, running: true, registered: s.announced !== false, ...(s.host !== undefined ? { host: s.host } : {}), ...(s.process !== undefined ? { process: s.process } : {}) })
     }
   }
   return [...state.values()]
@@ -92,8 +102,8 @@ const add = (m: Map<string, Counts>, keys: string[], d: Partial<Counts>) => {
 export function planFlow(waves: Wave[], indexes: number[], atStart: ObservedInstance[]): Flow {
   const counts = new Map<string, Counts>()
   const retiring = new Map<string, { serving: boolean; container: boolean }>()
-  for (const i of atStart) add(counts, keyOfInstance(i), { serving: i.running && i.registered ? 1 : 0, containers: i.containerId !== undefined ? 1 : 0 })
-  for (const i of atStart) retiring.set(i.name, { serving: i.running && i.registered, container: i.containerId !== undefined })
+  for (const i of atStart) add(counts, keyOfInstance(i), { serving: inService(i) ? 1 : 0, containers: i.containerId !== undefined ? 1 : 0 })
+  for (const i of atStart) retiring.set(i.name, { serving: inService(i), container: i.containerId !== undefined })
   const steps: PlanStep[] = []
   const orders: Array<Wave['order']> = []
   for (const w of indexes) {

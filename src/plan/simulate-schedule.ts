@@ -25,7 +25,8 @@ export function exploreFlow(flow: Flow, waves: Wave[], atStart: ObservedInstance
   // Counts from the instances themselves (not the scheduler's arithmetic): a start's container
   // exists from its beginning and serves once it is done.
   const check = (states: StepState[], where: string) => {
-    const inst = new Map(atStart.map((i) => [i.name, { host: i.host, serving: i.running && i.registered, container: i.containerId !== undefined }]))
+    // A worker (no key) is in service while it runs, as plan/processes.ts counts it.
+    const inst = new Map(atStart.map((i) => [i.name, { host: i.host, serving: i.running && (i.registered || i.process !== undefined), container: i.containerId !== undefined }]))
     states.forEach((st, i) => {
       const s = step(i)
       if (st === 'pending') return

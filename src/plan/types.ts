@@ -23,6 +23,8 @@ export interface ObservedInstance {
   template?: string
   /** The Docker host it runs on (or, for a key with no container, its record says it ran on). */
   host?: string
+  /** Its process (the container's forrest.process label); absent: web, the announced one. */
+  process?: string
 }
 
 export interface ObservedState {
@@ -51,8 +53,17 @@ export interface RolloutTarget {
   hosts?: string[]
 }
 
-/** Start one new instance: launch → wait until healthy → (soak) → announce. */
-export interface StartStep {
+/**
+ * Which process a step belongs to. Absent: web, announced as always. A worker's step carries
+ * `announced: false`: no published port, no key, no gateway acknowledgement, no drain (plan/processes.ts).
+ */
+export interface ProcessOfStep {
+  process?: string
+  announced?: false
+}
+
+/** Start one new instance: launch → wait until healthy → (soak) → announce (a worker: launch → healthy). */
+export interface StartStep extends ProcessOfStep {
   kind: 'start'
   instance: string
   revision: number
@@ -60,7 +71,7 @@ export interface StartStep {
 }
 
 /** Take an already running, unregistered container of the target revision into service: health → announce. */
-export interface AdoptStep {
+export interface AdoptStep extends ProcessOfStep {
   kind: 'adopt'
   instance: string
   revision: number
@@ -68,7 +79,7 @@ export interface AdoptStep {
 }
 
 /** Retire an instance: withdraw (if registered) → drain (if it was registered and running) → stop → remove. */
-export interface RetireStep {
+export interface RetireStep extends ProcessOfStep {
   kind: 'retire'
   instance: string
   revision?: number
@@ -79,6 +90,8 @@ export interface RetireStep {
   host?: string
   /** Why it goes: replaced by a new revision, scaled down, or drift repair. */
   reason: 'replace' | 'scale-down' | 'stale-key' | 'orphan' | 'rebalance'
+  /** A worker's: ms between its stop signal and SIGKILL (the process's stopGracePeriod). */
+  stopGracePeriod?: number
 }
 
 export type PlanStep = StartStep | AdoptStep | RetireStep
@@ -104,6 +117,8 @@ export interface RolloutPlan {
   fromRevision?: number
   toRevision: number
   replicas: number
+  /** Workers' replica counts, by process (web's is `replicas`); absent for an app of one process. */
+  processes?: Record<string, number>
   waves: Wave[]
   /** Human-readable lines explaining the plan (what changed, why nothing to do, drift found). */
   notes: string[]

@@ -46,6 +46,8 @@ export interface CurrentRecord {
   by: string
   /** Set when `forrest scale` changed the count after the last deploy. */
   scaled?: { replicas: number; at: string; by: string }
+  /** Workers' replica counts by process (web's is `replicas`); absent for an app of one process. */
+  processes?: Record<string, number>
 }
 
 /**

@@ -82,7 +82,8 @@ export function segmentsOf(step: StepReport, t0: number, tEnd: number): Array<[n
     const drained = at('drained') ?? withdrawn
     add(t0, withdrawn ?? step.at, 'serving')
     add(withdrawn, drained, 'drain')
-    add(drained, at('stopped') ?? (step.ok ? end : undefined), 'stop')
+    // A worker is never withdrawn or drained: its stop begins with the step.
+    add(drained ?? (step.process ? step.at : undefined), at('stopped') ?? (step.ok ? end : undefined), 'stop')
     last = at('stopped') ?? drained ?? step.at
   } else {
     const started = at('started') ?? step.at
@@ -93,7 +94,8 @@ export function segmentsOf(step: StepReport, t0: number, tEnd: number): Array<[n
     add(started, healthy, 'health')
     add(healthy, announced, 'announce')
     add(announced, acked, 'ack')
-    if (step.ok) add(acked ?? announced, tEnd, 'serving')
+    // A worker is never announced: it is at work once healthy.
+    if (step.ok) add(acked ?? announced ?? (step.process ? healthy : undefined), tEnd, 'serving')
     // An undone start's withdrawal and removal are ticks on its failed bar, which runs from where it got to.
     last = Math.max(...step.events.filter((e) => START_PHASES.has(e.phase)).map((e) => e.at), step.at)
   }
@@ -115,7 +117,9 @@ export function renderRolloutSvg(r: RolloutTimeline): string {
   // Lanes are named host/instance once the rollout spans several hosts.
   const manyHosts = new Set(steps.map((s) => s.host)).size > 1
   const laneName = (s: StepReport) => (manyHosts && s.host ? `${s.host}/${s.instance}` : s.instance)
-  const labelW = Math.ceil(16 + CHAR_W * Math.max(12, ...steps.map((s) => laneName(s).length + 4)))
+  // A worker's lane says so (it is never announced): "worker" after the revision.
+  const processTag = (s: StepReport) => (s.process ? ` ${s.process}` : '')
+  const labelW = Math.ceil(16 + CHAR_W * Math.max(12, ...steps.map((s) => laneName(s).length + 4 + processTag(s).length)))
   const width = labelW + PLOT_W + 24
   const height = TOP + Math.max(steps.length, 1) * LANE + 16
   const x = (t: number) => (labelW + ((t - t0) / span) * PLOT_W).toFixed(1)
@@ -140,9 +144,9 @@ export function renderRolloutSvg(r: RolloutTimeline): string {
   steps.forEach((s, i) => {
     const y = TOP + i * LANE
     const by = y + (LANE - BAR) / 2
-    const tip = `${s.kind} ${s.instance}${s.host ? ` on ${s.host}` : ''}${s.revision === undefined ? '' : ` (revision ${s.revision})`}: ${s.ok ? '' : 'FAILED: '}${s.detail}`
+    const tip = `${s.kind} ${s.instance}${s.host ? ` on ${s.host}` : ''}${s.revision === undefined ? '' : ` (revision ${s.revision})`}${s.process ? ` (${s.process}, not announced)` : ''}: ${s.ok ? '' : 'FAILED: '}${s.detail}`
     out.push(`<g><title>${esc(tip)}</title>`)
-    out.push(`<text x="12" y="${y + 16}"${s.ok ? '' : ' fill="#cf1124"'}>${esc(laneName(s))}${s.revision === undefined ? '' : ` <tspan fill="#7b8794">r${s.revision}</tspan>`}</text>`)
+    out.push(`<text x="12" y="${y + 16}"${s.ok ? '' : ' fill="#cf1124"'}>${esc(laneName(s))}${s.revision === undefined ? '' : ` <tspan fill="#7b8794">r${s.revision}</tspan>`}${s.process ? ` <tspan fill="#7b8794">${esc(s.process)}</tspan>` : ''}</text>`)
     for (const [a, b, seg] of segmentsOf(s, t0, tEnd)) out.push(`<rect x="${x(a)}" y="${by}" width="${w(a, b)}" height="${BAR}" fill="${COLORS[seg]}"/>`)
     for (const e of s.events) {
       out.push(`<line x1="${x(e.at)}" y1="${by - 2}" x2="${x(e.at)}" y2="${by + BAR + 2}" stroke="#1f2933" stroke-width="1.2"><title>${esc(`${s.instance} ${e.phase} at +${((e.at - t0) / 1000).toFixed(3)}s`)}</title></line>`)

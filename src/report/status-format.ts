@@ -25,7 +25,7 @@ export function formatStatus(report: StatusReport): string[] {
   return report.launched?.length ? [...apps, '', ...formatLaunched(report.launched)] : apps
 }
 
-function formatLaunched(launched: LaunchedStatus[]): string[] {
+export function formatLaunched(launched: LaunchedStatus[]): string[] {
   const t = plainTable(['CONTAINER NAME', 'IMAGE', 'STATE', 'ADDRESS', 'REGISTERED', 'PREFIX'])
   for (const l of launched) t.push([l.name, l.image, l.state, l.address ?? '-', l.registered ? 'yes' : 'no', l.prefix])
   return ['Started with forrest launch (not managed by deploy; forrest stop NAME removes one):', ...t.lines()]
@@ -35,11 +35,12 @@ function formatApp(a: AppStatus): string[] {
   const lines = [
     `${a.app}: revision ${a.revision} (${a.image}${a.digest ? `@${shortDigest(a.digest)}` : ''}, ${a.imageId.replace(/^sha256:/, '').slice(0, 12)})  desired ${a.desired}  healthy ${a.healthy}  registered ${a.registered}  running ${a.running}  ${a.converged ? 'OK' : a.drift.every((d) => d.kind === 'canary-held') ? `CANARY HELD (revision ${a.held?.revision} waits for promote or abort)` : 'NOT CONVERGED'}`,
   ]
+  if (a.processes) lines.push(`  processes: web ${a.healthy}/${a.desired} healthy (announced), ${Object.entries(a.processes).map(([p, w]) => `${p} ${w.healthy}/${w.desired} healthy (worker, not announced)`).join(', ')}`)
   if (a.scaled) lines.push(`  replicas set by forrest scale at ${a.scaled.at} by ${a.scaled.by}`)
   if (a.instances.length > 0) {
     const t = plainTable(['INSTANCE', 'HOST', 'CONTAINER', 'ADDRESS', 'REV', 'STATE', 'REGISTERED', 'HEALTH', 'UPTIME', 'RESTARTS'])
     for (const i of a.instances) {
-      t.push([i.name, i.host ?? '-', i.container ?? '-', i.address ?? '-', i.revision ?? '?', i.oomKilled ? `${i.state} (OOM-killed)` : i.state, i.registered ? 'yes' : 'no', `${i.health} (${i.healthDetail})`, formatUptime(i.uptimeSeconds), i.restarts ?? '-'])
+      t.push([i.name, i.host ?? '-', i.container ?? '-', i.address ?? '-', i.revision ?? '?', i.oomKilled ? `${i.state} (OOM-killed)` : i.state, i.registered ? 'yes' : i.process ? 'no (worker)' : 'no', `${i.health} (${i.healthDetail})`, formatUptime(i.uptimeSeconds), i.restarts ?? '-'])
     }
     for (const line of t.lines()) lines.push(line) // not push(...lines): a very large fleet would pass more arguments than the stack holds
   }

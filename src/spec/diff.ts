@@ -1,5 +1,6 @@
 import { normalizePrefix } from '../config.js'
 import { diffContainer } from './container-diff.js'
+import { diffProcesses } from './process-diff.js'
 import type { DeploymentSpec } from './types.js'
 
 /** Human lines for what changed between two revisions' specs (history, plan output). Pure. */
@@ -24,6 +25,8 @@ export function diffSpecs(prev: DeploymentSpec | undefined, next: DeploymentSpec
   const [pa, na] = [prev.announce?.address ?? '', next.announce?.address ?? '']
   if (pa && na && pa !== na) out.push(`announce.address ${pa} → ${na}`)
   if (JSON.stringify(prev.release) !== JSON.stringify(next.release)) out.push(`release command ${JSON.stringify(prev.release?.command ?? null)} → ${JSON.stringify(next.release?.command ?? null)}`)
-  if (prev.replicas !== next.replicas) out.push(`replicas ${prev.replicas} → ${next.replicas}`)
+  const several = prev.processes !== undefined || next.processes !== undefined
+  if (prev.replicas !== next.replicas) out.push(`${several ? 'web: ' : ''}replicas ${prev.replicas} → ${next.replicas}`)
+  out.push(...diffProcesses(prev.processes, next.processes))
   return out.length ? out : ['no change']
 }

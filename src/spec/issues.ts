@@ -83,7 +83,9 @@ function levenshtein(a: string, b: string): number {
 export function unknownKeyMessage(key: string, parentPath: ReadonlyArray<PropertyKey>): string {
   const compose = composeKeyHint(key, parentPath.map(String).join('.'))
   if (compose) return compose
-  const known = KNOWN_KEYS[parentPath.map(String).join('.')] ?? []
+  // processes.<name>.x has a process's keys, whatever the name.
+  const path = parentPath[0] === 'processes' && parentPath.length >= 2 ? ['process', ...parentPath.slice(2)] : parentPath
+  const known = KNOWN_KEYS[path.map(String).join('.')] ?? []
   const guess = didYouMean(key, known)
   if (guess) return `unknown key '${key}'${guess}`
   return known.length > 0 ? `unknown key '${key}' (allowed: ${known.join(', ')})` : `unknown key '${key}'`

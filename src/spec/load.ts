@@ -12,6 +12,7 @@ import { MAX_SPEC_BYTES, checkSpecText, decodeSpecBytes, sizeProblem } from './d
 import { REQUIRED, errorMap, formatPath, unknownKeyMessage } from './issues.js'
 import { locate } from './locate.js'
 import { invalidSpec, rootProblem, withoutSamePlace, type SpecProblem } from './problems.js'
+import { processInputProblems } from './processes.js'
 import { deploymentSchema } from './schema.js'
 import type { DeploymentSpec } from './types.js'
 import { checkDocument } from './yaml-checks.js'
@@ -39,9 +40,11 @@ export function loadSpec(text: string, file: string): DeploymentSpec {
   if (textProblem) throw invalidSpec(file, [rootProblem(file, textProblem)])
   const source = parse(text, file)
   const documentProblems = checkYaml(source)
-  const result = deploymentSchema.safeParse(toMapping(source, documentProblems), { error: errorMap })
+  const data = toMapping(source, documentProblems)
+  const result = deploymentSchema.safeParse(data, { error: errorMap })
+  const processProblems = processInputProblems(data).map((p) => ({ file, ...locate(source.doc, source.lineCounter, p.path, 'key'), path: formatPath(p.path), message: p.message }))
   // Where the schema and the document checks both object to a value, the schema knows the field better.
-  const problems = withoutSamePlace(result.success ? [] : result.error.issues.flatMap((issue) => toProblems(issue, source)), documentProblems)
+  const problems = withoutSamePlace([...processProblems, ...(result.success ? [] : result.error.issues.flatMap((issue) => toProblems(issue, source)))], documentProblems)
   if (!result.success || problems.length > 0) throw invalidSpec(file, problems)
   return result.data
 }

@@ -10,6 +10,7 @@ import { CONTAINER_KNOWN_KEYS, containerSettingsSchema } from './container.js'
 import { ownCredentialProblem } from './own-credentials.js'
 import { REQUEST_TARGET_PATTERN, requestTargetProblem } from './request-target.js'
 import { IMAGE_REFERENCE_MAX, IMAGE_REFERENCE_PATTERN, imageReferenceProblem } from './image-reference.js'
+import { checkBounds, checkProcesses, liftProcesses, PROCESS_NAME_PATTERN, processNameMessage } from './processes.js'
 
 export const NAME_PATTERN = '^[a-z0-9][a-z0-9-]{0,40}$'
 /** 0% to 100%: more than all replicas is a typo, not a strategy. */
@@ -214,6 +215,45 @@ export const hooksShape = {
   timeout: duration('5m', 'How long each hook may run; longer counts as a failure.', 'every hook would time out at once'),
 }
 
+/** A process's health: with a port as the app's (http by default); a worker's from Docker's HEALTHCHECK or "running for N". */
+export const processHealthShape = {
+  ...healthShape,
+  type: z.enum(['http', 'docker', 'none']).optional().describe('With a port: http (default), docker or none. Without a port (a worker, never probed over the network): docker (the image HEALTHCHECK) or none (default: healthy once it has run for `running` without a restart).'),
+  running: duration('5s', 'Worker (type none): healthy once the container has run this long without exiting or being restarted.'),
+  command: z
+    .array(z.string(), { error: 'expected a list of strings, e.g. ["bin/worker-health"] (a list, so nothing is split by a shell)' })
+    .min(1, 'expected at least the program to run')
+    .optional()
+    .describe('Worker: a command run inside the container at every interval until `successes` runs in a row exit 0 (like Compose\'s healthcheck test); each run may take up to `timeout`.'),
+}
+
+/** One process of the app (web or a worker): its own command, replicas, strategy and stop behaviour; image, env and revision are the app's. */
+export const processShape = {
+  command: z.array(z.string(), { error: 'expected a list of strings, e.g. ["bin/worker", "--queue", "default"]' }).optional().describe("The process's command (overrides the image CMD)."),
+  replicas: z.int('expected a whole number >= 0').min(0, 'expected a whole number >= 0').default(1).describe('Number of instances of this process. Default 1.'),
+  port: z
+    .int({ error: (iss) => portMessage(iss.input) })
+    .min(1, 'expected a port number 1..65535')
+    .max(65535, 'expected a port number 1..65535')
+    .optional()
+    .describe('web only: the container port announced in etcd and probed (default: the image\'s single EXPOSEd port). A process without a port is a worker: never announced, never behind the load balancer.'),
+  health: z.strictObject(processHealthShape).prefault({}).describe('How a new instance of the process is judged ready. A worker has no health path: it is never probed over HTTP.'),
+  update: z.strictObject(updateShape).optional().describe("This process's rolling update strategy (replaces the app's update for it). Default: the app's update."),
+  placement: z
+    .strictObject({ labels: z.record(z.string(), z.string()).default({}).describe('Only hosts carrying all these labels run the process.') })
+    .optional()
+    .describe("Which of the hosts run this process. Default: the app's placement."),
+  stopSignal: z.string().regex(/^(SIG[A-Z0-9+-]+|[0-9]{1,2})$/, 'expected a signal like SIGTERM, SIGQUIT, SIGINT or a number').optional().describe("Signal that stops the process's containers (container.stopSignal for this process). Default: the app's."),
+  stopGracePeriod: z
+    .string({ error: (iss) => durationMistake(iss.input) })
+    .regex(new RegExp(DURATION_PATTERN), { error: (iss) => durationMistake(iss.input) })
+    .refine((text) => (parseDuration(text) ?? 0) <= MAX_DURATION_MS, { error: (iss) => `must be at most ${MAX_DURATION}, got ${String(iss.input)}` })
+    .transform((text) => parseDuration(text) as number)
+    .optional()
+    .describe('Time between the stop signal and SIGKILL for this process (a worker finishing a job needs minutes). Default: the app\'s update.stopGracePeriod.'),
+  container: containerSettingsSchema.optional().describe("Container settings of this process, merged over the app's container block (a key here wins)."),
+}
+
 export const rootShape = {
   name: z
     .string()
@@ -302,7 +342,15 @@ export const rootShape = {
     .strictObject({ labels: z.record(z.string(), z.string()).default({}).describe('Only hosts carrying all these labels run the app.') })
     .optional()
     .describe('Which of the hosts run the app.'),
+  dependsOn: z
+    .array(z.string().regex(new RegExp(NAME_PATTERN), 'expected an app name (lowercase letters, digits and "-")'), { error: 'expected a list of app names, e.g. [db-migrator]' })
+    .optional()
+    .describe('Apps (by name) that `forrest deploy DIR` (or several files) deploys before this one, as Compose\'s depends_on; each must have a file among those given. Not part of the revision.'),
   container: containerSettingsSchema.optional().describe('How each container runs: networks, volumes, resources, hardening, logging, stop signal and more (README › Container settings). Part of the revision: a change rolls out like any other.'),
+  processes: z
+    .record(z.string().regex(new RegExp(PROCESS_NAME_PATTERN), { error: (iss) => processNameMessage(iss.input) }), z.strictObject(processShape))
+    .optional()
+    .describe('Several processes from the one image and revision, keyed by name (like Compose services, Kamal roles): `web` (with a port: announced behind the load balancer) and workers (no port: never announced). With processes, replicas, port, command and health go under each process. Without: the file is one process, web.'),
 }
 
 /** Keys allowed at each object path, for "did you mean" hints on unknown keys. */
@@ -317,28 +365,25 @@ export const KNOWN_KEYS: Record<string, readonly string[]> = {
   gateways: Object.keys(gatewaysShape),
   placement: ['labels'],
   ...CONTAINER_KNOWN_KEYS,
+  // Under processes.<name> (issues.ts looks a process's keys up as "process...").
+  process: Object.keys(processShape),
+  'process.health': Object.keys(processHealthShape),
+  'process.update': Object.keys(updateShape),
+  'process.update.canary': Object.keys(canaryShape),
+  'process.placement': ['labels'],
+  ...Object.fromEntries(Object.entries(CONTAINER_KNOWN_KEYS).map(([k, v]) => [`process.${k}`, v])),
 }
 
-/** Resolve "N%" of replicas; surge rounds up, unavailable rounds down (as Kubernetes does). */
-export function resolveCount(value: number | string, replicas: number, round: 'up' | 'down'): number {
-  if (typeof value === 'number') return value
-  const fraction = (Number(value.slice(0, -1)) * replicas) / 100
-  return round === 'up' ? Math.ceil(fraction) : Math.floor(fraction)
-}
+export { resolveCount } from './count.js'
 
-export const deploymentSchema = z.strictObject(rootShape).superRefine((spec, ctx) => {
-  checkHosts(spec, ctx)
-  if (spec.replicas === 0) return
-  const surge = resolveCount(spec.update.maxSurge, spec.replicas, 'up')
-  const unavailable = resolveCount(spec.update.maxUnavailable, spec.replicas, 'down')
-  if (surge === 0 && unavailable === 0) {
-    ctx.addIssue({
-      code: 'custom',
-      path: ['update', 'maxSurge'],
-      message: `maxSurge and maxUnavailable both resolve to 0 for ${spec.replicas} replica${spec.replicas === 1 ? '' : 's'}, so a rollout could not progress; set maxSurge: 1 or maxUnavailable: 1`,
-    })
-  }
-})
+export const deploymentSchema = z
+  .strictObject(rootShape)
+  .superRefine((spec, ctx) => {
+    checkHosts(spec, ctx)
+    if (spec.processes) checkProcesses(spec.name, spec.processes, spec.update, ctx, spec.hosts?.map((h) => h.labels))
+    else checkBounds(spec.replicas, spec.update, ['update', 'maxSurge'], ctx)
+  })
+  .transform(liftProcesses)
 
 function checkHosts(spec: z.output<z.ZodObject<typeof rootShape>>, ctx: z.core.$RefinementCtx): void {
   if (!spec.hosts) {

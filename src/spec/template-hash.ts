@@ -4,7 +4,7 @@ import type { DeploymentSpec } from './types.js'
 
 /**
  * Identity of a revision: what the containers run (image id, command, env, port, labels,
- * health, container settings, release command; a secret by its fingerprint) and where they are announced (prefix, address: a change there is a migration, rolled
+ * health, container settings, release command, each worker's command, health and settings; a secret by its fingerprint) and where they are announced (prefix, address: a change there is a migration, rolled
  * out within the bounds like any new revision). Replicas and the update strategy are left out:
  * changing them scales but does not need new containers. Hex sha256.
  */
@@ -21,6 +21,8 @@ export function specTemplateHash(spec: DeploymentSpec, imageId: string, secretFi
     container: spec.container,
     // Absent is left out of the hash (stableStringify drops undefined): files without one keep their revisions.
     release: spec.release,
+    // Workers: what their containers run (replicas, strategy and placement scale, as for web).
+    processes: spec.processes && Object.fromEntries(Object.entries(spec.processes).map(([name, p]) => [name, { command: p.command ?? null, health: p.health, container: p.container }])),
   }
   return createHash('sha256').update(stableStringify(template)).digest('hex')
 }

@@ -8,7 +8,8 @@ import type { DeploymentSpecOutput } from './schema.js'
 
 export type { ContainerSettings } from './container.js'
 
-export type HealthType = 'http' | 'docker' | 'none'
+/** command: a worker's health.command, run inside the container (exit 0 = healthy). */
+export type HealthType = 'http' | 'docker' | 'none' | 'command'
 
 export interface HealthSpec {
   type: HealthType
@@ -22,6 +23,23 @@ export interface HealthSpec {
   successes: number
   /** Per instance: not healthy by then means failed. */
   deadline: number
+  /** Type command, a worker's: run inside the container, like Compose's healthcheck test; exit 0 is a passing probe. */
+  command?: string[]
+  /** Type none, a worker's: healthy once the container has run this long (ms) without exiting or a restart. */
+  running?: number
+}
+
+/** A worker process (processes: in the file, web excepted): the app's image, env and revision, its own command, replicas and strategy. */
+export interface ProcessSpec {
+  command?: string[]
+  replicas: number
+  /** docker (the image HEALTHCHECK) or none (running for `running`): a worker is never probed over HTTP. */
+  health: HealthSpec
+  /** Its own update, or the app's; stopGracePeriod is the process's. */
+  update: UpdateSpec
+  placement?: { labels: Record<string, string> }
+  /** The app's container settings with the process's merged over them (its stopSignal included). */
+  container?: ContainerSettings
 }
 
 export interface UpdateSpec {
@@ -116,8 +134,15 @@ export interface DeploymentSpec {
   /** Absent: the local engine ($DOCKER_HOST) at the announce address. */
   hosts?: HostSpec[]
   placement?: { labels: Record<string, string> }
+  /** Apps `forrest deploy DIR` deploys before this one (their names); not part of the revision. */
+  dependsOn?: string[]
   /** Container settings (networks, volumes, limits, hardening, logging, process); absent: Docker's defaults plus forrest's (init, rotating logs). */
   container?: ContainerSettings
+  /**
+   * Workers (processes without a port), by name; absent: the app is one process, web. The file's
+   * processes.web is lifted to the top-level fields above (spec/processes.ts).
+   */
+  processes?: Record<string, ProcessSpec>
 }
 
 // The schema's output must stay assignable to the hand-written type above (compile-time check).

@@ -34,6 +34,13 @@ export async function resolveSpec(ctx: Context, spec: DeploymentSpec, file: stri
       suggestion: 'Use health.type: http with a path, or add a HEALTHCHECK to the image.',
     })
   }
+  for (const [name, p] of Object.entries(spec.processes ?? {})) {
+    if (p.health.type === 'docker' && !image.hasHealthcheck) {
+      throw new ForrestError('INVALID_SPEC', `${file}: processes.${name}.health.type: docker, but image "${spec.image}" has no HEALTHCHECK`, {
+        suggestion: `Use health.running: 10s for ${name} (healthy once it has run that long), or add a HEALTHCHECK to the image.`,
+      })
+    }
+  }
   return {
     // With hosts, each host has its own address; the spec's stays empty (it defines no revision).
     spec: { ...withPaths, port, announce: { prefix: spec.announce.prefix ?? ctx.config.prefix, address: spec.hosts ? '' : (spec.announce.address ?? ctx.config.ip) } },

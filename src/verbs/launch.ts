@@ -1,4 +1,6 @@
+import { bindIpFor } from '../config.js'
 import type { Context } from '../context.js'
+import type { Host } from '../hosts/fleet.js'
 import type { ContainerInfo } from '../docker/runtime.js'
 import { ForrestError } from '../errors.js'
 import { forrestLabels } from '../labels.js'
@@ -13,6 +15,8 @@ export interface LaunchRequest {
   port?: number
   env: Record<string, string>
   labels: Record<string, string>
+  /** `--host`: run it on this host (announced at its address); default the local engine at FORREST_IP. */
+  host?: Host
 }
 
 export interface LaunchResult {
@@ -23,6 +27,8 @@ export interface LaunchResult {
   hostPort: number
   key: string
   etcd: string[]
+  /** The host it runs on, when --host named one. */
+  host?: string
 }
 
 /** The deployment file's default `hostPorts`: launch publishes on a fixed port from it, as rollouts do. */
@@ -36,11 +42,14 @@ const LAUNCH_HOST_PORTS = { from: 20000, to: 29999 }
  * address stays right.
  */
 export async function launch(ctx: Context, req: LaunchRequest, log: (line: string) => void): Promise<LaunchResult> {
-  const { config, runtime } = ctx
+  const { config } = ctx
+  const runtime = req.host?.runtime ?? ctx.runtime
+  const ip = req.host?.address ?? config.ip
+  const bindIp = req.host ? bindIpFor(config, req.host.address) : config.bindIp
   for (const k of Object.keys(req.labels)) {
     if (k.startsWith('forrest.')) throw new ForrestError('BAD_INPUT', `label "${k}" is reserved`, { suggestion: 'Labels starting with forrest. are set by forrest itself.' })
   }
-  log(`Launching ${req.image} on ${config.ip}${config.ipSource === 'detected' ? ' (detected; set FORREST_IP to change)' : ''} ...`)
+  log(`Launching ${req.image} on ${req.host ? `host ${req.host.name} (${ip})` : `${ip}${config.ipSource === 'detected' ? ' (detected; set FORREST_IP to change)' : ''}`} ...`)
   // Check etcd (and Docker) before starting anything, so an unreachable one leaves nothing behind.
   const { owner } = await ctx.identity()
   if (req.name) await refuseTakenKey(ctx, instanceKey(config.prefix, req.name), req.name)
@@ -48,7 +57,7 @@ export async function launch(ctx: Context, req: LaunchRequest, log: (line: strin
   const containerPort = choosePort(req.image, req.port, image.exposedPorts)
   const app = req.image.replace(/:[^/:]+$/, '')
   const ports = portAllocator(LAUNCH_HOST_PORTS)
-  const host = { name: 'this Docker host', runtime, engine: '', address: config.ip, bindIp: config.bindIp, probeHost: config.ip }
+  const host = { name: req.host?.name ?? 'this Docker host', runtime, engine: '', address: ip, bindIp, probeHost: ip }
   let c: ContainerInfo | undefined
   for (let attempt = 1; !c; attempt++) {
     const hostPort = await ports.allocate(host)
@@ -57,7 +66,7 @@ export async function launch(ctx: Context, req: LaunchRequest, log: (line: strin
         name: req.name,
         image: req.image,
         containerPort,
-        bindIp: config.bindIp,
+        bindIp,
         hostPort,
         env: req.env,
         labels: { ...config.extraLabels, ...req.labels, ...forrestLabels({ owner, app, kind: 'launch', prefix: config.prefix }) },
@@ -70,7 +79,7 @@ export async function launch(ctx: Context, req: LaunchRequest, log: (line: strin
     }
   }
   const key = instanceKey(config.prefix, c.name)
-  const address = addressOf(config.ip, c)
+  const address = addressOf(ip, c)
   log(`Announcing to ${config.etcdHosts.join(',')} ...`)
   let revision: number | undefined
   try {
@@ -84,7 +93,7 @@ export async function launch(ctx: Context, req: LaunchRequest, log: (line: strin
     throw keyTaken(key, c.name, 'another process announced it meanwhile')
   }
   log(`${app} running on Port ${c.hostPort} with name ${c.name}`)
-  return { name: c.name, container: c.id, image: req.image, address, hostPort: c.hostPort!, key: key, etcd: config.etcdHosts }
+  return { name: c.name, container: c.id, image: req.image, address, hostPort: c.hostPort!, key: key, etcd: config.etcdHosts, ...(req.host ? { host: req.host.name } : {}) }
 }
 
 /** A key an app's records own, or any key already there, is not launch's to write. */

@@ -2,7 +2,8 @@ import createDebug from 'debug'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Context } from '../context.js'
 import type { ContainerInfo, LogLine } from '../docker/runtime.js'
-import { toForrestError } from '../errors.js'
+import { ForrestError, toForrestError } from '../errors.js'
+import { processNames, WEB } from '../spec/processes.js'
 import { hostsOf, type Host } from '../hosts/fleet.js'
 import { isOwnRollout, LABEL } from '../labels.js'
 import { appNotFound, recordsOf } from '../engine/app-records.js'
@@ -27,6 +28,8 @@ export interface LogsOptions {
   tail?: number
   since?: Date
   signal: AbortSignal
+  /** Only this process's instances (web: those without a process label). */
+  process?: string
   /** While following, how often to look for instances that started since (a deploy running meanwhile). */
   pollMs?: number
 }
@@ -61,13 +64,17 @@ export async function appLogs(ctx: Context, app: string, opts: LogsOptions, sink
   // The hosts of the current revision's file; an app forrest has no record of, the local engine only.
   const spec = revisions.find((r) => r.revision === current?.revision)?.spec
   const hosts = hostsOf(ctx, spec ?? { announce: {} })
+  if (opts.process !== undefined && spec && !processNames(spec).includes(opts.process)) {
+    throw new ForrestError('BAD_INPUT', `${app} has no process "${opts.process}"; its processes: ${processNames(spec).join(', ')}`, { suggestion: `forrest logs ${app} --process ${processNames(spec).at(-1)}` })
+  }
+  const ofProcess = (c: ContainerInfo) => opts.process === undefined || (c.labels[LABEL.process] ?? WEB) === opts.process
   type Found = { c: ContainerInfo; host: Host }
   /** Every host's containers of the app; a host that does not answer is warned about, unless none answers (then its error, exit 7). */
   const listOwn = async (warn: (m: string) => void): Promise<Found[]> => {
     const per = await Promise.all(
       hosts.map((host) =>
         host.runtime.list({ [LABEL.managed]: 'true', [LABEL.app]: app }).then(
-          (cs) => cs.filter((c) => isOwnRollout(c.labels, identity.owner, app)).map((c) => ({ c, host })),
+          (cs) => cs.filter((c) => isOwnRollout(c.labels, identity.owner, app) && ofProcess(c)).map((c) => ({ c, host })),
           (err: unknown) => toForrestError(err),
         ),
       ),

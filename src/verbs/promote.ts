@@ -7,6 +7,7 @@ import { resolveRecordedEnv } from '../engine/secrets.js'
 import { rollout } from '../engine/rollout.js'
 import type { RolloutResult } from '../engine/types.js'
 import { heldRevision } from '../engine/held-canary.js'
+import { withWorkerCounts } from '../engine/process-plan.js'
 import type { OperateOptions } from '../engine/types.js'
 
 /** The revision held after its canary (update.canary.pause), newer than the current one. Pure. */
@@ -31,7 +32,8 @@ export async function resumeRollout(ctx: Context, app: string, verb: 'promote' |
   const waiting = waitingRevision(app, revisions, current.revision)
   const target = verb === 'promote' ? waiting : currentRec
   const replicas = verb === 'promote' ? waiting.spec.replicas : current.replicas
-  const spec = { ...resolvedSpecOf(target), replicas }
+  // Workers: promote takes the waiting revision's counts (the file's), abort keeps those running now.
+  const spec = withWorkerCounts({ ...resolvedSpecOf(target), replicas }, verb === 'abort' ? current.processes : undefined)
   const hosts = await prepareRevisionImage(ctx, app, { ...target, spec }, true, opts)
   const env = resolveRecordedEnv({ ...target, spec }, process.env)
   return rollout(ctx, {

@@ -1,3 +1,4 @@
+import { withWorkerCounts } from '../engine/process-plan.js'
 import type { Context } from '../context.js'
 import { ForrestError } from '../errors.js'
 import type { RevisionRecord } from '../registry/records.js'
@@ -44,7 +45,8 @@ export function chooseRollbackTarget(app: string, revisions: RevisionRecord[], c
 export async function rollback(ctx: Context, app: string, to: number | undefined, opts: OperateOptions): Promise<RolloutResult> {
   const { current, revisions, currentRec } = await loadAppRecords(ctx, app)
   const target = chooseRollbackTarget(app, revisions, currentRec, to)
-  const spec = { ...resolvedSpecOf(target), replicas: current.replicas }
+  // Every process goes back, at the counts running now (forrest scale's included).
+  const spec = withWorkerCounts({ ...resolvedSpecOf(target), replicas: current.replicas }, current.processes)
   const hosts = await prepareRevisionImage(ctx, app, { ...target, spec }, true, opts)
   // Its secrets must still be readable, with the values it ran with: said before anything is touched.
   const env = resolveRecordedEnv({ ...target, spec }, process.env)

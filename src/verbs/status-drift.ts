@@ -26,6 +26,8 @@ export interface InstanceStatus {
   address?: string
   /** The Docker host it runs on. */
   host?: string
+  /** A worker process's instance (never registered); absent: web. */
+  process?: string
   revision?: number
   /** Docker state (running, exited, ...) or "missing" when there is no container. */
   state: string
@@ -75,6 +77,8 @@ export interface AppStatus {
   registered: number
   running: number
   scaled?: CurrentRecord['scaled']
+  /** Workers, by process: desired instances and those of the current revision running and healthy (web's are desired/healthy above). */
+  processes?: Record<string, { desired: number; healthy: number }>
   lock?: LockHolder & { gone?: { leaseSec?: number } }
   /** A rollout held after its canary (update.canary.pause): the waiting revision and its canary instances. */
   held?: HeldCanary
@@ -171,13 +175,16 @@ export function classifyApp(o: AppObservation, probes: Map<string, ProbeResult>,
     const c = byName.get(name)
     const revision = revisionOf(c, name, app)
     const registered = keys.has(name)
-    const healthType = (o.revisions.find((r) => r.revision === revision) ?? currentRec)?.spec.health.type ?? 'none'
+    const process = c?.labels[LABEL.process]
+    const spec = (o.revisions.find((r) => r.revision === revision) ?? currentRec)?.spec
+    const healthType = (process ? spec?.processes?.[process]?.health.type : spec?.health.type) ?? 'none'
     const [health, healthDetail] = healthFor(healthType, c, probes.get(name))
     const inst: InstanceStatus = {
       name,
       container: c?.id.slice(0, 12),
       address: keys.get(name) ?? (c?.hostPort ? `${o.addressOf ? o.addressOf(o.hostOf?.get(name)) : (currentRec?.spec.announce.address ?? '')}:${c.hostPort}` : undefined),
       ...(o.hostOf?.get(name) ? { host: o.hostOf.get(name) } : {}),
+      ...(process ? { process } : {}),
       revision,
       state: c?.state ?? 'missing',
       registered,
@@ -203,6 +210,10 @@ export function classifyApp(o: AppObservation, probes: Map<string, ProbeResult>,
   if (healthy !== current.replicas) {
     drift.push({ kind: 'replica-count', message: `${healthy} of ${current.replicas} desired instances of revision ${current.revision} are healthy and registered` })
   }
+  const processes = workerStatus(current, currentRec, instances)
+  for (const [p, w] of Object.entries(processes ?? {})) {
+    if (w.healthy !== w.desired) drift.push({ kind: 'replica-count', message: `${p}: ${w.healthy} of ${w.desired} desired instances of revision ${current.revision} are running and healthy` })
+  }
   for (const h of o.hostsDown ?? []) drift.push({ kind: 'host-unreachable', message: `host ${h.name} did not answer, so its instances could not be checked: ${h.error}` })
   for (const g of o.gateways ?? []) {
     if (g.error) drift.push({ kind: 'gateway-stuck', message: `gateway ${g.id} on ${g.host} cannot apply changes (applied up to revision ${g.revision}): ${g.error}` })
@@ -224,6 +235,7 @@ export function classifyApp(o: AppObservation, probes: Map<string, ProbeResult>,
     registered: keys.size,
     running: o.containers.filter((c) => c.running).length,
     ...(current.scaled ? { scaled: current.scaled } : {}),
+    ...(processes ? { processes } : {}),
     ...(o.lock ? { lock: o.lock } : {}),
     ...(held ? { held: { revision: held.revision, instances: heldInstances } } : {}),
     instances,
@@ -234,12 +246,26 @@ export function classifyApp(o: AppObservation, probes: Map<string, ProbeResult>,
   }
 }
 
+/** Each worker process of the current revision: desired (forrest scale's count, else the revision's) and healthy. */
+function workerStatus(current: CurrentRecord, currentRec: RevisionRecord | undefined, instances: InstanceStatus[]): AppStatus['processes'] {
+  const workers = currentRec?.spec.processes
+  if (!workers) return undefined
+  return Object.fromEntries(
+    Object.entries(workers).map(([p, w]) => [
+      p,
+      { desired: current.processes?.[p] ?? w.replicas, healthy: instances.filter((i) => i.process === p && i.revision === current.revision && i.state === 'running' && i.health === 'healthy').length },
+    ]),
+  )
+}
+
 function healthFor(type: HealthSpec['type'], c: ContainerInfo | undefined, probe: ProbeResult | undefined): [Health, string] {
   // A container that is not running is never healthy, whatever its address answers (another process may hold the port).
   if (type === 'http' && c && !c.running) return ['unhealthy', c.state]
   if (type === 'http') return probe ? [probe.ok ? 'healthy' : 'unhealthy', probe.detail] : !c ? ['unhealthy', 'not running'] : ['unknown', 'not probed']
   if (!c?.running) return ['unhealthy', c ? c.state : 'no container']
   if (type === 'docker') return [c.health === 'healthy' ? 'healthy' : c.health ? 'unhealthy' : 'unknown', `docker health ${c.health ?? 'none'}`]
+  // A worker's health.command is run when it starts; status reads only, so a running worker counts.
+  if (type === 'command') return ['healthy', 'running (health command passed when it started)']
   return ['healthy', 'running (health: none)']
 }
 
@@ -254,7 +280,8 @@ function driftOf(i: InstanceStatus, c: ContainerInfo | undefined, key: string | 
   if (c.state === 'restarting' || ((i.restarts ?? 0) >= 2 && (i.uptimeSeconds ?? 0) < 60)) d('crash-loop', `crash-looping: restarted ${i.restarts ?? '?'} times, ${c.state === 'restarting' ? 'restarting now' : c.running ? `up ${i.uptimeSeconds}s` : `now ${c.state}`}`)
   if (c.oomKilled) d('oom-killed', `OOM-killed: its process passed the memory limit (container.resources.memory) and the kernel killed it${i.restarts ? `; restarted ${i.restarts} time${i.restarts === 1 ? '' : 's'}` : ''}. Raise the limit or find the leak`)
   if (!c.running) d('stopped-container', `container ${i.container} is ${c.state}${i.registered ? ' but still registered' : ''}`)
-  else if (!i.registered) d('container-without-key', `container ${i.container} runs but has no key in etcd (gets no traffic)`)
+  // A worker is never registered: that is how it should be.
+  else if (!i.registered && !i.process) d('container-without-key', `container ${i.container} runs but has no key in etcd (gets no traffic)`)
   // A held canary's instances are where they should be: the canary-held line covers them.
   if (i.revision !== currentRevision && !(i.revision === heldRevision && c.running && i.registered)) d('old-revision', `runs revision ${i.revision ?? '?'}, the current revision is ${currentRevision}`)
   if (c.running && i.health === 'unhealthy') d('unhealthy', `health check failed (${i.healthDetail})`)

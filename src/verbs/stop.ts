@@ -28,6 +28,8 @@ export interface StopOptions {
   waitLockMs: number
   actor: string
   signal: AbortSignal
+  /** `--host`: where a `forrest launch` container runs (an app's instance is found from its record). */
+  host?: Host
 }
 
 /**
@@ -39,7 +41,7 @@ export async function stop(ctx: Context, name: string, opts: StopOptions, log: (
   log(`Stopping ${name} ...`)
   const identity = await ctx.identity()
   // Refuse before touching etcd: a container without forrest's labels is not ours.
-  const { host, record } = await hostOfInstance(ctx, name)
+  const { host, record } = await hostOfInstance(ctx, name, opts.host)
   const c = await findForrestContainer(host.runtime, name)
   if (c.labels[LABEL.owner] !== identity.owner) {
     throw new ForrestError('NOT_FORREST_CONTAINER', `container "${name}" belongs to another forrest environment (${c.labels[LABEL.owner] ?? 'no owner label'}), not ${identity.owner}; leaving it alone`, {
@@ -89,7 +91,7 @@ export async function stop(ctx: Context, name: string, opts: StopOptions, log: (
  * Where an instance runs: the host its record names (an app deployed with `hosts:`), else the
  * local engine (`forrest launch` containers, and apps on the local engine).
  */
-async function hostOfInstance(ctx: Context, name: string): Promise<{ host: Host; record?: InstanceRecord & { app: string } }> {
+async function hostOfInstance(ctx: Context, name: string, given?: Host): Promise<{ host: Host; record?: InstanceRecord & { app: string } }> {
   const records = recordsOf(ctx)
   for (const app of await records.apps()) {
     const rec = (await records.instances(app)).get(name)
@@ -97,9 +99,14 @@ async function hostOfInstance(ctx: Context, name: string): Promise<{ host: Host;
     const current = await records.current(app)
     const revision = current && (await records.revision(app, current.revision))
     const host = revision && hostsOf(ctx, revision.spec).find((h) => h.name === rec.host)
+    if (host && given && given.name !== host.name) {
+      throw new ForrestError('BAD_INPUT', `${name} is app ${app}'s instance on host ${host.name} (its record says so), not on ${given.name}; nothing was stopped or withdrawn`, {
+        suggestion: `Run forrest stop ${name} without --host (the record names its host), or with --host ${host.name}.`,
+      })
+    }
     if (host) return { host, record: { ...rec, app } }
   }
-  return { host: hostsOf(ctx, { announce: { address: ctx.config.ip } })[0]! }
+  return { host: given ?? hostsOf(ctx, { announce: { address: ctx.config.ip } })[0]! }
 }
 
 /**

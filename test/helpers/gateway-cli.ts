@@ -16,8 +16,8 @@ export interface GatewayCli {
  * it; resolves once it has published its first ack (first settled pass), or with readyOn
  * 'started' once it has said it started.
  */
-export async function startGatewayCli(opts: { socket: string; backend?: string; env: NodeJS.ProcessEnv; id?: string; serversFile?: string; readyOn?: 'applied' | 'started'; args?: string[] }): Promise<GatewayCli> {
-  const args = ['bin/run.js', 'gateway', '--socket', opts.socket, '--backend', opts.backend ?? 'app', '--json']
+export async function startGatewayCli(opts: { socket: string; /** null: no --backend (e.g. with --route). */ backend?: string | null; env: NodeJS.ProcessEnv; id?: string; serversFile?: string; readyOn?: 'applied' | 'started'; args?: string[] }): Promise<GatewayCli> {
+  const args = ['bin/run.js', 'gateway', '--socket', opts.socket, ...(opts.backend === null ? [] : ['--backend', opts.backend ?? 'app']), '--json']
   if (opts.id) args.push('--id', opts.id)
   if (opts.serversFile) args.push('--servers-file', opts.serversFile)
   if (opts.args) args.push(...opts.args)

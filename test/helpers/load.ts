@@ -30,14 +30,16 @@ export interface LoadOptions {
   /** Hard stop even if stop() is never called. */
   maxDurationMs: number
   timeoutMs?: number
+  /** Extra request headers (e.g. a Host header to pick an app behind one frontend). */
+  headers?: Record<string, string>
 }
 
 /** One GET on a fresh connection (keep-alive off: every request goes through HAProxy's balancing). */
-function getOnce(url: string, timeoutMs: number): Promise<LoadSample> {
+function getOnce(url: string, timeoutMs: number, headers: Record<string, string> = {}): Promise<LoadSample> {
   const sentAt = Date.now()
   return new Promise((resolve) => {
     const done = (s: Omit<LoadSample, 'sentAt' | 'doneAt'>) => resolve({ sentAt, doneAt: Date.now(), ...s })
-    const req = request(url, { agent: false, headers: { connection: 'close' }, timeout: timeoutMs }, (res) => {
+    const req = request(url, { agent: false, headers: { ...headers, connection: 'close' }, timeout: timeoutMs }, (res) => {
       let body = ''
       res.setEncoding('utf8')
       res.on('data', (d: string) => (body += d))
@@ -60,7 +62,7 @@ export function startLoad(opts: LoadOptions) {
   let stopped = false
   const loops = Array.from({ length: opts.concurrency ?? 8 }, async () => {
     while (!stopped && Date.now() < deadline) {
-      samples.push(await getOnce(opts.url, opts.timeoutMs ?? 5000))
+      samples.push(await getOnce(opts.url, opts.timeoutMs ?? 5000, opts.headers))
       if (opts.pauseMs) await new Promise((r) => setTimeout(r, opts.pauseMs)) // rate bound
     }
   })

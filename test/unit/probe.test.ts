@@ -76,3 +76,26 @@ describe('httpCheck', () => {
     expect(await httpCheck(gone.address, spec)).toEqual({ ok: false, detail: 'ECONNREFUSED' })
   })
 })
+
+describe('worker probes', () => {
+  const spec = { type: 'command' as const, path: '/', status: 200, interval: 1, timeout: 100, successes: 2, deadline: 300, command: ['check'] }
+  it('health.command: healthy after `successes` exits 0 in a row; at the deadline it names the last exit and output', async () => {
+    const { commandProbe } = await import('../../src/health/probe.js')
+    const codes = [1, 0, 1, 0, 0]
+    const runs: string[][] = []
+    const ok = { inspect: async () => ({ running: true }), exec: async (_: string, cmd: string[]) => (runs.push(cmd), { exitCode: codes.shift() ?? 0, output: 'fine\n' }) } as unknown as ContainerRuntime
+    await commandProbe(ok, spec).waitUntilHealthy({ containerId: 'c', name: 'w', address: '' })
+    expect(runs).toHaveLength(5)
+    const failing = { inspect: async () => ({ running: true }), exec: async () => ({ exitCode: 3, output: 'queue unreachable\n' }) } as unknown as ContainerRuntime
+    await expect(commandProbe(failing, spec).waitUntilHealthy({ containerId: 'c', name: 'w', address: '' })).rejects.toThrow('w was not healthy within 300ms (last probe: health command exit 3: queue unreachable)')
+  })
+
+  it('health.running: healthy only once running that long since it started, without a restart', async () => {
+    const { runningForProbe } = await import('../../src/health/probe.js')
+    const started = Date.now()
+    const rt = { inspect: async () => ({ running: true, restartCount: 0, startedAt: new Date(started) }) } as unknown as ContainerRuntime
+    const { ms } = await runningForProbe(rt, { ...spec, type: 'none', interval: 5, deadline: 1000, running: 60 }).waitUntilHealthy({ containerId: 'c', name: 'w', address: '' })
+    expect(Date.now() - started).toBeGreaterThanOrEqual(60)
+    expect(ms).toBeLessThan(1000)
+  })
+})

@@ -104,3 +104,16 @@ describe('timelineFromJson', () => {
     expect(() => timelineFromJson(JSON.stringify(old), 'x.json')).toThrow(expect.objectContaining({ code: 'BAD_INPUT', message: expect.stringMatching(/older forrest/) }))
   })
 })
+
+describe('rollout SVG of a worker process', () => {
+  it('a worker lane says its process; it runs from healthy (no announce) and stops without a drain', () => {
+    const workerStart: StepReport = { ...start('myapp-worker-r2-1', 0, ev(['started', 300], ['healthy', 1300])), process: 'worker' }
+    const workerRetire: StepReport = { ...retire('myapp-worker-r1-1', 1400, ev(['stopped', 1500])), process: 'worker', detail: 'worker, stopped (grace 2000ms)' }
+    const t = timeline([workerStart, workerRetire])
+    expect(segmentsOf(workerStart, T, T + 2000).map(([a, b, s]) => [a - T, b - T, s])).toEqual([[0, 300, 'launch'], [300, 1300, 'health'], [1300, 2000, 'serving']])
+    expect(segmentsOf(workerRetire, T, T + 2000).map(([a, b, s]) => [a - T, b - T, s])).toEqual([[0, 1400, 'serving'], [1400, 1500, 'stop']])
+    const svg = renderRolloutSvg(t)
+    expect(svg).toContain('>myapp-worker-r2-1 <tspan fill="#7b8794">r2</tspan> <tspan fill="#7b8794">worker</tspan>')
+    expect(svg).toContain('(worker, not announced)')
+  })
+})

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { planRollout } from '../../src/plan/plan-rollout.js'
+import { webObserved, withWorkers } from '../../src/plan/processes.js'
 import { planFlow, replay, runnable, segments } from '../../src/plan/schedule.js'
 import { simulatePlan } from '../../src/plan/simulate.js'
 import { exploreFlow } from '../../src/plan/simulate-schedule.js'
@@ -87,5 +88,29 @@ describe('schedule: steps as soon as the bounds allow (#30)', () => {
     const plan = planRollout({ revision: 2, replicas: 2, maxSurge: 1, maxUnavailable: 0, order: 'start-first' }, o)
     expect(segments(plan.waves)[0]).toEqual({ kind: 'wave', wave: 0 })
     expect(segments([{ ...plan.waves[1]!, canary: true }, plan.waves[1]!])).toEqual([{ kind: 'wave', wave: 0 }, { kind: 'flow', waves: [1] }])
+  })
+
+  it('web and each worker flow apart, web first; a worker retire waits for its replacement to run (#25)', () => {
+    const workers = [1, 2].map((n): ObservedInstance => ({ name: `${APP}-worker-r1-${n}`, containerId: `wk${n}`, revision: 1, running: true, registered: false, process: 'worker' }))
+    const o: ObservedState = { app: APP, currentRevision: 1, instances: [inst(1, 1), inst(2, 1), ...workers] }
+    const t = { revision: 2, replicas: 2, maxSurge: 1, maxUnavailable: 0, order: 'start-first' as const }
+    const plan = withWorkers(planRollout(t, webObserved(o)), [{ ...t, process: 'worker', stopGracePeriod: 1000 }], o, { ...t, stopGracePeriod: 1000 })
+    const segs = segments(plan.waves)
+    expect(segs.map((g) => g.kind)).toEqual(['flow', 'flow'])
+    const [webFlow, workerFlow] = segs as Array<{ kind: 'flow'; waves: number[] }>
+    expect(webFlow!.waves.flatMap((w) => [...plan.waves[w]!.starts, ...plan.waves[w]!.retires]).every((s) => s.process === undefined)).toBe(true)
+    const atStart = replay(o.instances, plan.waves.slice(0, workerFlow!.waves[0]))
+    const flow = planFlow(plan.waves, workerFlow!.waves, atStart)
+    expect(flow.steps.every((s) => s.process === 'worker')).toBe(true)
+    // first the new worker only: no old one stops before its replacement runs
+    expect(runnable(flow, flow.steps.map(() => 'pending')).map((i) => flow.steps[i]!.kind)).toEqual(['start'])
+    const sim = simulatePlan(plan, o, t)
+    for (const seg of segs as Array<{ kind: 'flow'; waves: number[] }>) {
+      const at = replay(o.instances, plan.waves.slice(0, seg.waves[0]))
+      const f = planFlow(plan.waves, seg.waves, at)
+      // the worker's own bounds: the waves' (its floor is 2 running, its ceiling 3)
+      expect(exploreFlow(f, plan.waves, at, { floor: 0, ceiling: sim.ceiling + 10 }).violations).toEqual([])
+    }
+    expect(flow.bounds.get('worker')).toEqual({ floor: 2, ceiling: 3 })
   })
 })
