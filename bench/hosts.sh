@@ -33,7 +33,8 @@ endpoint() { case $1 in h1) echo "$FORREST_LAB_H1_TLS" ;; h2) echo "$FORREST_LAB
 engine_pids() { # dockerd and containerd of a host (local: the system's)
   local p
   case $1 in
-    local) pgrep -x dockerd | head -1; pgrep -x containerd | head -1 ;;
+    # the system engine's, by its pid file (the lab's dockerds are called dockerd too)
+    local) p=$(cat /var/run/docker.pid 2>/dev/null) || return 0; echo "$p"; pgrep -P "$p" -x containerd || pgrep -f '^containerd( |$)' | head -1 || true ;;
     *) p=$(cat "$FORREST_LAB_DIR/$1/run/docker.pid" 2>/dev/null) || return 0; echo "$p"; pgrep -P "$p" -x containerd || true ;;
   esac
 }
