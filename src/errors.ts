@@ -25,6 +25,7 @@ export const EXIT = {
   waitingForPromotion: 19,
   releaseFailed: 20,
   hookFailed: 21,
+  noRoom: 22,
   interrupted: 130,
 } as const
 
@@ -64,6 +65,7 @@ export type ErrorCode =
   | 'WAITING_FOR_PROMOTION'
   | 'RELEASE_FAILED'
   | 'HOOK_FAILED'
+  | 'NO_ROOM'
   | 'INTERNAL'
 
 const EXIT_BY_CODE: Record<ErrorCode, number> = {
@@ -84,6 +86,8 @@ const EXIT_BY_CODE: Record<ErrorCode, number> = {
   RELEASE_FAILED: EXIT.releaseFailed,
   /** hooks.preDeploy exited non-zero, timed out or could not start: the deploy stopped before anything changed. */
   HOOK_FAILED: EXIT.hookFailed,
+  /** A cordon or drain leaves an app's instances nowhere to go within its hosts and bounds: that app was not touched. */
+  NO_ROOM: EXIT.noRoom,
   LOCK_HELD: EXIT.lockHeld,
   ETCD_UNREACHABLE: EXIT.etcdUnreachable,
   /** ETCD_HOST answers, but it is another server (an HTTP port): etcd is not reachable there. */

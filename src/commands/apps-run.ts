@@ -18,12 +18,12 @@ export async function runAppsDeploy(
   cmd: { jsonEnabled(): boolean; log(line: string): void },
   config: ForrestConfig,
   paths: string[],
-  opts: { waitLock?: string; dryRun?: boolean; allowUnreachableHosts?: boolean; svg?: string },
+  opts: { waitLock?: string; dryRun?: boolean; allowUnreachableHosts?: boolean; svg?: string; inventory?: string },
   deployOne: (ctx: Context, f: SpecFile, o: RolloutOptions) => Promise<RolloutResult>,
 ): Promise<AppsResult> {
   if (opts.svg) throw new ForrestError('BAD_INPUT', '--svg draws one app\'s rollout; with several files or a directory nothing was changed', { suggestion: 'Deploy the files without --svg, or one file with --svg.' })
   const wait = waitLockMs(opts.waitLock)
-  const ordered = orderSpecFiles(await loadSpecSet(paths), process.env)
+  const ordered = orderSpecFiles(await loadSpecSet(paths, { inventory: opts.inventory }), process.env)
   const say = (l: string) => (cmd.jsonEnabled() ? undefined : cmd.log(l))
   const result = await withContext(config, (ctx) =>
     withInterrupts((signal) => {

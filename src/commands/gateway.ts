@@ -169,6 +169,8 @@ export function formatEvent(e: GatewayEvent): string | undefined {
       return `+ ${e.name} ${e.address} (up${e.msSinceAdded === undefined ? '' : `, ${e.msSinceAdded} ms`})`
     case 'check-failed':
       return `! ${e.name} ${e.address} (HTTP check failing: not routed)`
+    case 'weight':
+      return `  ${e.name} weight ${e.from} -> ${e.weight}`
     case 'draining':
       return `~ ${e.name} draining`
     case 'drained':

@@ -12,6 +12,10 @@ import Diff from './diff.js'
 import Logs from './logs.js'
 import Render from './render.js'
 import Run from './run.js'
+import HostLs from './host/ls.js'
+import HostCordon from './host/cordon.js'
+import HostUncordon from './host/uncordon.js'
+import HostDrain from './host/drain.js'
 
 /**
  * Every command but `completion`, which reads this list to write its scripts (and adds itself):
@@ -32,4 +36,8 @@ export const COMMANDS_BUT_COMPLETION = {
   logs: Logs,
   render: Render,
   run: Run,
+  'host:ls': HostLs,
+  'host:cordon': HostCordon,
+  'host:uncordon': HostUncordon,
+  'host:drain': HostDrain,
 }

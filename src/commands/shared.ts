@@ -18,6 +18,12 @@ export const waitLockFlag = Flags.string({
 
 export const WAIT_LOCK_DEFAULT = '10m'
 
+/** --inventory FILE: the shared hosts an app's `hosts: inventory` means (default: forrest.hosts.yml beside the file). */
+export const inventoryFlag = Flags.string({
+  description: 'The inventory an app\'s "hosts: inventory" uses [env: FORREST_INVENTORY, default: forrest.hosts.yml beside FILE]',
+  helpValue: 'FILE',
+})
+
 /** --allow-unreachable-hosts: roll on the hosts that answer (the bounds then hold for those). */
 export const allowUnreachableFlag = Flags.boolean({
   description: 'If a Docker host of the app does not answer, roll on the others instead of failing before any change (nothing on the missing host is touched)',

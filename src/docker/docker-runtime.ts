@@ -94,6 +94,11 @@ export class DockerRuntime implements ContainerRuntime {
     await this.call('ping', () => this.docker.ping())
   }
 
+  async memoryBytes(): Promise<number> {
+    const info = await this.call('info', () => this.docker.info() as Promise<{ MemTotal?: number }>, 15_000)
+    return info.MemTotal ?? 0
+  }
+
   async engineId(): Promise<string> {
     const info = await this.call('info', () => this.docker.info() as Promise<{ ID?: string; Name?: string }>, 15_000)
     return info.ID || info.Name || 'unknown'

@@ -130,6 +130,8 @@ export interface ContainerRuntime {
   ping(): Promise<void>
   /** The engine's own ID (docker info), stable across restarts: which host a container is on. */
   engineId(): Promise<string>
+  /** The host's memory as the engine reports it (docker info MemTotal, bytes): blue/green's capacity check. */
+  memoryBytes?(): Promise<number>
   inspectImage(ref: string): Promise<ImageInfo>
   /** The image, or undefined when this engine does not have it. */
   findImage(ref: string): Promise<ImageInfo | undefined>

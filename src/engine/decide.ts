@@ -19,6 +19,14 @@ export function resumeDecision(app: string, resume: { revision: number; waiting:
   return { revision: target.revision, reuse: true, target, current: currentRec, changes: target.revision === current ? [`abort revision ${resume.waiting}`] : target.changes }
 }
 
+/** rollback onto the revision blue/green kept at weight 0: that revision itself, not a new one (nothing starts). */
+export function standbyDecision(app: string, standby: number, revisions: RevisionRecord[], current?: number): RevisionDecision {
+  const target = revisions.find((r) => r.revision === standby)
+  if (!target) throw new ForrestError('REVISION_NOT_FOUND', `${app} has no revision ${standby} to switch back to`, { suggestion: `Check \`forrest history ${app}\`.` })
+  const currentRec = revisions.find((r) => r.revision === current)
+  return { revision: target.revision, reuse: true, target, current: currentRec, changes: [`switch back to revision ${standby}, kept running at weight 0 by blue/green`] }
+}
+
 /** The decide phase's output: the app's current record and revisions, and the revision to converge to. */
 export interface Decided {
   current?: CurrentRecord
@@ -41,6 +49,8 @@ export async function decide(records: Records, req: RolloutRequest): Promise<Dec
   }
   const decision = req.resume
     ? resumeDecision(app, req.resume, revisions, current?.revision)
-    : decideRevision({ ...req, kind: req.kind === 'promote' || req.kind === 'abort' ? 'deploy' : req.kind, secretFingerprints: req.env.fingerprints }, current, revisions, new Date())
+    : req.standby !== undefined
+      ? standbyDecision(app, req.standby, revisions, current?.revision)
+      : decideRevision({ ...req, kind: req.kind === 'promote' || req.kind === 'abort' ? 'deploy' : req.kind === 'drain' ? 'scale' : req.kind, secretFingerprints: req.env.fingerprints }, current, revisions, new Date())
   return { current, revisions, currentRecord: revisions.find((r) => r.revision === current?.revision), decision, held: heldRevision(revisions, current?.revision ?? 0) }
 }

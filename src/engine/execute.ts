@@ -3,11 +3,11 @@ import { ForrestError } from '../errors.js'
 import { planFlow, replay, segments } from '../plan/schedule.js'
 import type { ObservedInstance, PlanStep, RolloutPlan, StartStep, Wave } from '../plan/types.js'
 import type { RendererName } from '../report/renderer.js'
-import { createAhead, createWindow } from './create-ahead.js'
+import { createAhead, createWindow, type CreateAhead } from './create-ahead.js'
 import { flowGate } from './flow-gate.js'
 import { adoptInstance, retireInstance, startInstance, type StepDeps, type StepOutcome } from './steps.js'
 import { adoptWorker, retireWorker, startWorker } from './worker-steps.js'
-import type { StepReport, ExecutionReport } from './types.js'
+import type { StepReport, ExecutionReport, StepPhase } from './types.js'
 
 /** Thrown when a step failed: the failed step has been undone, the report says what ran. */
 export class ExecutionFailure extends Error {
@@ -35,6 +35,8 @@ export async function executePlan(
     containerIds: Map<string, string>
     /** Runs after the canary wave's starts (they serve): a title line, and whether to hold there (update.canary.pause); throws to fail the rollout. */
     analyseCanary?: () => Promise<{ title: string; hold: boolean }>
+    /** Blue/green: runs after the switch wave's starts (serving at weight 0): the switch, or a hold before it (update.blueGreen.pause). */
+    switchTraffic?: (mark: (instance: string, phase: StepPhase) => void) => Promise<{ title: string; hold: boolean }>
     /** The instances observed before the plan (the flows' counts start from them). */
     observed: ObservedInstance[]
   },
@@ -43,11 +45,10 @@ export async function executePlan(
   const steps: StepReport[] = []
   // One plan has at most one step per instance, so the instance name finds its step's events.
   const events = new Map<string, StepReport['events']>()
-  // Web's starts only: a worker's container (no port) is made by worker-steps.ts with its own options.
-  const ahead = createAhead(deps, plan.waves.flatMap((w) => w.starts.filter((s): s is StartStep => s.kind === 'start' && s.announced !== false)), createWindow(plan.waves.map((w) => w.starts.length)))
+  // Containers created ahead, per flow, from when the flow begins (never while a canary is judged).
+  const aheads: CreateAhead[] = []
   const stepDeps: StepDeps = {
     ...deps,
-    ahead,
     mark: (instance, phase) => {
       events.get(instance)?.push({ phase, at: Date.now() })
       deps.mark?.(instance, phase)
@@ -61,7 +62,7 @@ export async function executePlan(
   const deferStop = (name: string) => (p: Promise<void>) =>
     stopping.push(p.catch((err) => void failures.push(new ForrestError('ROLLOUT_FAILED', `${name} could not be stopped: ${(err as Error).message}`, { cause: err }))))
 
-  const runStep = async (s: PlanStep, order: Wave['order']): Promise<StepOutcome> => {
+  const runStep = async (s: PlanStep, order: Wave['order'], ahead?: CreateAhead): Promise<StepOutcome> => {
     // A worker process's step: nothing announced, withdrawn or drained (worker-steps.ts).
     if (s.announced === false && s.process !== undefined) {
       const w = { ...s, process: s.process }
@@ -69,20 +70,20 @@ export async function executePlan(
       if (w.kind === 'adopt') return adoptWorker(stepDeps, w)
       return retireWorker(stepDeps, w, opts.containerIds.get(s.instance), order === 'start-first' ? deferStop(s.instance) : undefined)
     }
-    if (s.kind === 'start') return startInstance(stepDeps, s)
+    if (s.kind === 'start') return startInstance(ahead ? { ...stepDeps, ahead } : stepDeps, s)
     if (s.kind === 'adopt') return adoptInstance(stepDeps, s)
     // stop-first retires exist to free the host first: wait for those stops.
     return retireInstance(stepDeps, s, opts.containerIds.get(s.instance), order === 'start-first' ? deferStop(s.instance) : undefined)
   }
 
-  const stepTask = (s: PlanStep, order: Wave['order']): ListrTask => ({
+  const stepTask = (s: PlanStep, order: Wave['order'], ahead?: CreateAhead): ListrTask => ({
     title: title(s),
     task: async (_, task) => {
       const started = Date.now()
       const marks: StepReport['events'] = []
       events.set(s.instance, marks)
       try {
-        const out = await runStep(s, order)
+        const out = await runStep(s, order, ahead)
         if (out.detail) task.title = `${title(s)}: ${out.detail}`
         steps.push({ kind: s.kind, instance: s.instance, ...(s.process ? { process: s.process } : {}), revision: s.revision, ...(s.host ? { host: s.host } : {}), ok: true, ms: out.ms, detail: out.detail, at: started, events: marks })
       } catch (err) {
@@ -111,8 +112,8 @@ export async function executePlan(
     if (failed > 0) throw new Error(`${failed} step${failed === 1 ? '' : 's'} failed`)
   }
 
-  const analysisTask = (analyse: () => Promise<{ title: string; hold: boolean }>): ListrTask => ({
-    title: 'canary analysis',
+  const analysisTask = (analyse: () => Promise<{ title: string; hold: boolean }>, label = 'canary analysis'): ListrTask => ({
+    title: label,
     skip: () => stop() && 'an earlier step failed or was interrupted',
     task: async (_, task) => {
       try {
@@ -120,7 +121,7 @@ export async function executePlan(
         task.title = out.hold ? `${out.title}; held for forrest promote / abort` : out.title
         held = out.hold
       } catch (err) {
-        const fe = err instanceof ForrestError ? err : new ForrestError('ROLLOUT_FAILED', `canary analysis: ${(err as Error).message}`, { cause: err })
+        const fe = err instanceof ForrestError ? err : new ForrestError('ROLLOUT_FAILED', `${label}: ${(err as Error).message}`, { cause: err })
         // An interruption in the window is the signal's to report (handled as Ctrl-C / deadline).
         if (!deps.signal.aborted) failures.push(fe)
         throw fe
@@ -133,9 +134,11 @@ export async function executePlan(
     if (w.order === 'stop-first') groups.reverse()
     const phases = groups.filter(([, list]) => list.length > 0).map(([label, list]) => phase(label, list, w.order))
     if (w.canary && opts.analyseCanary) phases.push(analysisTask(opts.analyseCanary))
+    const switchTraffic = opts.switchTraffic
+    if (w.switch && switchTraffic) phases.push(analysisTask(() => switchTraffic(stepDeps.mark!), 'switch traffic'))
     return {
-      title: `wave ${i + 1}/${plan.waves.length}${w.canary ? ' (canary)' : ''}`,
-      skip: () => (held ? 'held after the canary' : stop() && 'an earlier step failed or was interrupted'),
+      title: `wave ${i + 1}/${plan.waves.length}${w.canary ? ' (canary)' : w.switch ? ' (blue/green)' : ''}`,
+      skip: () => (held ? 'held for forrest promote' : stop() && 'an earlier step failed or was interrupted'),
       task: (_, task) => runGroup(task.newListr(phases, { concurrent: false, exitOnError: false })),
     }
   }
@@ -152,8 +155,12 @@ export async function executePlan(
       skip: () => (held ? 'held after the canary' : stop() && 'an earlier step failed or was interrupted'),
       task: (_, task) => {
         const gate = flowGate(flow, stop, (err) => failures.push(err))
+        // Web's starts only: a worker's container (no port) is made by worker-steps.ts with its own options.
+        const starts = flow.steps.filter((s): s is StartStep => s.kind === 'start' && s.announced !== false)
+        const ahead = createAhead(deps, starts, createWindow(waves.map((w) => plan.waves[w]!.starts.length)))
+        aheads.push(ahead)
         const tasks = flow.steps.map((s, i): ListrTask => {
-          const inner = stepTask(s, flow.orders[i]!)
+          const inner = stepTask(s, flow.orders[i]!, ahead)
           return {
             title: inner.title,
             task: async (ctx, t) => {
@@ -185,7 +192,7 @@ export async function executePlan(
   } finally {
     await Promise.all(stopping)
     // Created ahead, never started (a failure, an interruption, a held canary): nothing is left behind.
-    await ahead.dispose()
+    for (const ahead of aheads) await ahead.dispose()
   }
   const report = { steps, ms: Date.now() - t0, ...(held ? { held } : {}) }
   if (deps.signal.aborted && !failures.length) {

@@ -1,4 +1,5 @@
 import type { CurrentRecord } from '../registry/records.js'
+import { canaryShares } from '../plan/weights.js'
 import type { RolloutPlan } from '../plan/types.js'
 import { resolveCanaryCount } from '../spec/strategy.js'
 import type { CanarySpec } from '../spec/types.js'
@@ -32,7 +33,9 @@ export function makePlan(req: RolloutRequest, decided: Decided, observed: Observ
   // A canary guards a deploy of a new revision; scale and rollback restore something known.
   const canarySpec = req.kind === 'deploy' ? spec.update.canary : undefined
   const canaryCount = canarySpec ? resolveCanaryCount(canarySpec.count, req.replicas) : undefined
-  const plan = planApp(spec, { revision, templateHash: target.templateHash, replicas: req.replicas, hosts: req.hosts, observed: observed.state, ...(canaryCount !== undefined ? { canaryCount } : {}) })
+  const shares = canaryShares(canarySpec)
+  const blueGreen = req.kind === 'deploy' && spec.update.strategy === 'blue-green'
+  const plan = planApp(spec, { revision, templateHash: target.templateHash, replicas: req.replicas, hosts: req.hosts, availability: req.availability, observed: observed.state, ...(canaryCount !== undefined ? { canaryCount, ...(shares ? { shares } : {}) } : {}), blueGreen })
   plan.notes.push(...observed.notes)
   plan.notes.unshift(...(req.notes ?? []))
   const override = req.kind === 'deploy' ? scaleOverrideNote(decided.current, req.replicas) : undefined

@@ -36,6 +36,8 @@ export async function observe(
   target: { prefix: string },
   identity: Identity,
   hosts: HostState[],
+  /** Hosts that left the app's list and do not answer, named in --forget-host: their instances' keys and records are withdrawn. */
+  forget: ReadonlySet<string> = new Set(),
 ): Promise<Observation> {
   const reachable = hosts.filter((h) => h.engine !== undefined)
   const [lists, instanceRecords, current] = await Promise.all([
@@ -56,7 +58,13 @@ export async function observe(
   const notes: string[] = []
   const names = new Set(containers.keys())
   for (const [name, rec] of instanceRecords) {
-    if (containers.has(name) || keyOf(name) === undefined) continue
+    if (containers.has(name)) continue
+    if (forget.has(rec.host)) {
+      names.add(name)
+      notes.push(`${name} on ${rec.host} (--forget-host): its key and record are withdrawn; nothing on ${rec.host} is touched`)
+      continue
+    }
+    if (keyOf(name) === undefined) continue
     // Stale only when the record's engine is one we can see, and it shows no container of it.
     if (rec.engine !== undefined && hostOfEngine.has(rec.engine)) names.add(name)
     else notes.push(`${name} is registered at ${keyOf(name)} with no container on a host forrest can see; its record names ${rec.host} (engine ${rec.engine ?? 'unknown'}): left alone`)

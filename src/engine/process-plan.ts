@@ -1,11 +1,13 @@
 import type { HostState } from '../hosts/fleet.js'
+import { withBlueGreen } from '../plan/blue-green.js'
 import { withCanary } from '../plan/canary.js'
 import { planRollout } from '../plan/plan-rollout.js'
 import { webObserved, withWorkers, type WorkerTarget } from '../plan/processes.js'
 import type { ObservedState, RolloutPlan } from '../plan/types.js'
 import { resolveStrategy } from '../spec/strategy.js'
 import type { DeploymentSpec } from '../spec/types.js'
-import { placeable } from './step-deps.js'
+import type { HostAvailabilityRecord } from '../registry/host-availability.js'
+import { placedOn, placementOf } from './host-placement.js'
 import type { ResolvedSpec } from './types.js'
 
 /**
@@ -15,17 +17,21 @@ import type { ResolvedSpec } from './types.js'
  */
 export function planApp(
   spec: ResolvedSpec,
-  x: { revision: number; templateHash?: string; replicas: number; hosts: HostState[]; observed: ObservedState; canaryCount?: number },
+  x: { revision: number; templateHash?: string; replicas: number; hosts: HostState[]; availability?: ReadonlyMap<string, HostAvailabilityRecord>; observed: ObservedState; canaryCount?: number; shares?: number[]; blueGreen?: boolean },
 ): RolloutPlan {
   const { revision, templateHash, replicas } = x
-  const web = planRollout({ revision, templateHash, replicas, hosts: placeable(x.hosts, spec), ...resolveStrategy({ ...spec, replicas }) }, webObserved(x.observed))
-  const withCanaryWave = x.canaryCount !== undefined ? withCanary(web, x.canaryCount) : web
+  // Each process places by its own placement, less cordoned, draining and departed hosts (host-placement.ts).
+  const where = placementOf(x.hosts, spec, x.availability)
+  const planned = planRollout({ revision, templateHash, replicas, ...placedOn(where), ...resolveStrategy({ ...spec, replicas }) }, webObserved(x.observed))
+  const web = { ...planned, notes: [...planned.notes, ...where.notes] }
+  // A canary (by count, or by share of traffic through weights) or blue/green shapes web's plan; workers roll.
+  const withCanaryWave = x.canaryCount !== undefined ? withCanary(web, x.canaryCount, x.shares ? { shares: x.shares } : {}) : x.blueGreen ? withBlueGreen(web, x.observed.currentRevision) : web
   const workers: WorkerTarget[] = Object.entries(spec.processes ?? {}).map(([process, p]) => ({
     process,
     revision,
     templateHash,
     replicas: p.replicas,
-    hosts: placeable(x.hosts, { ...spec, placement: p.placement }),
+    ...placedOn(placementOf(x.hosts, { ...spec, placement: p.placement }, x.availability)),
     ...resolveStrategy(p),
     stopGracePeriod: p.update.stopGracePeriod,
   }))

@@ -75,7 +75,7 @@ export async function recover(
   const observed = await observe(f.deps, app, { prefix: prev.spec.announce.prefix! }, f.deps.identity, req.hosts)
   const replicas = f.currentReplicas ?? prev.spec.replicas
   // Every process goes back: web and the workers, at the counts the current record has.
-  const plan = planApp(withWorkerCounts(resolvedSpecOf(prev), f.currentProcesses), { revision: prev.revision, templateHash: prev.templateHash, replicas, hosts: req.hosts, observed: observed.state })
+  const plan = planApp(withWorkerCounts(resolvedSpecOf(prev), f.currentProcesses), { revision: prev.revision, templateHash: prev.templateHash, replicas, hosts: req.hosts, availability: req.availability, observed: observed.state })
   // The rollback expects the gateways live now: one that died during the failed rollout is gone.
   const gateways = await liveGateways(ctx, [prev.spec.announce.prefix!, ...observed.state.instances.map((i) => i.prefix ?? req.spec.announce.prefix)])
   const signal = f.lock ? AbortSignal.any([req.signal, f.lock.lost]) : req.signal

@@ -1,3 +1,4 @@
+import { recordPlacement } from './recorded-hosts.js'
 import type { HostState } from '../hosts/fleet.js'
 import { Records } from '../registry/records.js'
 import type { Identity } from '../context.js'
@@ -34,9 +35,10 @@ export async function settleSucceeded(
     updatedAt: now,
     by: req.actor,
     ...(req.kind === 'scale' ? { scaled: { replicas: req.replicas, at: now, by: req.actor } } : {}),
-    // A rollback keeps the replica count `forrest scale` set, so a later deploy still says it overrides it.
-    ...(req.kind === 'rollback' && current?.scaled ? { scaled: current.scaled } : {}),
+    // A rollback (or a drain) keeps the replica count `forrest scale` set, so a later deploy still says it overrides it.
+    ...((req.kind === 'rollback' || req.kind === 'drain') && current?.scaled ? { scaled: current.scaled } : {}),
   }, x.targetRec)
+  await recordPlacement(records, req, x.targetRec, revision)
   await records.event(app, { at: now, kind: `${req.kind}-succeeded`, revision, by: req.actor, message: `${req.replicas} serving` })
   if (req.kind === 'abort' && req.resume) await records.setOutcome(app, req.resume.waiting, 'rolled-back')
   const after = await observe({ registry: x.registry, records }, app, { prefix: req.spec.announce.prefix }, x.identity, req.hosts)
@@ -59,6 +61,7 @@ export async function settleNoop(
   if (current && (current.replicas !== req.replicas || JSON.stringify(current.processes) !== JSON.stringify(processes) || targetRec.outcome !== 'succeeded')) {
     await records.settle(app, { ...current, replicas: req.replicas, ...(processes ? { processes } : {}) }, targetRec)
   }
+  await recordPlacement(records, req, targetRec, current?.revision)
   await pruneInstanceRecords(records, app, x.instances.map((i) => i.name), req.hosts)
   return x.result('noop')
 }

@@ -8,6 +8,7 @@ import { instanceKey } from '../plan/keys.js'
 import type { AdoptStep, RetireStep, StartStep } from '../plan/types.js'
 import { gatewayCheckPrefix, waitForGatewayAcks, waitForGone, waitForServing, type GatewayAckResult } from '../registry/gateway-acks.js'
 import type { InstanceRegistry } from '../registry/instances.js'
+import { weightKey } from '../registry/weights.js'
 import { del, put, type KvOp } from '../registry/kv-writer.js'
 import type { Records } from '../registry/records.js'
 import type { ContainerSettings, HealthSpec } from '../spec/types.js'
@@ -106,7 +107,7 @@ export async function startInstance(deps: StepDeps, step: StartStep): Promise<St
   const ahead = await deps.ahead?.take(step)
   const c = (ahead && (await startCreated(deps, host, step, ahead.id, ahead.hostPort))) || (await runOnFreePort(deps, host, instanceRunOptions(deps, step, host)))
   deps.mark?.(step.instance, 'started')
-  const out = await bringIntoService(deps, host, step.instance, c.id, c.hostPort, tpl, t0)
+  const out = await bringIntoService(deps, host, step.instance, c.id, c.hostPort, tpl, t0, step.weight)
   return ahead && c.id === ahead.id ? { ...out, detail: `created ahead in ${ahead.createMs}ms, ${out.detail}` } : out
 }
 
@@ -167,17 +168,19 @@ export async function adoptInstance(deps: StepDeps, step: AdoptStep): Promise<St
   const host = deps.host(step.host)
   const c = await host.runtime.inspect(step.instance)
   if (!c) throw new ForrestError('ROLLOUT_FAILED', `${step.instance} disappeared from ${host.name} before it could be adopted`)
-  return bringIntoService(deps, host, step.instance, c.id, c.hostPort, deps.template(step.revision), Date.now())
+  return bringIntoService(deps, host, step.instance, c.id, c.hostPort, deps.template(step.revision), Date.now(), step.weight)
 }
 
 /** The key, its instance record and its health check for the gateways: written and removed together. */
-function instanceOps(deps: StepDeps, name: string, prefix: string, record?: { host: HostTarget; container: string; revision: number; address: string; health: HealthSpec }): KvOp[] {
+function instanceOps(deps: StepDeps, name: string, prefix: string, record?: { host: HostTarget; container: string; revision: number; address: string; health: HealthSpec; weight?: number }): KvOp[] {
   const root = deps.ctx.config.recordsRoot
   const checkKey = gatewayCheckPrefix(prefix, root) + name
-  if (!record) return [deps.records.deleteInstanceOp(deps.app, name), del(checkKey)]
+  // Its traffic weight (weights.ts) goes with it: a later instance of the same name starts at the default.
+  if (!record) return [deps.records.deleteInstanceOp(deps.app, name), del(checkKey), del(weightKey(prefix, name, root))]
   const { host, container, revision, address, health } = record
   const ops = [deps.records.putInstanceOp(deps.app, { name, container, host: host.name, engine: host.engine, revision, address, prefix })]
   if (health.type === 'http') ops.push(put(checkKey, JSON.stringify({ path: health.path, status: health.status })))
+  if (record.weight !== undefined) ops.push(put(weightKey(prefix, name, root), String(record.weight)))
   return ops
 }
 
@@ -186,7 +189,7 @@ function instanceOps(deps: StepDeps, name: string, prefix: string, record?: { ho
  * remove the container again (undo). An acknowledgement counts only as "HAProxy's check passed
  * and it takes traffic": a failed or missing verdict by the health deadline fails the instance.
  */
-async function bringIntoService(deps: StepDeps, host: HostTarget, name: string, id: string, hostPort: number | undefined, tpl: InstanceTemplate, t0: number): Promise<StepOutcome> {
+async function bringIntoService(deps: StepDeps, host: HostTarget, name: string, id: string, hostPort: number | undefined, tpl: InstanceTemplate, t0: number, weight?: number): Promise<StepOutcome> {
   const { ctx, prefix } = deps
   const runtime = host.runtime
   const key = instanceKey(prefix, name)
@@ -204,7 +207,7 @@ async function bringIntoService(deps: StepDeps, host: HostTarget, name: string, 
     if (deps.signal.aborted) throw interrupted(deps.signal)
     deps.mark?.(name, 'healthy')
     const address = `${host.address}:${hostPort}`
-    const rev = await deps.registry.announce(key, address, instanceOps(deps, name, prefix, { host, container: id, revision: tpl.revision, address, health: tpl.health }))
+    const rev = await deps.registry.announce(key, address, instanceOps(deps, name, prefix, { host, container: id, revision: tpl.revision, address, health: tpl.health, weight }))
     announced = true
     deps.mark?.(name, 'announced')
     const ack = await waitForServing(ctx.etcd, prefix, name, rev, { timeoutMs: tpl.health.deadline, root: ctx.config.recordsRoot, expected: deps.gateways(prefix) })

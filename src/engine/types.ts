@@ -4,6 +4,7 @@
  * and renderers (report/) read these without reaching into the modules that do the work.
  */
 import type { HostState } from '../hosts/fleet.js'
+import type { HostAvailabilityRecord } from '../registry/host-availability.js'
 import type { CanaryAnalysis } from '../plan/canary.js'
 import type { PlanStep, RolloutPlan } from '../plan/types.js'
 import type { RendererName } from '../report/renderer.js'
@@ -15,7 +16,8 @@ import type { ResolvedEnv } from './secrets.js'
 export type ResolvedSpec = DeploymentSpec & { port: number; announce: { prefix: string; address: string } }
 
 export interface RolloutRequest {
-  kind: 'deploy' | 'scale' | 'rollback' | 'promote' | 'abort'
+  /** drain: the current revision and count again, placed off a draining host (forrest host drain). */
+  kind: 'deploy' | 'scale' | 'rollback' | 'promote' | 'abort' | 'drain'
   spec: ResolvedSpec
   /** The spec's env with its secrets read (in memory only), and their fingerprints. */
   env: ResolvedEnv
@@ -30,6 +32,8 @@ export interface RolloutRequest {
    * its canary, which must still be waiting under the lock (abort then marks it rolled back).
    */
   resume?: { revision: number; waiting: number }
+  /** rollback onto the colour blue/green kept: converge to this existing revision (its instances stand by at weight 0), switching back to them. */
+  standby?: number
   /** scale/rollback: the current revision the request was computed from; checked under the lock. */
   expectRevision?: number
   dryRun?: boolean
@@ -42,6 +46,10 @@ export interface RolloutRequest {
   notes?: string[]
   /** The app's hosts, already reached (and their images checked) by the verb. */
   hosts: HostState[]
+  /** deploy --forget-host: hosts that left the app's list and do not answer; their instances' keys and records are withdrawn. */
+  forgetHosts?: string[]
+  /** Hosts that are cordoned, draining or drained (read by the rollout under the app's lock). */
+  availability?: ReadonlyMap<string, HostAvailabilityRecord>
   renderer: RendererName
   signal: AbortSignal
   actor: string
@@ -108,6 +116,7 @@ export interface ExecutionReport {
 }
 
 /** What a step reached, in order: a start's started → healthy → announced → acked; a retire's withdrawn → drained → stopped. */
-export type StepPhase = 'started' | 'healthy' | 'announced' | 'acked' | 'withdrawn' | 'drained' | 'stopped'
+/** `switched`: blue/green moved all traffic to it (until then it served at weight 0, checked, no traffic). */
+export type StepPhase = 'started' | 'healthy' | 'announced' | 'acked' | 'switched' | 'withdrawn' | 'drained' | 'stopped'
 
 export type OperateOptions = Omit<RolloutOptions, 'dryRun'>

@@ -3,6 +3,7 @@ import createDebug from 'debug'
 import { publishGatewayAcks, type AckPublisher, type AckState, type InstanceCheck, type TrafficCounters } from '../registry/gateway-acks.js'
 import { watchPrefix, type PrefixState, type PrefixWatch } from '../registry/prefix-watch.js'
 import { withEtcd } from '../registry/etcd-errors.js'
+import { DEFAULT_WEIGHT, gatewayWeightPrefix, readWeights, weightsFrom } from '../registry/weights.js'
 import { checkKeywords } from './check-params.js'
 import { ADMIN_DRAIN_MASK, CHECK_FAILED, CHECK_PASSED, HaproxyRuntime, OP_RUNNING, type ProcessInfo } from './haproxy-runtime.js'
 import { emptyViewConfirmed } from './empty-view.js'
@@ -12,7 +13,7 @@ import { haproxyApplier } from './haproxy-apply.js'
 import { readChecks, specCheckPasses } from './instance-checks.js'
 import { ServersFileSync } from './servers-file-sync.js'
 import type { GatewayEvent, GatewayHandle, GatewayOptions, GatewayState } from './types.js'
-import { countersOf, verdicts } from './verdicts.js'
+import { countersOf, verdicts, weightsOf } from './verdicts.js'
 
 const debug = createDebug('forrest:gateway')
 
@@ -62,7 +63,7 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
     opts.onEvent?.(e)
   }
   const hosts = opts.etcdHosts ?? ['etcd']
-  const liveWeight = opts.liveWeight ?? 100
+  const liveWeight = opts.liveWeight ?? DEFAULT_WEIGHT
   const checkParams = `check ${checkKeywords(opts.checkIntervalMs)}`
 
   // Fail fast and typed: the socket (GATEWAY_UNREACHABLE), the backend (BAD_INPUT), etcd.
@@ -90,6 +91,8 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
   const serversFile = opts.serversFile ? new ServersFileSync(opts.serversFile, backend, checkParams, liveWeight, emit) : undefined
 
   let desired: PrefixState = { entries: new Map(), revision: 0, cause: 'resync' }
+  /** Instance name → the weight its rollout asked for (registry/weights.ts); absent: liveWeight. */
+  let weights: ReadonlyMap<string, number> = new Map()
   let applied = 0
   let stopped = false
   let running = false
@@ -102,7 +105,7 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
   const failedReported = new Set<string>()
   const skippedReported = new Set<string>()
   const shared: GatewayState = { refused, specFailingSince, drainStartedAt, addedAt, failedReported, skippedReported }
-  const execute = haproxyApplier({ runtime, backend, checkParams, liveWeight, state: shared, emit })
+  const execute = haproxyApplier({ runtime, backend, checkParams, state: shared, emit })
   let settled = false
   /** "name@addr" of servers live in the current HAProxy process, for re-adding after a reload. */
   let liveInProcess = new Set<string>()
@@ -151,13 +154,29 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
       },
     }),
   )
+  let weightWatch: PrefixWatch
+  try {
+    weightWatch = await withEtcd(hosts, () =>
+      watchPrefix(opts.client, gatewayWeightPrefix(opts.prefix, opts.recordsRoot), {
+        resyncMs: opts.resyncMs ?? 3000,
+        onChange: (state) => {
+          weights = weightsFrom(state.entries)
+          kick()
+        },
+        onError: (err) => debug('etcd (weights): %s', err instanceof Error ? err.message : err),
+      }),
+    )
+  } catch (err) {
+    await watch.stop()
+    throw err
+  }
   let publisher: AckPublisher
   try {
     publisher = await withEtcd(hosts, () =>
       publishGatewayAcks(opts.client, opts.prefix, id, { host: hostname(), pid: process.pid, socket: opts.socketPath, since: new Date().toISOString() }, { ttlSec: opts.ackTtlSec, root: opts.recordsRoot }),
     )
   } catch (err) {
-    await watch.stop()
+    await Promise.all([watch.stop(), weightWatch.stop()])
     throw err
   }
 
@@ -192,12 +211,16 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
       kept = [...mine].sort()
       mine.clear()
     }
-    const plan = planSync({ desired: target.entries, actual, now, drainStartedAt, drainTimeoutMs: opts.drainTimeoutMs ?? 30_000, trustedLive, owned: mine })
+    // A server about to be added gets its weight from a fresh read: the weight key is written in
+    // the instance key's transaction, but its watch may deliver it a moment after the key's.
+    if ([...target.entries.keys()].some((name) => !present.has(name))) weights = await readWeights(opts.client, opts.prefix, opts.recordsRoot)
+    const plan = planSync({ desired: target.entries, actual, now, drainStartedAt, drainTimeoutMs: opts.drainTimeoutMs ?? 30_000, trustedLive, owned: mine, weights, liveWeight })
     for (const s of plan.skipped) {
       if (!skippedReported.has(s.name)) emit({ type: 'skipped', ...s })
       skippedReported.add(s.name)
     }
     let ok = true
+    let reweighted = false
     passError = keep
     const deleted = new Set<string>()
     const checks = plan.actions.some((a) => a.kind === 'add' && !a.trusted) ? await readChecks(opts.client, opts.prefix, opts.recordsRoot) : new Map<string, InstanceCheck>()
@@ -205,6 +228,7 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
       try {
         if (action.kind === 'add' && !action.trusted && !(await specCheckPasses(action.name, action.address, checks.get(action.name), shared, emit))) continue
         if ((await execute(action)) === 'deleted') deleted.add(action.name)
+        if (action.kind === 'weight') reweighted = true
         if (action.kind === 'add') refused.delete(action.name)
       } catch (err) {
         const message = err instanceof Error ? err.message : String(err)
@@ -241,7 +265,8 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
       ok = false
       passError = serversFile.error
     }
-    settled = ok && gating.length === 0 && draining.length === 0
+    // A weight just set is published from HAProxy's own state, read by the next pass: soon.
+    settled = ok && !reweighted && gating.length === 0 && draining.length === 0
     if (settled && target.revision > applied && opts.serversFile) {
       // A reload that began before the servers file lost a withdrawn server starts a worker that
       // still has it: ack only if HAProxy is still the worker this pass applied to (else the next
@@ -258,11 +283,12 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
     }
     const state: AckState = {
       revision,
-      servers: verdicts(target.entries, actual, plan.skipped, new Set(gating), shared),
+      servers: verdicts(target.entries, actual, plan.skipped, new Set(gating), shared, weights),
       ...(draining.length ? { draining: [...draining].sort() } : {}),
       ...(passError ? { error: passError } : {}),
       ...(kept.length ? { kept } : {}),
       ...(counters ? { counters, countersAt } : {}),
+      weights: weightsOf(target.entries, actual),
     }
     let acked = true
     if (JSON.stringify(state) !== lastPublished) {
@@ -295,7 +321,7 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
       if (stopped) return
       stopped = true
       clearTimeout(pollTimer)
-      await watch.stop()
+      await Promise.all([watch.stop(), weightWatch.stop()])
       await publisher.close()
     },
   }

@@ -13,11 +13,10 @@ export function haproxyApplier(x: {
   runtime: HaproxyRuntime
   backend: string
   checkParams: string
-  liveWeight: number
   state: GatewayState
   emit: Emit
 }): (a: SyncAction) => Promise<'deleted' | undefined> {
-  const { runtime, backend, checkParams, liveWeight, state, emit } = x
+  const { runtime, backend, checkParams, state, emit } = x
   const { drainStartedAt, addedAt, failedReported } = state
 
   /**
@@ -27,8 +26,8 @@ export function haproxyApplier(x: {
    * server is out of maint (state ready), and the weight comes last so it never serves while
    * unchecked.
    */
-  function gateDown(srv: string): string[] {
-    return [`set server ${srv} health down`, `set server ${srv} weight ${liveWeight}`]
+  function gateDown(srv: string, weight: number): string[] {
+    return [`set server ${srv} health down`, `set server ${srv} weight ${weight}`]
   }
 
   /** Runs one action; 'deleted' when a `remove` really deleted the server. */
@@ -40,8 +39,8 @@ export function haproxyApplier(x: {
         // One line (see "Gating" in gateway.ts). If `add server` fails, the rest answer "No such server";
         // if another gateway on this HAProxy added the same server a moment before ("Already
         // exists"), the rest gate that one again, which only delays its verdict.
-        const add = [`add server ${srv} ${a.address} ${checkParams} weight ${a.trusted ? liveWeight : 0}`, `enable health ${srv}`, `set server ${srv} state ready`]
-        await runtime.runLine(a.trusted ? add : [...add, ...gateDown(srv)])
+        const add = [`add server ${srv} ${a.address} ${checkParams} weight ${a.trusted ? a.weight : 0}`, `enable health ${srv}`, `set server ${srv} state ready`]
+        await runtime.runLine(a.trusted ? add : [...add, ...gateDown(srv, a.weight)])
         failedReported.delete(a.name)
         if (a.trusted) {
           emit({ type: 'up', name: a.name, address: a.address })
@@ -55,14 +54,19 @@ export function haproxyApplier(x: {
         await runtime.run(`enable health ${srv}`)
         return
       case 'promote': {
-        await runtime.run(`set server ${srv} weight ${liveWeight}`)
+        await runtime.run(`set server ${srv} weight ${a.weight}`)
         const t = addedAt.get(a.name)
         addedAt.delete(a.name)
         emit({ type: 'up', name: a.name, address: a.address, msSinceAdded: t === undefined ? undefined : Date.now() - t })
         return
       }
       case 'ready':
-        await runtime.runLine(a.regate ? [`set server ${srv} weight 0`, `set server ${srv} state ready`, ...gateDown(srv)] : [`set server ${srv} state ready`])
+        await runtime.runLine(a.regate ? [`set server ${srv} weight 0`, `set server ${srv} state ready`, ...gateDown(srv, a.weight)] : [`set server ${srv} state ready`])
+        return
+      case 'weight':
+        // HAProxy answers nothing on success; the ack reads the weight back (show servers state), never assumes it.
+        await runtime.run(`set server ${srv} weight ${a.weight}`)
+        emit({ type: 'weight', name: a.name, weight: a.weight, from: a.from })
         return
       case 'drain':
         await runtime.run(`set server ${srv} state drain`)

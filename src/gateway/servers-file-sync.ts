@@ -26,11 +26,13 @@ export class ServersFileSync {
    */
   async sync(desired: ReadonlyMap<string, string>, actual: readonly HaproxyServer[]): Promise<boolean> {
     const live = new Map<string, string>()
+    const weights = new Map<string, number>()
     for (const s of actual) {
       const want = desired.get(s.name)
-      if (want === s.address && !validateEntry(s.name, want) && s.weight > 0 && s.opState === OP_RUNNING && s.adminState === 0) live.set(s.name, s.address)
+      if (want === s.address && !validateEntry(s.name, want) && s.weight > 0 && s.opState === OP_RUNNING && s.adminState === 0) (live.set(s.name, s.address), weights.set(s.name, s.weight))
     }
-    const lines = renderServerLines(live, this.checkParams, this.liveWeight)
+    // Each at the weight HAProxy has for it (a canary's 53 stays 53 across a reload, not liveWeight).
+    const lines = renderServerLines(live, this.checkParams, weights, this.liveWeight)
     // Read and compared on every pass (an unchanged block writes nothing): another gateway sharing
     // the file may have written over this block from a stale read, and this pass puts it back.
     try {

@@ -16,8 +16,10 @@ export const SERVERS_BEGIN = '# forrest:servers:begin (written by forrest gatewa
 export const SERVERS_END = '# forrest:servers:end'
 
 /** `server` lines for name → address, sorted so an unchanged set writes nothing. */
-export function renderServerLines(servers: ReadonlyMap<string, string>, params: string, weight: number): string[] {
-  return [...servers].sort(([a], [b]) => a.localeCompare(b)).map(([name, address]) => `  server ${name} ${address} ${params} weight ${weight}`)
+/** `weight`: every server's, or per server (its traffic weight as HAProxy has it), `fallback` for one not in the map. */
+export function renderServerLines(servers: ReadonlyMap<string, string>, params: string, weight: number | ReadonlyMap<string, number>, fallback = 100): string[] {
+  const of = (name: string) => (typeof weight === 'number' ? weight : (weight.get(name) ?? fallback))
+  return [...servers].sort(([a], [b]) => a.localeCompare(b)).map(([name, address]) => `  server ${name} ${address} ${params} weight ${of(name)}`)
 }
 
 /** Section keywords of haproxy.cfg: a section runs from its keyword line to the next one. */

@@ -7,6 +7,7 @@ import {
   OP_RUNNING,
   type HaproxyServer,
 } from './haproxy-runtime.js'
+import { DEFAULT_WEIGHT } from '../registry/weights.js'
 
 /**
  * Pure reconciliation: (what etcd says, what HAProxy reports) → runtime actions. No I/O, no
@@ -25,11 +26,13 @@ import {
  */
 export type SyncAction =
   /** `trusted`: re-added after an HAProxy reload, it was live there a moment ago (see SyncInput). */
-  | { kind: 'add'; name: string; address: string; trusted?: boolean }
+  | { kind: 'add'; name: string; address: string; trusted?: boolean; weight: number }
   | { kind: 'enable-health'; name: string }
-  | { kind: 'promote'; name: string; address: string }
+  | { kind: 'promote'; name: string; address: string; weight: number }
   /** Back into rotation after a drain/maint (key re-announced); `regate` when checks were paused in maint. */
-  | { kind: 'ready'; name: string; regate: boolean }
+  | { kind: 'ready'; name: string; regate: boolean; weight: number }
+  /** A live server's weight differs from the one its rollout asked for (weights.ts): `set server ... weight`. */
+  | { kind: 'weight'; name: string; weight: number; from: number }
   | { kind: 'drain'; name: string; address: string; reason: 'withdrawn' | 'moved' }
   /** maint + del server; `forced` when the drain timed out with sessions left (they are shut down). */
   | { kind: 'remove'; name: string; address: string; forced: boolean; sessions: number }
@@ -54,6 +57,10 @@ export interface SyncInput {
    * Anything else in the backend (added by hand, or kept by the empty-view guard) is left alone.
    */
   owned?: ReadonlySet<string>
+  /** Instance name → the weight its rollout asked for (forrest's weight keys); others get `liveWeight`. */
+  weights?: ReadonlyMap<string, number>
+  /** The weight of a server with no weight key (the gateway's --weight, default 100). */
+  liveWeight?: number
 }
 
 export interface SyncPlan {
@@ -87,13 +94,15 @@ export function planSync(input: SyncInput): SyncPlan {
     else desired.set(name, address)
   }
 
+  const weightOf = (name: string) => input.weights?.get(name) ?? input.liveWeight ?? DEFAULT_WEIGHT
   for (const [name, address] of desired) {
     const srv = actualByName.get(name)
+    const weight = weightOf(name)
     if (!srv) {
       if (input.trustedLive?.has(`${name}@${address}`)) {
-        plan.actions.push({ kind: 'add', name, address, trusted: true })
+        plan.actions.push({ kind: 'add', name, address, trusted: true, weight })
       } else {
-        plan.actions.push({ kind: 'add', name, address })
+        plan.actions.push({ kind: 'add', name, address, weight })
         plan.gating.push(name)
       }
       continue
@@ -105,8 +114,12 @@ export function planSync(input: SyncInput): SyncPlan {
       plan.gating.push(name)
       continue
     }
-    planDesired(srv, plan)
+    planDesired(srv, plan, weight)
   }
+  // Weights that go down run after every one that goes up (and every promote): a switch from one
+  // colour to the other never passes through a moment where every server is at 0 (a 503).
+  const lowers = plan.actions.filter((a) => a.kind === 'weight' && a.weight < a.from)
+  plan.actions = [...plan.actions.filter((a) => !lowers.includes(a)), ...lowers]
 
   for (const srv of input.actual) {
     if (input.owned && !input.owned.has(srv.name)) continue
@@ -116,12 +129,12 @@ export function planSync(input: SyncInput): SyncPlan {
   return plan
 }
 
-function planDesired(srv: HaproxyServer, plan: SyncPlan): void {
+function planDesired(srv: HaproxyServer, plan: SyncPlan, weight: number): void {
   const inMaint = (srv.adminState & ADMIN_MAINT_MASK) !== 0
   const inDrain = (srv.adminState & ADMIN_DRAIN_MASK) !== 0
   if (inMaint || inDrain) {
     // Checks are paused in maint, so its last verdict is stale: gate it again.
-    plan.actions.push({ kind: 'ready', name: srv.name, regate: inMaint })
+    plan.actions.push({ kind: 'ready', name: srv.name, regate: inMaint, weight })
     if (inMaint || srv.weight === 0) plan.gating.push(srv.name)
     return
   }
@@ -134,10 +147,13 @@ function planDesired(srv: HaproxyServer, plan: SyncPlan): void {
     // Forced DOWN at add and not checked since (result unknown, or stale from before a
     // re-gate): no verdict yet. A failed check is a verdict: HAProxy keeps it DOWN.
     if (srv.opState !== OP_RUNNING && srv.checkResult !== CHECK_FAILED) plan.gating.push(srv.name)
+    // Live (or checked and down): its weight follows the rollout's, 0 included (checked, no traffic).
+    else if (srv.weight !== weight) plan.actions.push({ kind: 'weight', name: srv.name, weight, from: srv.weight })
     return // otherwise live; HAProxy's own checks take it out if it fails
   }
   if (srv.opState === OP_RUNNING && srv.checkResult === CHECK_PASSED) {
-    plan.actions.push({ kind: 'promote', name: srv.name, address: srv.address })
+    // Asked for weight 0 (a revision standing by): checked and passing, it stays at 0 and is done.
+    if (weight > 0) plan.actions.push({ kind: 'promote', name: srv.name, address: srv.address, weight })
   } else if (srv.checkResult !== CHECK_FAILED) {
     plan.gating.push(srv.name) // no verdict yet
   }

@@ -10,6 +10,8 @@ export type GatewayEvent =
   /** In rotation; msSinceAdded: from `add server` until the gateway saw HAProxy's check pass. */
   | { type: 'up'; name: string; address: string; msSinceAdded?: number }
   | { type: 'check-failed'; name: string; address: string }
+  /** A live server's weight changed to the one its rollout asked for. */
+  | { type: 'weight'; name: string; weight: number; from: number }
   | { type: 'draining'; name: string; address: string }
   | { type: 'drained'; name: string; address: string; forced: boolean; sessions: number }
   | { type: 'applied'; revision: number }

@@ -17,8 +17,15 @@ export function countersOf(desired: ReadonlyMap<string, string>, actual: readonl
   return Object.keys(out).length ? out : undefined
 }
 
+/** The weight HAProxy has for every desired server it has (srv_uweight), as read this pass. */
+export function weightsOf(desired: ReadonlyMap<string, string>, actual: readonly HaproxyServer[]): Record<string, number> {
+  const out: Record<string, number> = {}
+  for (const s of actual) if (desired.has(s.name)) out[s.name] = s.weight
+  return out
+}
+
 /** HAProxy's verdict on every desired server, as the acknowledgement carries it. */
-export function verdicts(desired: ReadonlyMap<string, string>, actual: readonly HaproxyServer[], skipped: { name: string; reason: string }[], gating: Set<string>, state: GatewayState): Record<string, ServerVerdict> {
+export function verdicts(desired: ReadonlyMap<string, string>, actual: readonly HaproxyServer[], skipped: { name: string; reason: string }[], gating: Set<string>, state: GatewayState, weights?: ReadonlyMap<string, number>): Record<string, ServerVerdict> {
   const { refused, specFailingSince } = state
   const byName = new Map(actual.map((s) => [s.name, s]))
   const out: Record<string, ServerVerdict> = {}
@@ -28,7 +35,8 @@ export function verdicts(desired: ReadonlyMap<string, string>, actual: readonly 
     if (skip) out[name] = { state: 'down', reason: skip.reason, final: true }
     else if (refused.has(name)) out[name] = { state: 'down', reason: refused.get(name), final: Date.now() - (specFailingSince.get(name) ?? 0) >= SPEC_CHECK_FINAL_MS }
     else if (gating.has(name) || !s) out[name] = { state: 'pending' }
-    else if (s.weight > 0 && s.opState === OP_RUNNING && s.checkResult === CHECK_PASSED && s.adminState === 0) out[name] = { state: 'up' }
+    // Weight 0 asked for (a revision standing by): its check passing is the verdict, it takes no traffic by design.
+    else if ((s.weight > 0 || weights?.get(name) === 0) && s.opState === OP_RUNNING && s.checkResult === CHECK_PASSED && s.adminState === 0) out[name] = { state: 'up' }
     else if (s.checkResult === CHECK_FAILED) out[name] = { state: 'down', reason: `HAProxy's check failed${s.checkStatus ? ` (${s.checkStatus})` : ''}` }
     else out[name] = { state: 'pending' }
   }

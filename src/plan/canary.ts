@@ -14,7 +14,7 @@ import type { RolloutPlan, StartStep, Wave } from './types.js'
  * exceeded by at most `count` while the canary runs (it runs on top of the old instances).
  * Only an update is split: a create or scale has no stable revision to compare against.
  */
-export function withCanary(plan: RolloutPlan, count: number): RolloutPlan {
+export function withCanary(plan: RolloutPlan, count: number, opts: { shares?: number[] } = {}): RolloutPlan {
   if (plan.action !== 'update' || count < 1) return plan
   const first = plan.waves.findIndex((w) => w.starts.some((s) => s.kind === 'start'))
   if (first < 0) return plan
@@ -23,7 +23,8 @@ export function withCanary(plan: RolloutPlan, count: number): RolloutPlan {
   for (const w of plan.waves) {
     const starts = w.starts.filter((s) => {
       if (s.kind !== 'start' || canary.length >= count) return true
-      canary.push(s)
+      // A weighted canary is announced at weight 0 (checked, no traffic): its first step gives it its share.
+      canary.push(opts.shares ? { ...s, weight: 0 } : s)
       return false
     })
     if (starts.length + w.retires.length > 0) waves.push({ ...w, starts })
@@ -33,7 +34,8 @@ export function withCanary(plan: RolloutPlan, count: number): RolloutPlan {
   // The header's wave count includes the canary's wave now.
   const notes = plan.notes.map((l) => (WAVES_NOTE.test(l) ? l.replace(/^\d+ waves?/, `${waves.length} waves`) : l))
   if (waves.length > 1 && !notes.some((l) => WAVES_NOTE.test(l))) notes.push(`${waves.length} waves`)
-  return { ...plan, waves, notes: [...notes, `canary: ${n} instance${n === 1 ? '' : 's'} of revision ${plan.toRevision} first (${canary.map((s) => s.instance).join(', ')}), judged on real traffic before the rest`] }
+  const share = opts.shares ? `, given ${opts.shares.map((x) => `${+(x * 100).toFixed(2)}%`).join(' → ')} of requests through weights, judged at each step` : ', judged on real traffic'
+  return { ...plan, waves, notes: [...notes, `canary: ${n} instance${n === 1 ? '' : 's'} of revision ${plan.toRevision} first (${canary.map((s) => s.instance).join(', ')})${share} before the rest`] }
 }
 
 /** One gateway's counters for one instance at one moment. */
@@ -86,7 +88,24 @@ export interface CanaryAnalysis {
   canary: TrafficFigures & { instances: string[] }
   stable: TrafficFigures & { instances: string[] }
   thresholds: CanaryThresholds
+  /** A weighted canary (update.canary.traffic/steps): the share asked for at this analysis, the share HAProxy gave it, and the weights. */
+  traffic?: TrafficShare
+  /** A stepped canary: every step analysed so far, in order (the last one is this analysis). */
+  steps?: Array<TrafficShare & { verdict: CanaryAnalysis['verdict']; responses: number }>
 }
+
+export interface TrafficShare {
+  /** The share asked for (fraction). */
+  asked: number
+  /** canary responses / (canary + stable responses) in the window. */
+  received: number
+  /** Each canary and each stable instance's weight. */
+  weights: { canary: number; stable: number }
+}
+
+/** The share of the window's responses the canary served. */
+export const receivedShare = (a: Pick<CanaryAnalysis, 'canary' | 'stable'>): number =>
+  a.canary.responses + a.stable.responses ? a.canary.responses / (a.canary.responses + a.stable.responses) : 0
 
 /**
  * Below this, HAProxy's millisecond response times are noise: a stable 0-1 ms against a canary
@@ -167,5 +186,7 @@ export function judgeCanary(input: { canary: TrafficFigures; stable: TrafficFigu
 /** One line for humans and the history. */
 export function describeCanary(a: CanaryAnalysis): string {
   const fig = (f: TrafficFigures) => `${f.responses} responses, ${f.errors5xx} 5xx (${pct(f.errorRate)}), ${f.failures ? `${sumFailures(f.failures)} connection failures (${pct(f.failureRate ?? 0)}), ` : ''}${f.rtimeMs} ms`
-  return `canary ${a.verdict} after ${Math.round(a.windowMs / 1000)}s: canary ${fig(a.canary)}; stable ${fig(a.stable)}${a.verdict === 'failed' ? ` — ${a.reasons.join('; ')}` : ''}`
+  const share = a.traffic ? ` at ${pct(a.traffic.asked)} of traffic (weights ${a.traffic.weights.canary}/${a.traffic.weights.stable}, received ${pct(a.traffic.received)})` : ''
+  const steps = a.steps && a.steps.length > 1 ? ` [steps ${a.steps.map((s) => `${pct(s.asked)} ${s.verdict}`).join(', ')}]` : ''
+  return `canary ${a.verdict}${share}${steps} after ${Math.round(a.windowMs / 1000)}s: canary ${fig(a.canary)}; stable ${fig(a.stable)}${a.verdict === 'failed' ? ` — ${a.reasons.join('; ')}` : ''}`
 }

@@ -13,7 +13,8 @@
  */
 import { ForrestError } from '../errors.js'
 import { nameAllocator, parseInstanceName } from './naming.js'
-import { desiredPerHost, hostPicker, splitByPlacement } from './placement.js'
+import { desiredAvoiding } from './cordon.js'
+import { hostPicker, splitByPlacement } from './placement.js'
 import type { AdoptStep, ObservedInstance, ObservedState, PlanAction, RetireStep, RolloutPlan, RolloutTarget, StartStep, Wave } from './types.js'
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`
@@ -132,7 +133,12 @@ function planConverge(target: RolloutTarget, app: string, servingTarget: Observe
   if (target.hosts) {
     const running = new Map<string, number>()
     for (const i of fresh) running.set(i.host ?? '', (running.get(i.host ?? '') ?? 0) + 1)
-    const desired = desiredPerHost(R, target.hosts, running)
+    const { desired, short } = desiredAvoiding(R, target.hosts, new Set(target.cordoned), running)
+    if (short > 0) {
+      throw new ForrestError('NO_ROOM', `no host may take a new instance of ${app}: ${short} of its ${R} replicas have nowhere to go (every host it may run on is cordoned, draining or not in its hosts list); nothing was changed`, {
+        suggestion: 'Uncordon a host (forrest host uncordon NAME), or add one to the app\'s hosts list (or inventory), then run the command again.',
+      })
+    }
     const { keep, surplus } = splitByPlacement([...fresh].reverse(), desired) // lowest ordinals stay
     fresh = keep.reverse()
     for (const i of surplus) surplusReason.add(i.name)

@@ -59,9 +59,12 @@ const groupOfWave = (w: Wave): string | undefined => {
   return first && groupOf(first)
 }
 
-/** A wave the flow may run: not judged (canary), not the drift repair (adopts, orphans, stale keys). */
+/**
+ * A wave the flow may run: not judged (canary), not a blue/green switch, no weighted start (its
+ * traffic share is the point), not the drift repair (adopts, orphans, stale keys).
+ */
 export const flowable = (w: Wave): boolean =>
-  !w.canary && w.starts.every((s) => s.kind === 'start') && w.retires.every((r) => r.reason !== 'orphan' && r.reason !== 'stale-key')
+  !w.canary && !w.switch && w.starts.every((s) => s.kind === 'start' && s.weight === undefined) && w.retires.every((r) => r.reason !== 'orphan' && r.reason !== 'stale-key')
 
 /**
  * The plan as segments: barrier waves (run as waves) and flows (runs of flowable waves of one

@@ -51,6 +51,8 @@ export interface RolloutTarget {
    * Absent: one implicit host, and steps carry no host.
    */
   hosts?: string[]
+  /** Of `hosts`: cordoned ones (forrest host cordon), which keep what runs there but get no new instance. */
+  cordoned?: string[]
 }
 
 /**
@@ -68,6 +70,8 @@ export interface StartStep extends ProcessOfStep {
   instance: string
   revision: number
   host?: string
+  /** Announced with this traffic weight (0: checked by HAProxy, no traffic; a weighted canary's). Absent: the default. */
+  weight?: number
 }
 
 /** Take an already running, unregistered container of the target revision into service: health → announce. */
@@ -76,6 +80,8 @@ export interface AdoptStep extends ProcessOfStep {
   instance: string
   revision: number
   host?: string
+  /** Announced with this traffic weight (blue/green: 0). Absent: the default. */
+  weight?: number
 }
 
 /** Retire an instance: withdraw (if registered) → drain (if it was registered and running) → stop → remove. */
@@ -107,6 +113,8 @@ export interface Wave {
   retires: RetireStep[]
   /** The canary wave (update.canary): its starts are judged on real traffic before any later wave runs. */
   canary?: true
+  /** Blue/green: its starts are at weight 0; once they serve, all traffic switches to them in one step. */
+  switch?: true
 }
 
 export type PlanAction = 'noop' | 'create' | 'scale' | 'update' | 'repair'

@@ -46,6 +46,11 @@ export interface GatewayAck {
   counters?: Record<string, TrafficCounters>
   /** When the counters were read (epoch ms). */
   countersAt?: number
+  /**
+   * Instance name → the weight HAProxy has for it (srv_uweight, read back from `show servers
+   * state`), for every desired server it has: what a weight change waits for (weights.ts).
+   */
+  weights?: Record<string, number>
 }
 
 /** Same shape as the gateway's ServerCounters; declared here so registry does not import gateway. */
@@ -76,7 +81,7 @@ export interface InstanceCheck {
   status: number
 }
 
-const encodePrefix = (prefix: string) => instanceKeyPrefix(prefix).slice(1, -1).replace(/\//g, '~')
+export const encodePrefix = (prefix: string) => instanceKeyPrefix(prefix).slice(1, -1).replace(/\//g, '~')
 
 export interface AckPublisher {
   /** Publishes (if changed) the applied revision, verdicts and error. Failures are retried on the next call. */
@@ -88,7 +93,7 @@ export interface AckPublisher {
 }
 
 /** Grants a lease (kept alive by etcd3) and returns a publisher for one gateway's key. */
-export type AckState = Pick<GatewayAck, 'revision' | 'servers' | 'draining' | 'error' | 'kept' | 'counters' | 'countersAt'>
+export type AckState = Pick<GatewayAck, 'revision' | 'servers' | 'draining' | 'error' | 'kept' | 'counters' | 'countersAt' | 'weights'>
 
 export async function publishGatewayAcks(
   client: Etcd3,

@@ -3,6 +3,7 @@ import { normalizePrefix } from '../config.js'
 import { withEtcd } from './etcd-errors.js'
 import { gatewayAckPrefix, gatewayCheckPrefix } from './gateway-acks.js'
 import { instanceKeyPrefix } from './prefix-watch.js'
+import { gatewayWeightPrefix } from './weights.js'
 import { probeWritePermission } from './write-probe.js'
 
 /**
@@ -15,11 +16,13 @@ import { probeWritePermission } from './write-probe.js'
 export async function checkGatewayPermissions(client: Etcd3, x: { hosts: string[]; prefix: string; root?: string; id: string }): Promise<string[]> {
   const instances = instanceKeyPrefix(x.prefix)
   const checks = gatewayCheckPrefix(x.prefix, x.root)
+  const weights = gatewayWeightPrefix(x.prefix, x.root)
   const apps = `/${normalizePrefix(x.root ?? 'forrest')}/apps/`
   const ackKey = gatewayAckPrefix(x.prefix, x.root) + x.id
   await withEtcd(x.hosts, () => client.getAll().prefix(instances).limit(1).keys(), 2, `read ${instances}`)
   await withEtcd(x.hosts, () => client.getAll().prefix(checks).limit(1).keys(), 2, `read ${checks}`)
+  await withEtcd(x.hosts, () => client.getAll().prefix(weights).limit(1).keys(), 2, `read ${weights}`)
   await withEtcd(x.hosts, () => client.getAll().prefix(apps).limit(1).keys(), 2, `read ${apps}`)
   await probeWritePermission(client, x.hosts, [ackKey])
-  return [`etcd: read ${instances}`, `etcd: read ${checks} and ${apps}`, `etcd: write ${ackKey} (checked, nothing written)`]
+  return [`etcd: read ${instances}`, `etcd: read ${checks}, ${weights} and ${apps}`, `etcd: write ${ackKey} (checked, nothing written)`]
 }

@@ -41,6 +41,11 @@ export class InstanceRegistry {
     return this.writer.write([del(key), ...withOps])
   }
 
+  /** Other keys that travel with the instances (their traffic weights), through the same fenced writer. */
+  write(ops: KvOp[]): Promise<number> {
+    return this.writer.write(ops)
+  }
+
   async get(key: string): Promise<string | null> {
     return withEtcd(this.hosts, () => this.client.get(key).string())
   }

@@ -27,13 +27,14 @@ export function timelineFromJson(text: string, file = 'input'): RolloutTimeline 
   return r as RolloutTimeline
 }
 
-type Segment = 'launch' | 'health' | 'announce' | 'ack' | 'serving' | 'drain' | 'stop' | 'failed'
+type Segment = 'launch' | 'health' | 'announce' | 'ack' | 'standby' | 'serving' | 'drain' | 'stop' | 'failed'
 
 const COLORS: Record<Segment, string> = {
   launch: '#9aa5b1',
   health: '#f0b429',
   announce: '#47a3f3',
   ack: '#1f5fa8',
+  standby: '#c6f7e2',
   serving: '#3ebd93',
   drain: '#de911d',
   stop: '#7b8794',
@@ -44,6 +45,7 @@ const LEGEND: Array<[Segment, string]> = [
   ['health', 'health check'],
   ['announce', 'announce'],
   ['ack', 'gateway ack'],
+  ['standby', 'weight 0'],
   ['serving', 'serving'],
   ['drain', 'draining'],
   ['stop', 'stopping'],
@@ -90,12 +92,14 @@ export function segmentsOf(step: StepReport, t0: number, tEnd: number): Array<[n
     const healthy = at('healthy')
     const announced = at('announced')
     const acked = at('acked')
+    const switched = at('switched')
     add(step.at, at('started'), 'launch')
     add(started, healthy, 'health')
     add(healthy, announced, 'announce')
     add(announced, acked, 'ack')
-    // A worker is never announced: it is at work once healthy.
-    if (step.ok) add(acked ?? announced ?? (step.process ? healthy : undefined), tEnd, 'serving')
+    // Blue/green: checked at weight 0 until the switch, then serving. A worker is never announced: it is at work once healthy.
+    if (switched !== undefined) add(acked ?? announced, switched, 'standby')
+    if (step.ok) add(switched ?? acked ?? announced ?? (step.process ? healthy : undefined), tEnd, 'serving')
     // An undone start's withdrawal and removal are ticks on its failed bar, which runs from where it got to.
     last = Math.max(...step.events.filter((e) => START_PHASES.has(e.phase)).map((e) => e.at), step.at)
   }
@@ -132,13 +136,19 @@ export function renderRolloutSvg(r: RolloutTimeline): string {
   const from = r.fromRevision === undefined ? '' : `revision ${r.fromRevision} → `
   out.push(`<text x="12" y="20" font-size="14" font-weight="bold">${esc(`${r.app}: ${from}revision ${r.revision}, ${r.outcome} in ${(r.timings.totalMs / 1000).toFixed(2)}s (${steps.length} step${steps.length === 1 ? '' : 's'})`)}</text>`)
   let lx = 12
-  for (const [seg, label] of LEGEND) {
+  // The weight-0 colour only in a blue/green picture.
+  const switchedAt = steps.flatMap((s) => s.events.filter((e) => e.phase === 'switched').map((e) => e.at))
+  for (const [seg, label] of LEGEND.filter(([seg]) => seg !== 'standby' || switchedAt.length > 0)) {
     out.push(`<rect x="${lx.toFixed(1)}" y="32" width="12" height="12" fill="${COLORS[seg]}"/><text x="${(lx + 16).toFixed(1)}" y="42">${esc(label)}</text>`)
     lx += 16 + 14 + CHAR_W * label.length
   }
   for (let t = 0; t <= span; t += step) {
     const tx = x(t0 + t)
     out.push(`<line x1="${tx}" y1="${TOP - 8}" x2="${tx}" y2="${height - 12}" stroke="#e4e7eb"/><text x="${tx}" y="${TOP - 12}" text-anchor="middle" fill="#52606d">${secs(t, step)}</text>`)
+  }
+  if (switchedAt.length) {
+    const sx = x(Math.min(...switchedAt))
+    out.push(`<line x1="${sx}" y1="${TOP - 8}" x2="${sx}" y2="${height - 12}" stroke="#0c6b58" stroke-width="1.5" stroke-dasharray="4 3"/><text x="${sx}" y="${TOP - 24}" text-anchor="middle" fill="#0c6b58">traffic switch</text>`)
   }
   if (!steps.length) out.push(`<text x="${labelW}" y="${TOP + 16}" fill="#52606d">no steps: nothing was changed (${esc(r.outcome)})</text>`)
   steps.forEach((s, i) => {

@@ -1,3 +1,4 @@
+import { formatHostMarks } from './hosts-format.js'
 import { plainTable } from './plain-table.js'
 import { shortDigest } from '../spec/image-reference.js'
 import type { StatusReport } from '../verbs/status.js'
@@ -20,7 +21,8 @@ export function formatUptime(seconds: number | undefined): string {
 
 /** Human status: per app a summary line, an instance table, then everything out of step. Pure. */
 export function formatStatus(report: StatusReport): string[] {
-  const apps = report.apps.length === 0 ? ['No apps deployed with forrest yet.'] : report.apps.flatMap((a, i) => [...(i > 0 ? [''] : []), ...formatApp(a)])
+  const marks = formatHostMarks(report.hosts)
+  const apps = [...(report.apps.length === 0 ? ['No apps deployed with forrest yet.'] : report.apps.flatMap((a, i) => [...(i > 0 ? [''] : []), ...formatApp(a)])), ...(marks.length ? ['', ...marks] : [])]
   if (report.launchedError) return [...apps, '', `Containers started with forrest launch could not be listed: ${report.launchedError}`]
   return report.launched?.length ? [...apps, '', ...formatLaunched(report.launched)] : apps
 }
@@ -37,10 +39,14 @@ function formatApp(a: AppStatus): string[] {
   ]
   if (a.processes) lines.push(`  processes: web ${a.healthy}/${a.desired} healthy (announced), ${Object.entries(a.processes).map(([p, w]) => `${p} ${w.healthy}/${w.desired} healthy (worker, not announced)`).join(', ')}`)
   if (a.scaled) lines.push(`  replicas set by forrest scale at ${a.scaled.at} by ${a.scaled.by}`)
+  if (a.standby) lines.push(`  blue/green: revision ${a.revision} serves; revision ${a.standby.revision} stands by at weight 0 (${a.standby.instances.join(', ')}): forrest rollback ${a.app} switches back in one step`)
   if (a.instances.length > 0) {
-    const t = plainTable(['INSTANCE', 'HOST', 'CONTAINER', 'ADDRESS', 'REV', 'STATE', 'REGISTERED', 'HEALTH', 'UPTIME', 'RESTARTS'])
+    // The weight column only when a weight is not the default (a weighted canary, or a weight change under way).
+    const weighted = a.instances.some((i) => i.weightByGateway || (i.weight !== undefined && i.weight !== 100))
+    const t = plainTable(['INSTANCE', 'HOST', 'CONTAINER', 'ADDRESS', 'REV', 'STATE', 'REGISTERED', 'HEALTH', 'UPTIME', 'RESTARTS', ...(weighted ? ['WEIGHT'] : [])])
     for (const i of a.instances) {
-      t.push([i.name, i.host ?? '-', i.container ?? '-', i.address ?? '-', i.revision ?? '?', i.oomKilled ? `${i.state} (OOM-killed)` : i.state, i.registered ? 'yes' : i.process ? 'no (worker)' : 'no', `${i.health} (${i.healthDetail})`, formatUptime(i.uptimeSeconds), i.restarts ?? '-'])
+      const row = [i.name, i.host ?? '-', i.container ?? '-', i.address ?? '-', i.revision ?? '?', i.oomKilled ? `${i.state} (OOM-killed)` : i.state, i.registered ? 'yes' : i.process ? 'no (worker)' : 'no', `${i.health} (${i.healthDetail})`, formatUptime(i.uptimeSeconds), i.restarts ?? '-']
+      t.push(weighted ? [...row, formatWeight(i)] : row)
     }
     for (const line of t.lines()) lines.push(line) // not push(...lines): a very large fleet would pass more arguments than the stack holds
   }
@@ -51,6 +57,13 @@ function formatApp(a: AppStatus): string[] {
     for (const d of a.drift) lines.push(`  - ${d.message}`)
   }
   return lines
+}
+
+/** "53", "0 (no traffic)", or per gateway when their HAProxies disagree: "gw-a 25, gw-b 100". */
+export function formatWeight(i: Pick<AppStatus['instances'][number], 'weight' | 'weightByGateway'>): string {
+  if (i.weightByGateway) return Object.entries(i.weightByGateway).map(([g, w]) => `${g} ${w}`).join(', ')
+  if (i.weight === undefined) return '-'
+  return i.weight === 0 ? '0 (no traffic)' : String(i.weight)
 }
 
 /** What to run next: a held canary is continued or retired, anything else converged or rolled back. Pure. */

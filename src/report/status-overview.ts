@@ -5,6 +5,7 @@
  */
 import type { StatusReport } from '../verbs/status.js'
 import type { AppStatus } from '../verbs/status-drift.js'
+import { formatHostMarks } from './hosts-format.js'
 import { formatLaunched } from './status-format.js'
 import { plainTable } from './plain-table.js'
 import { shortRef } from '../spec/image-reference.js'
@@ -34,6 +35,8 @@ export function formatOverview(report: StatusReport): string[] {
     }
     lines.push(`Each instance, its health and its gateways: forrest status APP`)
   }
+  const marks = formatHostMarks(report.hosts)
+  if (marks.length) lines.push('', ...marks)
   if (report.launchedError) return [...lines, '', `Containers started with forrest launch could not be listed: ${report.launchedError}`]
   return report.launched?.length ? [...lines, '', ...formatLaunched(report.launched)] : lines
 }

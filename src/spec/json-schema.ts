@@ -12,6 +12,10 @@ export function deploymentJsonSchema(): Record<string, unknown> {
   // io 'input': describe what users write (duration strings, defaults as written), not the parsed output.
   const generated = z.toJSONSchema(deploymentSchema, { io: 'input', target: 'draft-7', unrepresentable: 'any' }) as Record<string, unknown>
   const { $schema, ...rest } = generated
+  // `hosts: inventory` is replaced by the inventory's hosts before validation (load.ts): the zod schema never sees it.
+  const props = rest.properties as Record<string, Record<string, unknown>>
+  const { description, ...list } = props.hosts!
+  props.hosts = { description: `${description} Or "inventory": the hosts of the shared inventory (forrest.hosts.yml beside the file, --inventory or FORREST_INVENTORY).`, anyOf: [list, { const: 'inventory' }] }
   return {
     $schema,
     title: 'forrest deployment',

@@ -7,6 +7,7 @@
 import { readdir, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { ForrestError } from '../errors.js'
+import { INVENTORY_FILE } from './inventory.js'
 import { loadSpecFile } from './load.js'
 import type { DeploymentSpec } from './types.js'
 
@@ -32,7 +33,8 @@ export async function listSpecFiles(paths: readonly string[]): Promise<string[]>
       continue
     }
     const entries = await readdir(path, { withFileTypes: true })
-    const files = entries.filter((e) => e.isFile() && SPEC_FILE.test(e.name)).map((e) => join(path, e.name)).sort()
+    // The shared inventory beside the deployment files is not an app.
+    const files = entries.filter((e) => e.isFile() && SPEC_FILE.test(e.name) && e.name !== INVENTORY_FILE).map((e) => join(path, e.name)).sort()
     if (files.length === 0) {
       throw new ForrestError('BAD_INPUT', `${path} holds no deployment file (*.yml, *.yaml); nothing was changed`, { suggestion: 'Pass a directory of deployment files, or the files themselves.' })
     }
@@ -42,9 +44,9 @@ export async function listSpecFiles(paths: readonly string[]): Promise<string[]>
 }
 
 /** Every file loaded and validated; the problems of all of them in one error (exit 2). */
-export async function loadSpecSet(paths: readonly string[]): Promise<SpecFile[]> {
+export async function loadSpecSet(paths: readonly string[], opts: { inventory?: string } = {}): Promise<SpecFile[]> {
   const files = await listSpecFiles(paths)
-  const loaded = await Promise.all(files.map((file) => loadSpecFile(file).then((spec) => ({ file, spec }), (err: unknown) => ({ file, err }))))
+  const loaded = await Promise.all(files.map((file) => loadSpecFile(file, opts).then((spec) => ({ file, spec }), (err: unknown) => ({ file, err }))))
   const failed = loaded.filter((l): l is { file: string; err: unknown } => 'err' in l)
   if (failed.length === 0) return loaded as SpecFile[]
   const errors = failed.map((f) => (f.err instanceof ForrestError ? f.err : new ForrestError('BAD_INPUT', String(f.err))))

@@ -29,12 +29,12 @@ export function withoutSamePlace(first: SpecProblem[], second: SpecProblem[]): S
   return [...first, ...second.filter((p) => !places.has(`${p.line}:${p.col}`))]
 }
 
-export function invalidSpec(file: string, unsorted: SpecProblem[]): ForrestError {
+export function invalidSpec(file: string, unsorted: SpecProblem[], what = 'deployment spec'): ForrestError {
   const problems = [...unsorted].sort((a, b) => a.line - b.line || a.col - b.col)
   const count = problems.length === 1 ? '1 problem' : `${problems.length} problems`
   const lines = problems.slice(0, LISTED).map((p) => `${p.file}:${p.line}:${p.col} ${p.path}: ${p.message}`)
   if (problems.length > LISTED) lines.push(`… and ${problems.length - LISTED} more`)
-  return new ForrestError('INVALID_SPEC', [`invalid deployment spec ${file} (${count}):`, ...lines].join('\n'), {
+  return new ForrestError('INVALID_SPEC', [`invalid ${what} ${file} (${count}):`, ...lines].join('\n'), {
     suggestion: SUGGESTION,
     detail: { problems },
   })

@@ -125,6 +125,14 @@ export const healthShape = {
   deadline: duration('30s', 'An instance not healthy by then has failed.', 'no instance could become healthy in time'),
 }
 
+/** A share of requests: "5%", "0.5%", "100%" (more than 0, at most 100, at most 2 decimals). */
+const trafficShare = (description: string) =>
+  z
+    .string('expected a share of requests like "5%"')
+    .regex(/^(?:100|[1-9]?[0-9](?:\.[0-9]{1,2})?)%$/, { error: (iss) => `expected a share of requests from "0.01%" to "100%", like "5%", got ${JSON.stringify(iss.input)}` })
+    .refine((s) => parseFloat(s) > 0, 'a share of 0% would send the canary nothing to judge')
+    .describe(description)
+
 export const canaryShape = {
   count: z
     .union(
@@ -141,6 +149,14 @@ export const canaryShape = {
   maxErrorRateIncrease: z.number('expected a fraction such as 0.05').min(0, 'expected a fraction from 0 to 1').max(1, 'expected a fraction from 0 to 1').default(0.05).describe("The canary's 5xx share may exceed the stable instances' by at most this (0.05 = 5 points). Default 0.05."),
   maxLatencyFactor: z.number('expected a factor such as 2').min(1, 'a factor below 1 would fail a canary as fast as stable').default(2).describe("The canary's average response time may be at most this factor of stable's (HAProxy rtime). Default 2."),
   pause: z.boolean().default(false).describe('true: stop after a passing canary and wait for `forrest promote` (exit 19). Default false.'),
+  traffic: trafficShare('The share of requests the canary instances get, through HAProxy weights, whatever the replica count: "5%", "0.5%". Same as steps: [traffic].').optional(),
+  steps: z
+    .array(trafficShare('One step of the canary\'s share of requests.'), 'expected a list of shares like ["5%", "25%", "50%", "100%"]')
+    .min(1, 'expected at least one share, like ["5%", "25%", "100%"]')
+    .max(10, 'at most 10 steps (each one is a full analysis window)')
+    .refine((steps) => steps.every((s, i) => i === 0 || parseFloat(s) > parseFloat(steps[i - 1]!)), 'each step must give the canary more traffic than the one before')
+    .optional()
+    .describe('Traffic shares the canary goes through, with an analysis over `window` at each: ["5%", "25%", "50%", "100%"]. A failed analysis at any step rolls back.'),
 }
 
 export const updateShape = {
@@ -152,7 +168,19 @@ export const updateShape = {
   stopGracePeriod: duration('10s', 'Time between SIGTERM and SIGKILL.'),
   onFailure: z.enum(['rollback', 'pause']).default('rollback').describe('What to do when a new instance fails: roll back to the previous revision, or stop where it is.'),
   progressDeadline: duration('10m', 'The whole rollout must finish within this time.', 'every rollout would time out at once'),
-  canary: z.strictObject(canaryShape).optional().describe('Progressive delivery: on a new revision, start `count` instances first, judge them on real traffic through the gateways over `window`, then continue or roll back.'),
+  strategy: z
+    .enum(['rolling', 'blue-green'], { error: 'expected rolling or blue-green' })
+    .default('rolling')
+    .describe('rolling: replace instances wave by wave (maxSurge, maxUnavailable, canary). blue-green: start the whole new revision beside the old one at weight 0 (checked by HAProxy, no traffic), then switch all traffic in one step acknowledged by every gateway; the old revision keeps running at weight 0 so `forrest rollback` switches back in one step. Needs room for two full revisions. Default rolling.'),
+  blueGreen: z
+    .strictObject({ pause: z.boolean().default(false).describe('true: stop before the switch and wait for `forrest promote` (exit 19). Default false.') })
+    .prefault({})
+    .describe('Options of update.strategy: blue-green.'),
+  canary: z
+    .strictObject(canaryShape)
+    .refine((c) => !(c.traffic && c.steps && c.steps[0] !== c.traffic), { error: 'traffic is the first of steps: give steps alone, or traffic equal to steps[0]', path: ['traffic'] })
+    .optional()
+    .describe('Progressive delivery: on a new revision, start `count` instances first, judge them on real traffic through the gateways over `window`, then continue or roll back.'),
 }
 
 export const gatewaysShape = {
@@ -362,6 +390,7 @@ export const KNOWN_KEYS: Record<string, readonly string[]> = {
   health: Object.keys(healthShape),
   update: Object.keys(updateShape),
   'update.canary': Object.keys(canaryShape),
+  'update.blueGreen': ['pause'],
   gateways: Object.keys(gatewaysShape),
   placement: ['labels'],
   ...CONTAINER_KNOWN_KEYS,
@@ -380,10 +409,25 @@ export const deploymentSchema = z
   .strictObject(rootShape)
   .superRefine((spec, ctx) => {
     checkHosts(spec, ctx)
+    checkStrategies(spec, ctx)
     if (spec.processes) checkProcesses(spec.name, spec.processes, spec.update, ctx, spec.hosts?.map((h) => h.labels))
     else checkBounds(spec.replicas, spec.update, ['update', 'maxSurge'], ctx)
   })
   .transform(liftProcesses)
+
+/** blue-green switches web's traffic at once: no canary with it, and no workers beside it (a switch back could not restore them without starting anything). */
+function checkStrategies(spec: z.output<z.ZodObject<typeof rootShape>>, ctx: z.core.$RefinementCtx): void {
+  const processes = Object.entries(spec.processes ?? {}) as Array<[string, { update?: { strategy?: string; canary?: unknown } }]>
+  const updates: Array<[PropertyKey[], { strategy?: string; canary?: unknown }]> = [[['update'], spec.update], ...processes.filter(([, p]) => p.update).map(([n, p]): [PropertyKey[], { strategy?: string; canary?: unknown }] => [['processes', n, 'update'], p.update!])]
+  const workers = processes.map(([n]) => n).filter((n) => n !== 'web')
+  for (const [path, u] of updates) {
+    if (u.strategy !== 'blue-green') continue
+    if (u.canary) ctx.addIssue({ code: 'custom', path: [...path, 'canary'], message: 'blue-green switches all traffic at once; a canary needs strategy rolling: remove update.canary or set update.strategy: rolling' })
+    if (workers.length > 0) {
+      ctx.addIssue({ code: 'custom', path: [...path, 'strategy'], message: `blue-green switches the web process's traffic in one step, and ${spec.name}'s workers (${workers.join(', ')}) serve none: a switch back could not restore them without starting anything. Use strategy: rolling (update.canary.traffic gives a share of traffic), or deploy the workers as an app of their own` })
+    }
+  }
+}
 
 function checkHosts(spec: z.output<z.ZodObject<typeof rootShape>>, ctx: z.core.$RefinementCtx): void {
   if (!spec.hosts) {

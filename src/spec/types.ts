@@ -53,6 +53,9 @@ export interface UpdateSpec {
   onFailure: 'rollback' | 'pause'
   progressDeadline: number
   canary?: CanarySpec
+  /** rolling (waves) or blue-green (the whole new revision at weight 0, then one switch). */
+  strategy?: 'rolling' | 'blue-green'
+  blueGreen?: { pause: boolean }
 }
 
 export interface CanarySpec {
@@ -63,6 +66,10 @@ export interface CanarySpec {
   maxErrorRateIncrease: number
   maxLatencyFactor: number
   pause: boolean
+  /** "5%": the canary's share of requests, through weights (as written; plan/weights.ts parses it). */
+  traffic?: string
+  /** Shares in order, an analysis at each ("5%", "25%", ...). */
+  steps?: string[]
 }
 
 export interface ReleaseSpec {

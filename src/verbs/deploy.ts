@@ -10,6 +10,7 @@ import { checkSecretPaths } from '../engine/secret-paths.js'
 import { absoluteSecretPaths, resolveEnv, type ResolvedEnv } from '../engine/secrets.js'
 import { detectedAddressNote, type AnnounceChoice } from '../engine/preflight.js'
 import { rollout } from '../engine/rollout.js'
+import { departedHosts } from '../engine/departed-hosts.js'
 import { checkHostSettings } from '../engine/settings-preflight.js'
 import { deployHooks } from './deploy-hooks.js'
 import type { ResolvedSpec, RolloutOptions, RolloutResult } from '../engine/types.js'
@@ -52,8 +53,10 @@ export async function resolveSpec(ctx: Context, spec: DeploymentSpec, file: stri
   }
 }
 
-export async function deploy(ctx: Context, spec: DeploymentSpec, file: string, opts: RolloutOptions): Promise<RolloutResult> {
+export async function deploy(ctx: Context, spec: DeploymentSpec, file: string, opts: RolloutOptions & { forgetHosts?: string[] }): Promise<RolloutResult> {
   const { image, ...resolved } = await resolveSpec(ctx, spec, file, opts)
+  // Hosts that left the file's list but still run instances of the app: observed, and retired within the bounds.
+  resolved.hosts = [...resolved.hosts, ...(await departedHosts(ctx, spec, opts.forgetHosts ?? [], resolved.hosts))]
   // What the file (or the operator) chose, as against what forrest filled in by default or detected.
   const announceChoice: AnnounceChoice = {
     prefix: spec.announce.prefix !== undefined || ctx.config.prefixSource !== 'default',

@@ -1,5 +1,6 @@
 import { withWorkerCounts } from '../engine/process-plan.js'
 import type { Context } from '../context.js'
+import { standsBy } from '../engine/blue-green.js'
 import { ForrestError } from '../errors.js'
 import type { RevisionRecord } from '../registry/records.js'
 import { loadAppRecords, resolvedSpecOf } from '../engine/app-records.js'
@@ -50,6 +51,8 @@ export async function rollback(ctx: Context, app: string, to: number | undefined
   const hosts = await prepareRevisionImage(ctx, app, { ...target, spec }, true, opts)
   // Its secrets must still be readable, with the values it ran with: said before anything is touched.
   const env = resolveRecordedEnv({ ...target, spec }, process.env)
+  // Blue/green kept it running at weight 0: switch back to that revision, starting nothing.
+  const standby = (await standsBy(ctx, app, spec.announce.prefix, target.revision)) ? { standby: target.revision } : { restoredFrom: target.revision }
   return rollout(ctx, {
     kind: 'rollback',
     spec,
@@ -58,7 +61,7 @@ export async function rollback(ctx: Context, app: string, to: number | undefined
     imageId: target.imageId,
     ...(target.digest ? { digest: target.digest } : {}),
     replicas: current.replicas,
-    restoredFrom: target.revision,
+    ...standby,
     expectRevision: current.revision,
     ...opts,
   })

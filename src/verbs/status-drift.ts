@@ -10,6 +10,7 @@ import type { LockHolder } from '../registry/lock.js'
 import type { CurrentRecord, RevisionRecord } from '../registry/records.js'
 import type { HealthSpec } from '../spec/types.js'
 import { heldRevision } from '../engine/held-canary.js'
+import { departedDrift, type DepartedHost } from './status-hosts.js'
 
 export type Health = 'healthy' | 'unhealthy' | 'unknown'
 
@@ -39,6 +40,10 @@ export interface InstanceStatus {
   restarts?: number
   /** The kernel killed its process for passing its memory limit (its last exit, even if restarted since). */
   oomKilled?: boolean
+  /** Its traffic weight in HAProxy (0-256; 0: checked, no traffic), as the gateways report it, when they all agree. */
+  weight?: number
+  /** Gateway id → weight, when the gateways' HAProxies disagree (a weight change under way, or one a gateway missed). */
+  weightByGateway?: Record<string, number>
 }
 
 export type DriftKind =
@@ -55,6 +60,7 @@ export type DriftKind =
   | 'crash-loop'
   | 'canary-held'
   | 'oom-killed'
+  | 'host-left'
 
 export interface Drift {
   kind: DriftKind
@@ -82,6 +88,8 @@ export interface AppStatus {
   lock?: LockHolder & { gone?: { leaseSec?: number } }
   /** A rollout held after its canary (update.canary.pause): the waiting revision and its canary instances. */
   held?: HeldCanary
+  /** Blue/green: the colour kept at weight 0 beside the serving one (forrest rollback switches back to it). */
+  standby?: { revision: number; instances: string[] }
   instances: InstanceStatus[]
   /** Containers labelled for this app that belong to another environment (or `forrest launch`): never touched. */
   foreign: Array<{ name: string; owner: string }>
@@ -101,6 +109,8 @@ export interface GatewayStatus {
   host: string
   revision: number
   error?: string
+  /** Instance name → the weight its HAProxy has (read back from HAProxy; absent from a gateway older than weights). */
+  weights?: Record<string, number>
 }
 
 export interface AppObservation {
@@ -124,6 +134,8 @@ export interface AppObservation {
   addressOf?: (host?: string) => string
   /** Container name → its host's engine (for inspect). */
   runtimeOf?: ReadonlyMap<string, ContainerRuntime>
+  /** Hosts no longer in the app's list that its records still place instances on (status-hosts.ts). */
+  departed?: DepartedHost[]
 }
 
 /** The keys that belong to this app: its containers' names, names it has records of, or (older records) names its planner makes. */
@@ -163,6 +175,22 @@ export function probeTargets(o: AppObservation, probeHost: string | ((host?: str
   return out
 }
 
+/** Blue/green: the other colour, running and registered at weight 0 (checked, no traffic) beside the serving revision. */
+export function standbyOf(instances: readonly InstanceStatus[], current: number): Pick<AppStatus, 'standby'> {
+  const standing = instances.filter((i) => i.revision !== current && i.weight === 0 && i.registered && i.state === 'running')
+  const revisions = [...new Set(standing.map((i) => i.revision))]
+  if (standing.length === 0 || revisions.length !== 1) return {}
+  return { standby: { revision: revisions[0]!, instances: standing.map((i) => i.name) } }
+}
+
+/** An instance's weight as the gateways' HAProxies report it: one number when they agree, per gateway when not. */
+export function weightOf(name: string, gateways: readonly GatewayStatus[]): Pick<InstanceStatus, 'weight' | 'weightByGateway'> {
+  const seen = gateways.filter((g) => g.weights?.[name] !== undefined).map((g) => [g.id, g.weights![name]!] as const)
+  if (seen.length === 0) return {}
+  if (seen.every(([, w]) => w === seen[0]![1])) return { weight: seen[0]![1] }
+  return { weightByGateway: Object.fromEntries(seen) }
+}
+
 export function classifyApp(o: AppObservation, probes: Map<string, ProbeResult>, now: number): AppStatus {
   const { app, current } = o
   const currentRec = o.revisions.find((r) => r.revision === current.revision)
@@ -193,6 +221,7 @@ export function classifyApp(o: AppObservation, probes: Map<string, ProbeResult>,
       uptimeSeconds: c?.running ? Math.max(0, Math.round((now - (c.startedAt ?? c.createdAt).getTime()) / 1000)) : undefined,
       ...(c?.restartCount !== undefined ? { restarts: c.restartCount } : {}),
       ...(c?.oomKilled ? { oomKilled: true } : {}),
+      ...weightOf(name, o.gateways ?? []),
     }
     drift.push(...driftOf(inst, c, keys.get(name), current.revision, held?.revision))
     return inst
@@ -214,6 +243,7 @@ export function classifyApp(o: AppObservation, probes: Map<string, ProbeResult>,
   for (const [p, w] of Object.entries(processes ?? {})) {
     if (w.healthy !== w.desired) drift.push({ kind: 'replica-count', message: `${p}: ${w.healthy} of ${w.desired} desired instances of revision ${current.revision} are running and healthy` })
   }
+  for (const d of o.departed ?? []) drift.push(departedDrift(app, d))
   for (const h of o.hostsDown ?? []) drift.push({ kind: 'host-unreachable', message: `host ${h.name} did not answer, so its instances could not be checked: ${h.error}` })
   for (const g of o.gateways ?? []) {
     if (g.error) drift.push({ kind: 'gateway-stuck', message: `gateway ${g.id} on ${g.host} cannot apply changes (applied up to revision ${g.revision}): ${g.error}` })
@@ -238,6 +268,7 @@ export function classifyApp(o: AppObservation, probes: Map<string, ProbeResult>,
     ...(processes ? { processes } : {}),
     ...(o.lock ? { lock: o.lock } : {}),
     ...(held ? { held: { revision: held.revision, instances: heldInstances } } : {}),
+    ...standbyOf(instances, current.revision),
     instances,
     foreign: (o.foreign ?? []).map((c) => ({ name: c.name, owner: c.labels[LABEL.kind] === 'launch' ? `${c.labels[LABEL.owner] ?? '?'} (forrest launch)` : (c.labels[LABEL.owner] ?? 'unknown') })),
     gateways: o.gateways ?? [],
@@ -283,7 +314,9 @@ function driftOf(i: InstanceStatus, c: ContainerInfo | undefined, key: string | 
   // A worker is never registered: that is how it should be.
   else if (!i.registered && !i.process) d('container-without-key', `container ${i.container} runs but has no key in etcd (gets no traffic)`)
   // A held canary's instances are where they should be: the canary-held line covers them.
-  if (i.revision !== currentRevision && !(i.revision === heldRevision && c.running && i.registered)) d('old-revision', `runs revision ${i.revision ?? '?'}, the current revision is ${currentRevision}`)
+  // Blue/green's kept colour (weight 0: checked, no traffic) is where it should be too: the standby line covers it.
+  const standing = i.weight === 0 && c.running && i.registered
+  if (i.revision !== currentRevision && !(i.revision === heldRevision && c.running && i.registered) && !standing) d('old-revision', `runs revision ${i.revision ?? '?'}, the current revision is ${currentRevision}`)
   if (c.running && i.health === 'unhealthy') d('unhealthy', `health check failed (${i.healthDetail})`)
   if (key && c.running && c.hostPort && !key.endsWith(`:${c.hostPort}`)) d('address-mismatch', `key says ${key} but the container is published on port ${c.hostPort}`)
   return out

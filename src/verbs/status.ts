@@ -11,6 +11,7 @@ import { readLock } from '../registry/lock.js'
 import { appNotFound, recordsOf } from '../engine/app-records.js'
 import { lockKey } from '../plan/keys.js'
 import { collectLaunched, type LaunchedStatus } from './status-launched.js'
+import { collectHostMarks, departedOf, type HostMark } from './status-hosts.js'
 import { classifyApp, probeTargets, type AppObservation, type AppStatus, type ProbeResult, type ProbeTarget } from './status-drift.js'
 
 export interface StatusReport {
@@ -19,6 +20,8 @@ export interface StatusReport {
   launched?: LaunchedStatus[]
   /** Why the launch containers could not be listed (the local engine did not answer). */
   launchedError?: string
+  /** Cordoned, draining and drained hosts (forrest host). */
+  hosts?: HostMark[]
   /** Every listed app is at its desired state (the command exits 0 only then). */
   converged: boolean
 }
@@ -44,13 +47,14 @@ export async function collectStatus(ctx: Context, app?: string): Promise<StatusR
           readLock(ctx.etcd, ctx.config.etcdHosts, lockKey(ctx.config.recordsRoot, name)),
           records.instances(name),
         ])
-        return { name, current, revisions, lock, recorded: new Set(instances.keys()) }
+        return { name, current, revisions, lock, recorded: new Set(instances.keys()), instanceRecords: [...instances.values()] }
       }),
     ),
     ctx.identity(),
   ])
   // Without APP, the launch containers too, alongside everything below.
   const launched = app ? undefined : collectLaunched(ctx, identity.owner)
+  const hostMarks = collectHostMarks(ctx)
   const missing = perApp.find((a) => !a.current)
   if (missing) throw appNotFound(missing.name, await records.apps())
 
@@ -73,7 +77,7 @@ export async function collectStatus(ctx: Context, app?: string): Promise<StatusR
     await Promise.all(
       prefixes.map(async (p) => {
         const { acks } = await readGatewayAcks(ctx.etcd, p, ctx.config.recordsRoot)
-        return [p, [...acks].map(([id, a]) => ({ id, host: a.host, revision: a.revision, ...(a.error ? { error: a.error } : {}) }))] as const
+        return [p, [...acks].map(([id, a]) => ({ id, host: a.host, revision: a.revision, ...(a.error ? { error: a.error } : {}), ...(a.weights ? { weights: a.weights } : {}) }))] as const
       }),
     ),
   )
@@ -101,6 +105,7 @@ export async function collectStatus(ctx: Context, app?: string): Promise<StatusR
       keys: keysByApp[i]!,
       hostOf,
       hostsDown,
+      departed: departedOf(appHosts.map((h) => h.name), a.instanceRecords.filter((r) => !hostOf.has(r.name))), // seen on a listed host: not departed
       addressOf: (host?: string) => appHosts.find((h) => h.name === host)?.address ?? ctx.config.ip,
       ...(a.lock ? { lock: a.lock } : {}),
     }
@@ -119,7 +124,7 @@ export async function collectStatus(ctx: Context, app?: string): Promise<StatusR
   )
   const now = Date.now()
   const statuses = observations.map((o, i) => classifyApp(o, results[i]!, now))
-  return { apps: statuses, ...(launched ? await launched : {}), converged: statuses.every((s) => s.converged) }
+  return { apps: statuses, ...(launched ? await launched : {}), ...(await hostMarks), converged: statuses.every((s) => s.converged) }
 }
 
 function probeOnce(t: ProbeTarget): Promise<ProbeResult> {

@@ -4,7 +4,7 @@
  * required, authentication on. Users (password = name + "-pw"):
  *   root     role root
  *   forrest  role forrest: readwrite /app/ and /forrest/ (what `forrest deploy` needs)
- *   gateway  role gateway: read /app/ and /forrest/apps/ and /forrest/checks/, readwrite
+ *   gateway  role gateway: read /app/ and /forrest/apps/ and /forrest/checks/ and /forrest/weights/, readwrite
  *            /forrest/gateways/ (what `forrest gateway` needs)
  * Also a second CA ("rogue") whose certificates etcd does not trust.
  */
@@ -118,7 +118,7 @@ export async function startSecureEtcd(): Promise<SecureEtcd> {
   await noAuth('user', 'add', 'forrest:forrest-pw', '--interactive=false')
   await noAuth('user', 'grant-role', 'forrest', 'forrest')
   await noAuth('role', 'add', 'gateway')
-  for (const p of ['/app/', '/forrest/apps/', '/forrest/checks/']) await noAuth('role', 'grant-permission', 'gateway', '--prefix=true', 'read', p)
+  for (const p of ['/app/', '/forrest/apps/', '/forrest/checks/', '/forrest/weights/']) await noAuth('role', 'grant-permission', 'gateway', '--prefix=true', 'read', p)
   await noAuth('role', 'grant-permission', 'gateway', '--prefix=true', 'readwrite', '/forrest/gateways/')
   await noAuth('user', 'add', 'gateway:gateway-pw', '--interactive=false')
   await noAuth('user', 'grant-role', 'gateway', 'gateway')

@@ -29,7 +29,7 @@ const input = (desired: Record<string, string>, actual: HaproxyServer[], over: P
 describe('planSync', () => {
   it('adds a new instance gated and waits for its check', () => {
     const plan = planSync(input({ a: '127.0.0.1:30001' }, []))
-    expect(plan.actions).toEqual([{ kind: 'add', name: 'a', address: '127.0.0.1:30001' }])
+    expect(plan.actions).toEqual([{ kind: 'add', name: 'a', address: '127.0.0.1:30001', weight: 100 }])
     expect(plan.gating).toEqual(['a'])
   })
 
@@ -40,7 +40,7 @@ describe('planSync', () => {
 
   it.each([
     ['assumed up before any check', { opState: 2, checkResult: 0 }, [], ['a']],
-    ['check passed', { opState: 2, checkResult: 3 }, [{ kind: 'promote', name: 'a', address: '127.0.0.1:30001' }], []],
+    ['check passed', { opState: 2, checkResult: 3 }, [{ kind: 'promote', name: 'a', address: '127.0.0.1:30001', weight: 100 }], []],
     ['check failed: a verdict, stays gated', { opState: 0, checkResult: 2 }, [], []],
     ['"UP 1/2" going down', { opState: 2, checkResult: 2 }, [], []],
   ])('gated server, %s', (_what, over, actions, gating) => {
@@ -60,15 +60,45 @@ describe('planSync', () => {
     expect(plan.gating).toEqual(gating)
   })
 
+  it.each([
+    ['a new server is added gated and given its weight key', {}, undefined, [{ kind: 'add', name: 'a', address: '127.0.0.1:30001', weight: 7 }]],
+    ['a live server at another weight is reweighted', { weight: 100 }, undefined, [{ kind: 'weight', name: 'a', weight: 7, from: 100 }]],
+    ['a live server at its weight is left alone', { weight: 7 }, undefined, []],
+    ['a gated server whose check passed is promoted to its weight, not the default', { weight: 0, opState: 2, checkResult: 3 }, undefined, [{ kind: 'promote', name: 'a', address: '127.0.0.1:30001', weight: 7 }]],
+  ] as const)('weights: %s', (_what, over, _unused, actions) => {
+    const actual = 'weight' in over ? [srv('a', over)] : []
+    expect(planSync(input({ a: '127.0.0.1:30001' }, actual, { weights: new Map([['a', 7]]) })).actions).toEqual(actions)
+  })
+
+  it('weights: weight 0 takes a live server out of rotation, and a checked one at 0 stays there with no promote', () => {
+    const weights = new Map([['a', 0]])
+    expect(planSync(input({ a: '127.0.0.1:30001' }, [srv('a')], { weights })).actions).toEqual([{ kind: 'weight', name: 'a', weight: 0, from: 100 }])
+    const standing = planSync(input({ a: '127.0.0.1:30001' }, [srv('a', { weight: 0 })], { weights }))
+    expect(standing.actions).toEqual([])
+    expect(standing.gating).toEqual([])
+    // Without a weight key the gateway's own weight applies (--weight), not HAProxy's default.
+    expect(planSync(input({ a: '127.0.0.1:30001' }, [srv('a', { weight: 0 })], { liveWeight: 50 })).actions).toEqual([{ kind: 'promote', name: 'a', address: '127.0.0.1:30001', weight: 50 }])
+  })
+
+  it('weights: a switch raises the new colour before it lowers the old one (never every server at 0)', () => {
+    const weights = new Map([['a-r1-1', 0], ['a-r1-2', 0], ['a-r2-1', 100], ['a-r2-2', 100]])
+    const actual = [srv('a-r1-1'), srv('a-r1-2'), srv('a-r2-1', { weight: 0 }), srv('a-r2-2', { weight: 0 })]
+    const desired = Object.fromEntries(actual.map((s) => [s.name, s.address]))
+    expect(planSync(input(desired, actual, { weights })).actions.map((a) => `${a.kind} ${a.name}`)).toEqual(['promote a-r2-1', 'promote a-r2-2', 'weight a-r1-1', 'weight a-r1-2'])
+    // And back: r1 raised from 0 (promote) before r2 lowered.
+    const back = new Map([['a-r1-1', 100], ['a-r2-1', 0]])
+    expect(planSync(input({ 'a-r2-1': '127.0.0.1:30001', 'a-r1-1': '127.0.0.1:30001' }, [srv('a-r2-1'), srv('a-r1-1', { weight: 0 })], { weights: back })).actions.map((a) => `${a.kind} ${a.name}`)).toEqual(['promote a-r1-1', 'weight a-r2-1'])
+  })
+
   it('enables health checks that are off', () => {
     const plan = planSync(input({ a: '127.0.0.1:30001' }, [srv('a', { weight: 0, checkState: 2, checkResult: 0 })]))
     expect(plan.actions).toEqual([{ kind: 'enable-health', name: 'a' }])
   })
 
   it('puts a re-announced server back: from drain as is, from maint re-gated', () => {
-    expect(planSync(input({ a: '127.0.0.1:30001' }, [srv('a', { adminState: 0x08 })])).actions).toEqual([{ kind: 'ready', name: 'a', regate: false }])
+    expect(planSync(input({ a: '127.0.0.1:30001' }, [srv('a', { adminState: 0x08 })])).actions).toEqual([{ kind: 'ready', name: 'a', regate: false, weight: 100 }])
     const plan = planSync(input({ a: '127.0.0.1:30001' }, [srv('a', { adminState: 0x01 })]))
-    expect(plan.actions).toEqual([{ kind: 'ready', name: 'a', regate: true }])
+    expect(plan.actions).toEqual([{ kind: 'ready', name: 'a', regate: true, weight: 100 }])
     expect(plan.gating).toEqual(['a'])
   })
 
@@ -213,6 +243,11 @@ describe('servers file', () => {
     expect(next.split('\n')).toEqual(['global', '  maxconn 100', 'backend app', '  balance roundrobin', `  ${SERVERS_BEGIN}`, ...lines, `  ${SERVERS_END}`, '  http-response set-header x %s', ''])
     expect(replaceServersBlock(next, lines)).toBe(next) // unchanged set: same text, no write
     expect(replaceServersBlock(cfg, [])).not.toContain('server old')
+  })
+
+  it('keeps each server at its own weight across a reload (a weighted canary stays at its share)', () => {
+    const lines = renderServerLines(new Map([['c-1', '127.0.0.1:30003'], ['a-1', '127.0.0.1:30001']]), 'check', new Map([['c-1', 53]]), 100)
+    expect(lines).toEqual(['  server a-1 127.0.0.1:30001 check weight 100', '  server c-1 127.0.0.1:30003 check weight 53'])
   })
 
   it('refuses a file without both markers', () => {

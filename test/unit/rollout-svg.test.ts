@@ -31,6 +31,27 @@ describe('rollout SVG', () => {
     expect(renderRolloutSvg(serial)).toBe(svg)
   })
 
+  it('blue/green: a new instance at weight 0 until the switch, then serving; the switch is a line, the weight-0 colour in the legend only then', () => {
+    const bg = timeline([
+      start('myapp-r2-1', 0, ev(['started', 300], ['healthy', 310], ['announced', 320], ['acked', 360], ['switched', 900])),
+      start('myapp-r2-2', 0, ev(['started', 310], ['healthy', 330], ['announced', 340], ['acked', 380], ['switched', 900])),
+    ])
+    expect(segmentsOf(bg.timings.steps[0]!, T, T + 1200).map(([a, b, s]) => [a - T, b - T, s])).toEqual([
+      [0, 300, 'launch'],
+      [300, 310, 'health'],
+      [310, 320, 'announce'],
+      [320, 360, 'ack'],
+      [360, 900, 'standby'],
+      [900, 1200, 'serving'],
+    ])
+    const svg = renderRolloutSvg(bg)
+    expect(svg).toContain('>traffic switch</text>')
+    expect(svg).toContain('>weight 0</text>')
+    expect(svg).toContain('<title>myapp-r2-1 switched at +0.900s</title>')
+    expect(renderRolloutSvg(serial)).not.toContain('weight 0')
+    expect(renderRolloutSvg(serial)).not.toContain('traffic switch')
+  })
+
   it('a new instance: launch, health, announce, ack, then serving to the end', () => {
     const segs = segmentsOf(serial.timings.steps[1]!, T, T + 1150)
     expect(segs.map(([a, b, s]) => [a - T, b - T, s])).toEqual([

@@ -83,11 +83,15 @@ describe('schedule: steps as soon as the bounds allow (#30)', () => {
     expect(next.some((s) => s.kind === 'start' && s.host === 'h1')).toBe(true)
   })
 
-  it('the drift wave and the canary wave stay barriers', () => {
+  it('the drift wave, the canary wave and the blue/green switch stay barriers', () => {
     const o: ObservedState = { app: APP, currentRevision: 1, instances: [inst(1, 1), inst(2, 1, undefined, { running: false })] }
     const plan = planRollout({ revision: 2, replicas: 2, maxSurge: 1, maxUnavailable: 0, order: 'start-first' }, o)
     expect(segments(plan.waves)[0]).toEqual({ kind: 'wave', wave: 0 })
     expect(segments([{ ...plan.waves[1]!, canary: true }, plan.waves[1]!])).toEqual([{ kind: 'wave', wave: 0 }, { kind: 'flow', waves: [1] }])
+    // blue/green's switch wave and a weighted start (#28) are barriers too
+    expect(segments([{ ...plan.waves[1]!, switch: true }, plan.waves[1]!])).toEqual([{ kind: 'wave', wave: 0 }, { kind: 'flow', waves: [1] }])
+    const weighted = { ...plan.waves[1]!, starts: plan.waves[1]!.starts.map((s) => ({ ...s, weight: 0 })) }
+    expect(segments([weighted, plan.waves[1]!])).toEqual([{ kind: 'wave', wave: 0 }, { kind: 'flow', waves: [1] }])
   })
 
   it('web and each worker flow apart, web first; a worker retire waits for its replacement to run (#25)', () => {

@@ -74,6 +74,8 @@ describe('processes: in the deployment file', () => {
     ['a misspelt process key', WEB_AND_WORKER.replace('replicas: 3', 'replicas: 3\n    stopGracePerod: 1m'), 'processes.worker.stopGracePerod', /unknown key 'stopGracePerod' \(did you mean 'stopGracePeriod'\?\)/],
     ['a misspelt worker health key', WEB_AND_WORKER.replace('replicas: 3', 'replicas: 3\n    health: { runing: 10s }'), 'processes.worker.health.runing', /did you mean 'running'/],
     ['a canary on a worker', WEB_AND_WORKER.replace('replicas: 3', 'replicas: 3\n    update: { canary: { count: 1 } }'), 'processes.worker.update.canary', /serves none/],
+    ['blue-green beside a worker', `${BASE}update: { strategy: blue-green }\n${WEB_AND_WORKER.slice(BASE.length)}`, 'update.strategy', /switch back could not restore them/],
+    ['blue-green on web beside a worker', WEB_AND_WORKER.replace('health: { path: /healthz }', 'health: { path: /healthz }\n    update: { strategy: blue-green }'), 'processes.web.update.strategy', /workers \(worker\) serve none/],
     ['top-level replicas with processes', `replicas: 4\n${WEB_AND_WORKER}`, 'replicas', /with processes, replicas is set per process: move it under processes.web/],
     ['top-level port with processes', `port: 80\n${WEB_AND_WORKER}`, 'port', /move it under processes.web \(processes.web.port\)/],
   ])('rejects %s, naming the field and the fix (exit 2)', (_, text, path, message) => {

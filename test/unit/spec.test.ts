@@ -72,6 +72,8 @@ describe('loadSpec: valid fixtures and shipped deployments', () => {
         stopGracePeriod: 10_000,
         onFailure: 'rollback',
         progressDeadline: 600_000,
+        strategy: 'rolling',
+        blueGreen: { pause: false },
       },
       gateways: { required: 0, timeout: 30_000 },
       hostPorts: { from: 20_000, to: 29_999 },
