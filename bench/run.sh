@@ -3,7 +3,7 @@
 # announce-to-served latency through the gateway, CLI start-up, and failed requests under load.
 # See bench/README.md. Env: BENCH_RUNS (3), N_LIST ("10 30"), BENCH_QUICK=1 (N=10, 1 run),
 # N_LIST="" (start-up and latency only), BENCH_ROWS (all: "floor s1-i200 swarm s1-i200-noload s1-i50 shalf-i200 sall-i200 sall-i200-noload pfloor"),
-# BENCH_SWARM=0 / BENCH_FAST=0 (drop the swarm / 50ms-health rows),
+# BENCH_BEFORE=DIR (rows s1-i200-before, sall-i200-before run that built checkout), BENCH_SWARM=0 / BENCH_FAST=0 (drop the swarm / 50ms-health rows),
 # LOAD_C (4) / LOAD_QPS (25 per worker), LAT_COUNT (20), STATUS_N (30), BENCH_NO_BUILD=1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -94,6 +94,9 @@ trap 'exit 130' INT TERM
 if [ "${BENCH_NO_BUILD:-0}" != 1 ]; then log "building the CLI (tsc and the bundle)"; npm run -s build >/dev/null; fi
 scripts/build-images.sh
 FORREST=(node "$ROOT/bin/run.js")
+# BENCH_BEFORE=DIR: another built checkout (e.g. main, `npm run build` there); rows ending in
+# -before run its bin/run.js, side by side with this one's in the same run.
+FORREST_BEFORE=(node "${BENCH_BEFORE:-$ROOT}/bin/run.js")
 
 ETCD_PORT=$(free_port) PEER_PORT=$(free_port) FRONT_PORT=$(free_port)
 ETCD=127.0.0.1:$ETCD_PORT
@@ -226,17 +229,18 @@ EOF
 forrest_case() { # N run variant maxSurge interval load(1/0)
   local n=$1 run=$2 variant=$3 surge=$4 interval=$5 withload=$6
   local app=b$ID-$n-$variant-$run dir=$WORK/$variant-$n-$run t0 t1 json=$OUT/deploy-$n-$variant-$run.json
+  local cli=("${FORREST[@]}"); [[ $variant == *-before ]] && cli=("${FORREST_BEFORE[@]}")
   mkdir -p "$dir"
   spec "$dir/v1.yml" "$app" demo/myapp:1 "$n" "$surge" "$interval"
   spec "$dir/v2.yml" "$app" demo/myapp:2 "$n" "$surge" "$interval"
   spec "$dir/v0.yml" "$app" demo/myapp:2 0 "$n" "$interval"
-  "${FORREST[@]}" deploy "$dir/v1.yml" --json >"$dir/v1.json" 2>"$dir/v1.err" || { log "v1 deploy failed: $(cat "$dir/v1.json" "$dir/v1.err")"; exit 1; }
+  "${cli[@]}" deploy "$dir/v1.yml" --json >"$dir/v1.json" 2>"$dir/v1.err" || { log "v1 deploy failed: $(cat "$dir/v1.json" "$dir/v1.err")"; exit 1; }
   if [ "$withload" = 1 ]; then
     start_load "$dir/load.txt"
     sleep 0.5 # let hey reach its rate before the clock starts
   fi
   t0=$(now)
-  "${FORREST[@]}" deploy "$dir/v2.yml" --json >"$json" 2>"$dir/v2.err" || { log "v2 deploy failed: $(cat "$json" "$dir/v2.err")"; exit 1; }
+  "${cli[@]}" deploy "$dir/v2.yml" --json >"$json" 2>"$dir/v2.err" || { log "v2 deploy failed: $(cat "$json" "$dir/v2.err")"; exit 1; }
   t1=$(now)
   if [ "$withload" = 1 ]; then
     stop_load "$dir/load.txt" "$n" "$variant" "$run"
@@ -245,7 +249,7 @@ forrest_case() { # N run variant maxSurge interval load(1/0)
   printf 'roll\t%s\t%s\t%s\t%s\n' "$n" "$variant" "$run" "$(elapsed "$t0" "$t1")" >>"$RES"
   log "N=$n run $run $variant $(elapsed "$t0" "$t1")s ($(tail -1 "$RES" | cut -f5-))"
   # Untimed teardown through forrest itself (withdraw, gateway ack, stop), then by label.
-  "${FORREST[@]}" deploy "$dir/v0.yml" --json >"$dir/v0.json" 2>"$dir/v0.err" || log "teardown deploy failed: $(head -c 300 "$dir/v0.json")"
+  "${cli[@]}" deploy "$dir/v0.yml" --json >"$dir/v0.json" 2>"$dir/v0.err" || log "teardown deploy failed: $(head -c 300 "$dir/v0.json")"
   rm_label "forrest.app=$app"
   node "$BENCH/haproxy.mjs" "$SOCK" wait-empty app
 }
@@ -270,11 +274,13 @@ for run in $(seq "$RUNS"); do
     # Interleaved, so every row of a run sees the same machine (other work on it included).
     has_row floor && floor_case "$n" "$run"
     has_row s1-i200 && forrest_case "$n" "$run" s1-i200 1 200ms 1
+    has_row s1-i200-before && forrest_case "$n" "$run" s1-i200-before 1 200ms 1
     has_row swarm && swarm_case "$n" "$run"
     has_row s1-i200-noload && forrest_case "$n" "$run" s1-i200-noload 1 200ms 0
     has_row s1-i50 && forrest_case "$n" "$run" s1-i50 1 50ms 1
     has_row shalf-i200 && forrest_case "$n" "$run" shalf-i200 "$half" 200ms 1
     has_row sall-i200 && forrest_case "$n" "$run" sall-i200 "$n" 200ms 1
+    has_row sall-i200-before && forrest_case "$n" "$run" sall-i200-before "$n" 200ms 1
     has_row sall-i200-noload && forrest_case "$n" "$run" sall-i200-noload "$n" 200ms 0
     has_row pfloor && pfloor_case "$n" "$run"
   done
@@ -297,4 +303,5 @@ node -e 'for (const r of JSON.parse(require("fs").readFileSync(process.argv[1]))
   echo "forrest bench $STAMP: runs=$RUNS N=[$N_LIST] rows=[$ROWS] load=${LOAD_C}x${LOAD_QPS}rps keep-alive off"
   echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -r), docker $(docker version --format '{{.Server.Version}}'), $(etcd --version | head -1), $(haproxy -v | head -1 | cut -d' ' -f1-3), node $(node --version)"
   node "$BENCH/table.mjs" "$RES" "$OUT"
+  node "$BENCH/phases.mjs" "$OUT"/deploy-*-s1-i200-[0-9]*.json "$OUT"/deploy-*-s1-i200-before-*.json
 } | tee "$OUT/table.txt"

@@ -183,6 +183,10 @@ export class DockerRuntime implements ContainerRuntime {
   }
 
   async run(opts: RunOptions): Promise<ContainerInfo> {
+    return this.start(await this.create(opts), opts)
+  }
+
+  async create(opts: RunOptions): Promise<string> {
     debug('create %s from %s', opts.name, opts.image)
     const { create, connect } = createOptions(opts)
     const container = await this.call('container create', async () => {
@@ -205,22 +209,36 @@ export class DockerRuntime implements ContainerRuntime {
       for (const join of connect) {
         await this.call('network connect', () => this.docker.getNetwork(join.network).connect({ Container: container.id, EndpointConfig: { Aliases: join.aliases } }))
       }
-      await this.call('container start', () => container.start())
-      const info = await this.inspect(container.id)
-      if (!info) throw new Error(`container ${container.id} vanished right after start`)
+      return container.id
+    } catch (err) {
+      // Nothing half done: a container that could not be wired up is removed again.
+      await this.remove(container.id).catch(() => undefined)
+      throw this.startError(err, opts, container.id)
+    }
+  }
+
+  async start(id: string, opts: Pick<RunOptions, 'name' | 'bindIp' | 'hostPort'>): Promise<ContainerInfo> {
+    try {
+      await this.call('container start', () => this.docker.getContainer(id).start())
+      const info = await this.inspect(id)
+      if (!info) throw new Error(`container ${id} vanished right after start`)
       return info
     } catch (err) {
       // Nothing half done: a container that did not start is removed again.
-      await this.remove(container.id).catch(() => undefined)
-      if (err instanceof ForrestError) throw err
-      if (/cannot assign requested address/i.test(dockerMessage(err))) {
-        throw new ForrestError('ADDRESS_NOT_ON_HOST', `${this.hostName ?? 'this host'} has no address ${opts.bindIp}: Docker cannot publish ${opts.name ?? 'the container'}'s port on it`, { cause: err })
-      }
-      if (opts.hostPort && /port is already allocated|address already in use/i.test(dockerMessage(err))) {
-        throw new ForrestError('PORT_TAKEN', `host port ${opts.hostPort} is taken on ${this.hostName ?? 'this host'}`, { cause: err })
-      }
-      throw new ForrestError('ROLLOUT_FAILED', `container ${opts.name ?? container.id.slice(0, 12)} did not start: ${dockerMessage(err)}`, { cause: err })
+      await this.remove(id).catch(() => undefined)
+      throw this.startError(err, opts, id)
     }
+  }
+
+  private startError(err: unknown, opts: Pick<RunOptions, 'name' | 'bindIp' | 'hostPort'>, id: string): ForrestError {
+    if (err instanceof ForrestError) return err
+    if (/cannot assign requested address/i.test(dockerMessage(err))) {
+      return new ForrestError('ADDRESS_NOT_ON_HOST', `${this.hostName ?? 'this host'} has no address ${opts.bindIp}: Docker cannot publish ${opts.name ?? 'the container'}'s port on it`, { cause: err })
+    }
+    if (opts.hostPort && /port is already allocated|address already in use/i.test(dockerMessage(err))) {
+      return new ForrestError('PORT_TAKEN', `host port ${opts.hostPort} is taken on ${this.hostName ?? 'this host'}`, { cause: err })
+    }
+    return new ForrestError('ROLLOUT_FAILED', `container ${opts.name ?? id.slice(0, 12)} did not start: ${dockerMessage(err)}`, { cause: err })
   }
 
   runTask(opts: TaskOptions): Promise<TaskResult> {

@@ -145,6 +145,13 @@ export interface ContainerRuntime {
   pull(ref: string, auth: RegistryAuth | undefined, onProgress?: (p: PullProgress) => void, signal?: AbortSignal): Promise<void>
   /** Creates and starts the container; on a failed start the container is removed again. */
   run(opts: RunOptions): Promise<ContainerInfo>
+  /**
+   * Only creates the container (and joins its networks), without starting it: a created
+   * container takes no CPU, memory or traffic. Returns its id; nothing is left on failure.
+   */
+  create(opts: RunOptions): Promise<string>
+  /** Starts a created container and inspects it; on a failed start it is removed again (the errors of run). */
+  start(id: string, opts: Pick<RunOptions, 'name' | 'bindIp' | 'hostPort'>): Promise<ContainerInfo>
   /** Creates, starts and waits for a container to exit, streaming its output; it is removed afterwards whatever happened. */
   runTask(opts: TaskOptions): Promise<TaskResult>
   /** Like runTask, with the caller's stdin/stdout/stderr attached; resolves with the exit code. */

@@ -1,7 +1,10 @@
 import { Listr, PRESET_TIMESTAMP, type ListrTask } from 'listr2'
 import { ForrestError } from '../errors.js'
-import type { PlanStep, RolloutPlan, Wave } from '../plan/types.js'
+import { planFlow, replay, segments } from '../plan/schedule.js'
+import type { ObservedInstance, PlanStep, RolloutPlan, StartStep, Wave } from '../plan/types.js'
 import type { RendererName } from '../report/renderer.js'
+import { createAhead, createWindow, type CreateAhead } from './create-ahead.js'
+import { flowGate } from './flow-gate.js'
 import { adoptInstance, retireInstance, startInstance, type StepDeps, type StepOutcome } from './steps.js'
 import { adoptWorker, retireWorker, startWorker } from './worker-steps.js'
 import type { StepReport, ExecutionReport, StepPhase } from './types.js'
@@ -34,12 +37,16 @@ export async function executePlan(
     analyseCanary?: () => Promise<{ title: string; hold: boolean }>
     /** Blue/green: runs after the switch wave's starts (serving at weight 0): the switch, or a hold before it (update.blueGreen.pause). */
     switchTraffic?: (mark: (instance: string, phase: StepPhase) => void) => Promise<{ title: string; hold: boolean }>
+    /** The instances observed before the plan (the flows' counts start from them). */
+    observed: ObservedInstance[]
   },
 ): Promise<ExecutionReport> {
   const t0 = Date.now()
   const steps: StepReport[] = []
   // One plan has at most one step per instance, so the instance name finds its step's events.
   const events = new Map<string, StepReport['events']>()
+  // Containers created ahead, per flow, from when the flow begins (never while a canary is judged).
+  const aheads: CreateAhead[] = []
   const stepDeps: StepDeps = {
     ...deps,
     mark: (instance, phase) => {
@@ -55,7 +62,7 @@ export async function executePlan(
   const deferStop = (name: string) => (p: Promise<void>) =>
     stopping.push(p.catch((err) => void failures.push(new ForrestError('ROLLOUT_FAILED', `${name} could not be stopped: ${(err as Error).message}`, { cause: err }))))
 
-  const runStep = async (s: PlanStep, order: Wave['order']): Promise<StepOutcome> => {
+  const runStep = async (s: PlanStep, order: Wave['order'], ahead?: CreateAhead): Promise<StepOutcome> => {
     // A worker process's step: nothing announced, withdrawn or drained (worker-steps.ts).
     if (s.announced === false && s.process !== undefined) {
       const w = { ...s, process: s.process }
@@ -63,20 +70,20 @@ export async function executePlan(
       if (w.kind === 'adopt') return adoptWorker(stepDeps, w)
       return retireWorker(stepDeps, w, opts.containerIds.get(s.instance), order === 'start-first' ? deferStop(s.instance) : undefined)
     }
-    if (s.kind === 'start') return startInstance(stepDeps, s)
+    if (s.kind === 'start') return startInstance(ahead ? { ...stepDeps, ahead } : stepDeps, s)
     if (s.kind === 'adopt') return adoptInstance(stepDeps, s)
     // stop-first retires exist to free the host first: wait for those stops.
     return retireInstance(stepDeps, s, opts.containerIds.get(s.instance), order === 'start-first' ? deferStop(s.instance) : undefined)
   }
 
-  const stepTask = (s: PlanStep, order: Wave['order']): ListrTask => ({
+  const stepTask = (s: PlanStep, order: Wave['order'], ahead?: CreateAhead): ListrTask => ({
     title: title(s),
     task: async (_, task) => {
       const started = Date.now()
       const marks: StepReport['events'] = []
       events.set(s.instance, marks)
       try {
-        const out = await runStep(s, order)
+        const out = await runStep(s, order, ahead)
         if (out.detail) task.title = `${title(s)}: ${out.detail}`
         steps.push({ kind: s.kind, instance: s.instance, ...(s.process ? { process: s.process } : {}), revision: s.revision, ...(s.host ? { host: s.host } : {}), ok: true, ms: out.ms, detail: out.detail, at: started, events: marks })
       } catch (err) {
@@ -136,8 +143,44 @@ export async function executePlan(
     }
   }
 
+  /**
+   * A run of ordinary waves as one flow (#30): every step begins as soon as the bounds allow,
+   * not when the wave before ends; the drift and canary waves stay barriers.
+   */
+  const flowTask = (waves: number[]): ListrTask => {
+    const flow = planFlow(plan.waves, waves, replay(opts.observed, plan.waves.slice(0, waves[0])))
+    const range = waves.length === 1 ? `${waves[0]! + 1}` : `${waves[0]! + 1}-${waves.at(-1)! + 1}`
+    return {
+      title: `wave${waves.length === 1 ? '' : 's'} ${range}/${plan.waves.length}: ${flow.steps.length} steps, each as soon as the bounds allow`,
+      skip: () => (held ? 'held after the canary' : stop() && 'an earlier step failed or was interrupted'),
+      task: (_, task) => {
+        const gate = flowGate(flow, stop, (err) => failures.push(err))
+        // Web's starts only: a worker's container (no port) is made by worker-steps.ts with its own options.
+        const starts = flow.steps.filter((s): s is StartStep => s.kind === 'start' && s.announced !== false)
+        const ahead = createAhead(deps, starts, createWindow(waves.map((w) => plan.waves[w]!.starts.length)))
+        aheads.push(ahead)
+        const tasks = flow.steps.map((s, i): ListrTask => {
+          const inner = stepTask(s, flow.orders[i]!, ahead)
+          return {
+            title: inner.title,
+            task: async (ctx, t) => {
+              if (!(await gate.turn(i))) return t.skip('an earlier step failed or was interrupted')
+              try {
+                return await (inner.task as (c: unknown, t: unknown) => Promise<void>)(ctx, t)
+              } finally {
+                gate.finish(i)
+              }
+            },
+          }
+        })
+        return runGroup(task.newListr(tasks, { concurrent: true, exitOnError: false }))
+      },
+    }
+  }
+
   const { renderer, rendererOptions } = listrRendererOptions(opts.renderer)
-  const listr = new Listr(plan.waves.map(waveTask), {
+  const tasks = segments(plan.waves).map((seg) => (seg.kind === 'wave' ? waveTask(plan.waves[seg.wave]!, seg.wave) : flowTask(seg.waves)))
+  const listr = new Listr(tasks, {
     concurrent: false,
     exitOnError: false,
     registerSignalListeners: false,
@@ -148,6 +191,8 @@ export async function executePlan(
     await listr.run()
   } finally {
     await Promise.all(stopping)
+    // Created ahead, never started (a failure, an interruption, a held canary): nothing is left behind.
+    for (const ahead of aheads) await ahead.dispose()
   }
   const report = { steps, ms: Date.now() - t0, ...(held ? { held } : {}) }
   if (deps.signal.aborted && !failures.length) {

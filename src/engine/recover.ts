@@ -83,6 +83,7 @@ export async function recover(
     await executePlan(plan, { ...f.deps, prefix: prev.spec.announce.prefix!, gateways: (p) => gateways.get(p) ?? new Set(), signal }, {
       renderer: req.renderer,
       containerIds: new Map([...observed.containers].map(([n, c]) => [n, c.info.id])),
+      observed: observed.state.instances,
     })
   } catch (err) {
     if (f.lock?.lost.aborted) throw f.lock.lost.reason

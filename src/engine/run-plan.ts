@@ -90,7 +90,7 @@ export async function runPlan(
     if (canary.verdict === 'failed') throw canaryFailure(canary)
     return { title: describeCanary(canary), hold: canarySpec!.pause }
   }
-  const report = await executePlan(plan, x.deps, { renderer: req.renderer, containerIds, ...(canaryWave && canarySpec ? { analyseCanary: analyse } : {}), ...(switchWave ? { switchTraffic: switchNow } : {}) })
+  const report = await executePlan(plan, x.deps, { renderer: req.renderer, containerIds, observed: observed.state.instances, ...(canaryWave && canarySpec ? { analyseCanary: analyse } : {}), ...(switchWave ? { switchTraffic: switchNow } : {}) })
   if (report.held) {
     // The current pointer stays on the old revision: old and canary instances both serve.
     await records.setOutcome(app, revision, 'waiting')

@@ -1,9 +1,9 @@
 import createDebug from 'debug'
 import type { Context, Identity } from '../context.js'
 import type { ContainerRuntime, RunOptions } from '../docker/runtime.js'
+import { forrestLabels } from '../labels.js'
 import { ForrestError } from '../errors.js'
 import { probeFor } from '../health/probe.js'
-import { forrestLabels } from '../labels.js'
 import { instanceKey } from '../plan/keys.js'
 import type { AdoptStep, RetireStep, StartStep } from '../plan/types.js'
 import { gatewayCheckPrefix, waitForGatewayAcks, waitForGone, waitForServing, type GatewayAckResult } from '../registry/gateway-acks.js'
@@ -80,6 +80,8 @@ export interface StepDeps {
   /** How long a withdrawal waits for the gateways' acknowledgements. */
   ackTimeoutMs: number
   signal: AbortSignal
+  /** Containers created ahead of their start steps (the executor sets it; absent: each step creates its own). */
+  ahead?: { take(step: StartStep): Promise<{ id: string; hostPort: number; createMs: number } | undefined> }
   /** Called as an instance reaches each phase (for the report's timeline; optional). */
   mark?(instance: string, phase: StepPhase): void
 }
@@ -98,12 +100,34 @@ const lockLost = (err: unknown) => err instanceof ForrestError && err.code === '
 
 /** launch → wait until healthy → soak → announce; on any failure the container is removed again. */
 export async function startInstance(deps: StepDeps, step: StartStep): Promise<StepOutcome> {
-  const { ctx, app, prefix } = deps
   const t0 = Date.now()
   if (deps.signal.aborted) throw interrupted(deps.signal)
   const tpl = deps.template(step.revision)
   const host = deps.host(step.host)
-  const c = await runOnFreePort(deps, host, {
+  const ahead = await deps.ahead?.take(step)
+  const c = (ahead && (await startCreated(deps, host, step, ahead.id, ahead.hostPort))) || (await runOnFreePort(deps, host, instanceRunOptions(deps, step, host)))
+  deps.mark?.(step.instance, 'started')
+  const out = await bringIntoService(deps, host, step.instance, c.id, c.hostPort, tpl, t0, step.weight)
+  return ahead && c.id === ahead.id ? { ...out, detail: `created ahead in ${ahead.createMs}ms, ${out.detail}` } : out
+}
+
+/** Starts a container created ahead; undefined when its port was taken meanwhile (it is removed: the step runs a new one). */
+async function startCreated(deps: StepDeps, host: HostTarget, step: StartStep, id: string, hostPort: number) {
+  deps.assertHeld()
+  try {
+    const c = await host.runtime.start(id, { name: step.instance, bindIp: host.bindIp, hostPort })
+    return { ...c, hostPort: c.hostPort ?? hostPort }
+  } catch (err) {
+    if (!(err instanceof ForrestError && err.code === 'PORT_TAKEN')) throw err
+    deps.ports.taken(host, hostPort)
+    return undefined
+  }
+}
+
+/** What a start step's container is created from (everything but its host port). */
+export function instanceRunOptions(deps: StepDeps, step: StartStep, host: HostTarget): Omit<RunOptions, 'hostPort'> {
+  const tpl = deps.template(step.revision)
+  return {
     name: step.instance,
     image: tpl.image,
     containerPort: tpl.port,
@@ -111,17 +135,15 @@ export async function startInstance(deps: StepDeps, step: StartStep): Promise<St
     env: tpl.env,
     command: tpl.command,
     labels: {
-      ...ctx.config.extraLabels,
+      ...deps.ctx.config.extraLabels,
       ...tpl.labels,
-      ...forrestLabels({ owner: deps.identity.owner, app, kind: 'rollout', revision: step.revision, template: tpl.templateHash, prefix }),
+      ...forrestLabels({ owner: deps.identity.owner, app: deps.app, kind: 'rollout', revision: step.revision, template: tpl.templateHash, prefix: deps.prefix }),
     },
     // Crashes and engine restarts (a reboot too) bring it back, on the same host port.
     restart: 'unless-stopped',
     settings: tpl.settings,
     stopGraceSeconds: deps.update.stopGracePeriod / 1000,
-  })
-  deps.mark?.(step.instance, 'started')
-  return bringIntoService(deps, host, step.instance, c.id, c.hostPort, tpl, t0, step.weight)
+  }
 }
 
 /** Creates and starts the container on a fixed host port; one something else took meanwhile is skipped. */

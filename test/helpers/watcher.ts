@@ -5,8 +5,10 @@ export interface WatchReport {
   polls: number
   /** Fewest registered keys whose address answered 200, over all polls. */
   minServing: number
-  /** Most containers at once, terminating ones included. */
+  /** Most containers at once, terminating ones included; created ahead and never started ones not (they run nothing, #30). */
   maxContainers: number
+  /** Most containers at once that were created and not started (created ahead, #30). */
+  maxCreated: number
   /**
    * Most containers at once that are in service or coming into service: every container except
    * those seen registered earlier and withdrawn since (terminating, which maxSurge does not count).
@@ -24,15 +26,18 @@ export interface WatchReport {
 export function watchServing(opts: { etcd: string; prefix: string; label: string; intervalMs?: number }) {
   const client = new Etcd3({ hosts: `http://${opts.etcd}` })
   const docker = new Docker()
-  const report: WatchReport = { polls: 0, minServing: Number.POSITIVE_INFINITY, maxContainers: 0, maxActive: 0, failures: [], bodies: new Set() }
+  const report: WatchReport = { polls: 0, minServing: Number.POSITIVE_INFINITY, maxContainers: 0, maxCreated: 0, maxActive: 0, failures: [], bodies: new Set() }
   const everRegistered = new Set<string>()
   let running = true
   const loop = (async () => {
     while (running) {
-      const [kvs, containers] = await Promise.all([
+      const [kvs, all] = await Promise.all([
         client.getAll().prefix(`/${opts.prefix}/`).strings(),
         docker.listContainers({ all: true, filters: { label: [opts.label] } }),
       ])
+      report.maxCreated = Math.max(report.maxCreated, all.filter((c) => c.State === 'created').length)
+      // A created, never-started container takes no CPU, memory or traffic: not counted against maxSurge (#30).
+      const containers = all.filter((c) => c.State !== 'created')
       const results = await Promise.all(
         Object.values(kvs).map(async (addr) => {
           try {

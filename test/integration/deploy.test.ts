@@ -73,6 +73,7 @@ describe('forrest deploy against real dockerd and etcd', () => {
     expect(seen.minServing).toBeGreaterThanOrEqual(3) // maxUnavailable 0
     expect(seen.maxActive).toBeLessThanOrEqual(4) // replicas + maxSurge 1; withdrawn containers still stopping are not counted
     expect(seen.maxContainers).toBeLessThanOrEqual(6)
+    expect(seen.maxCreated).toBeLessThanOrEqual(3) // created ahead: the window (twice a wave's one start) and the one its step is starting (#30)
     expect(seen.bodies).toEqual(new Set(['v1', 'v2']))
     await expectConverged(3, 'v2')
   })
