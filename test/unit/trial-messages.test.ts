@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { describeLeftover } from '../../src/engine/leftover.js'
+import { ForrestError } from '../../src/errors.js'
+import { parseScaleArgs } from '../../src/verbs/scale-counts.js'
 
 // Messages found wrong or unhelpful by trying the new features as a new user (brief: trial).
 describe('an interrupted deploy of an app with workers says what it left', () => {
@@ -17,5 +19,36 @@ describe('an interrupted deploy of an app with workers says what it left', () =>
     const text = describeLeftover([web('shop-r2-1', 2, false), web('shop-r1-1', 1), worker('shop-worker-r2-1', 2)], 2, 1)
     expect(text).toContain('1 instance running but not registered (shop-r2-1: no traffic)')
     expect(text).toContain('worker: 1 of revision 2 (new) (worker, never registered)')
+  })
+})
+
+describe('forrest scale: a mistyped count names the app in its hint and says nothing was changed', () => {
+  const refusal = (args: string[], app?: string): ForrestError => {
+    try {
+      parseScaleArgs(args, app)
+    } catch (err) {
+      expect(err).toMatchObject({ code: 'BAD_INPUT', exit: 2 })
+      return err as ForrestError
+    }
+    throw new Error('expected BAD_INPUT')
+  }
+
+  it('worker= / worker=-1 / worker=abc: the count is wrong, and the hint is for this app, not myapp', () => {
+    for (const arg of ['worker=', 'worker=-1', 'worker=abc']) {
+      const err = refusal([arg], 'trial-shop')
+      expect(err.message).toBe(`the count of worker must be a whole number >= 0, got "${arg}"; nothing was changed`)
+      expect(err.suggestion).toBe('forrest scale trial-shop N (one process), or forrest scale trial-shop PROCESS=N... e.g. forrest scale trial-shop worker=5')
+    }
+  })
+
+  it('a process given twice names both values and says nothing was changed', () => {
+    const err = refusal(['worker=3', 'web=3', 'web=2'], 'trial-shop')
+    expect(err.message).toBe('process web is given twice (web=3 and web=2); nothing was changed')
+    expect(err.suggestion).toBe('give each process once, e.g. forrest scale trial-shop web=2')
+  })
+
+  it('no count, or a negative bare count: nothing was changed', () => {
+    expect(refusal([], 'a').message).toBe('scale needs a replica count; nothing was changed')
+    expect(refusal(['-1'], 'a').message).toBe('replica count must be a whole number >= 0, got "-1"; nothing was changed')
   })
 })
