@@ -1,0 +1,55 @@
+import { mkdtemp, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { containersWithLabel, forrest, removeByLabel, testRun } from '../helpers/cli.js'
+import { startEtcd, type TestEtcd } from '../helpers/etcd.js'
+
+// Messages found wrong or unhelpful by trying the new features as a new user (brief: trial).
+const run = testRun('trial-msg')
+let etcd: TestEtcd
+let hostsFile: string
+
+beforeAll(async () => {
+  etcd = await startEtcd()
+  const dir = await mkdtemp(join(tmpdir(), 'trial-msg-'))
+  hostsFile = join(dir, 'forrest.hosts.yml')
+  // The local engine under another name: a host of --hosts-file, as `launch --host` / `stop --host` use it.
+  await writeFile(hostsFile, 'hosts:\n  - {name: trial-other, docker: "unix:///var/run/docker.sock", address: 127.0.0.1}\n')
+})
+
+afterAll(async () => {
+  await removeByLabel(run.label)
+  await etcd?.stop()
+})
+
+const env = () => run.env(etcd.endpoint)
+
+describe('a missing argument of a topic command', () => {
+  it('hints with the command as it is typed (host drain), not oclif id host:drain', async () => {
+    const r = await forrest(['host', 'drain'], env())
+    expect(r.code).toBe(2)
+    expect(r.stderr).toContain('Missing 1 required arg')
+    expect(r.stderr).toContain('Hint: See: forrest host drain --help')
+    expect(r.stderr).not.toContain('host:drain')
+  })
+})
+
+describe('launch/stop --host name the host they looked at, and hint what can work there', () => {
+  it('launch --host of an image the host lacks: names the host, says launch does not pull (exit 8, nothing started)', async () => {
+    const r = await forrest(['launch', 'demo/trial-nosuch:1', '--name', `${run.id}-l1`, '--host', 'trial-other', '--hosts-file', hostsFile], env())
+    expect(r.code).toBe(8)
+    expect(r.stderr).toContain('Error (IMAGE_NOT_FOUND): image "demo/trial-nosuch:1" is not on host trial-other, and forrest launch does not pull; nothing was started or changed')
+    expect(r.stderr).toContain('Hint: Pull or load it on host trial-other first (docker pull demo/trial-nosuch:1, or docker load), then launch again')
+    expect(r.stderr).not.toContain('Push it to a registry')
+    expect(await containersWithLabel(run.label)).toEqual([])
+  })
+
+  it('stop --host of a name not there: names the host, and never hints a local docker ps (exit 8)', async () => {
+    const r = await forrest(['stop', `${run.id}-none`, '--host', 'trial-other', '--hosts-file', hostsFile], env())
+    expect(r.code).toBe(8)
+    expect(r.stderr).toContain(`Error (CONTAINER_NOT_FOUND): no container named "${run.id}-none" on host trial-other; nothing was stopped or withdrawn`)
+    expect(r.stderr).toContain('Hint: Check the name, and that it was started with forrest launch --host trial-other')
+    expect(r.stderr).not.toContain('docker ps')
+  })
+})
