@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest'
 import { describeLeftover } from '../../src/engine/leftover.js'
 import { ForrestError } from '../../src/errors.js'
 import { parseScaleArgs } from '../../src/verbs/scale-counts.js'
+import { chooseRollbackTarget } from '../../src/verbs/rollback.js'
+import type { RevisionRecord } from '../../src/registry/records.js'
 
 // Messages found wrong or unhelpful by trying the new features as a new user (brief: trial).
 describe('an interrupted deploy of an app with workers says what it left', () => {
@@ -50,5 +52,36 @@ describe('forrest scale: a mistyped count names the app in its hint and says not
   it('no count, or a negative bare count: nothing was changed', () => {
     expect(refusal([], 'a').message).toBe('scale needs a replica count; nothing was changed')
     expect(refusal(['-1'], 'a').message).toBe('replica count must be a whole number >= 0, got "-1"; nothing was changed')
+  })
+})
+
+describe('forrest rollback after an interrupted deploy: the hint can work', () => {
+  // Revision 2 was interrupted (failed), revision 1 is current: `--to 1` is "already current",
+  // so "name one with --to" led nowhere; deploying revision 1's file again converges.
+  const rec = (revision: number, outcome: 'succeeded' | 'failed') => ({ revision, outcome, templateHash: `h${revision}` }) as unknown as RevisionRecord
+  const revs = [rec(1, 'succeeded'), rec(2, 'failed')]
+  const refusal = (to?: number): ForrestError => {
+    try {
+      chooseRollbackTarget('trial-shop', revs, revs[0]!, to)
+    } catch (err) {
+      return err as ForrestError
+    }
+    throw new Error('expected a refusal')
+  }
+
+  it('no earlier revision: says the current one is brought back by deploying its file, and names the others for --to', () => {
+    const err = refusal()
+    expect(err).toMatchObject({ code: 'REVISION_NOT_FOUND', exit: 8 })
+    expect(err.message).toBe('trial-shop has no earlier successful revision to roll back to (current: revision 1); nothing was changed')
+    expect(err.suggestion).toBe(
+      'Recorded revisions: 1 (succeeded), 2 (failed). Revision 1 is current: to bring every instance back to it, deploy its file again (forrest deploy FILE). To run another revision: forrest rollback trial-shop --to 2.',
+    )
+  })
+
+  it('--to the current revision: the same way back, and nothing was changed', () => {
+    const err = refusal(1)
+    expect(err).toMatchObject({ code: 'BAD_INPUT', exit: 2 })
+    expect(err.message).toBe('revision 1 is already the current revision of trial-shop; nothing was changed')
+    expect(err.suggestion).toContain('Revision 1 is current: to bring every instance back to it, deploy its file again (forrest deploy FILE).')
   })
 })
