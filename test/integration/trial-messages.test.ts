@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { containersWithLabel, forrest, removeByLabel, testRun } from '../helpers/cli.js'
 import { startEtcd, type TestEtcd } from '../helpers/etcd.js'
+import { specFile } from '../helpers/spec-file.js'
 
 // Messages found wrong or unhelpful by trying the new features as a new user (brief: trial).
 const run = testRun('trial-msg')
@@ -51,5 +52,21 @@ describe('launch/stop --host name the host they looked at, and hint what can wor
     expect(r.stderr).toContain(`Error (CONTAINER_NOT_FOUND): no container named "${run.id}-none" on host trial-other; nothing was stopped or withdrawn`)
     expect(r.stderr).toContain('Hint: Check the name, and that it was started with forrest launch --host trial-other')
     expect(r.stderr).not.toContain('docker ps')
+  })
+})
+
+describe('a failed scale of an app with one revision never hints forrest rollback (it would refuse)', () => {
+  it('scale past hostPorts: exit 4, the hint says deploy again, not rollback', async () => {
+    const app = `${run.id}-ports`
+    const from = 26_000 + Math.floor(Math.random() * 3_000)
+    const file = specFile(app, { name: app, replicas: 1, hostPorts: `${from}-${from + 1}`, 'update.drain': '100ms' })
+    expect((await forrest(['deploy', file], env())).code).toBe(0)
+    const r = await forrest(['scale', app, '3'], env())
+    expect(r.code).toBe(4)
+    expect(r.stderr).toContain(`Error (ROLLOUT_FAILED): scale of ${app} failed, nothing to roll back:`)
+    expect(r.stderr).toContain(`Hint: Fix the cause, then deploy again (forrest deploy FILE); \`forrest status ${app}\` shows what is running (${app} has no earlier good revision to roll back to).`)
+    expect(r.stderr).not.toContain('forrest rollback')
+    // What the hint says not to run would indeed refuse.
+    expect((await forrest(['rollback', app], env())).code).toBe(8)
   })
 })
