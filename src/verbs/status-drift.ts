@@ -209,7 +209,7 @@ export function classifyApp(o: AppObservation, probes: Map<string, ProbeResult>,
     const process = c?.labels[LABEL.process]
     const spec = (o.revisions.find((r) => r.revision === revision) ?? currentRec)?.spec
     const healthType = (process ? spec?.processes?.[process]?.health.type : spec?.health.type) ?? 'none'
-    const [health, healthDetail] = healthFor(healthType, c, probes.get(name))
+    const [health, healthDetail] = healthFor(healthType, c, probes.get(name), process !== undefined)
     const inst: InstanceStatus = {
       name,
       container: c?.id.slice(0, 12),
@@ -292,15 +292,16 @@ function workerStatus(current: CurrentRecord, currentRec: RevisionRecord | undef
   )
 }
 
-function healthFor(type: HealthSpec['type'], c: ContainerInfo | undefined, probe: ProbeResult | undefined): [Health, string] {
+function healthFor(type: HealthSpec['type'], c: ContainerInfo | undefined, probe: ProbeResult | undefined, worker = false): [Health, string] {
   // A container that is not running is never healthy, whatever its address answers (another process may hold the port).
   if (type === 'http' && c && !c.running) return ['unhealthy', c.state]
   if (type === 'http') return probe ? [probe.ok ? 'healthy' : 'unhealthy', probe.detail] : !c ? ['unhealthy', 'not running'] : ['unknown', 'not probed']
   if (!c?.running) return ['unhealthy', c ? c.state : 'no container']
   if (type === 'docker') return [c.health === 'healthy' ? 'healthy' : c.health ? 'unhealthy' : 'unknown', `docker health ${c.health ?? 'none'}`]
   // A worker's health.command is run when it starts; status reads only, so a running worker counts.
-  if (type === 'command') return ['healthy', 'running (health command passed when it started)']
-  return ['healthy', 'running (health: none)']
+  if (type === 'command') return ['healthy', 'running, its health command passed when it started']
+  // A worker without a command or HEALTHCHECK is judged by health.running (its type reads 'none').
+  return ['healthy', worker ? 'running, passed health.running when it started' : 'running, no health check (health.type: none)']
 }
 
 function driftOf(i: InstanceStatus, c: ContainerInfo | undefined, key: string | undefined, currentRevision: number, heldRevision?: number): Drift[] {

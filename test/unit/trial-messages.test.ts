@@ -4,6 +4,8 @@ import { ForrestError } from '../../src/errors.js'
 import { parseScaleArgs } from '../../src/verbs/scale-counts.js'
 import { chooseRollbackTarget } from '../../src/verbs/rollback.js'
 import type { RevisionRecord } from '../../src/registry/records.js'
+import { classifyApp } from '../../src/verbs/status-drift.js'
+import { LABEL } from '../../src/labels.js'
 
 // Messages found wrong or unhelpful by trying the new features as a new user (brief: trial).
 describe('an interrupted deploy of an app with workers says what it left', () => {
@@ -83,5 +85,19 @@ describe('forrest rollback after an interrupted deploy: the hint can work', () =
     expect(err).toMatchObject({ code: 'BAD_INPUT', exit: 2 })
     expect(err.message).toBe('revision 1 is already the current revision of trial-shop; nothing was changed')
     expect(err.suggestion).toContain('Revision 1 is current: to bring every instance back to it, deploy its file again (forrest deploy FILE).')
+  })
+})
+
+describe('forrest status: a worker without a health command reads plainly', () => {
+  // "healthy (running (health: none))" for a worker with health.running: 10s was wrong (its health is not none) and nested.
+  const spec = { name: 'shop', image: 'x:1', health: { type: 'http', path: '/' }, announce: { prefix: 'p' }, processes: { worker: { replicas: 1, health: { type: 'none', running: 10_000 } } } }
+  const rev1 = { revision: 1, spec, imageId: 'sha256:x', templateHash: 'h', createdAt: 'x', author: 'ci', outcome: 'succeeded', changes: [] } as unknown as RevisionRecord
+  const worker = { id: 'c1', name: 'shop-worker-r1-1', image: 'x:1', imageId: 'sha256:x', labels: { [LABEL.process]: 'worker', [LABEL.revision]: '1' }, running: true, state: 'running', createdAt: new Date(0) }
+
+  it('says the worker runs and passed health.running, with no nested "(health: none)"', () => {
+    const s = classifyApp({ app: 'shop', current: { revision: 1, replicas: 0, updatedAt: 'x', by: 'ci' }, revisions: [rev1], containers: [worker], keys: new Map() }, new Map(), 0)
+    const i = s.instances.find((x) => x.name === 'shop-worker-r1-1')!
+    expect(i.health).toBe('healthy')
+    expect(i.healthDetail).toBe('running, passed health.running when it started')
   })
 })
