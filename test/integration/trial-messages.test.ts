@@ -1,9 +1,10 @@
+import { spawn } from 'node:child_process'
 import { mkdtemp, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { containersWithLabel, forrest, removeByLabel, testRun } from '../helpers/cli.js'
-import { startEtcd, type TestEtcd } from '../helpers/etcd.js'
+import { pollUntil, startEtcd, type TestEtcd } from '../helpers/etcd.js'
 import { specFile } from '../helpers/spec-file.js'
 
 // Messages found wrong or unhelpful by trying the new features as a new user (brief: trial).
@@ -68,5 +69,28 @@ describe('a failed scale of an app with one revision never hints forrest rollbac
     expect(r.stderr).not.toContain('forrest rollback')
     // What the hint says not to run would indeed refuse.
     expect((await forrest(['rollback', app], env())).code).toBe(8)
+  })
+})
+
+describe('forrest logs --follow --json', () => {
+  it('streams one JSON object per line (NDJSON) as its help says, and ends on Ctrl-C with exit 0', async () => {
+    const app = `${run.id}-logs`
+    const file = specFile(app, { name: app, replicas: 1, command: ['/bin/sh', '-c', 'echo "hello trial"; exec /bin/httpd -f -p 8080 -h /www'], 'update.drain': '100ms' })
+    const deployed = await forrest(['deploy', file], env())
+    expect(deployed.code, deployed.stderr).toBe(0)
+    const child = spawn(process.execPath, ['bin/run.js', 'logs', app, '--follow', '--json'], { env: env(), stdio: ['ignore', 'pipe', 'pipe'] })
+    let out = ''
+    let err = ''
+    child.stdout.on('data', (d) => (out += d))
+    child.stderr.on('data', (d) => (err += d))
+    const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)))
+    try {
+      await pollUntil(() => out.includes('\n'), { timeoutMs: 15_000, what: "a JSON line from logs --follow --json" })
+    } finally {
+      child.kill('SIGINT')
+    }
+    expect(await exited, err).toBe(0)
+    const first = JSON.parse(out.split('\n')[0]!)
+    expect(first).toMatchObject({ instance: `${app}-r1-1`, host: 'local', stream: 'stdout', text: 'hello trial' })
   })
 })
