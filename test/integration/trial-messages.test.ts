@@ -94,3 +94,17 @@ describe('forrest logs --follow --json', () => {
     expect(first).toMatchObject({ instance: `${app}-r1-1`, host: 'local', stream: 'stdout', text: 'hello trial' })
   })
 })
+
+describe('forrest host drain with no other host for an app: the hint can work', () => {
+  it('an app whose only host is the drained one: exit 22, the hint says add a host, never "uncordon one of its other hosts"', async () => {
+    const app = `${run.id}-one`
+    const file = specFile(app, { name: app, replicas: 1, 'update.drain': '100ms' })
+    expect((await forrest(['deploy', file], env())).code).toBe(0)
+    const r = await forrest(['host', 'drain', 'local'], env())
+    expect(r.code).toBe(22)
+    expect(r.stderr).toContain(`${app} has 1 instance there and no other host may take it (local is its only host)`)
+    expect(r.stderr).toContain(`Hint: Make room for ${app}: add a host to its hosts list (or to the inventory it uses) and deploy it, then run forrest host drain local again`)
+    expect(r.stderr).not.toContain('uncordon one of its other hosts')
+    expect((await forrest(['host', 'uncordon', 'local'], env())).code).toBe(0)
+  })
+})
