@@ -4,6 +4,7 @@ import { ForrestError } from '../../src/errors.js'
 import { parseScaleArgs } from '../../src/verbs/scale-counts.js'
 import { chooseRollbackTarget } from '../../src/verbs/rollback.js'
 import type { RevisionRecord } from '../../src/registry/records.js'
+import { registryError } from '../../src/docker/registry-errors.js'
 import { classifyApp } from '../../src/verbs/status-drift.js'
 import { LABEL } from '../../src/labels.js'
 
@@ -99,5 +100,16 @@ describe('forrest status: a worker without a health command reads plainly', () =
     const i = s.instances.find((x) => x.name === 'shop-worker-r1-1')!
     expect(i.health).toBe('healthy')
     expect(i.healthDetail).toBe('running, passed health.running when it started')
+  })
+})
+
+describe('registry credentials refused: the hint names where forrest took them from, in its order', () => {
+  // With FORREST_REGISTRY_AUTH_FILE set, "docker login" cannot help (the file comes first), yet was the only fix offered.
+  it('names FORREST_REGISTRY_AUTH_FILE as well as the env credentials and docker login, in the order forrest reads them', () => {
+    const err = registryError('cannot resolve', '10.213.0.1:5443/demo/myapp:2', '10.213.0.1:5443', 401, 'unauthorized: authentication required', 'user lab')!
+    expect(err).toMatchObject({ code: 'REGISTRY_AUTH_FAILED', exit: 16 })
+    expect(err.suggestion).toBe(
+      'Fix the credentials forrest sent to 10.213.0.1:5443, from the first of: FORREST_REGISTRY_USER with FORREST_REGISTRY_PASSWORD (or FORREST_REGISTRY_PASSWORD_FILE) when FORREST_REGISTRY_SERVER=10.213.0.1:5443; the "10.213.0.1:5443" entry of the file FORREST_REGISTRY_AUTH_FILE names, when it is set; docker login 10.213.0.1:5443 (the docker CLI\'s config.json and its credential helpers).',
+    )
   })
 })
