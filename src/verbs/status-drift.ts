@@ -5,6 +5,7 @@
  */
 import { standbyExpired, type StandbyRecord } from '../plan/keep-old.js'
 import type { ContainerInfo, ContainerRuntime } from '../docker/runtime.js'
+import { hasRollbackTarget } from '../engine/failure-cause.js'
 import { LABEL } from '../labels.js'
 import { parseInstanceName } from '../plan/naming.js'
 import type { LockHolder } from '../registry/lock.js'
@@ -91,6 +92,8 @@ export interface AppStatus {
   held?: HeldCanary
   /** Blue/green: the colour kept at weight 0 beside the serving one (forrest rollback switches back to it). */
   standby?: { revision: number; instances: string[]; until?: string; expired?: boolean }
+  /** Set (false) when `forrest rollback APP` has no earlier good revision to go to: hints then never offer it. */
+  canRollBack?: false
   instances: InstanceStatus[]
   /** Containers labelled for this app that belong to another environment (or `forrest launch`): never touched. */
   foreign: Array<{ name: string; owner: string }>
@@ -272,6 +275,7 @@ export function classifyApp(o: AppObservation, probes: Map<string, ProbeResult>,
     ...(o.lock ? { lock: o.lock } : {}),
     ...(held ? { held: { revision: held.revision, instances: heldInstances } } : {}),
     ...standbyOf(instances, current.revision, current.standby),
+    ...(currentRec && !hasRollbackTarget(o.revisions, currentRec) ? { canRollBack: false as const } : {}),
     instances,
     foreign: (o.foreign ?? []).map((c) => ({ name: c.name, owner: c.labels[LABEL.kind] === 'launch' ? `${c.labels[LABEL.owner] ?? '?'} (forrest launch)` : (c.labels[LABEL.owner] ?? 'unknown') })),
     gateways: o.gateways ?? [],

@@ -4,6 +4,7 @@ import { ForrestError } from '../../src/errors.js'
 import { parseScaleArgs } from '../../src/verbs/scale-counts.js'
 import { chooseRollbackTarget } from '../../src/verbs/rollback.js'
 import type { RevisionRecord } from '../../src/registry/records.js'
+import { notConvergedHint } from '../../src/report/status-format.js'
 import { registryError } from '../../src/docker/registry-errors.js'
 import { classifyApp } from '../../src/verbs/status-drift.js'
 import { LABEL } from '../../src/labels.js'
@@ -111,5 +112,22 @@ describe('registry credentials refused: the hint names where forrest took them f
     expect(err.suggestion).toBe(
       'Fix the credentials forrest sent to 10.213.0.1:5443, from the first of: FORREST_REGISTRY_USER with FORREST_REGISTRY_PASSWORD (or FORREST_REGISTRY_PASSWORD_FILE) when FORREST_REGISTRY_SERVER=10.213.0.1:5443; the "10.213.0.1:5443" entry of the file FORREST_REGISTRY_AUTH_FILE names, when it is set; docker login 10.213.0.1:5443 (the docker CLI\'s config.json and its credential helpers).',
     )
+  })
+})
+
+describe('forrest status, not converged: rollback is offered only when it has a revision to go to', () => {
+  const spec = { name: 'one', image: 'x:1', health: { type: 'none' }, announce: { prefix: 'p' } }
+  const rev = (revision: number) => ({ revision, spec, imageId: 'sha256:x', templateHash: `h${revision}`, createdAt: 'x', author: 'ci', outcome: 'succeeded', changes: [] }) as unknown as RevisionRecord
+  // desired 2, nothing running: not converged.
+  const statusOf = (revisions: RevisionRecord[]) => classifyApp({ app: 'one', current: { revision: revisions.length, replicas: 2, updatedAt: 'x', by: 'ci' }, revisions, containers: [], keys: new Map() }, new Map(), 0)
+
+  it('an app with one revision: deploy again, never "forrest rollback" (it would refuse)', () => {
+    const s = statusOf([rev(1)])
+    expect(s.converged).toBe(false)
+    expect(notConvergedHint([s])).toBe('Deploy the file again to converge (forrest deploy FILE).')
+  })
+
+  it('an app with an earlier good revision: rollback is offered as before', () => {
+    expect(notConvergedHint([statusOf([rev(1), rev(2)])])).toBe('Deploy the file again to converge (forrest deploy FILE), or roll back (forrest rollback APP).')
   })
 })
