@@ -4,6 +4,7 @@ import { ForrestError } from '../../src/errors.js'
 import { parseScaleArgs } from '../../src/verbs/scale-counts.js'
 import { chooseRollbackTarget } from '../../src/verbs/rollback.js'
 import type { RevisionRecord } from '../../src/registry/records.js'
+import { waitingRevision } from '../../src/verbs/promote.js'
 import { notConvergedHint } from '../../src/report/status-format.js'
 import { registryError } from '../../src/docker/registry-errors.js'
 import { classifyApp } from '../../src/verbs/status-drift.js'
@@ -129,5 +130,19 @@ describe('forrest status, not converged: rollback is offered only when it has a 
 
   it('an app with an earlier good revision: rollback is offered as before', () => {
     expect(notConvergedHint([statusOf([rev(1), rev(2)])])).toBe('Deploy the file again to converge (forrest deploy FILE), or roll back (forrest rollback APP).')
+  })
+})
+
+describe('forrest promote / abort with nothing held', () => {
+  it('says nothing was changed, and names both holds a deploy can make (canary and blue/green pause)', () => {
+    let err: ForrestError | undefined
+    try {
+      waitingRevision('trial-can', [{ revision: 1, outcome: 'succeeded' } as unknown as RevisionRecord], 1)
+    } catch (e) {
+      err = e as ForrestError
+    }
+    expect(err).toMatchObject({ code: 'REVISION_NOT_FOUND', exit: 8 })
+    expect(err!.message).toBe('trial-can has no rollout waiting for promotion (current revision 1); nothing was changed')
+    expect(err!.suggestion).toBe('forrest history trial-can shows the revisions; a deploy holds for promote or abort only with update.canary.pause: true (after its canary) or update.blueGreen.pause: true (before the switch).')
   })
 })
