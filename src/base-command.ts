@@ -54,7 +54,7 @@ export abstract class BaseCommand extends Command {
     // oclif's own parse errors (unknown flag, missing arg) are bad input too.
     const fe = await this.explained(
       err instanceof Errors.CLIError && !(err instanceof ForrestError)
-        ? new ForrestError('BAD_INPUT', err.message.replace(/^Error: /, ''), { suggestion: `See: forrest ${this.id ?? ''} --help` })
+        ? new ForrestError('BAD_INPUT', err.message.replace(/^Error: /, ''), { suggestion: `See: forrest ${(this.id ?? '').replaceAll(':', ' ')} --help` })
         : // A typed error already names its cause (a file's "permission denied" is not etcd's).
           toForrestError(err instanceof ForrestError ? err : (etcdRefusal(err) ?? err)),
     )

@@ -39,7 +39,8 @@ Exit codes: 0 ok, 2 bad flag, 6 etcd unreachable, 7 no host of the app answered,
       },
       line: (e: LogEntry) => {
         if (!json) this.log(prefix.format(e))
-        else if (flags.follow) this.log(JSON.stringify(e))
+        // Not this.log: oclif prints nothing through it under --json.
+        else if (flags.follow) process.stdout.write(`${JSON.stringify(e)}\n`)
         else collected.push(e)
       },
       // On stderr also with --json: stdout stays the result.

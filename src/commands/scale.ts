@@ -27,7 +27,7 @@ Exit codes: 0 done, 2 bad input, 4 failed, 5 another deploy holds the lock, 6 et
     const { args, argv, flags } = await this.parse(Scale, expandBareWaitLock(this.argv))
     const config = this.forrestConfig(flags)
     const counts = (argv as string[]).slice(1)
-    const request = parseScaleArgs(counts)
+    const request = parseScaleArgs(counts, args.app)
     const { scale } = await import('../verbs/scale.js')
     return runRolloutVerb(this, config, { command: `scale ${args.app} ${counts.join(' ')}`, waitLock: flags['wait-lock'], allowUnreachableHosts: flags['allow-unreachable-hosts'] }, (ctx, o) => scale(ctx, args.app, request, o))
   }

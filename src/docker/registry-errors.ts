@@ -20,7 +20,8 @@ export function classifyRegistryError(status: number | undefined, message: strin
 
 const HINT: Record<string, (registry: string) => string> = {
   REGISTRY_AUTH_FAILED: (r) =>
-    `Log in (docker login ${r}: forrest reads the docker CLI's config.json and its credential helpers), or set FORREST_REGISTRY_SERVER=${r} with FORREST_REGISTRY_USER and FORREST_REGISTRY_PASSWORD (or FORREST_REGISTRY_PASSWORD_FILE).`,
+    // Every source, in the order forrest reads them: `docker login` does not help while an earlier one is set.
+    `Fix the credentials forrest sent to ${r}, from the first of: FORREST_REGISTRY_USER with FORREST_REGISTRY_PASSWORD (or FORREST_REGISTRY_PASSWORD_FILE) when FORREST_REGISTRY_SERVER=${r}; the "${r}" entry of the file FORREST_REGISTRY_AUTH_FILE names, when it is set; docker login ${r} (the docker CLI's config.json and its credential helpers).`,
   IMAGE_NOT_FOUND: (r) => `Check the repository and tag (pushed to ${r}?), and that the credentials may read it.`,
   REGISTRY_UNREACHABLE: (r) => `The Docker engine could not connect to ${r}: check the address, the network and any proxy between the engine and the registry.`,
   REGISTRY_TLS: (r) =>

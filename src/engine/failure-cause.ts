@@ -1,6 +1,7 @@
 import type { ForrestConfig } from '../config.js'
 import type { ContainerRuntime } from '../docker/runtime.js'
 import { ForrestError } from '../errors.js'
+import type { RevisionRecord } from '../registry/records.js'
 
 /**
  * Why an instance that runs did not pass its health check, when the image says: the file's
@@ -34,8 +35,14 @@ export const hasLogLines = (reason: string) => reason.includes('last log lines o
  * What to do after a failed rollout that was not rolled back. A first deploy leaves no app:
  * `rollback`, `status` and `history` answer "no app has been deployed", so only a new deploy helps.
  */
-export function failedHint(app: string, deployedBefore: boolean, reason: string): string {
+export function failedHint(app: string, deployedBefore: boolean, reason: string, canRollBack = true): string {
   const logs = hasLogLines(reason) ? ' (its last log lines are above)' : ''
   if (!deployedBefore) return `${app} has no deployed revision yet (this was its first deploy), so rollback and status have nothing to show. Fix the cause${logs}, then deploy again: forrest deploy FILE.`
+  // `forrest rollback` would refuse (no earlier good revision): never hint it.
+  if (!canRollBack) return `Fix the cause${logs}, then deploy again (forrest deploy FILE); \`forrest status ${app}\` shows what is running (${app} has no earlier good revision to roll back to).`
   return `Fix the cause${logs}, then deploy again or run \`forrest rollback ${app}\`; \`forrest status ${app}\` shows what is running.`
 }
+
+/** Whether `forrest rollback APP` has a revision to go to (as it chooses one): an earlier succeeded one running something else. Pure. */
+export const hasRollbackTarget = (revisions: readonly RevisionRecord[], current: RevisionRecord): boolean =>
+  revisions.some((r) => r.revision < current.revision && r.outcome === 'succeeded' && r.templateHash !== current.templateHash)

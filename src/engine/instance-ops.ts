@@ -21,11 +21,17 @@ export const addressOf = (ip: string, c: ContainerInfo): string => {
 }
 
 /** Finds a container forrest may touch, or says clearly why not. */
-export async function findForrestContainer(runtime: ContainerRuntime, name: string): Promise<ContainerInfo> {
+export async function findForrestContainer(runtime: ContainerRuntime, name: string, on?: { host: string; given: boolean }): Promise<ContainerInfo> {
   const c = await runtime.inspect(name)
   if (!c) {
-    throw new ForrestError('CONTAINER_NOT_FOUND', `no container named "${name}" on this Docker host`, {
-      suggestion: 'List forrest containers with: docker ps --filter label=forrest.managed=true',
+    // Name the host looked at: `docker ps` on this machine cannot list another host's containers.
+    if (on?.given) {
+      throw new ForrestError('CONTAINER_NOT_FOUND', `no container named "${name}" on host ${on.host}; nothing was stopped or withdrawn`, {
+        suggestion: `Check the name, and that it was started with forrest launch --host ${on.host} (an app's instance is found from its record, without --host).`,
+      })
+    }
+    throw new ForrestError('CONTAINER_NOT_FOUND', `no container named "${name}" on ${on ? `host ${on.host}` : 'this Docker host'}; nothing was stopped or withdrawn`, {
+      suggestion: 'List forrest containers with: docker ps --filter label=forrest.managed=true (a container started with forrest launch --host NAME is stopped with the same --host NAME --hosts-file FILE).',
     })
   }
   if (!isForrestManaged(c.labels)) {

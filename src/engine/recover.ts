@@ -5,7 +5,7 @@ import type { DeployLock } from '../registry/lock.js'
 import { Records, type RevisionRecord } from '../registry/records.js'
 import { resolvedSpecOf } from './app-records.js'
 import { ExecutionFailure, executePlan } from './execute.js'
-import { addressError, addressNotOnHost, failedHint, hasLogLines } from './failure-cause.js'
+import { addressError, addressNotOnHost, failedHint, hasLogLines, hasRollbackTarget } from './failure-cause.js'
 import { liveGateways } from './gateways.js'
 import { describeLeftover } from './leftover.js'
 import { observe } from './observe.js'
@@ -17,6 +17,13 @@ const debug = createDebug('forrest:rollout')
 
 /** What observe() found of an app's instances (what a failed run leaves behind). */
 type ObservedInstances = Awaited<ReturnType<typeof observe>>['state']['instances']
+
+/** Whether `forrest rollback APP` would find a revision; when the records cannot be read, assume so (the hint as before). */
+async function rollbackPossible(records: Records, app: string, current: RevisionRecord | undefined): Promise<boolean> {
+  if (!current) return false
+  const revisions = await records.revisions(app).catch(() => undefined)
+  return revisions ? hasRollbackTarget(revisions, current) : true
+}
 
 export async function recover(
   ctx: Context,
@@ -65,7 +72,7 @@ export async function recover(
     const why = req.spec.update.onFailure === 'pause' ? 'paused (onFailure: pause)' : f.currentRec ? 'nothing to roll back' : 'no previous revision to roll back to'
     if (addressFix) throw addressError(`${req.kind} of ${app} failed, ${why}:\n${reason}`, addressFix, f.result('failed', f.failure.report))
     throw new ForrestError('ROLLOUT_FAILED', `${req.kind} of ${app} failed, ${why}:\n${reason}`, {
-      suggestion: failedHint(app, f.currentRec !== undefined, reason),
+      suggestion: failedHint(app, f.currentRec !== undefined, reason, await rollbackPossible(records, app, f.currentRec)),
       detail: f.result('failed', f.failure.report),
     })
   }

@@ -83,7 +83,9 @@ export function notConvergedHint(off: AppStatus[]): string {
   const other = off.filter((a) => !a.held)
   const hints = held.map((a) => `${a.app} holds revision ${a.held!.revision} after its canary: continue it with \`forrest promote ${a.app}\`, or retire the canary with \`forrest abort ${a.app}\`.`)
   if (other.length > 0) {
-    const generic = 'deploy the file again to converge (forrest deploy FILE), or roll back (forrest rollback APP).'
+    // `forrest rollback` is offered only where it has a revision to go to.
+    const rollback = other.some((a) => a.canRollBack !== false)
+    const generic = `deploy the file again to converge (forrest deploy FILE)${rollback ? `, or roll back (forrest rollback APP)` : ''}.`
     hints.push(held.length ? `${other.map((a) => a.app).join(', ')}: ${generic}` : generic[0]!.toUpperCase() + generic.slice(1))
   }
   return hints.join(' ')

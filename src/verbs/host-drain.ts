@@ -107,7 +107,8 @@ function noRoom(host: string, app: string, count: number, appHosts: string[], do
     'NO_ROOM',
     `cannot drain ${host}: ${app} has ${count} instance${count === 1 ? '' : 's'} there and no other host may take ${count === 1 ? 'it' : 'them'} (${others.length ? `its other hosts ${others.join(', ')} are cordoned, draining, unreachable or outside its placement` : `${host} is its only host`}); ${app} was not touched, ${movedSoFar(done)}; ${host} stays draining (no new instance goes there)`,
     {
-      suggestion: `Make room for ${app} (uncordon one of its other hosts with forrest host uncordon NAME, or add a host to its hosts list and deploy it), then run forrest host drain ${host} again: it resumes where it stopped. To give up the drain: forrest host uncordon ${host}.`,
+      // With no other host, "uncordon one of its other hosts" cannot work: only a new host makes room.
+      suggestion: `Make room for ${app}${others.length ? ` (uncordon one of its other hosts ${others.join(', ')} with forrest host uncordon NAME, or add a host to its hosts list and deploy it)` : ': add a host to its hosts list (or to the inventory it uses) and deploy it'}, then run forrest host drain ${host} again: it resumes where it stopped. To give up the drain: forrest host uncordon ${host}.`,
     },
   )
 }

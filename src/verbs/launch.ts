@@ -53,7 +53,15 @@ export async function launch(ctx: Context, req: LaunchRequest, log: (line: strin
   // Check etcd (and Docker) before starting anything, so an unreachable one leaves nothing behind.
   const { owner } = await ctx.identity()
   if (req.name) await refuseTakenKey(ctx, instanceKey(config.prefix, req.name), req.name)
-  const image = await runtime.inspectImage(req.image)
+  const image = await runtime.inspectImage(req.image).catch((err: unknown) => {
+    // launch never pulls: "push it to a registry" would not help; say where it looked.
+    if (!(err instanceof ForrestError && err.code === 'IMAGE_NOT_FOUND')) throw err
+    const where = req.host ? `host ${req.host.name}` : 'the local Docker engine'
+    throw new ForrestError('IMAGE_NOT_FOUND', `image "${req.image}" is not on ${where}, and forrest launch does not pull; nothing was started or changed`, {
+      cause: err,
+      suggestion: `Pull or load it on ${where} first (docker pull ${req.image}, or docker load), then launch again; or deploy it from a deployment file, which pulls it onto every host.`,
+    })
+  })
   const containerPort = choosePort(req.image, req.port, image.exposedPorts)
   const app = req.image.replace(/:[^/:]+$/, '')
   const ports = portAllocator(LAUNCH_HOST_PORTS)

@@ -14,8 +14,8 @@ import type { OperateOptions } from '../engine/types.js'
 export function waitingRevision(app: string, revisions: RevisionRecord[], current: number): RevisionRecord {
   const waiting = heldRevision(revisions, current)
   if (!waiting) {
-    throw new ForrestError('REVISION_NOT_FOUND', `${app} has no rollout waiting for promotion (current revision ${current})`, {
-      suggestion: `forrest history ${app} shows the revisions; a deploy with update.canary.pause: true holds after its canary.`,
+    throw new ForrestError('REVISION_NOT_FOUND', `${app} has no rollout waiting for promotion (current revision ${current}); nothing was changed`, {
+      suggestion: `forrest history ${app} shows the revisions; a deploy holds for promote or abort only with update.canary.pause: true (after its canary) or update.blueGreen.pause: true (before the switch).`,
     })
   }
   return waiting

@@ -10,6 +10,9 @@ import type { RolloutResult } from '../engine/types.js'
 import { prepareRevisionImage } from '../engine/image.js'
 import type { OperateOptions } from '../engine/types.js'
 
+/** What brings an app out of step (an interrupted or failed deploy) back to its current revision: not a rollback. */
+const backToCurrent = (revision: number) => `Revision ${revision} is current: to bring every instance back to it, deploy its file again (forrest deploy FILE).`
+
 /**
  * The revision `forrest rollback` restores. Pure.
  * Without `to`: the newest revision older than the current one whose rollout succeeded and
@@ -23,7 +26,7 @@ export function chooseRollbackTarget(app: string, revisions: RevisionRecord[], c
       throw new ForrestError('REVISION_NOT_FOUND', `${app} has no revision ${to}`, { suggestion: `Recorded revisions: ${list()}. See forrest history ${app}.` })
     }
     if (rec.revision === current.revision) {
-      throw new ForrestError('BAD_INPUT', `revision ${to} is already the current revision of ${app}`, { suggestion: `Pick another one: forrest history ${app}.` })
+      throw new ForrestError('BAD_INPUT', `revision ${to} is already the current revision of ${app}; nothing was changed`, { suggestion: `${backToCurrent(current.revision)} To run another revision, pick it from forrest history ${app}.` })
     }
     return rec
   }
@@ -31,8 +34,9 @@ export function chooseRollbackTarget(app: string, revisions: RevisionRecord[], c
     .filter((r) => r.revision < current.revision && r.outcome === 'succeeded' && r.templateHash !== current.templateHash)
     .sort((a, b) => b.revision - a.revision)
   if (!candidates[0]) {
-    throw new ForrestError('REVISION_NOT_FOUND', `${app} has no earlier successful revision to roll back to (current: revision ${current.revision})`, {
-      suggestion: `Recorded revisions: ${list()}. Name one with --to, or deploy a file.`,
+    const others = revisions.filter((r) => r.revision !== current.revision).map((r) => r.revision)
+    throw new ForrestError('REVISION_NOT_FOUND', `${app} has no earlier successful revision to roll back to (current: revision ${current.revision}); nothing was changed`, {
+      suggestion: `Recorded revisions: ${list()}. ${backToCurrent(current.revision)}${others.length ? ` To run another revision: forrest rollback ${app} --to ${others.join(' or --to ')}.` : ''}`,
     })
   }
   return candidates[0]

@@ -7,19 +7,26 @@ import { ForrestError } from '../errors.js'
  */
 export type ScaleRequest = { bare: number } | { counts: Record<string, number> }
 
-const usage = 'forrest scale APP N (one process), or forrest scale APP PROCESS=N... e.g. forrest scale myapp worker=5'
+/** The usage hint, with the app's own name when known (a hint to copy, not `myapp`). */
+const usageFor = (app = 'APP') => `forrest scale ${app} N (one process), or forrest scale ${app} PROCESS=N... e.g. forrest scale ${app === 'APP' ? 'myapp' : app} worker=5`
 
-export function parseScaleArgs(args: string[]): ScaleRequest {
-  if (args.length === 0) throw new ForrestError('BAD_INPUT', 'scale needs a replica count', { suggestion: usage })
+export function parseScaleArgs(args: string[], app?: string): ScaleRequest {
+  const usage = usageFor(app)
+  if (args.length === 0) throw new ForrestError('BAD_INPUT', 'scale needs a replica count; nothing was changed', { suggestion: usage })
   if (args.length === 1 && /^\d+$/.test(args[0]!)) return { bare: Number(args[0]) }
   const counts: Record<string, number> = {}
   for (const arg of args) {
     const m = /^([a-z][a-z0-9-]*)=(\d+)$/.exec(arg)
     if (!m) {
-      const what = /^-?\d/.test(arg) ? `replica count must be a whole number >= 0, got "${arg}"` : `expected PROCESS=N (e.g. worker=5), got "${arg}"`
-      throw new ForrestError('BAD_INPUT', what, { suggestion: usage })
+      const count = /^([a-z][a-z0-9-]*)=(.*)$/.exec(arg)
+      const what = /^-?\d/.test(arg)
+        ? `replica count must be a whole number >= 0, got "${arg}"`
+        : count
+          ? `the count of ${count[1]} must be a whole number >= 0, got "${arg}"`
+          : `expected PROCESS=N (e.g. worker=5), got "${arg}"`
+      throw new ForrestError('BAD_INPUT', `${what}; nothing was changed`, { suggestion: usage })
     }
-    if (counts[m[1]!] !== undefined) throw new ForrestError('BAD_INPUT', `process ${m[1]} is given twice`, { suggestion: usage })
+    if (counts[m[1]!] !== undefined) throw new ForrestError('BAD_INPUT', `process ${m[1]} is given twice (${m[1]}=${counts[m[1]!]} and ${arg}); nothing was changed`, { suggestion: `give each process once, e.g. forrest scale ${app ?? 'APP'} ${m[1]}=${m[2]}` })
     counts[m[1]!] = Number(m[2])
   }
   return { counts }

@@ -5,6 +5,7 @@
  */
 import { standbyExpired, type StandbyRecord } from '../plan/keep-old.js'
 import type { ContainerInfo, ContainerRuntime } from '../docker/runtime.js'
+import { hasRollbackTarget } from '../engine/failure-cause.js'
 import { LABEL } from '../labels.js'
 import { parseInstanceName } from '../plan/naming.js'
 import type { LockHolder } from '../registry/lock.js'
@@ -91,6 +92,8 @@ export interface AppStatus {
   held?: HeldCanary
   /** Blue/green: the colour kept at weight 0 beside the serving one (forrest rollback switches back to it). */
   standby?: { revision: number; instances: string[]; until?: string; expired?: boolean }
+  /** Set (false) when `forrest rollback APP` has no earlier good revision to go to: hints then never offer it. */
+  canRollBack?: false
   instances: InstanceStatus[]
   /** Containers labelled for this app that belong to another environment (or `forrest launch`): never touched. */
   foreign: Array<{ name: string; owner: string }>
@@ -209,7 +212,7 @@ export function classifyApp(o: AppObservation, probes: Map<string, ProbeResult>,
     const process = c?.labels[LABEL.process]
     const spec = (o.revisions.find((r) => r.revision === revision) ?? currentRec)?.spec
     const healthType = (process ? spec?.processes?.[process]?.health.type : spec?.health.type) ?? 'none'
-    const [health, healthDetail] = healthFor(healthType, c, probes.get(name))
+    const [health, healthDetail] = healthFor(healthType, c, probes.get(name), process !== undefined)
     const inst: InstanceStatus = {
       name,
       container: c?.id.slice(0, 12),
@@ -272,6 +275,7 @@ export function classifyApp(o: AppObservation, probes: Map<string, ProbeResult>,
     ...(o.lock ? { lock: o.lock } : {}),
     ...(held ? { held: { revision: held.revision, instances: heldInstances } } : {}),
     ...standbyOf(instances, current.revision, current.standby),
+    ...(currentRec && !hasRollbackTarget(o.revisions, currentRec) ? { canRollBack: false as const } : {}),
     instances,
     foreign: (o.foreign ?? []).map((c) => ({ name: c.name, owner: c.labels[LABEL.kind] === 'launch' ? `${c.labels[LABEL.owner] ?? '?'} (forrest launch)` : (c.labels[LABEL.owner] ?? 'unknown') })),
     gateways: o.gateways ?? [],
@@ -292,15 +296,16 @@ function workerStatus(current: CurrentRecord, currentRec: RevisionRecord | undef
   )
 }
 
-function healthFor(type: HealthSpec['type'], c: ContainerInfo | undefined, probe: ProbeResult | undefined): [Health, string] {
+function healthFor(type: HealthSpec['type'], c: ContainerInfo | undefined, probe: ProbeResult | undefined, worker = false): [Health, string] {
   // A container that is not running is never healthy, whatever its address answers (another process may hold the port).
   if (type === 'http' && c && !c.running) return ['unhealthy', c.state]
   if (type === 'http') return probe ? [probe.ok ? 'healthy' : 'unhealthy', probe.detail] : !c ? ['unhealthy', 'not running'] : ['unknown', 'not probed']
   if (!c?.running) return ['unhealthy', c ? c.state : 'no container']
   if (type === 'docker') return [c.health === 'healthy' ? 'healthy' : c.health ? 'unhealthy' : 'unknown', `docker health ${c.health ?? 'none'}`]
   // A worker's health.command is run when it starts; status reads only, so a running worker counts.
-  if (type === 'command') return ['healthy', 'running (health command passed when it started)']
-  return ['healthy', 'running (health: none)']
+  if (type === 'command') return ['healthy', 'running, its health command passed when it started']
+  // A worker without a command or HEALTHCHECK is judged by health.running (its type reads 'none').
+  return ['healthy', worker ? 'running, passed health.running when it started' : 'running, no health check (health.type: none)']
 }
 
 function driftOf(i: InstanceStatus, c: ContainerInfo | undefined, key: string | undefined, currentRevision: number, heldRevision?: number): Drift[] {

@@ -42,7 +42,7 @@ export async function stop(ctx: Context, name: string, opts: StopOptions, log: (
   const identity = await ctx.identity()
   // Refuse before touching etcd: a container without forrest's labels is not ours.
   const { host, record } = await hostOfInstance(ctx, name, opts.host)
-  const c = await findForrestContainer(host.runtime, name)
+  const c = await findForrestContainer(host.runtime, name, { host: host.name, given: opts.host !== undefined })
   if (c.labels[LABEL.owner] !== identity.owner) {
     throw new ForrestError('NOT_FORREST_CONTAINER', `container "${name}" belongs to another forrest environment (${c.labels[LABEL.owner] ?? 'no owner label'}), not ${identity.owner}; leaving it alone`, {
       suggestion: 'Stop it with the ETCD_HOST and FORREST_ROOT of the environment that started it.',

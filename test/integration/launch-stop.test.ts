@@ -112,7 +112,7 @@ describe('forrest launch / stop against real dockerd and etcd', () => {
     it('image not found names the image', async () => {
       const res = await forrest(['launch', 'demo/nosuch:9'], run.env(etcd.endpoint))
       expect(res.code).toBe(EXIT.notFound)
-      expect(res.stderr).toContain('image "demo/nosuch:9" is not on this Docker host')
+      expect(res.stderr).toContain('image "demo/nosuch:9" is not on the local Docker engine, and forrest launch does not pull; nothing was started or changed')
       await nothingLeft()
     })
 
