@@ -8,7 +8,8 @@ import { recordsOf } from './app-records.js'
  * Hosts that left an app's list: its instance records place instances on a host its file no
  * longer lists. Each is reached the way the newest revision that listed it did (or the local
  * engine, for an app that had no hosts list), so the rollout sees what runs there and retires it
- * within the bounds (placementOf never places there). One that does not answer stops the deploy
+ * within the bounds (placementOf never places there). A host no revision listed is another engine's
+ * (left alone, unless named in --forget-host). One that does not answer stops the deploy
  * before anything changes, unless named in --forget-host: then its instances' keys and records are
  * withdrawn and nothing on it is touched. Reads only.
  */
@@ -35,7 +36,9 @@ export async function departedHosts(ctx: Context, spec: DeploymentSpec, forget: 
     const hostSpec = newestFirst.map((r) => r.spec.hosts?.find((h) => h.name === name)).find(Boolean)
     if (hostSpec) known.push(hostsOf(ctx, { hosts: [hostSpec], announce: {} })[0]!)
     else if (name === LOCAL_HOST) known.push(hostsOf(ctx, { announce: spec.announce })[0]!)
-    else unreachable.push({ host: { name, address: '', labels: {}, endpoint: '(no revision records its endpoint)', runtime: ctx.runtime }, error: new ForrestError('DOCKER_UNREACHABLE', 'no recorded endpoint') })
+    // No revision of this app ever listed it: another engine's instance (another environment sharing
+    // this etcd), never this deploy's to retire or to call unreachable. status still names it as drift.
+    else if (forget.includes(name)) unreachable.push({ host: { name, address: '', labels: {}, endpoint: '(no revision records its endpoint)', runtime: ctx.runtime }, error: new ForrestError('DOCKER_UNREACHABLE', 'no recorded endpoint') })
   }
   const reached = [...(await reachHosts(known)), ...unreachable]
   const down = reached.filter((h) => h.error && !forget.includes(h.host.name))

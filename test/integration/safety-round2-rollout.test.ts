@@ -59,6 +59,8 @@ describe('safety round two: rollouts (real etcd and Docker)', () => {
     const [idB] = await containersOf(b)
     expect((await docker('port', idB!, '8080/tcp')).split(':').pop()).not.toBe(portA)
     await docker('start', idA!) // would fail with "port is already allocated"
+    // Started is not yet listening: poll with a deadline, then assert A answers on its own port.
+    await pollUntil(async () => (await httpGet(`127.0.0.1:${portA}`).catch(() => undefined))?.body === 'v1', { what: `A answering again on its port ${portA}` })
     expect((await httpGet(`127.0.0.1:${portA}`)).body).toBe('v1')
   })
 
