@@ -112,6 +112,7 @@ describe('host drain and host ls see worker containers (h1, h2)', () => {
       expect(res.code, res.stdout + res.stderr).toBe(EXIT.noRoom)
       expect(res.stderr).toContain(`cannot drain h2: ${B}'s process worker has 2 instances there and no other host may take them`)
       expect(res.stderr).toContain(`${B} was not touched`)
+      expect(res.stderr).toContain(`widen processes.worker.placement.labels so one of its other hosts h1 matches`)
       expect({ h1: await containersOn('h1', B), h2: await containersOn('h2', B) }).toEqual(before)
     } finally {
       await ok(['host', 'uncordon', 'h2'])
