@@ -61,12 +61,12 @@ export async function drainHost(ctx: Context, name: string, opts: OperateOptions
   const records = recordsOf(ctx)
   const apps = await records.apps()
   // Workers have no instance records (never announced): their containers on the host are found by their labels.
-  const workers = await workersThere(ctx, name, apps, done)
+  const workers = await workersThere(ctx, name, apps, done, opts.allowUnreachableHosts === true)
   for (const app of apps) {
     const web = [...(await records.instances(app)).values()].filter((r) => r.host === name).length
-    const procs = workers.get(app) ?? new Map<string, number>()
+    const procs = workers.counts.get(app) ?? new Map<string, number>()
     const there = web + total(procs)
-    if (there === 0) {
+    if (there === 0 && !workers.unseen.has(app)) {
       done.push({ app, outcome: 'settled', moved: 0 })
       continue
     }
@@ -122,8 +122,12 @@ const movedSoFar = (done: DrainedApp[]) => {
   return moved.length ? `moved so far: ${moved.join(', ')}` : 'no app was moved'
 }
 
-/** The worker containers of each app on the host; a host that does not answer stops the drain (its workers cannot be seen). */
-async function workersThere(ctx: Context, host: string, apps: string[], done: DrainedApp[]) {
+/**
+ * The worker containers of each app on the host. A host that does not answer stops the drain
+ * before any app (its workers cannot be seen); with --allow-unreachable-hosts, the apps with workers
+ * that list it are `unseen` and rolled anyway (their rollout places the workers on the other hosts).
+ */
+async function workersThere(ctx: Context, host: string, apps: string[], done: DrainedApp[], allowUnreachable: boolean) {
   const records = recordsOf(ctx)
   const specs = new Map<string, DeploymentSpec>()
   for (const app of apps) {
@@ -131,16 +135,18 @@ async function workersThere(ctx: Context, host: string, apps: string[], done: Dr
     const spec = current ? (await records.revision(app, current.revision))?.spec : undefined
     if (spec?.processes) specs.set(app, spec)
   }
-  if (specs.size === 0) return new Map<string, Map<string, number>>()
+  const none = { counts: new Map<string, Map<string, number>>(), unseen: new Set<string>() }
+  if (specs.size === 0) return none
   const { hosts, unreachable } = await workersOnHosts(ctx, specs, host)
   const err = unreachable.get(host)
+  if (err && allowUnreachable) return { ...none, unseen: new Set([...specs].filter(([, s]) => s.hosts?.some((h) => h.name === host)).map(([app]) => app)) }
   if (err) {
     throw new ForrestError(err.code, `drain ${host} stopped before any app: ${host} did not answer, so its workers (never announced, found by their containers) cannot be seen: ${err.message}; ${movedSoFar(done)}; ${host} stays draining`, {
       cause: err,
-      suggestion: `${err.suggestion ? `${err.suggestion} ` : ''}Then run forrest host drain ${host} again: it resumes where it stopped.`,
+      suggestion: `${err.suggestion ? `${err.suggestion} ` : ''}Then run forrest host drain ${host} again: it resumes where it stopped. If ${host} is down for good: forrest host drain ${host} --allow-unreachable-hosts rolls its apps on the hosts that answer (nothing on ${host} is touched).`,
     })
   }
-  return hosts.get(host) ?? new Map<string, Map<string, number>>()
+  return { ...none, counts: hosts.get(host) ?? none.counts }
 }
 
 function noRoom(host: string, app: string, count: number, appHosts: string[], done: DrainedApp[], process?: string): ForrestError {

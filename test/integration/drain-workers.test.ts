@@ -4,7 +4,9 @@
  * labels forrest put on their containers. Inventory: h1 {pool: web, work: any}, h2 {pool: jobs, work: any}.
  * dw-a: web on pool web (h1), a worker on work any (h1 and h2): host ls counts its workers, drain h2
  * moves the worker to h1. dw-b: web on h1, a worker pinned to pool jobs (h2 only): drain h2 is
- * refused before touching dw-b (NO_ROOM, exit 22) naming the process. Needs scripts/lab/up.sh.
+ * refused before touching dw-b (NO_ROOM, exit 22) naming the process. dw-c on h2 and h3 (h1's engine
+ * through a proxy the test cuts): drain h3 stops before any app (exit 7), its workers cannot be seen;
+ * with --allow-unreachable-hosts the worker is started on h2. Needs scripts/lab/up.sh.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -15,11 +17,13 @@ import { EXIT } from '../../src/errors.js'
 import { forrest, testRun } from '../helpers/cli.js'
 import { requireLab, type Lab } from '../helpers/lab.js'
 import { startLbStack, type LbStack } from '../helpers/lb-stack.js'
+import { startTcpProxy } from '../helpers/tcp-proxy.js'
 
 const t = testRun('dw')
 const suffix = t.id.slice(-6)
 const A = `dw-a${suffix}`
 const B = `dw-b${suffix}`
+const C = `dw-c${suffix}`
 const dir = mkdtempSync(join(tmpdir(), 'forrest-dw-'))
 
 describe('host drain and host ls see worker containers (h1, h2)', () => {
@@ -28,7 +32,7 @@ describe('host drain and host ls see worker containers (h1, h2)', () => {
   let env: NodeJS.ProcessEnv
 
   const heartbeat = ['/bin/sh', '-c', 'while true; do date +%s > /heartbeat; sleep 0.2; done']
-  const spec = (app: string, workerPlacement: Record<string, string>, prefix: string) => {
+  const spec = (app: string, workerPlacement: Record<string, string> | undefined, prefix: string, hostList?: unknown[]) => {
     const appDir = mkdtempSync(join(dir, `${app}-`))
     writeFileSync(
       join(appDir, 'forrest.hosts.yml'),
@@ -45,12 +49,12 @@ describe('host drain and host ls see worker containers (h1, h2)', () => {
       stringify({
         name: app,
         image: `${lab.registry}/demo/myapp:1`,
-        hosts: 'inventory',
+        hosts: hostList ?? 'inventory',
         announce: { prefix },
         update: { drain: '200ms', stopGracePeriod: '1s' },
         processes: {
-          web: { port: 8080, replicas: 1, placement: { labels: { pool: 'web' } }, health: { path: '/', interval: '100ms', deadline: '15s' } },
-          worker: { command: heartbeat, replicas: 2, placement: { labels: workerPlacement }, health: { running: '1s', interval: '100ms', deadline: '15s' }, stopGracePeriod: '1s', update: { maxSurge: 1, maxUnavailable: 0 } },
+          web: { port: 8080, replicas: 1, ...(hostList ? {} : { placement: { labels: { pool: 'web' } } }), health: { path: '/', interval: '100ms', deadline: '15s' } },
+          worker: { command: heartbeat, replicas: 2, ...(workerPlacement ? { placement: { labels: workerPlacement } } : {}), health: { running: '1s', interval: '100ms', deadline: '15s' }, stopGracePeriod: '1s', update: { maxSurge: 1, maxUnavailable: 0 } },
         },
       }),
     )
@@ -116,6 +120,29 @@ describe('host drain and host ls see worker containers (h1, h2)', () => {
       expect({ h1: await containersOn('h1', B), h2: await containersOn('h2', B) }).toEqual(before)
     } finally {
       await ok(['host', 'uncordon', 'h2'])
+    }
+  }, 400_000)
+
+  it('the drained host does not answer: stopped before any app (exit 7) as its workers cannot be seen; --allow-unreachable-hosts moves them', async () => {
+    // h3 is h1's engine through a proxy the test cuts; C runs on h2 and h3 only.
+    const proxy = await startTcpProxy('10.213.0.11:2376')
+    try {
+      const hostList = [
+        { name: 'h2', docker: 'tcp://10.213.0.12:2376', address: '10.213.0.12', tls: { certPath: lab.certPath } },
+        { name: 'h3', docker: `tcp://${proxy.endpoint}`, address: '10.213.0.11', tls: { certPath: lab.certPath } },
+      ]
+      await ok(['deploy', spec(C, undefined, `${t.prefix}-c`, hostList)])
+      expect((await containersOn('h2', C)).filter((c) => c.endsWith(' worker'))).toHaveLength(1)
+      proxy.cut()
+      const res = await forrest(['host', 'drain', 'h3'], env, 180_000)
+      expect(res.code, res.stdout + res.stderr).toBe(EXIT.dockerUnreachable)
+      expect(res.stderr).toContain('drain h3 stopped before any app: h3 did not answer, so its workers (never announced, found by their containers) cannot be seen')
+      expect(res.stderr).toContain('forrest host drain h3 --allow-unreachable-hosts')
+      const forced = await ok(['host', 'drain', 'h3', '--allow-unreachable-hosts', '--json'])
+      expect(JSON.parse(forced.stdout)).toMatchObject({ host: 'h3', availability: 'drained' })
+      expect((await containersOn('h2', C)).filter((c) => c.endsWith(' worker'))).toHaveLength(2)
+    } finally {
+      await proxy.close()
     }
   }, 400_000)
 })
