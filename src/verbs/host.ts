@@ -4,8 +4,10 @@ import { LOCAL_HOST } from '../hosts/fleet.js'
 import { recordsOf } from '../engine/app-records.js'
 import { hostAvailabilities } from '../engine/host-placement.js'
 import type { HostAvailability, HostAvailabilityRecord } from '../registry/host-availability.js'
+import type { DeploymentSpec } from '../spec/types.js'
+import { total, workersOnHosts } from './host-workers.js'
 
-/** One host as `forrest host ls` shows it: its availability and how many instances of each app its records place there. */
+/** One host as `forrest host ls` shows it: its availability and how many instances of each app run there (web's by its records, workers' by their containers). */
 export interface HostRow {
   name: string
   availability: 'active' | HostAvailability
@@ -13,7 +15,7 @@ export interface HostRow {
   inService: boolean
   since?: string
   by?: string
-  /** App → instances recorded on this host. */
+  /** App → its instances on this host: web's by its records, workers' by their containers (host-workers.ts). */
   instances: Record<string, number>
   /** Apps whose current revision lists this host. */
   apps: string[]
@@ -36,14 +38,20 @@ export async function listHosts(ctx: Context): Promise<HostList> {
     if (!r) rows.set(name, (r = { name, availability: 'active', inService: true, instances: {}, apps: [] }))
     return r
   }
+  const specs = new Map<string, DeploymentSpec>()
   await Promise.all(
     apps.map(async (app) => {
       const [current, instances] = await Promise.all([records.current(app), records.instances(app)])
       const spec = current ? (await records.revision(app, current.revision))?.spec : undefined
+      if (spec) specs.set(app, spec)
       for (const h of spec?.hosts?.map((x) => x.name) ?? (spec ? [LOCAL_HOST] : [])) row(h).apps.push(app)
       for (const rec of instances.values()) row(rec.host).instances[app] = (row(rec.host).instances[app] ?? 0) + 1
     }),
   )
+  // Workers have no instance records: their containers on each host are counted too.
+  if ([...specs.values()].some((s) => s.processes)) {
+    for (const [host, apps] of (await workersOnHosts(ctx, specs)).hosts) for (const [app, counts] of apps) row(host).instances[app] = (row(host).instances[app] ?? 0) + total(counts)
+  }
   for (const [name, rec] of availability) Object.assign(row(name), { availability: rec.availability, inService: false, since: rec.at, by: rec.by })
   const hosts = [...rows.values()].sort((a, b) => a.name.localeCompare(b.name))
   for (const h of hosts) h.apps.sort()
