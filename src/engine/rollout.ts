@@ -5,7 +5,7 @@ import { InstanceRegistry } from '../registry/instances.js'
 import { checkBlueGreenCapacity } from './blue-green.js'
 import { decide } from './decide.js'
 import { ExecutionFailure } from './execute.js'
-import { liveGateways, requireGateways } from './gateways.js'
+import { liveGateways, requireGateways, requireWeightGateways } from './gateways.js'
 import { hostAvailabilities } from './host-placement.js'
 import { lockApp } from './lock.js'
 import { makePlan } from './make-plan.js'
@@ -57,6 +57,7 @@ export async function rollout(ctx: Context, request: RolloutRequest): Promise<Ro
     const result = resultOf({ app, revision, fromRevision: current?.revision, replicas: req.replicas, plan, changes: decided.decision.changes, t0, instances: observed.state.instances, canary: () => canary.analysis, release: () => released.report })
     if (req.dryRun) return result('dry-run')
     requireGateways(spec, prefix, gateways.get(prefix))
+    if (req.kind === 'deploy') requireWeightGateways(spec, plan, prefix, gateways.get(prefix))
     await checkBlueGreenCapacity(deps, spec, plan, observed.state.instances)
     checkPrefixMove(app, prefix, observed.state.instances, (p) => gateways.get(p) ?? new Set())
     await settleAbandoned(records, app, revisions, current?.revision, req.actor)

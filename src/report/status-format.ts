@@ -36,7 +36,8 @@ export function formatLaunched(launched: LaunchedStatus[]): string[] {
 
 /** Blue/green's kept colour, with its keepOld deadline when one is recorded ("until 15:42 UTC (in 9m)", or expired). */
 export function standbyLine(app: string, revision: number, s: NonNullable<AppStatus['standby']>, now = new Date()): string {
-  const head = `blue/green: revision ${revision} serves; revision ${s.revision} stands by at weight 0 (${s.instances.join(', ')})`
+  const recorded = s.weightFrom === 'records' ? ` in forrest's weight records; no live gateway reports HAProxy's weights for it, so a load balancer without forrest gateway may still send it traffic` : ''
+  const head = `blue/green: revision ${revision} serves; revision ${s.revision} stands by at weight 0 (${s.instances.join(', ')})${recorded}`
   if (!s.until) return `${head}: forrest rollback ${app} switches back in one step`
   const deadline = describeStandbyDeadline(s.until, now)
   if (s.expired) return `${head}; its keepOld ${deadline}: forrest tidy ${app} retires it (until then forrest rollback ${app} still switches back in one step)`

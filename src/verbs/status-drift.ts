@@ -46,6 +46,8 @@ export interface InstanceStatus {
   weight?: number
   /** Gateway id → weight, when the gateways' HAProxies disagree (a weight change under way, or one a gateway missed). */
   weightByGateway?: Record<string, number>
+  /** forrest's own weight record for it (/forrest/weights/...), when no gateway reports a weight (none live, or none acked it). */
+  recordedWeight?: number
 }
 
 export type DriftKind =
@@ -91,7 +93,7 @@ export interface AppStatus {
   /** A rollout held after its canary (update.canary.pause): the waiting revision and its canary instances. */
   held?: HeldCanary
   /** Blue/green: the colour kept at weight 0 beside the serving one (forrest rollback switches back to it). */
-  standby?: { revision: number; instances: string[]; until?: string; expired?: boolean }
+  standby?: { revision: number; instances: string[]; until?: string; expired?: boolean; weightFrom?: 'records' }
   /** Set (false) when `forrest rollback APP` has no earlier good revision to go to: hints then never offer it. */
   canRollBack?: false
   instances: InstanceStatus[]
@@ -130,6 +132,8 @@ export interface AppObservation {
   /** Names forrest has instance records of (a key with no container is this app's only then). */
   recorded?: ReadonlySet<string>
   gateways?: GatewayStatus[]
+  /** Instance name → the weight forrest recorded for it (/forrest/weights/<prefix>/<name>); read when no gateway reports one. */
+  recordedWeights?: ReadonlyMap<string, number>
   /** Container name → the host it runs on. */
   hostOf?: ReadonlyMap<string, string>
   /** Hosts of the app that did not answer: nothing on them could be seen. */
@@ -181,13 +185,25 @@ export function probeTargets(o: AppObservation, probeHost: string | ((host?: str
 
 /** Blue/green: the other colour, running and registered at weight 0 (checked, no traffic) beside the serving revision. */
 export function standbyOf(instances: readonly InstanceStatus[], current: number, recorded?: StandbyRecord, now = new Date()): Pick<AppStatus, 'standby'> {
-  const standing = instances.filter((i) => i.revision !== current && i.weight === 0 && i.registered && i.state === 'running')
+  const standing = instances.filter((i) => i.revision !== current && effectiveWeight(i) === 0 && i.registered && i.state === 'running')
   const revisions = [...new Set(standing.map((i) => i.revision))]
   if (standing.length === 0 || revisions.length !== 1) return {}
   // Its deadline (update.blueGreen.keepOld), when the current record has one for this revision.
   const until = recorded && recorded.revision === revisions[0] ? { until: recorded.until, expired: standbyExpired(recorded, now) } : {}
-  return { standby: { revision: revisions[0]!, instances: standing.map((i) => i.name), ...until } }
+  // No gateway reports its weight: known from forrest's weight records only (nothing may apply them).
+  const fromRecords = standing.every((i) => i.weight === undefined) ? { weightFrom: 'records' as const } : {}
+  return { standby: { revision: revisions[0]!, instances: standing.map((i) => i.name), ...until, ...fromRecords } }
 }
+
+/** Its weight as the gateways report it; when none does, forrest's own weight record (as recordedWeight). */
+function weightOrRecorded(name: string, gateways: readonly GatewayStatus[], recorded?: ReadonlyMap<string, number>): Pick<InstanceStatus, 'weight' | 'weightByGateway' | 'recordedWeight'> {
+  const seen = weightOf(name, gateways)
+  const own = recorded?.get(name)
+  return Object.keys(seen).length === 0 && own !== undefined ? { recordedWeight: own } : seen
+}
+
+/** The weight that decides whether an instance stands by: the gateways' read-back, else forrest's record. */
+const effectiveWeight = (i: Pick<InstanceStatus, 'weight' | 'recordedWeight'>) => i.weight ?? i.recordedWeight
 
 /** An instance's weight as the gateways' HAProxies report it: one number when they agree, per gateway when not. */
 export function weightOf(name: string, gateways: readonly GatewayStatus[]): Pick<InstanceStatus, 'weight' | 'weightByGateway'> {
@@ -227,7 +243,7 @@ export function classifyApp(o: AppObservation, probes: Map<string, ProbeResult>,
       uptimeSeconds: c?.running ? Math.max(0, Math.round((now - (c.startedAt ?? c.createdAt).getTime()) / 1000)) : undefined,
       ...(c?.restartCount !== undefined ? { restarts: c.restartCount } : {}),
       ...(c?.oomKilled ? { oomKilled: true } : {}),
-      ...weightOf(name, o.gateways ?? []),
+      ...weightOrRecorded(name, o.gateways ?? [], o.recordedWeights),
     }
     drift.push(...driftOf(inst, c, keys.get(name), current.revision, held?.revision))
     return inst
@@ -323,7 +339,7 @@ function driftOf(i: InstanceStatus, c: ContainerInfo | undefined, key: string | 
   else if (!i.registered && !i.process) d('container-without-key', `container ${i.container} runs but has no key in etcd (gets no traffic)`)
   // A held canary's instances are where they should be: the canary-held line covers them.
   // Blue/green's kept colour (weight 0: checked, no traffic) is where it should be too: the standby line covers it.
-  const standing = i.weight === 0 && c.running && i.registered
+  const standing = effectiveWeight(i) === 0 && c.running && i.registered
   if (i.revision !== currentRevision && !(i.revision === heldRevision && c.running && i.registered) && !standing) d('old-revision', `runs revision ${i.revision ?? '?'}, the current revision is ${currentRevision}`)
   if (c.running && i.health === 'unhealthy') d('unhealthy', `health check failed (${i.healthDetail})`)
   if (key && c.running && c.hostPort && !key.endsWith(`:${c.hostPort}`)) d('address-mismatch', `key says ${key} but the container is published on port ${c.hostPort}`)

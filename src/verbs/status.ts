@@ -7,6 +7,7 @@ import { httpCheck } from '../health/probe.js'
 import { isOwnRollout, LABEL } from '../labels.js'
 import { instanceNamePrefix } from '../plan/naming.js'
 import { readGatewayAcks } from '../registry/gateway-acks.js'
+import { readWeights } from '../registry/weights.js'
 import { readLock } from '../registry/lock.js'
 import { appNotFound, recordsOf } from '../engine/app-records.js'
 import { lockKey } from '../plan/keys.js'
@@ -82,6 +83,9 @@ export async function collectStatus(ctx: Context, app?: string): Promise<StatusR
     ),
   )
 
+  // forrest's own weight records: what decides a blue/green standby when no gateway acknowledges (none live).
+  const recordedByPrefix = new Map(await Promise.all(prefixes.map(async (p) => [p, await readWeights(ctx.etcd, p, ctx.config.recordsRoot)] as const)))
+
   const observations: AppObservation[] = perApp.map((a, i) => {
     const appHosts = hostsByApp[i]!
     const containers: ContainerInfo[] = []
@@ -102,6 +106,7 @@ export async function collectStatus(ctx: Context, app?: string): Promise<StatusR
       foreign: containers.filter((c) => !isOwnRollout(c.labels, identity.owner, a.name)),
       recorded: a.recorded,
       gateways: gatewaysByPrefix.get(prefixOf(a)) ?? [],
+      recordedWeights: recordedByPrefix.get(prefixOf(a)),
       keys: keysByApp[i]!,
       hostOf,
       hostsDown,
