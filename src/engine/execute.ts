@@ -151,7 +151,7 @@ export async function executePlan(
     const flow = planFlow(plan.waves, waves, replay(opts.observed, plan.waves.slice(0, waves[0])))
     const range = waves.length === 1 ? `${waves[0]! + 1}` : `${waves[0]! + 1}-${waves.at(-1)! + 1}`
     return {
-      title: `wave${waves.length === 1 ? '' : 's'} ${range}/${plan.waves.length}: ${flow.steps.length} steps, each as soon as the bounds allow`,
+      title: `wave${waves.length === 1 ? '' : 's'} ${range}/${plan.waves.length}: ${flow.steps.length} step${flow.steps.length === 1 ? '' : 's'}, each as soon as the bounds allow`,
       skip: () => (held ? 'held after the canary' : stop() && 'an earlier step failed or was interrupted'),
       task: (_, task) => {
         const gate = flowGate(flow, stop, (err) => failures.push(err))
