@@ -2,7 +2,8 @@ import { normalizePrefix } from '../config.js'
 import type { Context } from '../context.js'
 import { ForrestError } from '../errors.js'
 import { Records, type CurrentRecord, type RevisionRecord } from '../registry/records.js'
-import type { ResolvedSpec } from './types.js'
+import { resolveRecordedEnv } from './secrets.js'
+import type { ResolvedSpec, RolloutRequest } from './types.js'
 
 /** What forrest recorded about one deployed app: its current pointer and its revisions. */
 export interface AppRecords {
@@ -54,5 +55,20 @@ export function resolvedSpecOf(rec: RevisionRecord): ResolvedSpec {
     gateways: spec.gateways ?? { required: 0, timeout: 30_000 },
     hostPorts: spec.hostPorts ?? { from: 20_000, to: 29_999 },
     pull: spec.pull ?? 'missing',
+  }
+}
+
+/**
+ * The parts of a rollout request that roll the current revision again (scale, drain, tidy): its
+ * recorded image (digest), its secrets as the running instances have them (checked by
+ * fingerprint), and the revision the records must still say is current under the lock.
+ */
+export function currentRevisionRequest({ current, currentRec }: Pick<AppRecords, 'current' | 'currentRec'>, spec: ResolvedSpec): Pick<RolloutRequest, 'spec' | 'env' | 'imageId' | 'digest' | 'expectRevision'> {
+  return {
+    spec,
+    env: resolveRecordedEnv({ ...currentRec, spec }, process.env),
+    imageId: currentRec.imageId,
+    ...(currentRec.digest ? { digest: currentRec.digest } : {}),
+    expectRevision: current.revision,
   }
 }

@@ -1,11 +1,10 @@
 import type { Context } from '../context.js'
 import { ForrestError } from '../errors.js'
-import { loadAppRecords, recordsOf, resolvedSpecOf } from '../engine/app-records.js'
+import { currentRevisionRequest, loadAppRecords, recordsOf, resolvedSpecOf } from '../engine/app-records.js'
 import { hostAvailabilities, placementOf } from '../engine/host-placement.js'
 import { withWorkerCounts } from '../engine/process-plan.js'
 import { prepareRevisionImage } from '../engine/image.js'
 import { rollout } from '../engine/rollout.js'
-import { resolveRecordedEnv } from '../engine/secrets.js'
 import type { OperateOptions, RolloutResult } from '../engine/types.js'
 import type { HostAvailabilityRecord } from '../registry/host-availability.js'
 import type { DeploymentSpec } from '../spec/types.js'
@@ -95,13 +94,9 @@ export async function drainHost(ctx: Context, name: string, opts: OperateOptions
     try {
       result = await rollout(ctx, {
         kind: 'drain',
-        spec,
+        ...currentRevisionRequest({ current, currentRec }, spec),
         hosts,
-        env: resolveRecordedEnv({ ...currentRec, spec }, process.env),
-        imageId: currentRec.imageId,
-        ...(currentRec.digest ? { digest: currentRec.digest } : {}),
         replicas: current.replicas,
-        expectRevision: current.revision,
         notes: [`drain ${name}: move ${there} instance${there === 1 ? '' : 's'} of ${app} to ${[...to].sort().join(', ')}`],
         ...opts,
         // Again once the app's lock is held: an uncordon while the drain waited for it stops the drain here.

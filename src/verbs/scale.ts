@@ -1,8 +1,7 @@
 import type { Context } from '../context.js'
 import { ForrestError } from '../errors.js'
-import { loadAppRecords, resolvedSpecOf } from '../engine/app-records.js'
+import { currentRevisionRequest, loadAppRecords, resolvedSpecOf } from '../engine/app-records.js'
 import { prepareRevisionImage } from '../engine/image.js'
-import { resolveRecordedEnv } from '../engine/secrets.js'
 import { rollout } from '../engine/rollout.js'
 import type { RolloutResult } from '../engine/types.js'
 import type { OperateOptions } from '../engine/types.js'
@@ -31,14 +30,9 @@ export async function scale(ctx: Context, app: string, request: number | ScaleRe
   const hosts = await prepareRevisionImage(ctx, app, { ...currentRec, spec }, growing, opts)
   return rollout(ctx, {
     kind: 'scale',
-    spec,
+    ...currentRevisionRequest({ current, currentRec }, spec),
     hosts,
-    // New instances get the secrets the running ones have (checked by fingerprint) or nothing starts.
-    env: resolveRecordedEnv({ ...currentRec, spec }, process.env),
-    imageId: currentRec.imageId,
-    ...(currentRec.digest ? { digest: currentRec.digest } : {}),
     replicas,
-    expectRevision: current.revision,
     ...opts,
   })
 }

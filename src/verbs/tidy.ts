@@ -1,9 +1,8 @@
 import type { Context } from '../context.js'
 import { ForrestError } from '../errors.js'
-import { loadAppRecords, recordsOf, resolvedSpecOf } from '../engine/app-records.js'
+import { currentRevisionRequest, loadAppRecords, recordsOf, resolvedSpecOf } from '../engine/app-records.js'
 import { prepareRevisionImage } from '../engine/image.js'
 import { withWorkerCounts } from '../engine/process-plan.js'
-import { resolveRecordedEnv } from '../engine/secrets.js'
 import { rollout } from '../engine/rollout.js'
 import type { OperateOptions } from '../engine/types.js'
 import { standbyExpired } from '../plan/keep-old.js'
@@ -51,13 +50,9 @@ export async function tidy(ctx: Context, only: string | undefined, opts: Operate
     try {
       const result = await rollout(ctx, {
         kind: 'tidy',
-        spec,
+        ...currentRevisionRequest({ current, currentRec }, spec),
         hosts,
-        env: resolveRecordedEnv({ ...currentRec, spec }, process.env),
-        imageId: currentRec.imageId,
-        ...(currentRec.digest ? { digest: currentRec.digest } : {}),
         replicas: current.replicas,
-        expectRevision: current.revision,
         notes: [`tidy: revision ${standby.revision} stood by at weight 0 until ${standby.until} (update.blueGreen.keepOld): retire it`],
         ...opts,
       })
