@@ -235,7 +235,9 @@ export function parseServerStats(text: string, backend: string): Map<string, Ser
     if (!line) continue
     const f = line.split(',', limit)
     if (f[px!] !== backend) continue
-    const check = f[status!] ? `${f[status!]}${f[code!] ? ` ${f[code!]}` : ''}`.replace(/^\*\s*/, '') : undefined
+    // A check_code of 0 is no HTTP status (seen once, under load, beside L7STS): leave it out rather than print "L7STS 0".
+    const checkCode = f[code!] && f[code!] !== '0' ? ` ${f[code!]}` : ''
+    const check = f[status!] ? `${f[status!]}${checkCode}`.replace(/^\*\s*/, '') : undefined
     // A column this HAProxy does not have (index -1) or leaves empty (TCP mode) reads as 0.
     const num = (c: (typeof STAT_COLUMNS)[number]) => Number(f[col.get(c)!] || 0) || 0
     const counters = {

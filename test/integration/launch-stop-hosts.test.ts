@@ -33,6 +33,8 @@ describe('forrest launch / stop --host (lab h2)', () => {
     etcd = await startEtcd()
     client = new Etcd3({ hosts: `http://${etcd.endpoint}` })
     env = run.env(etcd.endpoint)
+    // launch never pulls (it says so): the image must be on h2 already, as on a fresh machine it is not.
+    await lab.docker('h2', 'pull', '-q', `${lab.registry}/demo/myapp:1`)
     // A deployment file: only its hosts: list is read.
     writeFileSync(
       hostsFile,

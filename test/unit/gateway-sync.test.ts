@@ -176,11 +176,12 @@ describe('HAProxy answers', () => {
       set('addr', '127.0.0.1:1') // a column past the used ones
       return f.join(',')
     }
-    const text = [STAT_HEADER_2_6, row('app', 'a-1', 2, 5, 'L7OK', '200'), row('app', 'b-1', 0, 0, '* L7STS', '404'), row('other', 'a-1', 9, 9, 'L4CON', ''), ''].join('\n')
+    const text = [STAT_HEADER_2_6, row('app', 'a-1', 2, 5, 'L7OK', '200'), row('app', 'b-1', 0, 0, '* L7STS', '404'), row('app', 'c-1', 0, 0, 'L7STS', '0'), row('other', 'a-1', 9, 9, 'L4CON', ''), ''].join('\n')
     const none = { responses: 0, errors5xx: 0, rtimeMs: 0, econ: 0, eresp: 0, wretr: 0, wredis: 0 }
     expect([...parseServerStats(text, 'app')]).toEqual([
       ['a-1', { sessions: 5, queued: 2, checkStatus: 'L7OK 200', counters: none }],
       ['b-1', { sessions: 0, queued: 0, checkStatus: 'L7STS 404', counters: none }],
+      ['c-1', { sessions: 0, queued: 0, checkStatus: 'L7STS', counters: none }],
     ])
     expect(parseServerStats('No such proxy.\n', 'app').size).toBe(0)
   })
