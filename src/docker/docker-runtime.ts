@@ -2,14 +2,12 @@ import createDebug from 'debug'
 import Docker from 'dockerode'
 import { ForrestError } from '../errors.js'
 import { retryTransient } from '../retry.js'
-import { DOCKER_HUB, parseImageReference } from '../spec/image-reference.js'
-import { pullEventError, PullProgressTracker, type PullEvent } from './pull-progress.js'
-import { registryError } from './registry-errors.js'
 import { createOptions } from './create-options.js'
-import { dockerMessage, type DockerError } from './docker-errors.js'
-import { checkSettingsOn, unreadableLogs } from './settings-check.js'
+import { dockerMessage, isTransient, isUnreachable, type DockerError, type EngineCall } from './docker-errors.js'
+import { checkSettingsOn } from './settings-check.js'
 import type { ContainerSettings } from '../spec/types.js'
-import { LogLineSplitter } from './log-lines.js'
+import { logLinesOf, logsOf } from './container-logs.js'
+import { pullOn, resolveDigestOn } from './image-ops.js'
 import type { ContainerInfo, ContainerRuntime, ImageInfo, LogLine, LogOptions, PullProgress, RegistryAuth, RunOptions, TaskOptions, TaskResult, AttachedTaskOptions, ExecResult } from './runtime.js'
 import { runAttached, runTask } from './task.js'
 import { execIn } from './exec.js'
@@ -23,30 +21,7 @@ if (createDebug.enabled('modem')) createDebug.enable(`${createDebug.disable()},-
 /** Long enough for a container start on a loaded host, short enough that a wedged engine is an error. */
 const CALL_TIMEOUT_MS = 60_000
 
-const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ENOENT', 'EACCES', 'ECONNRESET', 'EHOSTUNREACH', 'ETIMEDOUT', 'EPIPE'])
 
-/** No answer from the engine: a socket error, or (ssh://) the ssh connection failing. */
-function isUnreachable(err: unknown): boolean {
-  const e = err as DockerError & { level?: string }
-  return UNREACHABLE_CODES.has(e?.code ?? '') || e?.level !== undefined || /Timed out while waiting for handshake|authentication methods failed|Host denied/i.test(e?.message ?? '')
-}
-
-function isTransient(err: unknown): boolean {
-  const e = err as DockerError
-  return e?.code === 'ECONNRESET' || e?.code === 'EPIPE' || (e?.statusCode ?? 0) >= 500
-}
-
-/** Docker's multiplexed log stream: 8-byte frame headers (stream, 0, 0, 0, size32) + payload. */
-export function demuxLogs(buf: Buffer): string {
-  let out = ''
-  let i = 0
-  while (i + 8 <= buf.length && (buf[i] === 1 || buf[i] === 2) && buf[i + 1] === 0) {
-    const size = buf.readUInt32BE(i + 4)
-    out += buf.subarray(i + 8, i + 8 + size).toString('utf8')
-    i += 8 + size
-  }
-  return i === 0 ? buf.toString('utf8') : out
-}
 
 export class DockerRuntime implements ContainerRuntime {
   private readonly docker: Docker
@@ -69,6 +44,9 @@ export class DockerRuntime implements ContainerRuntime {
    * deadline: an engine that accepts the connection but never answers (a wedged dockerd) is
    * reported, not waited on forever.
    */
+  /** call, bound, for the engine helpers (task, exec, images, logs). */
+  private readonly bound: EngineCall = (what, fn, timeoutMs) => this.call(what, fn, timeoutMs)
+
   private async call<T>(what: string, fn: () => Promise<T>, timeoutMs = CALL_TIMEOUT_MS): Promise<T> {
     let timer: NodeJS.Timeout | undefined
     const deadline = new Promise<never>((_, reject) => {
@@ -131,55 +109,13 @@ export class DockerRuntime implements ContainerRuntime {
     }
   }
 
-  async resolveDigest(ref: string, auth?: RegistryAuth): Promise<string> {
-    const registry = parseImageReference(ref)?.registry ?? DOCKER_HUB
-    const res = await this.call('registry lookup', async () => {
-      try {
-        // GET /distribution/{name}/json: the engine asks the registry for the manifest's descriptor.
-        return (await this.docker.getImage(ref).distribution(auth ? { authconfig: auth } : {})) as { Descriptor?: { digest?: string } }
-      } catch (err) {
-        throw registryError('cannot resolve', ref, registry, (err as DockerError).statusCode, dockerMessage(err), whose(auth), err) ?? err
-      }
-    })
-    const digest = res.Descriptor?.digest
-    if (!digest) throw new ForrestError('INTERNAL', `the Docker engine returned no digest for ${ref}`)
-    debug('%s resolves to %s', ref, digest)
-    return digest
+
+  resolveDigest(ref: string, auth?: RegistryAuth): Promise<string> {
+    return resolveDigestOn(this.docker, this.bound, ref, auth)
   }
 
-  async pull(ref: string, auth: RegistryAuth | undefined, onProgress?: (p: PullProgress) => void, signal?: AbortSignal): Promise<void> {
-    const parsed = parseImageReference(ref)
-    if (!parsed) throw new ForrestError('BAD_INPUT', `cannot pull ${ref}: an image ID is not a reference a registry knows`)
-    const registry = parsed.registry
-    const fail = (err: unknown, status?: number) => registryError('cannot pull', ref, registry, status, dockerMessage(err), whose(auth), err) ?? err
-    const stream = await this.call('image pull', async () => {
-      try {
-        // tag carries a digest too: with an empty tag the engine would pull every tag of the repository.
-        const opts = { fromImage: parsed.name, tag: parsed.digest ?? parsed.tag ?? 'latest', abortSignal: signal }
-        return (await (auth ? this.docker.createImage(auth, opts) : this.docker.createImage(opts))) as NodeJS.ReadableStream
-      } catch (err) {
-        throw fail(err, (err as DockerError).statusCode)
-      }
-    })
-    const tracker = new PullProgressTracker()
-    await new Promise<void>((resolve, reject) => {
-      let failed: string | undefined
-      this.docker.modem.followProgress(
-        stream,
-        (err: unknown) => {
-          if (err) return reject(isUnreachable(err) ? new ForrestError('DOCKER_UNREACHABLE', `Docker engine connection lost during the pull of ${ref}`, { cause: err }) : err)
-          if (failed !== undefined) return reject(fail(new Error(failed)))
-          resolve()
-        },
-        (e: PullEvent) => {
-          const error = pullEventError(e)
-          if (error !== undefined) failed ??= error
-          const p = tracker.add(e)
-          if (p && onProgress) onProgress(p)
-        },
-      )
-    })
-    debug('pulled %s', ref)
+  pull(ref: string, auth: RegistryAuth | undefined, onProgress?: (p: PullProgress) => void, signal?: AbortSignal): Promise<void> {
+    return pullOn(this.docker, this.bound, ref, auth, onProgress, signal)
   }
 
   async run(opts: RunOptions): Promise<ContainerInfo> {
@@ -242,11 +178,19 @@ export class DockerRuntime implements ContainerRuntime {
   }
 
   runTask(opts: TaskOptions): Promise<TaskResult> {
-    return runTask(this.docker, (what, fn, timeoutMs) => this.call(what, fn, timeoutMs), opts)
+    return runTask(this.docker, this.bound, opts)
   }
 
   runAttached(opts: AttachedTaskOptions): Promise<TaskResult> {
-    return runAttached(this.docker, (what, fn, timeoutMs) => this.call(what, fn, timeoutMs), opts)
+    return runAttached(this.docker, this.bound, opts)
+  }
+
+  logs(id: string, tail: number): Promise<string> {
+    return logsOf(this.docker, id, tail)
+  }
+
+  logLines(id: string, opts: LogOptions): AsyncIterable<LogLine> {
+    return logLinesOf(this.docker, this.bound, this.hostName, id, opts)
   }
 
   async inspect(nameOrId: string): Promise<ContainerInfo | undefined> {
@@ -347,60 +291,11 @@ export class DockerRuntime implements ContainerRuntime {
   }
 
   exec(id: string, command: string[], timeoutMs: number): Promise<ExecResult> {
-    return execIn(this.docker, (what, fn, t) => this.call(what, fn, t), id, command, timeoutMs)
+    return execIn(this.docker, this.bound, id, command, timeoutMs)
   }
 
-  async logs(id: string, tail: number): Promise<string> {
-    try {
-      const buf = (await this.docker.getContainer(id).logs({ stdout: true, stderr: true, tail, follow: false })) as unknown as Buffer
-      return demuxLogs(Buffer.isBuffer(buf) ? buf : Buffer.from(String(buf)))
-    } catch {
-      return ''
-    }
-  }
-
-  async *logLines(id: string, opts: LogOptions): AsyncIterable<LogLine> {
-    // Absent options are left out rather than sent empty (docker-modem would send `tail=`).
-    const query = Object.fromEntries(
-      Object.entries({ stdout: true, stderr: true, timestamps: true, tail: opts.tail, since: unixTime(opts.since), until: unixTime(opts.until) }).filter(([, v]) => v !== undefined),
-    )
-    const splitter = new LogLineSplitter()
-    const container = this.docker.getContainer(id)
-    const gone = (err: unknown) => (err as DockerError).statusCode === 404
-    if (!opts.follow) {
-      const buf = await this.call('container logs', () => container.logs({ ...query, follow: false })).catch((err) => {
-        if (gone(err)) return Buffer.alloc(0)
-        throw unreadableLogs(err, id, this.hostName) ?? err
-      })
-      yield* splitter.push(Buffer.isBuffer(buf) ? buf : Buffer.from(String(buf)))
-      yield* splitter.end()
-      return
-    }
-    const stream = await this.call('container logs', () => container.logs({ ...query, follow: true })).catch((err) => {
-      if (gone(err)) return undefined
-      throw unreadableLogs(err, id, this.hostName) ?? err
-    })
-    if (!stream) return
-    const destroy = () => (stream as NodeJS.ReadableStream & { destroy(): void }).destroy()
-    // An abort (Ctrl-C) ends the stream early: that is the normal end of a follow.
-    if (opts.signal?.aborted) destroy()
-    opts.signal?.addEventListener('abort', destroy, { once: true })
-    try {
-      for await (const chunk of stream) yield* splitter.push(chunk as Buffer)
-    } catch (err) {
-      if (!opts.signal?.aborted) throw err
-    } finally {
-      opts.signal?.removeEventListener('abort', destroy)
-      destroy()
-    }
-    yield* splitter.end()
-  }
 }
 
-/** Whose credentials went with a request, for messages: the user name, or "an identity token". */
-const whose = (auth: RegistryAuth | undefined): string | undefined => (auth?.username ? `user ${auth.username}` : auth?.identitytoken ? 'an identity token' : undefined)
-/** Docker's since/until: seconds since the epoch, with a fraction down to nanoseconds. */
-const unixTime = (d: Date | undefined) => (d ? (d.getTime() / 1000).toFixed(3) : undefined)
 
 function imageNotFound(ref: string, cause: unknown): ForrestError {
   return new ForrestError('IMAGE_NOT_FOUND', `image "${ref}" is not on this Docker host`, {

@@ -1,7 +1,6 @@
 import type Docker from 'dockerode'
+import type { EngineCall } from './docker-errors.js'
 import type { ExecResult } from './runtime.js'
-
-type Call = <T>(what: string, fn: () => Promise<T>, timeoutMs?: number) => Promise<T>
 
 /** Most output of a check kept (its last bytes say why it failed). */
 const MAX_OUTPUT = 4096
@@ -11,7 +10,7 @@ const MAX_OUTPUT = 4096
  * healthcheck test): its exit code and output. Past the timeout it counts as failed (exit -1);
  * Docker gives no way to kill an exec, so a hung check runs on inside the container.
  */
-export async function execIn(docker: Docker, call: Call, id: string, command: string[], timeoutMs: number): Promise<ExecResult> {
+export async function execIn(docker: Docker, call: EngineCall, id: string, command: string[], timeoutMs: number): Promise<ExecResult> {
   const exec = await call('container exec', () => docker.getContainer(id).exec({ Cmd: command, AttachStdout: true, AttachStderr: true }))
   const stream = await call('exec start', () => exec.start({ hijack: true, stdin: false }))
   const chunks: Buffer[] = []

@@ -1,11 +1,9 @@
 import type Docker from 'dockerode'
 import { ForrestError } from '../errors.js'
 import { taskCreateOptions, type TaskIo } from './create-options.js'
-import { dockerMessage } from './docker-errors.js'
+import { dockerMessage, type EngineCall } from './docker-errors.js'
 import { LogLineSplitter } from './log-lines.js'
 import type { AttachedTaskOptions, TaskOptions, TaskResult } from './runtime.js'
-
-type Call = <T>(what: string, fn: () => Promise<T>, timeoutMs?: number) => Promise<T>
 
 /** After the exit, how long the last output in flight is waited for (a deadline, not a pause). */
 const OUTPUT_DRAIN_MS = 2000
@@ -20,7 +18,7 @@ const TASK_STOP_GRACE_S = 10
  * happened (a timeout or an abort stops it first). `call` is the runtime's engine-call wrapper
  * (deadline, unreachable → DOCKER_UNREACHABLE).
  */
-export async function runTask(docker: Docker, call: Call, opts: TaskOptions): Promise<TaskResult> {
+export async function runTask(docker: Docker, call: EngineCall, opts: TaskOptions): Promise<TaskResult> {
   const container = await createTask(docker, call, opts, {})
   let timedOut = false
   const stop = () => container.stop({ t: TASK_STOP_GRACE_S }).catch(() => undefined)
@@ -56,7 +54,7 @@ export async function runTask(docker: Docker, call: Call, opts: TaskOptions): Pr
  */
 async function createTask(
   docker: Docker,
-  call: Call,
+  call: EngineCall,
   opts: Pick<TaskOptions, 'name' | 'image' | 'env' | 'command' | 'labels' | 'settings'>,
   io: TaskIo,
   consoleSize?: { rows: number; columns: number },
@@ -102,7 +100,7 @@ function notFound(image: string, err: unknown): ForrestError {
  * starts so no output is lost, stdin piped in and closed when it ends (StdinOnce), stdout and
  * stderr demultiplexed (one stream with a TTY), the exit code returned, removed afterwards.
  */
-export async function runAttached(docker: Docker, call: Call, opts: AttachedTaskOptions): Promise<TaskResult> {
+export async function runAttached(docker: Docker, call: EngineCall, opts: AttachedTaskOptions): Promise<TaskResult> {
   const withStdin = Boolean(opts.stdin)
   const container = await createTask(docker, call, opts, { Tty: opts.tty, OpenStdin: withStdin, StdinOnce: withStdin, AttachStdin: withStdin, AttachStdout: true, AttachStderr: true }, opts.tty ? opts.size : undefined)
   const onAbort = () => void container.stop({ t: TASK_STOP_GRACE_S }).catch(() => undefined)
