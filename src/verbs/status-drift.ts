@@ -3,7 +3,7 @@
  * keys in etcd name and how each probe went, classify every instance and everything that is
  * out of step. No I/O here, so every kind of drift is a cheap unit test.
  */
-import { standbyExpired, type StandbyRecord } from '../plan/keep-old.js'
+import { effectiveWeight, standbyOf, weightOrRecorded, type Standby, type Weights } from './status-weights.js'
 import type { ContainerInfo, ContainerRuntime } from '../docker/runtime.js'
 import { hasRollbackTarget } from '../engine/failure-cause.js'
 import { LABEL } from '../labels.js'
@@ -21,7 +21,7 @@ export interface ProbeResult {
   detail: string
 }
 
-export interface InstanceStatus {
+export interface InstanceStatus extends Weights {
   name: string
   /** Short (12 character) container id; undefined when only the key exists. */
   container?: string
@@ -42,12 +42,6 @@ export interface InstanceStatus {
   restarts?: number
   /** The kernel killed its process for passing its memory limit (its last exit, even if restarted since). */
   oomKilled?: boolean
-  /** Its traffic weight in HAProxy (0-256; 0: checked, no traffic), as the gateways report it, when they all agree. */
-  weight?: number
-  /** Gateway id → weight, when the gateways' HAProxies disagree (a weight change under way, or one a gateway missed). */
-  weightByGateway?: Record<string, number>
-  /** forrest's own weight record for it (/forrest/weights/...), when no gateway reports a weight (none live, or none acked it). */
-  recordedWeight?: number
 }
 
 export type DriftKind =
@@ -93,7 +87,7 @@ export interface AppStatus {
   /** A rollout held after its canary (update.canary.pause): the waiting revision and its canary instances. */
   held?: HeldCanary
   /** Blue/green: the colour kept at weight 0 beside the serving one (forrest rollback switches back to it). */
-  standby?: { revision: number; instances: string[]; until?: string; expired?: boolean; weightFrom?: 'records' }
+  standby?: Standby
   /** Set (false) when `forrest rollback APP` has no earlier good revision to go to: hints then never offer it. */
   canRollBack?: false
   instances: InstanceStatus[]
@@ -181,36 +175,6 @@ export function probeTargets(o: AppObservation, probeHost: string | ((host?: str
     if (address) out.push({ name, address, health })
   }
   return out
-}
-
-/** Blue/green: the other colour, running and registered at weight 0 (checked, no traffic) beside the serving revision. */
-export function standbyOf(instances: readonly InstanceStatus[], current: number, recorded?: StandbyRecord, now = new Date()): Pick<AppStatus, 'standby'> {
-  const standing = instances.filter((i) => i.revision !== current && effectiveWeight(i) === 0 && i.registered && i.state === 'running')
-  const revisions = [...new Set(standing.map((i) => i.revision))]
-  if (standing.length === 0 || revisions.length !== 1) return {}
-  // Its deadline (update.blueGreen.keepOld), when the current record has one for this revision.
-  const until = recorded && recorded.revision === revisions[0] ? { until: recorded.until, expired: standbyExpired(recorded, now) } : {}
-  // No gateway reports its weight: known from forrest's weight records only (nothing may apply them).
-  const fromRecords = standing.every((i) => i.weight === undefined) ? { weightFrom: 'records' as const } : {}
-  return { standby: { revision: revisions[0]!, instances: standing.map((i) => i.name), ...until, ...fromRecords } }
-}
-
-/** Its weight as the gateways report it; when none does, forrest's own weight record (as recordedWeight). */
-function weightOrRecorded(name: string, gateways: readonly GatewayStatus[], recorded?: ReadonlyMap<string, number>): Pick<InstanceStatus, 'weight' | 'weightByGateway' | 'recordedWeight'> {
-  const seen = weightOf(name, gateways)
-  const own = recorded?.get(name)
-  return Object.keys(seen).length === 0 && own !== undefined ? { recordedWeight: own } : seen
-}
-
-/** The weight that decides whether an instance stands by: the gateways' read-back, else forrest's record. */
-const effectiveWeight = (i: Pick<InstanceStatus, 'weight' | 'recordedWeight'>) => i.weight ?? i.recordedWeight
-
-/** An instance's weight as the gateways' HAProxies report it: one number when they agree, per gateway when not. */
-export function weightOf(name: string, gateways: readonly GatewayStatus[]): Pick<InstanceStatus, 'weight' | 'weightByGateway'> {
-  const seen = gateways.filter((g) => g.weights?.[name] !== undefined).map((g) => [g.id, g.weights![name]!] as const)
-  if (seen.length === 0) return {}
-  if (seen.every(([, w]) => w === seen[0]![1])) return { weight: seen[0]![1] }
-  return { weightByGateway: Object.fromEntries(seen) }
 }
 
 export function classifyApp(o: AppObservation, probes: Map<string, ProbeResult>, now: number): AppStatus {

@@ -7,7 +7,7 @@ import { withBlueGreen } from '../../src/plan/blue-green.js'
 import { describeStandbyDeadline, keepsStandby, standbyAfter, standbyExpired, withoutStandby } from '../../src/plan/keep-old.js'
 import { instanceName, planRollout, type ObservedInstance } from '../../src/plan/index.js'
 import { standbyLine } from '../../src/report/status-format.js'
-import { standbyOf } from '../../src/verbs/status-drift.js'
+import { standbyOf } from '../../src/verbs/status-weights.js'
 import { loadSpec } from '../../src/spec/index.js'
 
 const now = new Date('2026-12-06T15:33:00.000Z')

@@ -5,7 +5,7 @@ import { instanceName, planRollout, type ObservedInstance } from '../../src/plan
 import { canaryShares, splitWeights } from '../../src/plan/weights.js'
 import { loadSpec, type SpecProblem } from '../../src/spec/index.js'
 import { formatWeight } from '../../src/report/status-format.js'
-import { weightOf } from '../../src/verbs/status-drift.js'
+import { weightOf } from '../../src/verbs/status-weights.js'
 
 describe('splitWeights: a share of requests as HAProxy weights', () => {
   it.each([
